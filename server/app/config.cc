@@ -1,0 +1,161 @@
+#include "server/app/config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace {
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+bool EnvBool(const char* name, bool fallback) {
+  const std::string value = absl::AsciiStrToLower(Env(name, fallback ? "true" : "false"));
+  return value == "1" || value == "true" || value == "yes";
+}
+
+int EnvInt(const char* name, int fallback) {
+  int value = fallback;
+  if (!absl::SimpleAtoi(Env(name, ""), &value)) value = fallback;
+  return value;
+}
+
+double EnvDouble(const char* name, double fallback) {
+  double value = fallback;
+  if (!absl::SimpleAtod(Env(name, ""), &value)) value = fallback;
+  return value;
+}
+
+absl::Duration EnvDuration(const char* name, absl::Duration fallback) {
+  absl::Duration value = fallback;
+  if (!absl::ParseDuration(Env(name, ""), &value)) value = fallback;
+  return value;
+}
+
+}  // namespace
+
+ABSL_FLAG(std::string, listen, Env("COPLAN_LISTEN", "127.0.0.1:50051"),
+          "host:port to serve gRPC on (port 0 picks a free one) [COPLAN_LISTEN]");
+ABSL_FLAG(std::string, database_url, Env("COPLAN_DATABASE_URL", ""),
+          "PostgreSQL connection URL; empty runs an embedded PostgreSQL in --data_dir "
+          "[COPLAN_DATABASE_URL]");
+ABSL_FLAG(std::string, data_dir, Env("COPLAN_DATA_DIR", ""),
+          "directory of the embedded database and its secret file [COPLAN_DATA_DIR]");
+ABSL_FLAG(std::string, embedded_pg_user, Env("COPLAN_EMBEDDED_PG_USER", "postgres"),
+          "unprivileged account that runs the embedded PostgreSQL when started as root "
+          "[COPLAN_EMBEDDED_PG_USER]");
+ABSL_FLAG(bool, demo, EnvBool("COPLAN_DEMO", false),
+          "seed demo people, accounts, plans, an option grid and a decision [COPLAN_DEMO]");
+ABSL_FLAG(int, db_pool_size, EnvInt("COPLAN_DB_POOL_SIZE", 8),
+          "database connections [COPLAN_DB_POOL_SIZE]");
+ABSL_FLAG(int, worker_threads, EnvInt("COPLAN_WORKER_THREADS", 0),
+          "threads for blocking work; 0 means db_pool_size + 2 [COPLAN_WORKER_THREADS]");
+ABSL_FLAG(int, max_queued_calls, EnvInt("COPLAN_MAX_QUEUED_CALLS", 5000),
+          "calls waiting for a worker before new ones get UNAVAILABLE [COPLAN_MAX_QUEUED_CALLS]");
+ABSL_FLAG(std::string, secret_file, Env("COPLAN_SECRET_FILE", ""),
+          "file with the master secret (tokens, audit MACs); share it between instances "
+          "[COPLAN_SECRET_FILE]");
+ABSL_FLAG(std::string, tls_cert_file, Env("COPLAN_TLS_CERT_FILE", ""),
+          "PEM certificate chain; with --tls_key_file serves TLS [COPLAN_TLS_CERT_FILE]");
+ABSL_FLAG(std::string, tls_key_file, Env("COPLAN_TLS_KEY_FILE", ""),
+          "PEM private key [COPLAN_TLS_KEY_FILE]");
+ABSL_FLAG(std::string, token_issuer, Env("COPLAN_TOKEN_ISSUER", "coplan"),
+          "issuer name of the server's own tokens [COPLAN_TOKEN_ISSUER]");
+ABSL_FLAG(absl::Duration, token_lifetime, EnvDuration("COPLAN_TOKEN_LIFETIME", absl::Hours(1)),
+          "lifetime of the server's own tokens [COPLAN_TOKEN_LIFETIME]");
+ABSL_FLAG(std::string, oidc_issuer, Env("COPLAN_OIDC_ISSUER", ""),
+          "OpenID Connect issuer to trust, exactly as in its tokens [COPLAN_OIDC_ISSUER]");
+ABSL_FLAG(std::string, oidc_audience, Env("COPLAN_OIDC_AUDIENCE", ""),
+          "audience (client id) required in OIDC tokens [COPLAN_OIDC_AUDIENCE]");
+ABSL_FLAG(std::string, oidc_jwks_file, Env("COPLAN_OIDC_JWKS_FILE", ""),
+          "the issuer's JWKS (JSON Web Key Set) file [COPLAN_OIDC_JWKS_FILE]");
+ABSL_FLAG(absl::Duration, shutdown_grace, EnvDuration("COPLAN_SHUTDOWN_GRACE", absl::Seconds(10)),
+          "how long SIGTERM waits for calls in flight [COPLAN_SHUTDOWN_GRACE]");
+ABSL_FLAG(absl::Duration, max_call_time, EnvDuration("COPLAN_MAX_CALL_TIME", absl::Seconds(30)),
+          "longest database time of a call sent without a deadline [COPLAN_MAX_CALL_TIME]");
+ABSL_FLAG(int, password_hash_concurrency, EnvInt("COPLAN_PASSWORD_HASH_CONCURRENCY", 2),
+          "Argon2id hashes at once (19 MiB each) [COPLAN_PASSWORD_HASH_CONCURRENCY]");
+ABSL_FLAG(double, grid_reading_age_target, EnvDouble("COPLAN_GRID_READING_AGE_TARGET", 12),
+          "reading age (years) above which publishing a grid warns [COPLAN_GRID_READING_AGE_TARGET]");
+ABSL_FLAG(bool, grid_reading_age_enforced, EnvBool("COPLAN_GRID_READING_AGE_ENFORCED", false),
+          "refuse to publish grids above the reading-age target [COPLAN_GRID_READING_AGE_ENFORCED]");
+ABSL_FLAG(std::string, instance_id, Env("COPLAN_INSTANCE_ID", ""),
+          "name of this instance among several on one database (random when empty) "
+          "[COPLAN_INSTANCE_ID]");
+ABSL_FLAG(int, watch_queue_limit, EnvInt("COPLAN_WATCH_QUEUE_LIMIT", 256),
+          "events queued for one slow watcher before its stream ends [COPLAN_WATCH_QUEUE_LIMIT]");
+ABSL_FLAG(std::string, log_level, Env("COPLAN_LOG_LEVEL", "info"),
+          "debug, info, warning or error [COPLAN_LOG_LEVEL]");
+
+namespace coplan {
+
+std::string DefaultDataDir() {
+  if (::geteuid() == 0) return "/var/lib/coplan";
+  const std::string xdg = Env("XDG_DATA_HOME", "");
+  if (!xdg.empty()) return xdg + "/coplan";
+  return Env("HOME", "/tmp") + "/.local/share/coplan";
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv, std::vector<std::string>* args) {
+  absl::SetProgramUsageMessage(
+      "Coplan server.\n"
+      "  coplan-server [serve] [flags]   serve gRPC (embedded PostgreSQL when no database URL)\n"
+      "  coplan-server migrate           apply database migrations and exit\n"
+      "  coplan-server audit verify      check the audit trail's hash chain\n"
+      "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  args->clear();
+  for (size_t i = 1; i < positional.size(); ++i) args->push_back(positional[i]);
+
+  ServerConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.database_url = absl::GetFlag(FLAGS_database_url);
+  config.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (config.data_dir.empty()) config.data_dir = DefaultDataDir();
+  config.embedded_os_user = absl::GetFlag(FLAGS_embedded_pg_user);
+  config.demo = absl::GetFlag(FLAGS_demo);
+  config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
+  config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
+  config.secret_file = absl::GetFlag(FLAGS_secret_file);
+  config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
+  config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.max_call_time = absl::GetFlag(FLAGS_max_call_time);
+  config.password_hash_concurrency = absl::GetFlag(FLAGS_password_hash_concurrency);
+  config.grid_reading_age_target = absl::GetFlag(FLAGS_grid_reading_age_target);
+  config.grid_reading_age_enforced = absl::GetFlag(FLAGS_grid_reading_age_enforced);
+  config.instance_id = absl::GetFlag(FLAGS_instance_id);
+  config.watch_queue_limit = absl::GetFlag(FLAGS_watch_queue_limit);
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &config.log_level)) {
+    return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
+  }
+  const std::string issuer = absl::GetFlag(FLAGS_oidc_issuer);
+  if (!issuer.empty()) {
+    config.oidc_providers.push_back(
+        {issuer, absl::GetFlag(FLAGS_oidc_audience), absl::GetFlag(FLAGS_oidc_jwks_file)});
+  }
+  if (config.db_pool_size < 1 || config.db_pool_size > 500) {
+    return absl::InvalidArgumentError("--db_pool_size must be 1 to 500");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");
+  }
+  if (config.token_lifetime < absl::Minutes(1) || config.token_lifetime > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--token_lifetime must be 1m to 24h");
+  }
+  return config;
+}
+
+}  // namespace coplan

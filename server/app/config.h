@@ -1,0 +1,54 @@
+// Server configuration: command-line flags, each defaulting to an environment variable
+// (COPLAN_<FLAG NAME IN CAPITALS>), then to a built-in default.
+//
+//   coplan-server --listen=0.0.0.0:8443 --database_url=postgresql://coplan@db/coplan
+//   COPLAN_DATABASE_URL=postgresql://... coplan-server
+//
+// With no database URL the server runs its own PostgreSQL in --data_dir.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/auth/authenticator.h"
+#include "server/common/log.h"
+
+namespace coplan {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string database_url;        // empty: embedded PostgreSQL in data_dir
+  std::string data_dir;            // embedded database, secret file
+  std::string embedded_os_user = "postgres";
+  bool embedded_durable = true;    // false only for throwaway test clusters
+  bool demo = false;               // seed demo people, plans and a grid
+  int db_pool_size = 8;
+  int worker_threads = 0;          // 0: db_pool_size + 2
+  int max_queued_calls = 5000;
+  std::string secret_file;         // empty: <data_dir>/secret.key when embedded, else database
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string token_issuer = "coplan";
+  absl::Duration token_lifetime = absl::Hours(1);
+  std::vector<OidcProvider> oidc_providers;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  absl::Duration max_call_time = absl::Seconds(30);
+  int password_hash_concurrency = 2;
+  double grid_reading_age_target = 12;
+  bool grid_reading_age_enforced = false;
+  std::string instance_id;         // empty: random
+  int watch_queue_limit = 256;
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// Parses flags (and environment) into a config; positional arguments (the subcommand)
+// are returned in `args`.
+absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv, std::vector<std::string>* args);
+
+// The default data directory: /var/lib/coplan as root (PostgreSQL's account must be able
+// to reach it), else $XDG_DATA_HOME/coplan or ~/.local/share/coplan.
+std::string DefaultDataDir();
+
+}  // namespace coplan

@@ -1,0 +1,310 @@
+#include "server/app/server_app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "server/api/auth_handler.h"
+#include "server/api/people_handler.h"
+#include "server/api/plan_handler.h"
+#include "server/api/rpc_runner.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/password_hasher.h"
+#include "server/auth/server_keys.h"
+#include "server/common/ids.h"
+#include "server/common/log.h"
+#include "server/common/status_macros.h"
+#include "server/common/worker_pool.h"
+#include "server/demo/demo_seed.h"
+#include "server/domain/plan_rules.h"
+#include "server/embedded/embedded_postgres.h"
+#include "server/service/audit_log.h"
+#include "server/service/audit_service.h"
+#include "server/service/auth_service.h"
+#include "server/service/document_service.h"
+#include "server/service/people_service.h"
+#include "server/store/audit_store.h"
+#include "server/store/database.h"
+#include "server/store/document_store.h"
+#include "server/store/migrations.h"
+#include "server/store/people_store.h"
+
+namespace coplan {
+
+// Everything the server owns, in construction order (destroyed in reverse).
+struct Components {
+  std::unique_ptr<Database> db;
+  ServerKeys keys;
+  std::unique_ptr<DocumentStore> document_store;
+  std::unique_ptr<PeopleStore> people_store;
+  std::unique_ptr<AuditStore> audit_store;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<PasswordHasher> hasher;
+  std::unique_ptr<Authenticator> authenticator;
+  PlanRules plan_rules;
+  std::unique_ptr<DocumentService> documents;
+  std::unique_ptr<PeopleService> people;
+  std::unique_ptr<AuthService> auth;
+  std::unique_ptr<AuditService> audit_service;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<RpcRunner> runner;
+  std::unique_ptr<PlanHandler> plan_handler;
+  std::unique_ptr<PeopleHandler> people_handler;
+  std::unique_ptr<AuthHandler> auth_handler;
+  std::unique_ptr<AuditHandler> audit_handler;
+};
+
+namespace {
+
+struct OpenedDatabase {
+  std::unique_ptr<EmbeddedPostgres> embedded;
+  std::string conninfo;
+};
+
+absl::StatusOr<OpenedDatabase> OpenDatabase(const ServerConfig& config) {
+  OpenedDatabase opened;
+  if (!config.database_url.empty()) {
+    opened.conninfo = config.database_url;
+    return opened;
+  }
+  EmbeddedPostgres::Options options;
+  options.data_dir = config.data_dir;
+  options.os_user = config.embedded_os_user;
+  options.durable = config.embedded_durable;
+  options.settings = {absl::StrCat("max_connections=", std::max(100, config.db_pool_size * 4 + 20))};
+  COPLAN_ASSIGN_OR_RETURN(opened.embedded, EmbeddedPostgres::Start(options));
+  opened.conninfo = opened.embedded->ConnectionString();
+  return opened;
+}
+
+std::string SecretFileFor(const ServerConfig& config) {
+  if (!config.secret_file.empty()) return config.secret_file;
+  if (config.database_url.empty()) return config.data_dir + "/secret.key";
+  return "";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
+  SetMinLogLevel(config.log_level);
+  if (config.instance_id.empty()) config.instance_id = NewResourceId();
+  std::unique_ptr<ServerApp> app(new ServerApp());
+  app->config_ = std::move(config);
+  absl::Status status = app->Build();
+  if (!status.ok()) {
+    app->Shutdown();
+    return status;
+  }
+  return app;
+}
+
+absl::Status ServerApp::Build() {
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config_));
+  embedded_ = std::move(opened.embedded);
+  conninfo_ = opened.conninfo;
+  COPLAN_RETURN_IF_ERROR(ApplyMigrations(conninfo_).status());
+
+  components_ = std::make_unique<Components>();
+  Components& c = *components_;
+  Database::Options db_options;
+  db_options.conninfo = conninfo_;
+  db_options.pool_size = config_.db_pool_size;
+  db_options.max_statement_timeout = config_.max_call_time;
+  c.db = std::make_unique<Database>(db_options);
+  COPLAN_RETURN_IF_ERROR(c.db->Ping(absl::Now() + absl::Seconds(30)));
+  COPLAN_ASSIGN_OR_RETURN(c.keys, LoadServerKeys(SecretFileFor(config_),
+                                                 /*create_file=*/config_.database_url.empty() &&
+                                                     config_.secret_file.empty(),
+                                                 *c.db));
+  c.document_store = std::make_unique<DocumentStore>(*c.db);
+  c.people_store = std::make_unique<PeopleStore>(*c.db);
+  c.audit_store = std::make_unique<AuditStore>(*c.db);
+  c.audit = std::make_unique<AuditLog>(*c.db, *c.audit_store, c.keys.audit_key, AuditLog::Options{});
+  c.audit->Start();
+  PasswordHasher::Options hash_options;
+  hash_options.max_concurrent = config_.password_hash_concurrency;
+  c.hasher = std::make_unique<PasswordHasher>(hash_options);
+
+  AuthOptions auth_options;
+  auth_options.self_issuer = config_.token_issuer;
+  auth_options.token_key = c.keys.token_key;
+  auth_options.providers = config_.oidc_providers;
+  Database* db = c.db.get();
+  PeopleStore* people_store = c.people_store.get();
+  COPLAN_ASSIGN_OR_RETURN(
+      c.authenticator,
+      Authenticator::Create(
+          auth_options,
+          [db, people_store](const std::string& issuer, const std::string& subject)
+              -> absl::StatusOr<std::optional<std::string>> {
+            std::optional<std::string> person;
+            COPLAN_RETURN_IF_ERROR(db->Read(absl::Now() + absl::Seconds(5), [&](pqxx::nontransaction& tx) {
+              person = people_store->FindIdentity(tx, issuer, subject);
+              return absl::OkStatus();
+            }));
+            return person;
+          }));
+
+  c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.audit);
+  c.documents->Register(c.plan_rules, {});
+  c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.audit, *c.hasher);
+  AuthService::Options auth_service_options;
+  auth_service_options.token_lifetime = config_.token_lifetime;
+  c.auth = std::make_unique<AuthService>(*c.db, *c.people_store, *c.audit, *c.hasher,
+                                         *c.authenticator, auth_service_options);
+  c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.audit);
+
+  if (config_.demo) {
+    DemoServices demo{*c.people, *c.documents};
+    COPLAN_RETURN_IF_ERROR(SeedDemo(demo));
+  }
+
+  const int workers = config_.worker_threads > 0 ? config_.worker_threads : config_.db_pool_size + 2;
+  c.workers = std::make_unique<WorkerPool>(workers, config_.max_queued_calls);
+  c.runner = std::make_unique<RpcRunner>(*c.workers, *c.authenticator, config_.max_call_time);
+  c.plan_handler = std::make_unique<PlanHandler>(*c.runner, *c.documents);
+  c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
+  c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
+  c.audit_handler = std::make_unique<AuditHandler>(*c.runner, *c.audit_service);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!config_.tls_cert_file.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({ReadFile(config_.tls_key_file), ReadFile(config_.tls_cert_file)});
+    if (ssl.pem_key_cert_pairs.back().private_key.empty() ||
+        ssl.pem_key_cert_pairs.back().cert_chain.empty()) {
+      return absl::FailedPreconditionError("cannot read the TLS certificate or key file");
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(config_.listen, credentials, &port_);
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // Find dead peers of long-lived watch streams.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.RegisterService(c.plan_handler.get());
+  builder.RegisterService(c.people_handler.get());
+  builder.RegisterService(c.auth_handler.get());
+  builder.RegisterService(c.audit_handler.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  Log(LogLevel::kInfo, "server_started")
+      .Str("address", address())
+      .Str("database", embedded_ ? "embedded" : "external")
+      .Str("tls", config_.tls_cert_file.empty() ? "off" : "on")
+      .Str("instance", config_.instance_id);
+  return absl::OkStatus();
+}
+
+ServerApp::~ServerApp() { Shutdown(); }
+
+std::string ServerApp::address() const {
+  const size_t colon = config_.listen.rfind(':');
+  return absl::StrCat(config_.listen.substr(0, colon), ":", port_);
+}
+
+Database& ServerApp::database() { return *components_->db; }
+AuditLog& ServerApp::audit() { return *components_->audit; }
+
+void ServerApp::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    Log(LogLevel::kInfo, "server_stopping");
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoNanoseconds(config_.shutdown_grace));
+  }
+  if (components_ != nullptr) {
+    if (components_->workers) components_->workers->Shutdown();
+    if (components_->audit) components_->audit->Stop();
+  }
+  server_.reset();
+  components_.reset();
+  if (embedded_ != nullptr) {
+    if (!embedded_->Stop().ok()) Log(LogLevel::kError, "embedded_postgres_stop_failed");
+    embedded_.reset();
+  }
+  Log(LogLevel::kInfo, "server_stopped");
+}
+
+absl::Status RunMigrations(const ServerConfig& config) {
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
+  COPLAN_ASSIGN_OR_RETURN(MigrationReport report, ApplyMigrations(opened.conninfo));
+  std::cout << "migrations: " << report.applied.size() << " applied, " << report.already_applied
+            << " already applied\n";
+  for (const auto& name : report.applied) std::cout << "  applied " << name << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunAuditVerify(const ServerConfig& config) {
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
+  COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());
+  Database::Options options;
+  options.conninfo = opened.conninfo;
+  options.pool_size = 2;
+  Database db(options);
+  COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
+                          LoadServerKeys(SecretFileFor(config), /*create_file=*/false, db));
+  AuditStore store(db);
+  // Seal what a stopped server left unsealed, so that every row is checked in the chain.
+  {
+    AuditLog log(db, store, keys.audit_key, AuditLog::Options{});
+    COPLAN_RETURN_IF_ERROR(log.FlushAndSeal());
+  }
+  AuditVerification report = VerifyAuditTrail(db, store, keys.audit_key);
+  std::cout << "audit trail: " << report.sealed_rows << " sealed rows, " << report.unsealed_rows
+            << " not yet sealed\n";
+  for (const auto& problem : report.problems) std::cout << "  PROBLEM: " << problem << "\n";
+  std::cout << (report.ok ? "intact\n" : "TAMPERED\n");
+  if (!report.ok) return absl::DataLossError("the audit trail has been altered");
+  return absl::OkStatus();
+}
+
+absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& username,
+                            const std::string& display_name, const std::string& password) {
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
+  COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());
+  Database::Options options;
+  options.conninfo = opened.conninfo;
+  options.pool_size = 2;
+  Database db(options);
+  COPLAN_ASSIGN_OR_RETURN(ServerKeys keys, LoadServerKeys(SecretFileFor(config),
+                                                          config.database_url.empty() &&
+                                                              config.secret_file.empty(),
+                                                          db));
+  PeopleStore people_store(db);
+  AuditStore audit_store(db);
+  AuditLog audit(db, audit_store, keys.audit_key, AuditLog::Options{});
+  PasswordHasher hasher({});
+  PeopleService people(db, people_store, audit, hasher);
+  COPLAN_ASSIGN_OR_RETURN(std::string normalized, NormalizeUsername(username, "username"));
+  if (password.size() < 12) return absl::InvalidArgumentError("the password needs 12 characters or more");
+  v1::Person person;
+  person.set_display_name(display_name);
+  person.set_administrator(true);
+  const std::string id = NewResourceId();
+  COPLAN_RETURN_IF_ERROR(people.RegisterDirectly(person, id, normalized, password).status());
+  COPLAN_RETURN_IF_ERROR(audit.FlushAndSeal());
+  std::cout << "created administrator people/" << id << " with username " << normalized << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace coplan

@@ -1,0 +1,66 @@
+// The whole server, assembled: database (embedded or configured), migrations, stores,
+// services, the live hub, the gRPC server with health and reflection, and an orderly
+// shutdown. main() and the in-process tests both use it.
+//
+//   COPLAN_ASSIGN_OR_RETURN(auto app, ServerApp::Start(config));
+//   std::cout << app->address();
+//   ...
+//   app->Shutdown();   // drains calls in flight (bounded by config.shutdown_grace)
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/app/config.h"
+
+namespace coplan {
+
+class EmbeddedPostgres;
+class Database;
+class AuditLog;
+struct Components;
+
+class ServerApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServerApp>> Start(ServerConfig config);
+  ~ServerApp();
+
+  // "127.0.0.1:50051" (with the port actually bound).
+  std::string address() const;
+  int port() const { return port_; }
+  // The libpq connection string in use.
+  const std::string& conninfo() const { return conninfo_; }
+
+  // Stops taking calls, ends watch streams (UNAVAILABLE, so clients resume elsewhere),
+  // waits up to the grace period for calls in flight, flushes the audit trail and stops
+  // the embedded database. Idempotent.
+  void Shutdown();
+
+  Database& database();
+  AuditLog& audit();
+
+ private:
+  ServerApp() = default;
+  absl::Status Build();
+
+  ServerConfig config_;
+  std::unique_ptr<EmbeddedPostgres> embedded_;
+  std::string conninfo_;
+  std::unique_ptr<Components> components_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// Applies migrations to the configured (or embedded) database and returns.
+absl::Status RunMigrations(const ServerConfig& config);
+// Verifies the audit trail; prints the report; OK only when intact.
+absl::Status RunAuditVerify(const ServerConfig& config);
+// Creates an administrator with a built-in account (password read by the caller).
+absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& username,
+                            const std::string& display_name, const std::string& password);
+
+}  // namespace coplan

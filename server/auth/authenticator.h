@@ -1,0 +1,106 @@
+// Turns the "authorization: Bearer <token>" metadata of a call into the caller's identity.
+//
+//   Authenticator auth(options, lookup);
+//   COPLAN_ASSIGN_OR_RETURN(Principal caller, auth.Authenticate(header_value, absl::Now()));
+//
+// Two kinds of token are accepted:
+// - the server's own (SignIn): HS256 with the server's token key, issuer `self_issuer`;
+//   the session they name is checked against the database on every call, so signing out
+//   ends them at once on every instance;
+// - OpenID Connect tokens from configured providers: RS256 or ES256 with a key from the
+//   provider's JWKS file, exact issuer, audience, exp/nbf with a small clock skew; the
+//   subject is mapped to a person through linked external identities.
+// Verified tokens are cached by their SHA-256 (signature checks are costly); a cached
+// token is still refused once it expires. Every refusal is UNAUTHENTICATED with a
+// message that says what is wrong.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/auth/jwt.h"
+
+namespace coplan {
+
+struct OidcProvider {
+  std::string issuer;     // exactly as in the tokens' "iss"
+  std::string audience;   // this deployment's client id, required in "aud"
+  std::string jwks_file;  // the provider's JWKS, kept current by the operator
+};
+
+struct AuthOptions {
+  std::string self_issuer = "coplan";
+  std::string token_key;  // HS256 key of the server's own tokens
+  std::vector<OidcProvider> providers;
+  absl::Duration clock_skew = absl::Seconds(60);
+  size_t cache_capacity = 20000;
+};
+
+struct Principal {
+  std::string person_id;
+  std::string session_id;  // the server's own tokens only
+};
+
+// Maps (issuer, subject) of an OIDC token to a person id; nullopt if not linked.
+using IdentityLookup =
+    std::function<absl::StatusOr<std::optional<std::string>>(const std::string& issuer,
+                                                             const std::string& subject)>;
+
+class Authenticator {
+ public:
+  // Fails if a provider's JWKS cannot be read.
+  static absl::StatusOr<std::unique_ptr<Authenticator>> Create(AuthOptions options,
+                                                               IdentityLookup lookup);
+
+  absl::StatusOr<Principal> Authenticate(absl::string_view authorization, absl::Time now);
+  // Drops a token from the cache (sign-out on this instance).
+  void Forget(absl::string_view token);
+
+  // Mints a token of this server for a session.
+  std::string IssueToken(const std::string& person_id, const std::string& session_id,
+                         absl::Time now, absl::Time expire) const;
+  const AuthOptions& options() const { return options_; }
+
+  size_t cache_hits() const;
+
+ private:
+  struct Provider {
+    OidcProvider config;
+    JsonWebKeySet keys;
+    absl::Time checked;
+    int64_t mtime = 0;
+  };
+  struct CachedToken {
+    Principal principal;
+    absl::Time expire;
+  };
+
+  Authenticator(AuthOptions options, IdentityLookup lookup)
+      : options_(std::move(options)), lookup_(std::move(lookup)) {}
+  absl::StatusOr<Principal> Verify(const std::string& token, absl::Time now, absl::Time* expire);
+  absl::Status CheckTimes(const Jwt& jwt, absl::Time now, absl::Duration skew,
+                          absl::Time* expire) const;
+  // The provider's key for the token, and the audience the provider requires.
+  absl::StatusOr<std::shared_ptr<const JsonWebKey>> ProviderKey(const std::string& issuer,
+                                                                const Jwt& jwt,
+                                                                std::string* audience);
+  static absl::StatusOr<Provider> LoadProvider(const OidcProvider& config);
+
+  const AuthOptions options_;
+  const IdentityLookup lookup_;
+  mutable std::mutex mutex_;
+  std::vector<Provider> providers_;                              // guarded by mutex_
+  absl::flat_hash_map<std::string, CachedToken> cache_;          // guarded by mutex_
+  size_t cache_hits_ = 0;                                        // guarded by mutex_
+};
+
+// The token from "Bearer <token>" metadata (scheme case-insensitive).
+absl::StatusOr<std::string> BearerToken(absl::string_view authorization);
+
+}  // namespace coplan

@@ -1,0 +1,74 @@
+#include "server/auth/server_keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/crypto.h"
+#include "server/common/ids.h"
+#include "server/common/log.h"
+#include "server/store/database.h"
+
+namespace coplan {
+
+ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file) {
+  ServerKeys keys;
+  keys.token_key = HmacSha256(master_secret, "coplan token signing v1");
+  keys.audit_key = HmacSha256(master_secret, "coplan audit trail v1");
+  keys.from_file = from_file;
+  return keys;
+}
+
+absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file,
+                                          Database& db) {
+  if (!secret_file.empty()) {
+    if (::access(secret_file.c_str(), F_OK) != 0 && create_file) {
+      const std::string secret = NewRandomToken(32);
+      int fd = ::open(secret_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+      if (fd < 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot create secret file ", secret_file, ": ", strerror(errno)));
+      }
+      const bool written = ::write(fd, secret.data(), secret.size()) ==
+                           static_cast<ssize_t>(secret.size());
+      ::close(fd);
+      if (!written) return absl::InternalError("cannot write the secret file");
+    }
+    std::ifstream in(secret_file);
+    if (!in) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot read secret file ", secret_file,
+                       " (create one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE)"));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string secret(absl::StripAsciiWhitespace(text.str()));
+    if (secret.size() < 32) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("secret file ", secret_file, " holds fewer than 32 characters"));
+    }
+    return DeriveServerKeys(secret, /*from_file=*/true);
+  }
+  std::string secret;
+  absl::Status status = db.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO server_secrets (name, value) VALUES ('master', $1) ON CONFLICT DO NOTHING",
+        pqxx::binarystring(NewRandomToken(32)));
+    secret = pqxx::binarystring(
+                 tx.exec("SELECT value FROM server_secrets WHERE name = 'master'")[0][0])
+                 .str();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  Log(LogLevel::kWarning, "secret_in_database")
+      .Str("advice", "set --secret-file so that database access alone cannot forge tokens or audit rows");
+  return DeriveServerKeys(secret, /*from_file=*/false);
+}
+
+}  // namespace coplan

@@ -1,0 +1,30 @@
+// The server's secret keys, derived from one master secret:
+//   token_key  signs the server's own access tokens (HMAC-SHA256);
+//   audit_key  MACs audit rows and the audit chain head.
+//
+// The master secret comes from a file (--secret-file), created on first use for the
+// embedded database. Several instances on one database must share it. Without a file,
+// it is generated once and kept in the database (server_secrets), which works but lets
+// someone with database access forge tokens and audit rows: real deployments set a file.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace coplan {
+
+class Database;
+
+struct ServerKeys {
+  std::string token_key;
+  std::string audit_key;
+  bool from_file = false;
+};
+
+// `secret_file` empty: use the database. `create_file`: generate the file when missing.
+absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file,
+                                          Database& db);
+ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file);
+
+}  // namespace coplan

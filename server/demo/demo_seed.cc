@@ -1,0 +1,179 @@
+#include "server/demo/demo_seed.h"
+
+#include "absl/strings/str_cat.h"
+#include "coplan/v1/plan.pb.h"
+#include "server/common/errors.h"
+#include "server/common/log.h"
+#include "server/common/proto_time.h"
+#include "server/common/status_macros.h"
+#include "server/service/document_service.h"
+#include "server/service/people_service.h"
+
+namespace coplan {
+namespace {
+
+Caller As(const std::string& person_id) {
+  Caller caller;
+  caller.person_id = person_id;
+  caller.method = "coplan-server/demo-seed";
+  caller.now = absl::Now();
+  caller.deadline = caller.now + absl::Seconds(60);
+  return caller;
+}
+
+google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + days); }
+
+void Add(google::protobuf::RepeatedPtrField<v1::TextItem>* list, const std::string& text) {
+  list->Add()->set_text(text);
+}
+
+v1::Plan CarePlan() {
+  v1::Plan plan;
+  plan.set_title("My care plan");
+  auto* care = plan.mutable_care_plan();
+  auto* about = care->mutable_about_me();
+  about->set_what_matters(
+      "Finishing my A-levels, seeing my friends at weekends, and my dog Biscuit.");
+  about->set_communication(
+      "Text before you call. I find it easier to talk while walking than sitting face to face.");
+  Add(about->mutable_strengths(), "I'm good at drawing and it calms me down");
+  Add(about->mutable_strengths(), "I keep going even when things are hard");
+  auto* goal = care->add_goals();
+  goal->set_description("Get back to college three days a week by half term");
+  Add(goal->mutable_steps(), "Go in for the morning on Mondays and Wednesdays");
+  Add(goal->mutable_steps(), "Talk to my tutor about a quiet place to go if I panic");
+  Add(goal->mutable_supporters(), "Mum (Jordan)");
+  Add(goal->mutable_supporters(), "College wellbeing team");
+  *goal->mutable_target_date() = InDays(42);
+  goal->set_status(v1::GOAL_STATUS_IN_PROGRESS);
+  auto* sleep = care->add_goals();
+  sleep->set_description("Sleep better so I'm not wiped out every morning");
+  Add(sleep->mutable_steps(), "Phone out of the bedroom after 11pm");
+  sleep->set_status(v1::GOAL_STATUS_NOT_STARTED);
+  auto* action = care->add_actions();
+  action->set_description("Refer Alex to the college counsellor");
+  action->set_responsible("Dr Okafor");
+  *action->mutable_due_date() = InDays(7);
+  action->set_status(v1::ACTION_STATUS_OPEN);
+  auto* medication = care->add_unacceptable_medications();
+  medication->set_medication("Anything that makes me put on weight");
+  medication->set_notes("It made me feel worse about myself last time");
+  care->mutable_key_worker()->set_display_name("Dr Sam Okafor");
+  care->mutable_key_worker()->set_person("people/okafor");
+  *care->mutable_review_date() = InDays(28);
+  return plan;
+}
+
+v1::Plan CrisisPlan() {
+  v1::Plan plan;
+  plan.set_title("When things get really hard");
+  auto* crisis = plan.mutable_crisis_plan();
+  Add(crisis->mutable_warning_signs(), "I stop replying to my friends");
+  Add(crisis->mutable_warning_signs(), "I can't sleep and stay in my room all day");
+  Add(crisis->mutable_coping_strategies(), "Draw, or take Biscuit for a walk");
+  Add(crisis->mutable_coping_strategies(), "Cold water on my face and slow breathing (4 in, 6 out)");
+  Add(crisis->mutable_distractions(), "The climbing wall with Priya");
+  auto* mum = crisis->add_help_contacts();
+  mum->set_name("Jordan (Mum)");
+  mum->set_relationship("parent");
+  mum->set_phone("07700 900123");
+  auto* samaritans = crisis->add_professional_contacts();
+  samaritans->set_name("Samaritans");
+  samaritans->set_phone("116 123");
+  samaritans->set_hours("24 hours, every day");
+  samaritans->set_crisis_service(true);
+  auto* shout = crisis->add_professional_contacts();
+  shout->set_name("Shout (text service)");
+  shout->set_phone("Text SHOUT to 85258");
+  shout->set_hours("24 hours, every day");
+  shout->set_crisis_service(true);
+  auto* nhs = crisis->add_professional_contacts();
+  nhs->set_name("NHS 111, option 2 (mental health crisis)");
+  nhs->set_phone("111");
+  nhs->set_hours("24 hours, every day (England)");
+  nhs->set_crisis_service(true);
+  auto* team = crisis->add_professional_contacts();
+  team->set_name("Dr Sam Okafor, CAMHS");
+  team->set_phone("0300 555 0142");
+  team->set_hours("Monday to Friday, 9am to 5pm");
+  Add(crisis->mutable_safe_environment(), "Mum keeps the medicines locked away");
+  Add(crisis->mutable_reasons_for_living(), "Biscuit");
+  Add(crisis->mutable_reasons_for_living(), "Going to art school");
+  auto* wish = crisis->add_wishes_if_unwell();
+  wish->set_topic(v1::PREFERENCE_TOPIC_STAFF);
+  wish->set_text("If possible, see someone I already know from the CAMHS team");
+  auto* refusal = crisis->add_refusals_if_unwell();
+  refusal->set_topic(v1::PREFERENCE_TOPIC_OTHER);
+  refusal->set_text("Please don't call my school unless I say it's OK");
+  Add(crisis->mutable_practical_arrangements(), "Someone to walk Biscuit");
+  Add(crisis->mutable_who_may_see(), "Mum, and my CAMHS team");
+  return plan;
+}
+
+v1::Person Person(const std::string& display_name, int birth_year, int month, int day) {
+  v1::Person person;
+  person.set_display_name(display_name);
+  if (birth_year > 0) {
+    person.mutable_birth_date()->set_year(birth_year);
+    person.mutable_birth_date()->set_month(month);
+    person.mutable_birth_date()->set_day(day);
+  }
+  return person;
+}
+
+}  // namespace
+
+absl::Status SeedDemo(const DemoServices& services) {
+  auto existing = services.people.GetPerson(As("alex"), "people/alex");
+  if (existing.ok()) {
+    Log(LogLevel::kInfo, "demo_already_seeded");
+    return absl::OkStatus();
+  }
+  // Alex is 17: old enough that proxy access would need their own consent.
+  const int alex_birth_year = static_cast<int>(TodayInUk(absl::Now()).year()) - 17;
+  v1::Person alex = Person("Alex Morgan", alex_birth_year, 3, 14);
+  v1::Person okafor = Person("Dr Sam Okafor", 0, 0, 0);
+  okafor.set_clinician(true);
+  okafor.set_grid_author(true);
+  okafor.set_team("teams/camhs-north");
+  v1::Person jordan = Person("Jordan Morgan", 0, 0, 0);
+  v1::Person admin = Person("Coplan administrator", 0, 0, 0);
+  admin.set_administrator(true);
+  struct Entry {
+    const v1::Person* person;
+    const char* id;
+    int account;
+  };
+  for (const Entry& entry : {Entry{&alex, "alex", 0}, Entry{&okafor, "okafor", 1},
+                             Entry{&jordan, "jordan", 2}, Entry{&admin, "admin", 3}}) {
+    COPLAN_RETURN_IF_ERROR(services.people
+                               .RegisterDirectly(*entry.person, entry.id,
+                                                 kDemoAccounts[entry.account][0],
+                                                 kDemoAccounts[entry.account][1])
+                               .status());
+  }
+  v1::CreateCareTeamMemberRequest member;
+  member.set_parent("people/alex");
+  member.mutable_care_team_member()->set_clinician("people/okafor");
+  member.mutable_care_team_member()->set_role("care coordinator");
+  COPLAN_RETURN_IF_ERROR(services.people.CreateCareTeamMember(As("admin"), member).status());
+
+  COPLAN_RETURN_IF_ERROR(services.documents
+                             .Create(As("alex"), Collection::kPlans, "people/alex",
+                                     std::make_unique<v1::Plan>(CarePlan()), "care-plan", "plan")
+                             .status());
+  COPLAN_RETURN_IF_ERROR(services.documents
+                             .Create(As("alex"), Collection::kPlans, "people/alex",
+                                     std::make_unique<v1::Plan>(CrisisPlan()), "crisis-plan", "plan")
+                             .status());
+  v1::CreateGrantRequest grant;
+  grant.set_parent("people/alex");
+  grant.mutable_grant()->set_grantee("people/jordan");
+  grant.mutable_grant()->add_documents("people/alex/plans/crisis-plan");
+  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+  COPLAN_RETURN_IF_ERROR(services.people.CreateGrant(As("alex"), grant).status());
+  Log(LogLevel::kInfo, "demo_seeded");
+  return absl::OkStatus();
+}
+
+}  // namespace coplan

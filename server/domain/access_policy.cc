@@ -1,0 +1,106 @@
+#include "server/domain/access_policy.h"
+
+#include <algorithm>
+
+#include "server/common/proto_time.h"
+
+namespace coplan {
+namespace {
+
+using v1::ACCESS_LEVEL_EDIT;
+using v1::ACCESS_LEVEL_READ;
+
+bool GrantCovers(const GrantFact& grant, const DocumentRef& document) {
+  if (std::find(grant.documents.begin(), grant.documents.end(), document.grant_key) !=
+      grant.documents.end()) {
+    return true;
+  }
+  return std::find(grant.document_kinds.begin(), grant.document_kinds.end(),
+                   static_cast<int>(document.kind)) != grant.document_kinds.end();
+}
+
+// The strongest access level an active proxy gives, or 0.
+int ActiveProxyLevel(const SubjectFacts& subject, absl::CivilDay today) {
+  int level = 0;
+  for (const ProxyFact& proxy : subject.proxies) {
+    if (ProxyStateOn(proxy.granted_by_person, /*refused=*/false, subject.birth_date, today) ==
+        v1::PROXY_STATE_ACTIVE) {
+      level = std::max(level, proxy.access);
+    }
+  }
+  return level;
+}
+
+bool InCareTeam(const AccessFacts& facts) {
+  return facts.subject.in_care_team && facts.actor.clinician;
+}
+
+}  // namespace
+
+bool CallerIsValid(const AccessFacts& facts) {
+  return facts.actor.exists && facts.actor.session_valid;
+}
+
+bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today) {
+  return birth_date.has_value() && AgeOn(*birth_date, today) < 16;
+}
+
+v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
+                            const std::optional<absl::CivilDay>& birth_date,
+                            absl::CivilDay today) {
+  if (refused) return v1::PROXY_STATE_REFUSED;
+  if (granted_by_person) return v1::PROXY_STATE_ACTIVE;
+  // Set up by someone else: valid only for a known under-16.
+  if (IsUnder16(birth_date, today)) return v1::PROXY_STATE_ACTIVE;
+  return v1::PROXY_STATE_SUSPENDED_AT_16;
+}
+
+DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const DocumentRef& document,
+                                           absl::CivilDay today) {
+  DocumentPermissions can;
+  if (!CallerIsValid(facts) || !facts.subject.exists) return can;
+  if (facts.is_self()) {
+    can.read = can.edit = can.remove = can.see_withholdings = true;
+    can.sign_off_role = v1::SIGN_OFF_ROLE_SERVICE_USER;
+    can.via = Relationship::kSelf;
+    return can;
+  }
+  if (InCareTeam(facts)) {
+    can.read = can.edit = can.remove = true;
+    can.sign_off_role = v1::SIGN_OFF_ROLE_CLINICIAN;
+    can.via = Relationship::kCareTeam;
+    return can;
+  }
+  int level = ActiveProxyLevel(facts.subject, today);
+  if (level > 0) can.via = Relationship::kProxy;
+  for (const GrantFact& grant : facts.subject.grants) {
+    if (!GrantCovers(grant, document)) continue;
+    if (grant.access > level) can.via = Relationship::kGrant;
+    level = std::max(level, grant.access);
+  }
+  can.read = level >= ACCESS_LEVEL_READ;
+  can.edit = level >= ACCESS_LEVEL_EDIT;
+  if (!can.read) can.via = Relationship::kNone;
+  return can;
+}
+
+PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::CivilDay today) {
+  PersonPermissions can;
+  if (!CallerIsValid(facts) || !facts.subject.exists) return can;
+  const bool self = facts.is_self();
+  const bool care_team = InCareTeam(facts);
+  const int proxy = ActiveProxyLevel(facts.subject, today);
+  const bool granted = !facts.subject.grants.empty();
+  const bool admin = facts.actor.administrator;
+  can.know_exists = self || care_team || proxy > 0 || granted || admin;
+  can.create_documents = self || care_team || proxy >= ACCESS_LEVEL_EDIT;
+  can.list_all_documents = self || care_team || proxy > 0;
+  can.full_profile = self || care_team || admin;
+  can.manage_sharing = self;
+  can.manage_care_team = admin || care_team;
+  can.read_access_log = self;
+  can.set_up_proxy = admin || care_team;
+  return can;
+}
+
+}  // namespace coplan

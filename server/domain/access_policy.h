@@ -1,0 +1,69 @@
+// Who may do what with a person's records: the relationship rules of DESIGN.md §3, as
+// pure functions of AccessFacts.
+//
+//   DocumentPermissions can = PermissionsForDocument(facts, {kind, "plans/crisis"}, today);
+//   if (!can.read) return NotFoundError(...);   // same answer as a missing record
+//
+// - The person owns their records: everything, including sharing and the access log.
+// - A clinician acts through care-team membership: read, edit, create, delete; signs off
+//   as clinician.
+// - A grant from the person gives the grantee read or edit on the documents or kinds it
+//   names, until revoked or expired.
+// - Proxy (guardian) access gives read or edit on all the person's documents while the
+//   person is under 16 and has not refused it; from their 16th birthday only a proxy
+//   access the person granted themself counts. With no birth date on record, only such
+//   self-granted proxy access counts (fail closed).
+// - Administrators manage people and care teams but see no records.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/time/civil_time.h"
+#include "coplan/v1/common.pb.h"
+#include "coplan/v1/people_service.pb.h"
+#include "server/domain/access_facts.h"
+
+namespace coplan {
+
+enum class Relationship { kNone, kSelf, kCareTeam, kGrant, kProxy };
+
+struct DocumentRef {
+  coplan::v1::DocumentKind kind = coplan::v1::DOCUMENT_KIND_UNSPECIFIED;
+  std::string grant_key;  // "plans/{id}" or "decisions/{id}", as grants name documents
+};
+
+struct DocumentPermissions {
+  bool read = false;
+  bool edit = false;
+  bool remove = false;         // delete / undelete
+  bool see_withholdings = false;  // the person's own "prefer not to share" list
+  std::optional<coplan::v1::SignOffRole> sign_off_role;
+  Relationship via = Relationship::kNone;
+};
+
+struct PersonPermissions {
+  bool know_exists = false;       // any relationship at all
+  bool create_documents = false;  // owner, care-team clinician, proxy with edit
+  bool list_all_documents = false;  // owner, care team, active proxy (grantees see granted ones)
+  bool full_profile = false;      // self, care team, administrator
+  bool manage_sharing = false;    // grants and own proxy decisions: the person only
+  bool manage_care_team = false;  // administrator or a clinician already in the team
+  bool read_access_log = false;   // the person only
+  bool set_up_proxy = false;      // administrator or care-team clinician (under-16s)
+};
+
+// True when the caller is a live, known person (their session, if any, is valid).
+bool CallerIsValid(const AccessFacts& facts);
+
+DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const DocumentRef& document,
+                                           absl::CivilDay today);
+PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::CivilDay today);
+
+// The state of a proxy access on `today`.
+coplan::v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
+                                    const std::optional<absl::CivilDay>& birth_date,
+                                    absl::CivilDay today);
+bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today);
+
+}  // namespace coplan

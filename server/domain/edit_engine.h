@@ -1,0 +1,70 @@
+// The co-editing engine: applies a batch of structured operations to a document
+// (any jointly edited resource message: Plan, DecisionRecord) and decides conflicts.
+//
+// A batch is made against a base revision. `changes_since_base` lists the paths changed
+// by every revision after the base. An operation that writes a path overlapping one of
+// them (the same path, an ancestor, or a descendant) was made without seeing that change:
+// the batch is rejected with ABORTED and an EditConflict detail carrying the current
+// value. Otherwise operations apply in order; any error rejects the whole batch (the
+// caller discards the document copy).
+//
+//   Plan working = current;   // a copy
+//   COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
+//       ApplyEditBatch(working, request.operations(), changes, current_revision, may_write));
+//   // outcome.applied: the operations with inserted ids filled in, to store and broadcast
+//   // outcome.changed_paths: what this revision changed, for later conflict checks
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "coplan/v1/editing.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/repeated_field.h"
+
+namespace coplan {
+
+// A path changed by a revision after the base revision.
+struct PriorChange {
+  int64_t revision = 0;
+  std::string path;
+};
+
+struct EditOutcome {
+  std::vector<coplan::v1::EditOperation> applied;
+  std::vector<std::string> changed_paths;
+  std::vector<std::string> inserted_ids;  // one per operation; empty unless it inserted
+};
+
+// Returns OK if the caller may change the canonical path, or the error to give.
+using WritePermission = std::function<absl::Status(const std::string& path)>;
+
+enum class EditMode {
+  kEdit,    // normal editing: IMMUTABLE fields cannot be set
+  kCreate,  // building a document from its creation operations (replay)
+};
+
+// Most operations in one batch.
+inline constexpr int kMaxOperationsPerBatch = 100;
+// Largest document, serialized.
+inline constexpr size_t kMaxDocumentBytes = 256 * 1024;
+
+absl::StatusOr<EditOutcome> ApplyEditBatch(
+    google::protobuf::Message& document,
+    const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations,
+    const std::vector<PriorChange>& changes_since_base, int64_t current_revision,
+    const WritePermission& may_write, EditMode mode = EditMode::kEdit);
+
+// Applies stored operations again (history replay): no conflicts, every path writable.
+absl::Status ReplayOperations(
+    google::protobuf::Message& document,
+    const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations,
+    EditMode mode = EditMode::kEdit);
+
+// Checks the whole document against the field rules and the size limit.
+absl::Status ValidateDocument(const google::protobuf::Message& document);
+
+}  // namespace coplan

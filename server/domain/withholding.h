@@ -1,0 +1,49 @@
+// "Prefer not to share with": the withholdings of a document, enforced for every reader
+// and writer other than the person the document is about.
+//
+//   ApplyWithholdings(plan, "people/mum", /*keep_list=*/false);   // what mum may read
+//   WritePermission may_write = WithholdingWriteRule(stored, "people/mum", /*owner=*/false);
+//
+// A withholding lists edit paths ("care_plan.medication_preferences",
+// "crisis_plan.help_contacts[c-1]") and the people they are withheld from. Withheld parts
+// are removed from what those people read, and they cannot write them. Only the owner
+// sees the list itself or changes it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "coplan/v1/editing.pb.h"
+#include "google/protobuf/message.h"
+#include "server/domain/edit_engine.h"
+
+namespace coplan {
+
+// The withheld paths that apply to `reader` ("people/{id}").
+std::vector<std::string> PathsWithheldFrom(const google::protobuf::Message& document,
+                                           const std::string& reader);
+
+// Removes the parts at `paths` (fields are cleared, items removed).
+void RemovePaths(google::protobuf::Message& document, const std::vector<std::string>& paths);
+
+// Removes what is withheld from `reader`; clears the withholdings list unless `keep_list`.
+void ApplyWithholdings(google::protobuf::Message& document, const std::string& reader,
+                       bool keep_list);
+
+// An operation of the history as `reader` may see it, given the paths withheld from them
+// (and whether they may see the withholdings list): nullopt if it only touches withheld
+// parts; otherwise with withheld parts removed from its value.
+std::optional<coplan::v1::EditOperation> RedactOperation(
+    const coplan::v1::EditOperation& operation, const google::protobuf::Message& prototype,
+    const std::vector<std::string>& withheld, bool see_withholdings);
+
+// The write rule for edits and updates by `writer`.
+WritePermission WithholdingWriteRule(const google::protobuf::Message& stored,
+                                     const std::string& writer, bool owner);
+
+// Checks that every withholding path names a part of the document type.
+absl::Status ValidateWithholdingPaths(const google::protobuf::Message& document);
+
+}  // namespace coplan

@@ -1,0 +1,24 @@
+// Who is calling, for what, and by when: handed from the API layer to every service.
+#pragma once
+
+#include <string>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "server/common/proto_time.h"
+#include "server/common/resource_names.h"
+
+namespace coplan {
+
+struct Caller {
+  std::string person_id;   // authenticated person
+  std::string session_id;  // the server's own tokens; "" for OIDC
+  std::string method;      // "coplan.v1.PlanService/GetPlan"
+  absl::Time deadline = absl::InfiniteFuture();
+  absl::Time now;          // when the call started
+
+  std::string person_name() const { return PersonName(person_id); }
+  absl::CivilDay today() const { return TodayInUk(now); }
+};
+
+}  // namespace coplan

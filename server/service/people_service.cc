@@ -1,0 +1,685 @@
+#include "server/service/people_service.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
+#include "server/common/ids.h"
+#include "server/common/status_macros.h"
+#include "server/domain/access_policy.h"
+#include "server/domain/field_rules.h"
+#include "server/domain/page_token.h"
+#include "server/service/call_audit.h"
+#include "server/store/access_facts_query.h"
+
+namespace coplan {
+namespace {
+
+using v1::AUDIT_ACTION_CREATE;
+using v1::AUDIT_ACTION_GRANT;
+using v1::AUDIT_ACTION_READ;
+using v1::AUDIT_ACTION_REVOKE;
+
+// The caller's own facts (subject = caller), for calls that concern no other person.
+absl::StatusOr<AccessFacts> CallerFacts(pqxx::transaction_base& tx, const Caller& caller) {
+  COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
+                          LoadAccessFacts(tx, caller.person_id, caller.session_id, caller.person_id));
+  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
+  return facts;
+}
+
+absl::StatusOr<AccessFacts> FactsAbout(pqxx::transaction_base& tx, const Caller& caller,
+                                       const std::string& subject_id) {
+  COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
+                          LoadAccessFacts(tx, caller.person_id, caller.session_id, subject_id));
+  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
+  return facts;
+}
+
+v1::GrantState StateOf(const GrantRow& grant, absl::Time now) {
+  if (grant.revoke_time) return v1::GRANT_STATE_REVOKED;
+  if (grant.expire_time && *grant.expire_time <= now) return v1::GRANT_STATE_EXPIRED;
+  return v1::GRANT_STATE_ACTIVE;
+}
+
+v1::Grant ToGrant(const GrantRow& row, absl::Time now) {
+  v1::Grant grant;
+  grant.set_name(absl::StrCat("people/", row.person_id, "/grants/", row.id));
+  grant.set_grantee(PersonName(row.grantee_id));
+  grant.set_grantee_display_name(row.grantee_display_name);
+  for (const auto& document : row.documents) {
+    grant.add_documents(absl::StrCat("people/", row.person_id, "/", document));
+  }
+  for (int kind : row.document_kinds) grant.add_document_kinds(static_cast<v1::DocumentKind>(kind));
+  grant.set_access(static_cast<v1::AccessLevel>(row.access));
+  if (row.expire_time) *grant.mutable_expire_time() = ToTimestamp(*row.expire_time);
+  *grant.mutable_create_time() = ToTimestamp(row.create_time);
+  if (row.revoke_time) *grant.mutable_revoke_time() = ToTimestamp(*row.revoke_time);
+  grant.set_state(StateOf(row, now));
+  return grant;
+}
+
+v1::ProxyAccess ToProxy(const ProxyRow& row, const std::optional<absl::CivilDay>& birth_date,
+                        absl::CivilDay today) {
+  v1::ProxyAccess proxy;
+  proxy.set_name(absl::StrCat("people/", row.person_id, "/proxyAccesses/", row.id));
+  proxy.set_proxy(PersonName(row.proxy_id));
+  proxy.set_proxy_display_name(row.proxy_display_name);
+  proxy.set_access(static_cast<v1::AccessLevel>(row.access));
+  proxy.set_granted_by_person(row.granted_by_person);
+  proxy.set_state(ProxyStateOn(row.granted_by_person, row.refuse_time.has_value(), birth_date, today));
+  *proxy.mutable_create_time() = ToTimestamp(row.create_time);
+  if (row.refuse_time) *proxy.mutable_refuse_time() = ToTimestamp(*row.refuse_time);
+  return proxy;
+}
+
+v1::CareTeamMember ToMember(const std::string& person_id, const CareTeamRow& row) {
+  v1::CareTeamMember member;
+  member.set_name(absl::StrCat("people/", person_id, "/careTeamMembers/", row.clinician_id));
+  member.set_clinician(PersonName(row.clinician_id));
+  member.set_clinician_display_name(row.clinician_display_name);
+  member.set_role(row.role);
+  *member.mutable_create_time() = ToTimestamp(row.create_time);
+  return member;
+}
+
+absl::Status ValidateAccessLevel(v1::AccessLevel level, const std::string& field) {
+  if (level != v1::ACCESS_LEVEL_READ && level != v1::ACCESS_LEVEL_EDIT) {
+    return InvalidFieldError(field, "must be ACCESS_LEVEL_READ or ACCESS_LEVEL_EDIT");
+  }
+  return absl::OkStatus();
+}
+
+absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
+
+}  // namespace
+
+absl::StatusOr<std::string> NormalizeUsername(const std::string& username, const std::string& field) {
+  const std::string lower = absl::AsciiStrToLower(username);
+  if (lower.size() < 3 || lower.size() > 64) return InvalidFieldError(field, "must be 3 to 64 characters");
+  for (char c : lower) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return InvalidFieldError(field, "may only hold a-z, 0-9, '.', '_' and '-'");
+    }
+  }
+  return lower;
+}
+
+PeopleService::PeopleService(Database& db, PeopleStore& store, AuditLog& audit,
+                             PasswordHasher& hasher)
+    : db_(db), store_(store), audit_(audit), hasher_(hasher) {
+  PrepareAccessFacts(db_);
+}
+
+void PeopleService::AccessChanged(const std::string& person_id) {
+  if (events_ != nullptr) events_->AccessChanged(person_id);
+}
+
+absl::StatusOr<v1::Person> PeopleService::GetPerson(const Caller& caller, const std::string& name) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(name, "name"));
+  AccessFacts facts;
+  std::optional<v1::Person> person;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
+    if (PermissionsForPerson(facts, caller.today()).know_exists) person = store_.GetPerson(tx, person_id);
+    return absl::OkStatus();
+  }));
+  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+  if (!person) return audit.Denied(person_id, AUDIT_ACTION_READ, name, NotFoundError("person", name));
+  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, name));
+  if (!can.full_profile) {
+    // Carers and proxies see who the person is, not their details.
+    v1::Person limited;
+    limited.set_name(person->name());
+    limited.set_display_name(person->display_name());
+    return limited;
+  }
+  return *person;
+}
+
+absl::StatusOr<v1::Person> PeopleService::CreatePerson(const Caller& caller,
+                                                       const v1::CreatePersonRequest& request) {
+  CallAudit audit(audit_, caller);
+  if (!request.has_person()) return InvalidFieldError("person", "is required");
+  v1::Person person = request.person();
+  ClearOutputOnlyFields(person);
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(person, ""), "person."));
+  std::string id = request.person_id();
+  if (id.empty()) {
+    id = NewResourceId();
+  } else if (!IsValidClientResourceId(id) || id == "me") {
+    return InvalidFieldError("person_id", "must be 4 to 63 of a-z, 0-9 and '-', starting with a letter");
+  }
+  if (IsSet(person.birth_date()) && ToCivilDay(person.birth_date()) > caller.today()) {
+    return InvalidFieldError("person.birth_date", "is in the future");
+  }
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
+    if (!facts.actor.administrator) {
+      denied = true;
+      return PermissionDeniedError("only administrators register people");
+    }
+    COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, id, person));
+    audit.Write(tx, id, AUDIT_ACTION_CREATE, PersonName(id));
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(id, AUDIT_ACTION_CREATE, PersonName(id), status);
+  COPLAN_RETURN_IF_ERROR(status);
+  person.set_name(PersonName(id));
+  *person.mutable_create_time() = ToTimestamp(caller.now);
+  return person;
+}
+
+absl::StatusOr<v1::Person> PeopleService::RegisterDirectly(const v1::Person& person,
+                                                           const std::string& person_id,
+                                                           const std::string& username,
+                                                           const std::string& password) {
+  std::string hash;
+  if (!username.empty()) {
+    COPLAN_ASSIGN_OR_RETURN(hash, hasher_.Hash(password, absl::Now() + absl::Seconds(60)));
+  }
+  COPLAN_RETURN_IF_ERROR(db_.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, person_id, person));
+    if (!username.empty()) COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
+    audit_.RecordInTransaction(tx, AuditEvent{"", person_id, AUDIT_ACTION_CREATE,
+                                              PersonName(person_id), v1::AUDIT_OUTCOME_ALLOWED,
+                                              "coplan-server/register"});
+    return absl::OkStatus();
+  }));
+  v1::Person out = person;
+  out.set_name(PersonName(person_id));
+  return out;
+}
+
+absl::StatusOr<v1::Account> PeopleService::CreateAccount(const Caller& caller,
+                                                         const v1::CreateAccountRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  COPLAN_ASSIGN_OR_RETURN(std::string username, NormalizeUsername(request.username(), "username"));
+  const size_t password_length = CodePointCount(request.password());
+  if (password_length < 12 || password_length > 256) {
+    return InvalidFieldError("password", "must be 12 to 256 characters");
+  }
+  const std::string resource = absl::StrCat(request.parent(), "/account");
+  // Only administrators may create accounts; check before spending a hash on it.
+  bool admin = false;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
+    admin = facts.actor.administrator;
+    return absl::OkStatus();
+  }));
+  if (!admin) {
+    return audit.Denied(person_id, AUDIT_ACTION_CREATE, resource,
+                        PermissionDeniedError("only administrators create accounts"));
+  }
+  COPLAN_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password(), caller.deadline));
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    if (!store_.GetPerson(tx, person_id)) return NotFoundError("person", request.parent());
+    COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
+    audit.Write(tx, person_id, AUDIT_ACTION_CREATE, resource);
+    return absl::OkStatus();
+  }));
+  v1::Account account;
+  account.set_name(resource);
+  account.set_username(username);
+  *account.mutable_create_time() = ToTimestamp(caller.now);
+  return account;
+}
+
+absl::StatusOr<v1::ExternalIdentity> PeopleService::CreateExternalIdentity(
+    const Caller& caller, const v1::CreateExternalIdentityRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  v1::ExternalIdentity identity = request.external_identity();
+  ClearOutputOnlyFields(identity);
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(identity, ""), "external_identity."));
+  const std::string id = NewResourceId();
+  const std::string resource = absl::StrCat(request.parent(), "/externalIdentities/", id);
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
+    if (!facts.actor.administrator) {
+      denied = true;
+      return PermissionDeniedError("only administrators link identities");
+    }
+    if (!store_.GetPerson(tx, person_id)) return NotFoundError("person", request.parent());
+    COPLAN_RETURN_IF_ERROR(
+        store_.InsertIdentity(tx, id, person_id, identity.issuer(), identity.subject()));
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  identity.set_name(resource);
+  return identity;
+}
+
+absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
+    const Caller& caller, const v1::ListConnectionsRequest& request) {
+  COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
+  int64_t offset = 0;
+  if (!request.page_token().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position,
+                            DecodePageToken(request.page_token(), "connections", 1));
+    offset = position.Int(0);
+  }
+  std::vector<ConnectionRow> rows;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(CallerFacts(tx, caller).status());
+    rows = store_.ListConnections(tx, caller.person_id);
+    return absl::OkStatus();
+  }));
+  std::vector<v1::Connection> connections;
+  for (const ConnectionRow& row : rows) {
+    if (row.kind == v1::CONNECTION_KIND_PROXY) {
+      std::optional<absl::CivilDay> birth;
+      if (auto date = ParseIsoDate(row.birth_date)) birth = ToCivilDay(*date);
+      if (ProxyStateOn(row.granted_by_person, false, birth, caller.today()) != v1::PROXY_STATE_ACTIVE) {
+        continue;
+      }
+    }
+    v1::Connection connection;
+    connection.set_person(PersonName(row.person_id));
+    connection.set_display_name(row.display_name);
+    connection.set_kind(row.kind);
+    connections.push_back(std::move(connection));
+  }
+  v1::ListConnectionsResponse response;
+  for (int64_t i = offset; i < static_cast<int64_t>(connections.size()) && i < offset + limit; ++i) {
+    *response.add_connections() = connections[i];
+  }
+  if (offset + limit < static_cast<int64_t>(connections.size())) {
+    response.set_next_page_token(EncodePageToken({absl::StrCat(offset + limit)}, "connections"));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::CareTeamMember> PeopleService::CreateCareTeamMember(
+    const Caller& caller, const v1::CreateCareTeamMemberRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  v1::CareTeamMember member = request.care_team_member();
+  ClearOutputOnlyFields(member);
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(member, ""), "care_team_member."));
+  COPLAN_ASSIGN_OR_RETURN(std::string clinician_id,
+                          ParsePersonName(member.clinician(), "care_team_member.clinician"));
+  const std::string resource =
+      absl::StrCat(request.parent(), "/careTeamMembers/", clinician_id);
+  CareTeamRow row;
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    if (!can.know_exists) {
+      denied = true;
+      return NotFoundError("person", request.parent());
+    }
+    if (!can.manage_care_team) {
+      denied = true;
+      return PermissionDeniedError(
+          "only administrators and clinicians already in the care team can add to it");
+    }
+    auto clinician = store_.GetPerson(tx, clinician_id);
+    if (!clinician) {
+      return InvalidFieldError("care_team_member.clinician", "is not a known person");
+    }
+    if (!clinician->clinician()) {
+      return InvalidFieldError("care_team_member.clinician", "is not registered as a clinician");
+    }
+    if (clinician_id == person_id) {
+      return InvalidFieldError("care_team_member.clinician", "cannot be the person themself");
+    }
+    COPLAN_RETURN_IF_ERROR(store_.InsertCareTeamMember(tx, person_id, clinician_id, member.role()));
+    row = {clinician_id, clinician->display_name(), member.role(), Micros(caller.now)};
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  return ToMember(person_id, row);
+}
+
+absl::StatusOr<v1::ListCareTeamMembersResponse> PeopleService::ListCareTeamMembers(
+    const Caller& caller, const v1::ListCareTeamMembersRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
+  std::string after;
+  if (!request.page_token().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position,
+                            DecodePageToken(request.page_token(), request.parent(), 1));
+    after = position.Text(0);
+  }
+  AccessFacts facts;
+  std::vector<CareTeamRow> rows;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
+    rows = store_.ListCareTeam(tx, person_id, after, limit + 1);
+    return absl::OkStatus();
+  }));
+  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+  if (!can.list_all_documents && !can.full_profile) {
+    const absl::Status error = can.know_exists
+                                   ? PermissionDeniedError("you cannot see this person's care team")
+                                   : NotFoundError("person", request.parent());
+    return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/careTeamMembers", error);
+  }
+  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, request.parent() + "/careTeamMembers"));
+  v1::ListCareTeamMembersResponse response;
+  const bool more = static_cast<int>(rows.size()) > limit;
+  if (more) rows.resize(limit);
+  for (const auto& row : rows) *response.add_care_team_members() = ToMember(person_id, row);
+  if (more) {
+    response.set_next_page_token(EncodePageToken({rows.back().clinician_id}, request.parent()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::CareTeamMember> PeopleService::DeleteCareTeamMember(const Caller& caller,
+                                                                       const std::string& name) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          ParseName(name, "people/{person}/careTeamMembers/{clinician}", "name"));
+  const std::string& person_id = parts[0];
+  std::optional<CareTeamRow> removed;
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    if (!can.know_exists) {
+      denied = true;
+      return NotFoundError("care team member", name);
+    }
+    if (!can.manage_care_team) {
+      denied = true;
+      return PermissionDeniedError("only administrators and care-team clinicians change the care team");
+    }
+    removed = store_.DeleteCareTeamMember(tx, person_id, parts[1]);
+    if (!removed) return NotFoundError("care team member", name);
+    audit.Write(tx, person_id, AUDIT_ACTION_REVOKE, name);
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  AccessChanged(person_id);
+  return ToMember(person_id, *removed);
+}
+
+absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
+                                                     const v1::CreateGrantRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  if (!request.has_grant()) return InvalidFieldError("grant", "is required");
+  v1::Grant grant = request.grant();
+  ClearOutputOnlyFields(grant);
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(grant, ""), "grant."));
+  COPLAN_ASSIGN_OR_RETURN(std::string grantee_id, ParsePersonName(grant.grantee(), "grant.grantee"));
+  COPLAN_RETURN_IF_ERROR(ValidateAccessLevel(grant.access(), "grant.access"));
+  if (grant.documents().empty() && grant.document_kinds().empty()) {
+    return InvalidFieldError("grant.documents", "name at least one document or document kind");
+  }
+  GrantRow row;
+  row.id = NewResourceId();
+  row.person_id = person_id;
+  row.grantee_id = grantee_id;
+  row.access = grant.access();
+  row.create_time = Micros(caller.now);
+  for (int i = 0; i < grant.documents_size(); ++i) {
+    const std::string field = absl::StrCat("grant.documents[", i, "]");
+    COPLAN_ASSIGN_OR_RETURN(DocumentName document, ParseDocumentName(grant.documents(i), field));
+    if (document.person_id != person_id) {
+      return InvalidFieldError(field, "is not a document of the person granting access");
+    }
+    row.documents.push_back(absl::StrCat(CollectionSegment(document.collection), "/", document.document_id));
+  }
+  for (int i = 0; i < grant.document_kinds_size(); ++i) {
+    if (grant.document_kinds(i) == v1::DOCUMENT_KIND_UNSPECIFIED) {
+      return InvalidFieldError(absl::StrCat("grant.document_kinds[", i, "]"), "is unspecified");
+    }
+    row.document_kinds.push_back(grant.document_kinds(i));
+  }
+  if (grant.has_expire_time()) {
+    COPLAN_RETURN_IF_ERROR(ValidateTimestamp(grant.expire_time(), "grant.expire_time"));
+    row.expire_time = Micros(FromTimestamp(grant.expire_time()));
+    if (*row.expire_time <= caller.now) {
+      return InvalidFieldError("grant.expire_time", "is in the past; a grant must end in the future");
+    }
+  }
+  const std::string resource_prefix = request.parent() + "/grants/";
+  bool denied = false;
+  std::string grantee_name;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    if (!can.manage_sharing) {
+      denied = true;
+      return can.know_exists ? PermissionDeniedError("only the person can share their records")
+                             : NotFoundError("person", request.parent());
+    }
+    if (grantee_id == person_id) return InvalidFieldError("grant.grantee", "cannot be yourself");
+    auto grantee = store_.GetPerson(tx, grantee_id);
+    if (!grantee) return InvalidFieldError("grant.grantee", "is not a known person");
+    grantee_name = grantee->display_name();
+    if (!row.documents.empty() &&
+        store_.CountDocuments(tx, person_id, row.documents) != static_cast<int>(row.documents.size())) {
+      return InvalidFieldError("grant.documents", "names a document that does not exist");
+    }
+    store_.InsertGrant(tx, row);
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource_prefix + row.id);
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource_prefix + row.id, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  row.grantee_display_name = grantee_name;
+  return ToGrant(row, caller.now);
+}
+
+absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& caller,
+                                                                 const v1::ListGrantsRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
+  std::string person_id;
+  if (request.received()) {
+    if (!request.parent().empty()) {
+      return InvalidFieldError("parent", "must be empty when listing received grants");
+    }
+  } else {
+    COPLAN_ASSIGN_OR_RETURN(person_id, ParsePersonName(request.parent(), "parent"));
+  }
+  const std::string fingerprint = absl::StrCat(request.parent(), "|", request.received(), "|",
+                                               request.show_inactive());
+  int64_t before_micros = INT64_MAX;
+  std::string before_id = "\xff";
+  if (!request.page_token().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position, DecodePageToken(request.page_token(), fingerprint, 2));
+    before_micros = position.Int(0);
+    before_id = position.Text(1);
+  }
+  std::vector<GrantRow> rows;
+  AccessFacts facts;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, request.received() ? caller.person_id : person_id));
+    if (!request.received() && !PermissionsForPerson(facts, caller.today()).manage_sharing) {
+      return absl::OkStatus();
+    }
+    rows = store_.ListGrants(tx, request.received() ? "" : person_id,
+                             request.received() ? caller.person_id : "", request.show_inactive(),
+                             before_micros, before_id, limit + 1);
+    return absl::OkStatus();
+  }));
+  if (!request.received()) {
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    if (!can.manage_sharing) {
+      return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/grants",
+                          can.know_exists ? PermissionDeniedError("only the person sees their grants")
+                                          : NotFoundError("person", request.parent()));
+    }
+  }
+  v1::ListGrantsResponse response;
+  const bool more = static_cast<int>(rows.size()) > limit;
+  if (more) rows.resize(limit);
+  for (const auto& row : rows) *response.add_grants() = ToGrant(row, caller.now);
+  if (more) {
+    response.set_next_page_token(EncodePageToken(
+        {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id}, fingerprint));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Grant> PeopleService::RevokeGrant(const Caller& caller, const std::string& name) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          ParseName(name, "people/{person}/grants/{grant}", "name"));
+  const std::string& person_id = parts[0];
+  std::optional<GrantRow> grant;
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    grant = store_.GetGrant(tx, person_id, parts[1]);
+    if (!can.manage_sharing) {
+      denied = true;
+      return can.know_exists && grant ? PermissionDeniedError("only the person can revoke their grants")
+                                      : NotFoundError("grant", name);
+    }
+    if (!grant) return NotFoundError("grant", name);
+    if (!grant->revoke_time) {
+      grant->revoke_time = Micros(caller.now);
+      store_.RevokeGrant(tx, grant->id, *grant->revoke_time);
+      audit.Write(tx, person_id, AUDIT_ACTION_REVOKE, name);
+    }
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  AccessChanged(person_id);
+  return ToGrant(*grant, caller.now);
+}
+
+absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
+    const Caller& caller, const v1::CreateProxyAccessRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  v1::ProxyAccess proxy = request.proxy_access();
+  ClearOutputOnlyFields(proxy);
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(proxy, ""), "proxy_access."));
+  COPLAN_ASSIGN_OR_RETURN(std::string proxy_id, ParsePersonName(proxy.proxy(), "proxy_access.proxy"));
+  COPLAN_RETURN_IF_ERROR(ValidateAccessLevel(proxy.access(), "proxy_access.access"));
+  ProxyRow row;
+  row.id = NewResourceId();
+  row.person_id = person_id;
+  row.proxy_id = proxy_id;
+  row.access = proxy.access();
+  row.granted_by_person = caller.person_id == person_id;
+  row.create_time = Micros(caller.now);
+  const std::string resource = absl::StrCat(request.parent(), "/proxyAccesses/", row.id);
+  bool denied = false;
+  std::optional<absl::CivilDay> birth;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+    birth = facts.subject.birth_date;
+    if (!row.granted_by_person) {
+      if (!can.set_up_proxy) {
+        denied = true;
+        return can.know_exists
+                   ? PermissionDeniedError("only the person, an administrator or their care team "
+                                           "can set up proxy access")
+                   : NotFoundError("person", request.parent());
+      }
+      if (!IsUnder16(facts.subject.birth_date, caller.today())) {
+        return FailedPreconditionError(
+            facts.subject.birth_date
+                ? "the person is 16 or over: only they can give proxy access now"
+                : "the person's date of birth is not on record, so proxy access can only be "
+                  "given by the person themself");
+      }
+    }
+    if (proxy_id == person_id) return InvalidFieldError("proxy_access.proxy", "cannot be the person themself");
+    auto proxy_person = store_.GetPerson(tx, proxy_id);
+    if (!proxy_person) return InvalidFieldError("proxy_access.proxy", "is not a known person");
+    row.proxy_display_name = proxy_person->display_name();
+    store_.InsertProxy(tx, row, caller.person_id);
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  return ToProxy(row, birth, caller.today());
+}
+
+absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
+    const Caller& caller, const v1::ListProxyAccessesRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
+  int64_t before_micros = INT64_MAX;
+  std::string before_id = "\xff";
+  if (!request.page_token().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position,
+                            DecodePageToken(request.page_token(), request.parent(), 2));
+    before_micros = position.Int(0);
+    before_id = position.Text(1);
+  }
+  AccessFacts facts;
+  std::vector<ProxyRow> rows;
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
+    rows = store_.ListProxies(tx, person_id, before_micros, before_id, limit + 1);
+    return absl::OkStatus();
+  }));
+  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+  if (!can.full_profile) {
+    return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/proxyAccesses",
+                        can.know_exists ? PermissionDeniedError("you cannot see this person's proxies")
+                                        : NotFoundError("person", request.parent()));
+  }
+  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, request.parent() + "/proxyAccesses"));
+  v1::ListProxyAccessesResponse response;
+  const bool more = static_cast<int>(rows.size()) > limit;
+  if (more) rows.resize(limit);
+  for (const auto& row : rows) {
+    *response.add_proxy_accesses() = ToProxy(row, facts.subject.birth_date, caller.today());
+  }
+  if (more) {
+    response.set_next_page_token(EncodePageToken(
+        {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id}, request.parent()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ProxyAccess> PeopleService::RefuseProxyAccess(const Caller& caller,
+                                                                 const std::string& name) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          ParseName(name, "people/{person}/proxyAccesses/{proxy_access}", "name"));
+  const std::string& person_id = parts[0];
+  std::optional<ProxyRow> proxy;
+  std::optional<absl::CivilDay> birth;
+  bool denied = false;
+  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+    birth = facts.subject.birth_date;
+    proxy = store_.GetProxy(tx, person_id, parts[1]);
+    if (!facts.is_self()) {
+      denied = true;
+      return PermissionsForPerson(facts, caller.today()).know_exists && proxy
+                 ? PermissionDeniedError("only the young person can refuse proxy access")
+                 : NotFoundError("proxy access", name);
+    }
+    if (!proxy) return NotFoundError("proxy access", name);
+    if (!proxy->refuse_time) {
+      proxy->refuse_time = Micros(caller.now);
+      store_.RefuseProxy(tx, proxy->id, *proxy->refuse_time);
+      audit.Write(tx, person_id, AUDIT_ACTION_REVOKE, name);
+    }
+    return absl::OkStatus();
+  });
+  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
+  COPLAN_RETURN_IF_ERROR(status);
+  AccessChanged(person_id);
+  return ToProxy(*proxy, birth, caller.today());
+}
+
+}  // namespace coplan

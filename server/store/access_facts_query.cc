@@ -1,0 +1,78 @@
+#include "server/store/access_facts_query.h"
+
+#include <nlohmann/json.hpp>
+
+#include "server/common/proto_time.h"
+#include "server/store/database.h"
+
+namespace coplan {
+
+const char kAccessFactsSelect[] = R"sql(
+  a.id IS NOT NULL,
+  ($2 = '' OR EXISTS (SELECT 1 FROM sessions s
+                      WHERE s.id = $2 AND s.person_id = $1
+                        AND s.revoke_time IS NULL AND s.expire_time > now())),
+  coalesce(a.administrator, false), coalesce(a.clinician, false), coalesce(a.grid_author, false),
+  coalesce(a.display_name, ''), coalesce(a.team_id, ''),
+  p.id IS NOT NULL,
+  coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''),
+  EXISTS (SELECT 1 FROM care_team_members c WHERE c.person_id = $3 AND c.clinician_id = $1),
+  (SELECT coalesce(json_agg(json_build_array(g.id, g.documents, g.document_kinds, g.access)), '[]')
+     FROM grants g
+    WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL
+      AND (g.expire_time IS NULL OR g.expire_time > now())),
+  (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
+     FROM proxy_accesses x
+    WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL)
+  FROM (SELECT 1) AS one
+  LEFT JOIN people a ON a.id = $1
+  LEFT JOIN people p ON p.id = $3
+)sql";
+
+AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& actor_id,
+                            const std::string& subject_id) {
+  AccessFacts facts;
+  facts.actor_id = actor_id;
+  facts.actor.exists = row[c + 0].as<bool>();
+  facts.actor.session_valid = row[c + 1].as<bool>();
+  facts.actor.administrator = row[c + 2].as<bool>();
+  facts.actor.clinician = row[c + 3].as<bool>();
+  facts.actor.grid_author = row[c + 4].as<bool>();
+  facts.actor.display_name = row[c + 5].as<std::string>();
+  facts.actor.team_id = row[c + 6].as<std::string>();
+  facts.subject.person_id = subject_id;
+  facts.subject.exists = row[c + 7].as<bool>();
+  if (auto birth = ParseIsoDate(row[c + 8].as<std::string>())) {
+    facts.subject.birth_date = ToCivilDay(*birth);
+  }
+  facts.subject.in_care_team = row[c + 9].as<bool>();
+  for (const auto& grant : nlohmann::json::parse(row[c + 10].as<std::string>())) {
+    GrantFact fact;
+    fact.grant_id = grant[0].get<std::string>();
+    fact.documents = grant[1].get<std::vector<std::string>>();
+    fact.document_kinds = grant[2].get<std::vector<int>>();
+    fact.access = grant[3].get<int>();
+    facts.subject.grants.push_back(std::move(fact));
+  }
+  for (const auto& proxy : nlohmann::json::parse(row[c + 11].as<std::string>())) {
+    ProxyFact fact;
+    fact.proxy_id = proxy[0].get<std::string>();
+    fact.access = proxy[1].get<int>();
+    fact.granted_by_person = proxy[2].get<bool>();
+    facts.subject.proxies.push_back(std::move(fact));
+  }
+  return facts;
+}
+
+void PrepareAccessFacts(Database& db) {
+  db.Prepare("access_facts", std::string("SELECT ") + kAccessFactsSelect);
+}
+
+absl::StatusOr<AccessFacts> LoadAccessFacts(pqxx::transaction_base& tx, const std::string& actor_id,
+                                            const std::string& session_id,
+                                            const std::string& subject_id) {
+  auto result = tx.exec_prepared("access_facts", actor_id, session_id, subject_id);
+  return ReadAccessFacts(result[0], 0, actor_id, subject_id);
+}
+
+}  // namespace coplan

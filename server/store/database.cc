@@ -1,0 +1,218 @@
+#include "server/store/database.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
+#include "server/common/log.h"
+
+namespace coplan {
+namespace {
+
+constexpr char kQueryCanceled[] = "57014";
+
+bool IsDeadlineCancel(const pqxx::sql_error& e) { return e.sqlstate() == kQueryCanceled; }
+
+absl::Status DeadlineError() {
+  absl::Status status = absl::DeadlineExceededError(
+      "the call's deadline passed before the database finished; nothing was changed");
+  AttachErrorInfo(status, reason::kDeadlineExceeded);
+  return status;
+}
+
+absl::Status UnavailableError(absl::string_view message) {
+  absl::Status status = absl::UnavailableError(message);
+  AttachErrorInfo(status, reason::kUnavailable);
+  return status;
+}
+
+}  // namespace
+
+int64_t StatementTimeoutStepMs(absl::Duration remaining, absl::Duration max) {
+  const int64_t limit_ms = absl::ToInt64Milliseconds(std::min(remaining, max));
+  int64_t step = 10;
+  for (int64_t base = 10; base <= limit_ms; base *= 10) {
+    for (int64_t multiple : {1, 2, 5}) {
+      if (base * multiple <= limit_ms) step = base * multiple;
+    }
+  }
+  if (remaining >= max) return absl::ToInt64Milliseconds(max);
+  return step;
+}
+
+class Database::Lease {
+ public:
+  Lease(Database* db, std::unique_ptr<PooledConnection> conn) : db_(db), conn_(std::move(conn)) {}
+  ~Lease() { db_->Release(std::move(conn_), broken_); }
+  PooledConnection& get() { return *conn_; }
+  void MarkBroken() { broken_ = true; }
+
+ private:
+  Database* db_;
+  std::unique_ptr<PooledConnection> conn_;
+  bool broken_ = false;
+};
+
+Database::Database(Options options) : options_(std::move(options)) {}
+
+Database::~Database() = default;
+
+void Database::Prepare(const std::string& name, const std::string& sql) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  statements_[name] = sql;
+  for (auto& idle : idle_) idle->conn->prepare(name, sql);
+}
+
+int Database::broken_connections() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return broken_;
+}
+
+absl::Status Database::Connect(PooledConnection& pooled) {
+  try {
+    pooled.conn = std::make_unique<pqxx::connection>(options_.conninfo);
+    std::map<std::string, std::string> statements;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      statements = statements_;
+    }
+    // Registration only; libpqxx prepares on the server at first use.
+    for (const auto& [name, sql] : statements) pooled.conn->prepare(name, sql);
+    pooled.statement_timeout_ms = -1;
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarning, "db_connect_failed");
+    return UnavailableError("the database is not reachable; try again shortly");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Database::PooledConnection>> Database::Acquire(
+    absl::Time deadline) {
+  const absl::Time wait_until = std::min(deadline, absl::Now() + options_.max_lease_wait);
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      return conn;
+    }
+    if (open_ < options_.pool_size) {
+      ++open_;
+      lock.unlock();
+      auto pooled = std::make_unique<PooledConnection>();
+      absl::Status status = Connect(*pooled);
+      if (!status.ok()) {
+        lock.lock();
+        --open_;
+        released_.notify_one();
+        return status;
+      }
+      return pooled;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= wait_until) {
+      if (now >= deadline) return DeadlineError();
+      return UnavailableError("all database connections are busy; try again shortly");
+    }
+    released_.wait_for(lock, absl::ToChronoNanoseconds(wait_until - now));
+  }
+}
+
+void Database::Release(std::unique_ptr<PooledConnection> conn, bool broken) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (broken) {
+    ++broken_;
+    --open_;
+    conn.reset();
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  released_.notify_one();
+}
+
+absl::Status Database::ApplyDeadline(PooledConnection& pooled, absl::Time deadline) {
+  const absl::Duration remaining = deadline - absl::Now();
+  if (remaining <= absl::ZeroDuration()) return DeadlineError();
+  const int64_t timeout_ms = StatementTimeoutStepMs(remaining, options_.max_statement_timeout);
+  if (timeout_ms == pooled.statement_timeout_ms) return absl::OkStatus();
+  pqxx::nontransaction tx(*pooled.conn);
+  tx.exec(absl::StrCat("SET statement_timeout = ", timeout_ms));
+  pooled.statement_timeout_ms = timeout_ms;
+  return absl::OkStatus();
+}
+
+template <typename Tx>
+absl::Status Database::Run(absl::Time deadline, bool write,
+                           const std::function<absl::Status(Tx&)>& work) {
+  for (int attempt = 0;; ++attempt) {
+    auto acquired = Acquire(deadline);
+    if (!acquired.ok()) return acquired.status();
+    Lease lease(this, std::move(acquired).value());
+    bool committing = false;
+    try {
+      absl::Status status = ApplyDeadline(lease.get(), deadline);
+      if (!status.ok()) return status;
+      Tx tx(*lease.get().conn);
+      status = work(tx);
+      if (!status.ok()) {
+        tx.abort();
+        return status;
+      }
+      committing = write;
+      tx.commit();
+      return absl::OkStatus();
+    } catch (const pqxx::in_doubt_error&) {
+      lease.MarkBroken();
+      return UnavailableError(
+          "the database connection was lost while committing; the outcome is unknown");
+    } catch (const pqxx::broken_connection&) {
+      lease.MarkBroken();
+      Log(LogLevel::kWarning, "db_connection_broken").Int("attempt", attempt);
+      if (committing) {
+        return UnavailableError(
+            "the database connection was lost while committing; the outcome is unknown");
+      }
+      if (attempt >= options_.max_retries || absl::Now() >= deadline) {
+        return UnavailableError("the database is not reachable; try again shortly");
+      }
+    } catch (const pqxx::transaction_rollback& e) {
+      // Serialization failure or deadlock: the transaction did nothing; run it again.
+      Log(LogLevel::kInfo, "db_retry").Int("attempt", attempt);
+      if (attempt >= options_.max_retries) {
+        return UnavailableError("the database is too busy to complete the change; try again");
+      }
+    } catch (const pqxx::sql_error& e) {
+      if (IsDeadlineCancel(e)) return DeadlineError();
+      Log(LogLevel::kError, "db_error").Str("sqlstate", e.sqlstate());
+      return absl::InternalError("database error");
+    } catch (const pqxx::usage_error& e) {
+      Log(LogLevel::kError, "db_usage_error");
+      return absl::InternalError("database usage error");
+    } catch (const std::exception& e) {
+      // A broken connection can also surface as pqxx::failure; never reuse it.
+      lease.MarkBroken();
+      Log(LogLevel::kError, "db_failure");
+      return UnavailableError("database failure; try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 * (1 << std::min(attempt, 6))));
+  }
+}
+
+absl::Status Database::Write(absl::Time deadline,
+                             const std::function<absl::Status(pqxx::work&)>& work) {
+  return Run<pqxx::work>(deadline, /*write=*/true, work);
+}
+
+absl::Status Database::Read(absl::Time deadline,
+                            const std::function<absl::Status(pqxx::nontransaction&)>& work) {
+  return Run<pqxx::nontransaction>(deadline, /*write=*/false, work);
+}
+
+absl::Status Database::Ping(absl::Time deadline) {
+  return Read(deadline, [](pqxx::nontransaction& tx) {
+    tx.exec("SELECT 1");
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace coplan

@@ -1,0 +1,97 @@
+// The PostgreSQL connection pool and the transaction runner every store uses.
+//
+//   Database db({.conninfo = "host=/var/lib/coplan/socket dbname=coplan", .pool_size = 8});
+//   db.Prepare("get_plan", "SELECT body FROM documents WHERE key = $1");
+//   absl::Status status = db.Write(deadline, [&](pqxx::work& tx) -> absl::Status {
+//     tx.exec_prepared("get_plan", key);
+//     ...
+//     return absl::OkStatus();   // commits; any other status rolls back
+//   });
+//
+// - Connections are leased one per transaction and never shared between threads.
+//   A connection that breaks is dropped and replaced on the next lease.
+// - Statements are prepared once per connection (lazily, by name).
+// - The caller's deadline bounds every statement: statement_timeout is set from the time
+//   left (rounded down to a 1-2-5 step, so it is only re-sent when the step changes), and
+//   a statement cancelled by it returns DEADLINE_EXCEEDED.
+// - Serialization failures and deadlocks are retried with backoff; a connection lost
+//   before COMMIT is retried on a fresh connection; a lost COMMIT is UNAVAILABLE with
+//   "outcome unknown" (callers with idempotency keys can retry safely).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace coplan {
+
+class Database {
+ public:
+  struct Options {
+    std::string conninfo;
+    int pool_size = 8;
+    // Statement timeout when the call has no deadline (or a later one).
+    absl::Duration max_statement_timeout = absl::Seconds(30);
+    // How long a call waits for a free connection before UNAVAILABLE.
+    absl::Duration max_lease_wait = absl::Seconds(10);
+    int max_retries = 5;
+  };
+
+  explicit Database(Options options);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Registers a prepared statement for every connection. Call before first use.
+  void Prepare(const std::string& name, const std::string& sql);
+
+  // Runs `work` in a read-write transaction; commits when it returns OK.
+  absl::Status Write(absl::Time deadline, const std::function<absl::Status(pqxx::work&)>& work);
+  // Runs `work` without a transaction block (autocommit): for single-statement reads,
+  // which are consistent on their own, at one round trip each.
+  absl::Status Read(absl::Time deadline,
+                    const std::function<absl::Status(pqxx::nontransaction&)>& work);
+
+  // Checks that a connection can be made (start-up).
+  absl::Status Ping(absl::Time deadline);
+
+  const Options& options() const { return options_; }
+  // Number of connections replaced after breaking (for tests and metrics).
+  int broken_connections() const;
+
+ private:
+  struct PooledConnection {
+    std::unique_ptr<pqxx::connection> conn;
+    int64_t statement_timeout_ms = -1;  // as last SET on this connection
+  };
+  class Lease;
+
+  absl::StatusOr<std::unique_ptr<PooledConnection>> Acquire(absl::Time deadline);
+  void Release(std::unique_ptr<PooledConnection> conn, bool broken);
+  absl::Status Connect(PooledConnection& pooled);
+  absl::Status ApplyDeadline(PooledConnection& pooled, absl::Time deadline);
+  template <typename Tx>
+  absl::Status Run(absl::Time deadline, bool write, const std::function<absl::Status(Tx&)>& work);
+
+  const Options options_;
+  mutable std::mutex mutex_;
+  std::condition_variable released_;
+  std::vector<std::unique_ptr<PooledConnection>> idle_;  // guarded by mutex_
+  int open_ = 0;                                         // guarded by mutex_
+  int broken_ = 0;                                       // guarded by mutex_
+  std::map<std::string, std::string> statements_;        // guarded by mutex_
+};
+
+// Rounds a time budget down to the 1-2-5 series (10 ms ... max), for statement_timeout.
+int64_t StatementTimeoutStepMs(absl::Duration remaining, absl::Duration max);
+
+}  // namespace coplan

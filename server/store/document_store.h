@@ -1,0 +1,109 @@
+// SQL for jointly edited documents (plans and decision records) and their history.
+//
+// Reads are single statements (one round trip, run with Database::Read); writes take a
+// pqxx::work from Database::Write so that the new state, the revision row and the audit
+// row commit together.
+//
+//   DocumentStore store(db);
+//   db.Read(deadline, [&](pqxx::nontransaction& tx) {
+//     COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
+//                             store.LoadWithAccess(tx, actor_id, session_id, name));
+//     ...
+//   });
+#pragma once
+
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "coplan/v1/common.pb.h"
+#include "coplan/v1/editing.pb.h"
+#include "server/common/resource_names.h"
+#include "server/domain/access_facts.h"
+#include "server/domain/edit_engine.h"
+
+namespace coplan {
+
+class Database;
+
+// A document's current row. `body` is the serialized resource without bookkeeping fields.
+struct StoredDocument {
+  int64_t key = 0;
+  DocumentName name;
+  int kind = 0;  // coplan.v1.DocumentKind
+  std::string body;
+  int64_t revision = 0;
+  absl::Time create_time;
+  absl::Time update_time;
+  std::string creator_id;
+  std::string last_editor_id;
+  std::optional<absl::Time> delete_time;
+  coplan::v1::Agreement agreement;  // computed from sign-offs (agreed revision, latest each)
+};
+
+struct LoadedDocument {
+  AccessFacts facts;
+  std::optional<StoredDocument> document;  // absent if no such document
+};
+
+// One row of the history.
+struct RevisionRow {
+  int64_t document_key = 0;
+  std::string author_id;
+  coplan::v1::Revision revision;  // without name; operations and changed paths included
+  std::string snapshot;            // body after this revision
+  std::string idempotency_key;     // empty when none
+  std::string request_hash;
+};
+
+// Where a listing continues: after (create_time, key), newest first.
+struct DocumentCursor {
+  int64_t create_micros = INT64_MAX;
+  int64_t key = INT64_MAX;
+};
+
+class DocumentStore {
+ public:
+  explicit DocumentStore(Database& db);
+
+  // The document and the facts about the caller and its owner, in one statement.
+  absl::StatusOr<LoadedDocument> LoadWithAccess(pqxx::transaction_base& tx,
+                                                const std::string& actor_id,
+                                                const std::string& session_id,
+                                                const DocumentName& name);
+  // A person's documents of a collection (optionally one kind), newest first.
+  absl::StatusOr<std::vector<StoredDocument>> List(pqxx::transaction_base& tx,
+                                                   const std::string& person_id,
+                                                   Collection collection, int kind,
+                                                   bool show_deleted, const DocumentCursor& after,
+                                                   int limit);
+  // Locks the row for the rest of the transaction; NOT_FOUND-free: nullopt if absent.
+  absl::StatusOr<std::optional<StoredDocument>> LockForUpdate(pqxx::work& tx,
+                                                              const DocumentName& name);
+  // Inserts a new document at revision 1; ALREADY_EXISTS if the name is taken.
+  absl::StatusOr<int64_t> Insert(pqxx::work& tx, const StoredDocument& document);
+  void Update(pqxx::work& tx, const StoredDocument& document);
+  void InsertRevision(pqxx::work& tx, const RevisionRow& row);
+
+  // The revision recorded for a retried batch, if any.
+  absl::StatusOr<std::optional<RevisionRow>> FindByIdempotencyKey(pqxx::transaction_base& tx,
+                                                                  int64_t document_key,
+                                                                  const std::string& author_id,
+                                                                  const std::string& key);
+  // Paths changed by revisions after `base_revision`.
+  std::vector<PriorChange> ChangesSince(pqxx::transaction_base& tx, int64_t document_key,
+                                        int64_t base_revision);
+  absl::StatusOr<std::optional<RevisionRow>> GetRevision(pqxx::transaction_base& tx,
+                                                         int64_t document_key, int64_t revision);
+  // Revisions after `after_revision` (without snapshots), oldest first, up to `limit`.
+  std::vector<RevisionRow> ListRevisions(pqxx::transaction_base& tx, int64_t document_key,
+                                         int64_t after_revision, int limit);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace coplan

@@ -1,0 +1,344 @@
+#include "server/store/people_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include "server/common/errors.h"
+#include "server/common/proto_time.h"
+#include "server/common/resource_names.h"
+#include "server/store/database.h"
+
+namespace coplan {
+namespace {
+
+std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
+  if (field.is_null()) return std::nullopt;
+  return MicrosToTime(field.as<int64_t>());
+}
+
+constexpr char kGrantColumns[] =
+    "g.id, g.person_id, g.grantee_id, p.display_name, array_to_json(g.documents)::text,"
+    " array_to_json(g.document_kinds)::text, g.access, time_to_micros(g.expire_time),"
+    " time_to_micros(g.create_time), time_to_micros(g.revoke_time)";
+
+GrantRow ReadGrant(const pqxx::row& row) {
+  GrantRow grant;
+  grant.id = row[0].as<std::string>();
+  grant.person_id = row[1].as<std::string>();
+  grant.grantee_id = row[2].as<std::string>();
+  grant.grantee_display_name = row[3].as<std::string>();
+  grant.documents = nlohmann::json::parse(row[4].as<std::string>()).get<std::vector<std::string>>();
+  grant.document_kinds = nlohmann::json::parse(row[5].as<std::string>()).get<std::vector<int>>();
+  grant.access = row[6].as<int>();
+  grant.expire_time = OptionalTime(row[7]);
+  grant.create_time = MicrosToTime(row[8].as<int64_t>());
+  grant.revoke_time = OptionalTime(row[9]);
+  return grant;
+}
+
+constexpr char kProxyColumns[] =
+    "x.id, x.person_id, x.proxy_id, p.display_name, x.access, x.granted_by_person,"
+    " time_to_micros(x.create_time), time_to_micros(x.refuse_time)";
+
+ProxyRow ReadProxy(const pqxx::row& row) {
+  ProxyRow proxy;
+  proxy.id = row[0].as<std::string>();
+  proxy.person_id = row[1].as<std::string>();
+  proxy.proxy_id = row[2].as<std::string>();
+  proxy.proxy_display_name = row[3].as<std::string>();
+  proxy.access = row[4].as<int>();
+  proxy.granted_by_person = row[5].as<bool>();
+  proxy.create_time = MicrosToTime(row[6].as<int64_t>());
+  proxy.refuse_time = OptionalTime(row[7]);
+  return proxy;
+}
+
+}  // namespace
+
+PeopleStore::PeopleStore(Database& db) : db_(db) {
+  db_.Prepare("person_insert",
+              "INSERT INTO people (id, display_name, birth_date, clinician, grid_author,"
+              " administrator, team_id) VALUES ($1, $2, NULLIF($3, '')::date, $4, $5, $6,"
+              " NULLIF($7, '')) ON CONFLICT (id) DO NOTHING RETURNING id");
+  db_.Prepare("person_get",
+              "SELECT id, display_name, coalesce(to_char(birth_date, 'YYYY-MM-DD'), ''), clinician,"
+              " grid_author, administrator, coalesce(team_id, ''), time_to_micros(create_time)"
+              " FROM people WHERE id = $1");
+  db_.Prepare("account_insert",
+              "INSERT INTO accounts (person_id, username, password_hash) VALUES ($1, $2, $3)"
+              " ON CONFLICT DO NOTHING RETURNING person_id");
+  db_.Prepare("account_find",
+              "SELECT person_id, password_hash, failed_attempts, time_to_micros(locked_until)"
+              " FROM accounts WHERE username = $1");
+  db_.Prepare("account_failure",
+              "UPDATE accounts SET failed_attempts = failed_attempts + 1,"
+              " locked_until = CASE WHEN failed_attempts + 1 >= $2"
+              " THEN now() + $3 * interval '1 second' ELSE locked_until END WHERE person_id = $1");
+  db_.Prepare("account_success",
+              "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE person_id = $1");
+  db_.Prepare("session_insert",
+              "INSERT INTO sessions (id, person_id, expire_time) VALUES ($1, $2, micros_to_time($3))");
+  db_.Prepare("session_revoke",
+              "UPDATE sessions SET revoke_time = now() WHERE id = $1 AND person_id = $2"
+              " AND revoke_time IS NULL RETURNING id");
+  db_.Prepare("identity_insert",
+              "INSERT INTO external_identities (id, person_id, issuer, subject)"
+              " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id");
+  db_.Prepare("identity_find",
+              "SELECT person_id FROM external_identities WHERE issuer = $1 AND subject = $2");
+  db_.Prepare("care_team_insert",
+              "INSERT INTO care_team_members (person_id, clinician_id, role) VALUES ($1, $2, $3)"
+              " ON CONFLICT DO NOTHING RETURNING person_id");
+  db_.Prepare("care_team_list",
+              "SELECT c.clinician_id, p.display_name, c.role, time_to_micros(c.create_time)"
+              " FROM care_team_members c JOIN people p ON p.id = c.clinician_id"
+              " WHERE c.person_id = $1 AND c.clinician_id > $2 ORDER BY c.clinician_id LIMIT $3");
+  db_.Prepare("care_team_delete",
+              "DELETE FROM care_team_members c USING people p WHERE c.person_id = $1"
+              " AND c.clinician_id = $2 AND p.id = c.clinician_id"
+              " RETURNING c.clinician_id, p.display_name, c.role, time_to_micros(c.create_time)");
+  db_.Prepare("grant_insert",
+              "INSERT INTO grants (id, person_id, grantee_id, documents, document_kinds, access,"
+              " expire_time, create_time) VALUES ($1, $2, $3,"
+              " ARRAY(SELECT json_array_elements_text($4::json)),"
+              " ARRAY(SELECT json_array_elements_text($5::json)::smallint), $6,"
+              " CASE WHEN $7::bigint = 0 THEN NULL ELSE micros_to_time($7) END, micros_to_time($8))");
+  db_.Prepare("grant_get", std::string("SELECT ") + kGrantColumns +
+                               " FROM grants g JOIN people p ON p.id = g.grantee_id"
+                               " WHERE g.person_id = $1 AND g.id = $2");
+  db_.Prepare("grant_list",
+              std::string("SELECT ") + kGrantColumns +
+                  " FROM grants g JOIN people p ON p.id = g.grantee_id"
+                  " WHERE (($1 <> '' AND g.person_id = $1) OR ($2 <> '' AND g.grantee_id = $2))"
+                  " AND ($3 OR (g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > now())))"
+                  " AND (time_to_micros(g.create_time), g.id) < ($4, $5)"
+                  " ORDER BY g.create_time DESC, g.id DESC LIMIT $6");
+  db_.Prepare("grant_revoke",
+              "UPDATE grants SET revoke_time = micros_to_time($2) WHERE id = $1 AND revoke_time IS NULL");
+  db_.Prepare("documents_count",
+              "SELECT count(*) FROM documents WHERE person_id = $1 AND"
+              " collection || '/' || document_id IN (SELECT json_array_elements_text($2::json))");
+  db_.Prepare("proxy_insert",
+              "INSERT INTO proxy_accesses (id, person_id, proxy_id, access, granted_by_person,"
+              " created_by, create_time) VALUES ($1, $2, $3, $4, $5, $6, micros_to_time($7))");
+  db_.Prepare("proxy_get", std::string("SELECT ") + kProxyColumns +
+                               " FROM proxy_accesses x JOIN people p ON p.id = x.proxy_id"
+                               " WHERE x.person_id = $1 AND x.id = $2");
+  db_.Prepare("proxy_list", std::string("SELECT ") + kProxyColumns +
+                                " FROM proxy_accesses x JOIN people p ON p.id = x.proxy_id"
+                                " WHERE x.person_id = $1 AND (time_to_micros(x.create_time), x.id) < ($2, $3)"
+                                " ORDER BY x.create_time DESC, x.id DESC LIMIT $4");
+  db_.Prepare("proxy_refuse",
+              "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
+              " AND refuse_time IS NULL");
+  db_.Prepare("connections",
+              "SELECT c.person_id, p.display_name, 1, '', false FROM care_team_members c"
+              "   JOIN people p ON p.id = c.person_id WHERE c.clinician_id = $1"
+              " UNION ALL SELECT DISTINCT g.person_id, p.display_name, 2, '', false FROM grants g"
+              "   JOIN people p ON p.id = g.person_id WHERE g.grantee_id = $1"
+              "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > now())"
+              " UNION ALL SELECT x.person_id, p.display_name, 3,"
+              "   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), x.granted_by_person"
+              "   FROM proxy_accesses x JOIN people p ON p.id = x.person_id"
+              "   WHERE x.proxy_id = $1 AND x.refuse_time IS NULL"
+              " ORDER BY 2, 1, 3");
+}
+
+absl::Status PeopleStore::InsertPerson(pqxx::work& tx, const std::string& id,
+                                       const v1::Person& person) {
+  auto result = tx.exec_prepared("person_insert", id, person.display_name(),
+                                 ToIsoDate(person.birth_date()), person.clinician(),
+                                 person.grid_author(), person.administrator(),
+                                 person.team().empty() ? "" : person.team().substr(6));
+  if (result.empty()) return AlreadyExistsError("person", PersonName(id));
+  return absl::OkStatus();
+}
+
+std::optional<v1::Person> PeopleStore::GetPerson(pqxx::transaction_base& tx, const std::string& id) {
+  auto result = tx.exec_prepared("person_get", id);
+  if (result.empty()) return std::nullopt;
+  const auto& row = result[0];
+  v1::Person person;
+  person.set_name(PersonName(row[0].as<std::string>()));
+  person.set_display_name(row[1].as<std::string>());
+  if (auto birth = ParseIsoDate(row[2].as<std::string>())) *person.mutable_birth_date() = *birth;
+  person.set_clinician(row[3].as<bool>());
+  person.set_grid_author(row[4].as<bool>());
+  person.set_administrator(row[5].as<bool>());
+  if (!row[6].as<std::string>().empty()) person.set_team("teams/" + row[6].as<std::string>());
+  *person.mutable_create_time() = ToTimestamp(MicrosToTime(row[7].as<int64_t>()));
+  return person;
+}
+
+absl::Status PeopleStore::InsertAccount(pqxx::work& tx, const std::string& person_id,
+                                        const std::string& username,
+                                        const std::string& password_hash) {
+  auto result = tx.exec_prepared("account_insert", person_id, username, password_hash);
+  if (result.empty()) {
+    return AlreadyExistsError("account", "this person already has an account, or the username is taken");
+  }
+  return absl::OkStatus();
+}
+
+std::optional<AccountRow> PeopleStore::FindAccount(pqxx::transaction_base& tx,
+                                                   const std::string& username) {
+  auto result = tx.exec_prepared("account_find", username);
+  if (result.empty()) return std::nullopt;
+  AccountRow row;
+  row.person_id = result[0][0].as<std::string>();
+  row.password_hash = result[0][1].as<std::string>();
+  row.failed_attempts = result[0][2].as<int>();
+  row.locked_until = OptionalTime(result[0][3]);
+  return row;
+}
+
+void PeopleStore::RecordSignInFailure(pqxx::work& tx, const std::string& person_id,
+                                      int max_failures, absl::Duration lock_for) {
+  tx.exec_prepared("account_failure", person_id, max_failures,
+                   absl::ToInt64Seconds(lock_for));
+}
+
+void PeopleStore::RecordSignInSuccess(pqxx::work& tx, const std::string& person_id) {
+  tx.exec_prepared("account_success", person_id);
+}
+
+void PeopleStore::InsertSession(pqxx::work& tx, const std::string& session_id,
+                                const std::string& person_id, absl::Time expire) {
+  tx.exec_prepared("session_insert", session_id, person_id, TimeToMicros(expire));
+}
+
+bool PeopleStore::RevokeSession(pqxx::work& tx, const std::string& session_id,
+                                const std::string& person_id) {
+  return !tx.exec_prepared("session_revoke", session_id, person_id).empty();
+}
+
+absl::Status PeopleStore::InsertIdentity(pqxx::work& tx, const std::string& id,
+                                         const std::string& person_id, const std::string& issuer,
+                                         const std::string& subject) {
+  if (tx.exec_prepared("identity_insert", id, person_id, issuer, subject).empty()) {
+    return AlreadyExistsError("external identity", "this issuer and subject are already linked");
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string> PeopleStore::FindIdentity(pqxx::transaction_base& tx,
+                                                     const std::string& issuer,
+                                                     const std::string& subject) {
+  auto result = tx.exec_prepared("identity_find", issuer, subject);
+  if (result.empty()) return std::nullopt;
+  return result[0][0].as<std::string>();
+}
+
+absl::Status PeopleStore::InsertCareTeamMember(pqxx::work& tx, const std::string& person_id,
+                                               const std::string& clinician_id,
+                                               const std::string& role) {
+  if (tx.exec_prepared("care_team_insert", person_id, clinician_id, role).empty()) {
+    return AlreadyExistsError("care team member",
+                              "people/" + person_id + "/careTeamMembers/" + clinician_id);
+  }
+  return absl::OkStatus();
+}
+
+std::vector<CareTeamRow> PeopleStore::ListCareTeam(pqxx::transaction_base& tx,
+                                                   const std::string& person_id,
+                                                   const std::string& after_clinician, int limit) {
+  std::vector<CareTeamRow> rows;
+  for (const auto& row : tx.exec_prepared("care_team_list", person_id, after_clinician, limit)) {
+    rows.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                    MicrosToTime(row[3].as<int64_t>())});
+  }
+  return rows;
+}
+
+std::optional<CareTeamRow> PeopleStore::DeleteCareTeamMember(pqxx::work& tx,
+                                                             const std::string& person_id,
+                                                             const std::string& clinician_id) {
+  auto result = tx.exec_prepared("care_team_delete", person_id, clinician_id);
+  if (result.empty()) return std::nullopt;
+  const auto& row = result[0];
+  return CareTeamRow{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                     MicrosToTime(row[3].as<int64_t>())};
+}
+
+void PeopleStore::InsertGrant(pqxx::work& tx, const GrantRow& grant) {
+  tx.exec_prepared("grant_insert", grant.id, grant.person_id, grant.grantee_id,
+                   nlohmann::json(grant.documents).dump(),
+                   nlohmann::json(grant.document_kinds).dump(), grant.access,
+                   grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
+                   TimeToMicros(grant.create_time));
+}
+
+std::optional<GrantRow> PeopleStore::GetGrant(pqxx::transaction_base& tx,
+                                              const std::string& person_id,
+                                              const std::string& grant_id) {
+  auto result = tx.exec_prepared("grant_get", person_id, grant_id);
+  if (result.empty()) return std::nullopt;
+  return ReadGrant(result[0]);
+}
+
+std::vector<GrantRow> PeopleStore::ListGrants(pqxx::transaction_base& tx,
+                                              const std::string& person_id,
+                                              const std::string& grantee_id, bool show_inactive,
+                                              int64_t before_micros, const std::string& before_id,
+                                              int limit) {
+  std::vector<GrantRow> rows;
+  for (const auto& row : tx.exec_prepared("grant_list", person_id, grantee_id, show_inactive,
+                                          before_micros, before_id, limit)) {
+    rows.push_back(ReadGrant(row));
+  }
+  return rows;
+}
+
+void PeopleStore::RevokeGrant(pqxx::work& tx, const std::string& grant_id, absl::Time when) {
+  tx.exec_prepared("grant_revoke", grant_id, TimeToMicros(when));
+}
+
+int PeopleStore::CountDocuments(pqxx::transaction_base& tx, const std::string& person_id,
+                                const std::vector<std::string>& documents) {
+  return tx.exec_prepared("documents_count", person_id, nlohmann::json(documents).dump())[0][0]
+      .as<int>();
+}
+
+void PeopleStore::InsertProxy(pqxx::work& tx, const ProxyRow& proxy, const std::string& created_by) {
+  tx.exec_prepared("proxy_insert", proxy.id, proxy.person_id, proxy.proxy_id, proxy.access,
+                   proxy.granted_by_person, created_by, TimeToMicros(proxy.create_time));
+}
+
+std::optional<ProxyRow> PeopleStore::GetProxy(pqxx::transaction_base& tx,
+                                              const std::string& person_id,
+                                              const std::string& proxy_id) {
+  auto result = tx.exec_prepared("proxy_get", person_id, proxy_id);
+  if (result.empty()) return std::nullopt;
+  return ReadProxy(result[0]);
+}
+
+std::vector<ProxyRow> PeopleStore::ListProxies(pqxx::transaction_base& tx,
+                                               const std::string& person_id, int64_t before_micros,
+                                               const std::string& before_id, int limit) {
+  std::vector<ProxyRow> rows;
+  for (const auto& row :
+       tx.exec_prepared("proxy_list", person_id, before_micros, before_id, limit)) {
+    rows.push_back(ReadProxy(row));
+  }
+  return rows;
+}
+
+void PeopleStore::RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when) {
+  tx.exec_prepared("proxy_refuse", proxy_id, TimeToMicros(when));
+}
+
+std::vector<ConnectionRow> PeopleStore::ListConnections(pqxx::transaction_base& tx,
+                                                        const std::string& actor_id) {
+  std::vector<ConnectionRow> rows;
+  for (const auto& row : tx.exec_prepared("connections", actor_id)) {
+    ConnectionRow connection;
+    connection.person_id = row[0].as<std::string>();
+    connection.display_name = row[1].as<std::string>();
+    connection.kind = static_cast<v1::ConnectionKind>(row[2].as<int>());
+    connection.birth_date = row[3].as<std::string>();
+    connection.granted_by_person = row[4].as<bool>();
+    rows.push_back(std::move(connection));
+  }
+  return rows;
+}
+
+}  // namespace coplan

@@ -1,0 +1,127 @@
+// SQL for people, built-in accounts, sessions, external identities, care teams, grants
+// and proxy access.
+#pragma once
+
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "coplan/v1/people_service.pb.h"
+
+namespace coplan {
+
+class Database;
+
+struct AccountRow {
+  std::string person_id;
+  std::string password_hash;
+  int failed_attempts = 0;
+  std::optional<absl::Time> locked_until;
+};
+
+struct GrantRow {
+  std::string id;
+  std::string person_id;
+  std::string grantee_id;
+  std::string grantee_display_name;
+  std::vector<std::string> documents;  // "plans/{id}"
+  std::vector<int> document_kinds;
+  int access = 0;
+  std::optional<absl::Time> expire_time;
+  absl::Time create_time;
+  std::optional<absl::Time> revoke_time;
+};
+
+struct ProxyRow {
+  std::string id;
+  std::string person_id;
+  std::string proxy_id;
+  std::string proxy_display_name;
+  int access = 0;
+  bool granted_by_person = false;
+  absl::Time create_time;
+  std::optional<absl::Time> refuse_time;
+};
+
+struct CareTeamRow {
+  std::string clinician_id;
+  std::string clinician_display_name;
+  std::string role;
+  absl::Time create_time;
+};
+
+// A person the caller is connected to, before the proxy age rule is applied.
+struct ConnectionRow {
+  std::string person_id;
+  std::string display_name;
+  coplan::v1::ConnectionKind kind = coplan::v1::CONNECTION_KIND_UNSPECIFIED;
+  std::string birth_date;  // "YYYY-MM-DD" or ""
+  bool granted_by_person = false;
+};
+
+class PeopleStore {
+ public:
+  explicit PeopleStore(Database& db);
+
+  // People. `person` fields are stored as given (name is output only).
+  absl::Status InsertPerson(pqxx::work& tx, const std::string& id, const coplan::v1::Person& person);
+  std::optional<coplan::v1::Person> GetPerson(pqxx::transaction_base& tx, const std::string& id);
+
+  // Accounts and sessions.
+  absl::Status InsertAccount(pqxx::work& tx, const std::string& person_id,
+                             const std::string& username, const std::string& password_hash);
+  std::optional<AccountRow> FindAccount(pqxx::transaction_base& tx, const std::string& username);
+  // Counts a failed sign-in; locks the account for `lock_for` after `max_failures`.
+  void RecordSignInFailure(pqxx::work& tx, const std::string& person_id, int max_failures,
+                           absl::Duration lock_for);
+  void RecordSignInSuccess(pqxx::work& tx, const std::string& person_id);
+  void InsertSession(pqxx::work& tx, const std::string& session_id, const std::string& person_id,
+                     absl::Time expire);
+  // False if there was no live session to revoke.
+  bool RevokeSession(pqxx::work& tx, const std::string& session_id, const std::string& person_id);
+
+  // External identities.
+  absl::Status InsertIdentity(pqxx::work& tx, const std::string& id, const std::string& person_id,
+                              const std::string& issuer, const std::string& subject);
+  std::optional<std::string> FindIdentity(pqxx::transaction_base& tx, const std::string& issuer,
+                                          const std::string& subject);
+
+  // Care teams.
+  absl::Status InsertCareTeamMember(pqxx::work& tx, const std::string& person_id,
+                                    const std::string& clinician_id, const std::string& role);
+  std::vector<CareTeamRow> ListCareTeam(pqxx::transaction_base& tx, const std::string& person_id,
+                                        const std::string& after_clinician, int limit);
+  std::optional<CareTeamRow> DeleteCareTeamMember(pqxx::work& tx, const std::string& person_id,
+                                                  const std::string& clinician_id);
+
+  // Grants.
+  void InsertGrant(pqxx::work& tx, const GrantRow& grant);
+  std::optional<GrantRow> GetGrant(pqxx::transaction_base& tx, const std::string& person_id,
+                                   const std::string& grant_id);
+  // By grantor (person_id) or by grantee; newest first, after the cursor.
+  std::vector<GrantRow> ListGrants(pqxx::transaction_base& tx, const std::string& person_id,
+                                   const std::string& grantee_id, bool show_inactive,
+                                   int64_t before_micros, const std::string& before_id, int limit);
+  void RevokeGrant(pqxx::work& tx, const std::string& grant_id, absl::Time when);
+  // How many of `documents` ("plans/{id}", ...) exist for the person.
+  int CountDocuments(pqxx::transaction_base& tx, const std::string& person_id,
+                     const std::vector<std::string>& documents);
+
+  // Proxy access.
+  void InsertProxy(pqxx::work& tx, const ProxyRow& proxy, const std::string& created_by);
+  std::optional<ProxyRow> GetProxy(pqxx::transaction_base& tx, const std::string& person_id,
+                                   const std::string& proxy_id);
+  std::vector<ProxyRow> ListProxies(pqxx::transaction_base& tx, const std::string& person_id,
+                                    int64_t before_micros, const std::string& before_id, int limit);
+  void RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when);
+
+  std::vector<ConnectionRow> ListConnections(pqxx::transaction_base& tx, const std::string& actor_id);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace coplan

@@ -1,0 +1,367 @@
+// Care plans and crisis plans end to end: the standard methods, paging, update masks,
+// etags, soft delete, and every kind of bad input, through real gRPC against a real
+// PostgreSQL, plus health and reflection as any client sees them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "google/rpc/error_details.pb.h"
+#include "tests/support/grpc_probe.h"
+#include "tests/support/test_server.h"
+
+namespace coplan {
+namespace {
+
+using client::ErrorDetail;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using testing::TestServer;
+using testing::TestUser;
+
+class PlansTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = TestServer::Start().release(); }
+  static void TearDownTestSuite() { delete server_; }
+
+  void SetUp() override { alex_ = server_->CreateUser("Alex"); }
+
+  v1::Plan NewCarePlan() {
+    v1::Plan plan;
+    plan.set_title("My care plan");
+    auto* care = plan.mutable_care_plan();
+    care->mutable_about_me()->set_what_matters("My dog and my friends");
+    auto* goal = care->add_goals();
+    goal->set_description("Go back to college");
+    goal->add_steps()->set_text("Mornings first");
+    goal->add_steps()->set_text("Then full days");
+    return plan;
+  }
+
+  absl::StatusOr<v1::Plan> Create(client::Client& client, const v1::Plan& plan,
+                                  const std::string& id = "") {
+    v1::CreatePlanRequest request;
+    request.set_parent(alex_.name);
+    *request.mutable_plan() = plan;
+    request.set_plan_id(id);
+    return client.Call(&v1::PlanService::Stub::CreatePlan, request);
+  }
+
+  absl::StatusOr<v1::Plan> Get(const std::string& name) {
+    v1::GetPlanRequest request;
+    request.set_name(name);
+    return alex_.client->Call(&v1::PlanService::Stub::GetPlan, request);
+  }
+
+  int CountPlans(bool show_deleted = false) {
+    v1::ListPlansRequest request;
+    request.set_parent(alex_.name);
+    request.set_page_size(100);
+    request.set_show_deleted(show_deleted);
+    auto list = alex_.client->Call(&v1::PlanService::Stub::ListPlans, request);
+    EXPECT_TRUE(list.ok()) << list.status();
+    return list.ok() ? list->plans_size() : -1;
+  }
+
+  static std::string FieldOf(const absl::Status& status) {
+    auto bad = ErrorDetail<google::rpc::BadRequest>(status);
+    return bad && bad->field_violations_size() > 0 ? bad->field_violations(0).field() : "";
+  }
+
+  static TestServer* server_;
+  TestUser alex_;
+};
+
+TestServer* PlansTest::server_ = nullptr;
+
+TEST_F(PlansTest, HealthIsServingAndReflectionListsTheServices) {
+  auto channel = server_->NewClient()->channel();
+  auto health = testing::CheckHealth(channel);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, 1);  // SERVING
+  auto services = testing::ListServicesByReflection(channel);
+  ASSERT_TRUE(services.ok()) << services.status();
+  for (const char* service :
+       {"coplan.v1.PlanService", "coplan.v1.PeopleService", "coplan.v1.AuthService",
+        "coplan.v1.AuditService", "grpc.health.v1.Health"}) {
+    EXPECT_THAT(*services, Contains(service));
+  }
+  auto files = testing::FilesContainingSymbol(channel, "coplan.v1.PlanService");
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_THAT(*files, Contains("coplan/v1/plan_service.proto"));
+}
+
+TEST_F(PlansTest, CreatesAndReadsACarePlanWithStableItemIds) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(created->name(), HasSubstr(alex_.name + "/plans/"));
+  EXPECT_EQ(created->revision(), 1);
+  EXPECT_FALSE(created->etag().empty());
+  EXPECT_EQ(created->creator(), alex_.name);
+  EXPECT_EQ(created->last_editor(), alex_.name);
+  EXPECT_TRUE(created->has_create_time());
+  const auto& goal = created->care_plan().goals(0);
+  EXPECT_FALSE(goal.id().empty());
+  EXPECT_FALSE(goal.steps(0).id().empty());
+  EXPECT_NE(goal.steps(0).id(), goal.steps(1).id());
+
+  auto read = Get(created->name());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->SerializeAsString(), created->SerializeAsString());
+}
+
+TEST_F(PlansTest, CreatesACrisisPlanWithAChosenIdOnce) {
+  v1::Plan plan;
+  plan.mutable_crisis_plan()->add_warning_signs()->set_text("I stop replying to friends");
+  auto* line = plan.mutable_crisis_plan()->add_professional_contacts();
+  line->set_name("Samaritans");
+  line->set_phone("116 123");
+  line->set_hours("24 hours");
+  line->set_crisis_service(true);
+  auto created = Create(*alex_.client, plan, "crisis");
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->name(), alex_.name + "/plans/crisis");
+  EXPECT_TRUE(created->has_crisis_plan());
+  auto again = Create(*alex_.client, plan, "crisis");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(CountPlans(), 1);
+}
+
+TEST_F(PlansTest, PagesThroughPlansNewestFirstAndFiltersByKind) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) {
+    v1::Plan plan = NewCarePlan();
+    if (i % 2 == 1) {
+      plan.clear_care_plan();
+      plan.mutable_crisis_plan()->add_reasons_for_living()->set_text("my sister");
+    }
+    plan.set_title("plan " + std::to_string(i));
+    auto created = Create(*alex_.client, plan);
+    ASSERT_TRUE(created.ok()) << created.status();
+    names.push_back(created->name());
+  }
+  std::vector<std::string> seen;
+  v1::ListPlansRequest request;
+  request.set_parent(alex_.name);
+  request.set_page_size(2);
+  int pages = 0;
+  do {
+    auto page = alex_.client->Call(&v1::PlanService::Stub::ListPlans, request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->plans_size(), 2);
+    for (const auto& plan : page->plans()) seen.push_back(plan.name());
+    request.set_page_token(page->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  std::vector<std::string> expected(names.rbegin(), names.rend());
+  EXPECT_EQ(seen, expected);
+
+  v1::ListPlansRequest crisis_only;
+  crisis_only.set_parent(alex_.name);
+  crisis_only.set_kind(v1::PLAN_KIND_CRISIS_PLAN);
+  auto crisis = alex_.client->Call(&v1::PlanService::Stub::ListPlans, crisis_only);
+  ASSERT_TRUE(crisis.ok());
+  EXPECT_EQ(crisis->plans_size(), 2);
+  for (const auto& plan : crisis->plans()) EXPECT_TRUE(plan.has_crisis_plan());
+
+  // A token used with different filters is refused.
+  v1::ListPlansRequest first;
+  first.set_parent(alex_.name);
+  first.set_page_size(2);
+  auto page = alex_.client->Call(&v1::PlanService::Stub::ListPlans, first);
+  ASSERT_TRUE(page.ok());
+  crisis_only.set_page_token(page->next_page_token());
+  auto mixed = alex_.client->Call(&v1::PlanService::Stub::ListPlans, crisis_only);
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(mixed.status()), "page_token");
+}
+
+TEST_F(PlansTest, UpdatesWithMaskAndEtagAndKeepsItemIds) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok());
+  const std::string goal_id = created->care_plan().goals(0).id();
+
+  v1::UpdatePlanRequest update;
+  *update.mutable_plan() = *created;
+  update.mutable_plan()->set_title("Alex's plan");
+  update.mutable_plan()->mutable_care_plan()->mutable_goals(0)->set_description("College 3 days");
+  update.mutable_plan()->mutable_care_plan()->add_goals()->set_description("Sleep better");
+  update.mutable_update_mask()->add_paths("title");
+  update.mutable_update_mask()->add_paths("care_plan.goals");
+  auto updated = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->revision(), 2);
+  EXPECT_EQ(updated->title(), "Alex's plan");
+  EXPECT_NE(updated->etag(), created->etag());
+  ASSERT_EQ(updated->care_plan().goals_size(), 2);
+  EXPECT_EQ(updated->care_plan().goals(0).id(), goal_id);
+  EXPECT_EQ(updated->care_plan().goals(0).description(), "College 3 days");
+  EXPECT_FALSE(updated->care_plan().goals(1).id().empty());
+  // Fields outside the mask are untouched.
+  EXPECT_EQ(updated->care_plan().about_me().what_matters(), "My dog and my friends");
+
+  // The old etag is stale now.
+  update.mutable_plan()->set_title("stale");
+  update.mutable_update_mask()->Clear();
+  update.mutable_update_mask()->add_paths("title");
+  auto stale = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition) << stale.status();
+  auto info = ErrorDetail<google::rpc::ErrorInfo>(stale.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "ETAG_MISMATCH");
+  EXPECT_EQ(Get(created->name())->title(), "Alex's plan");
+
+  // Without an etag the update is unconditional.
+  update.mutable_plan()->clear_etag();
+  auto unconditional = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  ASSERT_TRUE(unconditional.ok()) << unconditional.status();
+  EXPECT_EQ(unconditional->revision(), 3);
+
+  // An update that changes nothing makes no revision.
+  auto same = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->revision(), 3);
+
+  // A plan never changes kind.
+  v1::UpdatePlanRequest switch_kind;
+  switch_kind.mutable_plan()->set_name(created->name());
+  switch_kind.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
+  auto switched = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, switch_kind);
+  EXPECT_EQ(switched.status().code(), absl::StatusCode::kInvalidArgument) << switched.status();
+  EXPECT_EQ(Get(created->name())->revision(), 3);
+}
+
+TEST_F(PlansTest, DeleteIsSoftAndCanBeUndone) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok());
+  v1::DeletePlanRequest stale_delete;
+  stale_delete.set_name(created->name());
+  stale_delete.set_etag("not-the-etag");
+  EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::DeletePlan, stale_delete).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  v1::DeletePlanRequest request;
+  request.set_name(created->name());
+  request.set_etag(created->etag());
+  auto deleted = alex_.client->Call(&v1::PlanService::Stub::DeletePlan, request);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_TRUE(deleted->has_delete_time());
+  EXPECT_TRUE(Get(created->name())->has_delete_time());
+  EXPECT_EQ(CountPlans(false), 0);
+  EXPECT_EQ(CountPlans(true), 1);
+  EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::DeletePlan, request).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  v1::UpdatePlanRequest update;
+  update.mutable_plan()->set_name(created->name());
+  update.mutable_plan()->set_title("changed");
+  update.mutable_update_mask()->add_paths("title");
+  EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  v1::UndeletePlanRequest undelete;
+  undelete.set_name(created->name());
+  auto restored = alex_.client->Call(&v1::PlanService::Stub::UndeletePlan, undelete);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE(restored->has_delete_time());
+  EXPECT_EQ(CountPlans(false), 1);
+  EXPECT_EQ(restored->care_plan().goals(0).description(), "Go back to college");
+}
+
+TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok());
+
+  struct Case {
+    std::string name;
+    absl::StatusCode code;
+    std::string field;
+  };
+  for (const Case& c : {Case{"", absl::StatusCode::kInvalidArgument, "name"},
+                        Case{"plans/x", absl::StatusCode::kInvalidArgument, "name"},
+                        Case{alex_.name + "/plans/UPPER", absl::StatusCode::kInvalidArgument, "name"},
+                        Case{alex_.name + "/plans/a/b", absl::StatusCode::kInvalidArgument, "name"},
+                        Case{alex_.name + "/decisions/x", absl::StatusCode::kInvalidArgument, "name"},
+                        Case{alex_.name + "/plans/nope", absl::StatusCode::kNotFound, ""},
+                        Case{"people/nobody/plans/nope", absl::StatusCode::kNotFound, ""}}) {
+    auto got = Get(c.name);
+    EXPECT_EQ(got.status().code(), c.code) << c.name << ": " << got.status();
+    if (!c.field.empty()) EXPECT_EQ(FieldOf(got.status()), c.field) << c.name;
+  }
+
+  v1::Plan empty_goal = NewCarePlan();
+  empty_goal.mutable_care_plan()->mutable_goals(0)->clear_description();
+  auto missing = Create(*alex_.client, empty_goal);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(missing.status()), "plan.care_plan.goals[0].description");
+
+  v1::Plan long_text = NewCarePlan();
+  long_text.mutable_care_plan()->mutable_goals(0)->set_description(std::string(2001, 'a'));
+  auto too_long = Create(*alex_.client, long_text);
+  EXPECT_EQ(too_long.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(too_long.status()), "plan.care_plan.goals[0].description");
+  EXPECT_THAT(std::string(too_long.status().message()), HasSubstr("2000"));
+
+  v1::Plan many_goals = NewCarePlan();
+  for (int i = 0; i < 50; ++i) many_goals.mutable_care_plan()->add_goals()->set_description("g");
+  auto too_many = Create(*alex_.client, many_goals);
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(too_many.status()), "plan.care_plan.goals");
+
+  v1::Plan no_kind;
+  no_kind.set_title("neither");
+  EXPECT_EQ(Create(*alex_.client, no_kind).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::Plan bad_date = NewCarePlan();
+  bad_date.mutable_care_plan()->mutable_review_date()->set_year(2026);
+  bad_date.mutable_care_plan()->mutable_review_date()->set_month(2);
+  bad_date.mutable_care_plan()->mutable_review_date()->set_day(30);
+  auto date = Create(*alex_.client, bad_date);
+  EXPECT_EQ(date.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(date.status()), "plan.care_plan.review_date");
+
+  v1::Plan bad_enum = NewCarePlan();
+  bad_enum.mutable_care_plan()->mutable_goals(0)->set_status(static_cast<v1::GoalStatus>(99));
+  EXPECT_EQ(Create(*alex_.client, bad_enum).status().code(), absl::StatusCode::kInvalidArgument);
+
+  v1::Plan duplicate_ids = NewCarePlan();
+  duplicate_ids.mutable_care_plan()->mutable_goals(0)->mutable_steps(0)->set_id("s1");
+  duplicate_ids.mutable_care_plan()->mutable_goals(0)->mutable_steps(1)->set_id("s1");
+  auto duplicated = Create(*alex_.client, duplicate_ids);
+  EXPECT_EQ(duplicated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(duplicated.status()), "plan.care_plan.goals[0].steps[1].id");
+
+  EXPECT_EQ(Create(*alex_.client, NewCarePlan(), "Bad_Id").status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::UpdatePlanRequest bad_mask;
+  bad_mask.mutable_plan()->set_name(created->name());
+  bad_mask.mutable_update_mask()->add_paths("care_plan.nonsense");
+  auto masked = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, bad_mask);
+  EXPECT_EQ(masked.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(masked.status()), "update_mask.paths[0]");
+  bad_mask.mutable_update_mask()->set_paths(0, "revision");
+  EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, bad_mask).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::ListPlansRequest negative;
+  negative.set_parent(alex_.name);
+  negative.set_page_size(-1);
+  EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::ListPlans, negative).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // None of it was written.
+  EXPECT_EQ(CountPlans(true), 1);
+  EXPECT_EQ(Get(created->name())->revision(), 1);
+}
+
+TEST_F(PlansTest, CallsWithoutATokenAreUnauthenticated) {
+  auto anonymous = server_->NewClient();
+  v1::GetPlanRequest request;
+  request.set_name(alex_.name + "/plans/anything");
+  auto got = anonymous->Call(&v1::PlanService::Stub::GetPlan, request);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("authorization"));
+}
+
+}  // namespace
+}  // namespace coplan

@@ -1,0 +1,274 @@
+// The co-editing engine on its own: operations, ids, merges and conflicts, replay.
+#include "server/domain/edit_engine.h"
+
+#include <gtest/gtest.h>
+
+#include "coplan/v1/editing_service.pb.h"
+#include "coplan/v1/plan.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/rpc/error_details.pb.h"
+#include "server/common/errors.h"
+#include "server/domain/document_paths.h"
+
+namespace coplan {
+namespace {
+
+using google::protobuf::RepeatedPtrField;
+using v1::EditOperation;
+
+google::protobuf::Value Json(const std::string& text) {
+  google::protobuf::Value value;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok()) << text;
+  return value;
+}
+
+EditOperation Set(const std::string& path, const std::string& json) {
+  EditOperation op;
+  op.mutable_set_field()->set_path(path);
+  *op.mutable_set_field()->mutable_value() = Json(json);
+  return op;
+}
+
+EditOperation Insert(const std::string& list, const std::string& item_json,
+                     const std::string& after = "") {
+  EditOperation op;
+  op.mutable_insert_item()->set_list_path(list);
+  *op.mutable_insert_item()->mutable_item() = Json(item_json);
+  if (!after.empty()) op.mutable_insert_item()->mutable_position()->set_after_id(after);
+  return op;
+}
+
+EditOperation Remove(const std::string& item) {
+  EditOperation op;
+  op.mutable_remove_item()->set_item_path(item);
+  return op;
+}
+
+EditOperation Move(const std::string& item, const std::string& before) {
+  EditOperation op;
+  op.mutable_move_item()->set_item_path(item);
+  if (before.empty()) {
+    op.mutable_move_item()->mutable_position()->set_at_start(true);
+  } else {
+    op.mutable_move_item()->mutable_position()->set_before_id(before);
+  }
+  return op;
+}
+
+EditOperation Update(const std::string& item, const std::string& fields_json) {
+  EditOperation op;
+  op.mutable_update_item()->set_item_path(item);
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(fields_json,
+                                                          op.mutable_update_item()->mutable_fields())
+                  .ok());
+  return op;
+}
+
+RepeatedPtrField<EditOperation> Batch(std::initializer_list<EditOperation> ops) {
+  RepeatedPtrField<EditOperation> batch;
+  for (const auto& op : ops) *batch.Add() = op;
+  return batch;
+}
+
+v1::Plan CrisisPlan() {
+  v1::Plan plan;
+  auto* crisis = plan.mutable_crisis_plan();
+  auto* a = crisis->add_warning_signs();
+  a->set_id("a");
+  a->set_text("not sleeping");
+  auto* b = crisis->add_warning_signs();
+  b->set_id("b");
+  b->set_text("not eating");
+  return plan;
+}
+
+std::vector<std::string> Ids(const v1::Plan& plan) {
+  std::vector<std::string> ids;
+  for (const auto& item : plan.crisis_plan().warning_signs()) ids.push_back(item.id());
+  return ids;
+}
+
+TEST(EditEngineTest, AppliesEveryKindOfOperationInOrder) {
+  v1::Plan plan = CrisisPlan();
+  auto outcome = ApplyEditBatch(
+      plan,
+      Batch({Set("title", "\"My plan\""),
+             Insert("crisis_plan.warning_signs", R"({"id": "c", "text": "staying in bed"})", "a"),
+             Update("crisis_plan.warning_signs[b]", R"({"text": "skipping meals"})"),
+             Move("crisis_plan.warning_signs[b]", ""), Remove("crisis_plan.warning_signs[a]")}),
+      {}, 1, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(plan.title(), "My plan");
+  EXPECT_EQ(Ids(plan), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(plan.crisis_plan().warning_signs(0).text(), "skipping meals");
+  EXPECT_EQ(outcome->changed_paths,
+            (std::vector<std::string>{"title", "crisis_plan.warning_signs[c]",
+                                      "crisis_plan.warning_signs[b].text",
+                                      "crisis_plan.warning_signs[b]@position",
+                                      "crisis_plan.warning_signs[a]"}));
+  EXPECT_EQ(outcome->inserted_ids[1], "c");
+}
+
+TEST(EditEngineTest, AssignsIdsToInsertedItemsAndRecordsThemForReplay) {
+  v1::Plan plan = CrisisPlan();
+  auto outcome = ApplyEditBatch(
+      plan, Batch({Insert("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}), {},
+      1, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  const std::string id = plan.crisis_plan().help_contacts(0).id();
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(outcome->inserted_ids[0], id);
+  // The stored operation carries the id, so replaying it gives the same document.
+  v1::Plan replayed = CrisisPlan();
+  RepeatedPtrField<EditOperation> applied(outcome->applied.begin(), outcome->applied.end());
+  ASSERT_TRUE(ReplayOperations(replayed, applied).ok());
+  EXPECT_EQ(replayed.SerializeAsString(), plan.SerializeAsString());
+}
+
+TEST(EditEngineTest, ConvertsJsonValuesOfEveryFieldType) {
+  v1::Plan plan;
+  plan.mutable_care_plan();
+  auto outcome = ApplyEditBatch(
+      plan,
+      Batch({Set("care_plan.review_date", R"({"year": 2026, "month": 12, "day": 1})"),
+             Insert("care_plan.goals", R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
+             Set("carePlan.keyWorker", R"({"displayName": "Sam"})"),
+             Insert("care_plan.dialog.ratings", R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
+      {}, 1, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(plan.care_plan().review_date().month(), 12);
+  EXPECT_EQ(plan.care_plan().goals(0).status(), v1::GOAL_STATUS_ACHIEVED);
+  EXPECT_EQ(plan.care_plan().key_worker().display_name(), "Sam");
+  EXPECT_EQ(plan.care_plan().dialog().ratings(0).score(), 6);
+  // Canonical (proto) names are recorded, whatever the client sent.
+  EXPECT_EQ(outcome->changed_paths[2], "care_plan.key_worker");
+}
+
+TEST(EditEngineTest, ConcurrentEditsOfDifferentPartsMerge) {
+  v1::Plan plan = CrisisPlan();
+  // Since the base, someone changed item a's text and inserted item z.
+  std::vector<PriorChange> prior = {{2, "crisis_plan.warning_signs[a].text"},
+                                    {3, "crisis_plan.warning_signs[z]"}};
+  auto outcome = ApplyEditBatch(
+      plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), Set("title", "\"t\""),
+                   Insert("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
+      prior, 3, nullptr);
+  EXPECT_TRUE(outcome.ok()) << outcome.status();
+}
+
+TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentValue) {
+  v1::Plan plan = CrisisPlan();
+  std::vector<PriorChange> prior = {{5, "crisis_plan.warning_signs[b].text"}};
+  v1::Plan before = plan;
+  auto outcome = ApplyEditBatch(
+      plan, Batch({Set("title", "\"t\""), Update("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
+      prior, 6, nullptr);
+  ASSERT_EQ(outcome.status().code(), absl::StatusCode::kAborted);
+  v1::EditConflict conflict;
+  ASSERT_TRUE(ReadDetail(outcome.status(), conflict));
+  EXPECT_EQ(conflict.operation_index(), 1);
+  EXPECT_EQ(conflict.path(), "crisis_plan.warning_signs[b].text");
+  EXPECT_EQ(conflict.current_value().string_value(), "not eating");
+  EXPECT_EQ(conflict.changed_in_revision(), 5);
+  EXPECT_EQ(conflict.current_revision(), 6);
+}
+
+TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
+  for (const auto& [prior_path, op] :
+       std::vector<std::pair<std::string, EditOperation>>{
+           {"crisis_plan.warning_signs", Update("crisis_plan.warning_signs[a]", R"({"text": "x"})")},
+           {"crisis_plan.warning_signs[a].text", Remove("crisis_plan.warning_signs[a]")},
+           {"crisis_plan.warning_signs[a]@position", Move("crisis_plan.warning_signs[a]", "b")},
+           {"crisis_plan", Set("crisis_plan.warning_signs", "[]")}}) {
+    v1::Plan plan = CrisisPlan();
+    auto outcome = ApplyEditBatch(plan, Batch({op}), {{2, prior_path}}, 2, nullptr);
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << prior_path;
+  }
+}
+
+TEST(EditEngineTest, EditingAnItemRemovedSinceTheBaseConflictsButAnUnknownIdIsInvalid) {
+  v1::Plan plan = CrisisPlan();
+  plan.mutable_crisis_plan()->mutable_warning_signs()->RemoveLast();  // b was removed in rev 4
+  auto removed = ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
+                                {{4, "crisis_plan.warning_signs[b]"}}, 4, nullptr);
+  EXPECT_EQ(removed.status().code(), absl::StatusCode::kAborted);
+  v1::EditConflict conflict;
+  ASSERT_TRUE(ReadDetail(removed.status(), conflict));
+  EXPECT_EQ(conflict.current_value().kind_case(), google::protobuf::Value::kNullValue);
+
+  auto unknown = ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[zz]")}), {}, 4, nullptr);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  auto anchor = ApplyEditBatch(
+      plan, Batch({Insert("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, nullptr);
+  EXPECT_EQ(anchor.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EditEngineTest, BadOperationsNameTheirIndexAndField) {
+  struct Case {
+    EditOperation op;
+    std::string field_prefix;
+  };
+  std::vector<Case> cases = {
+      {Set("crisis_plan.nonsense", "1"), "operations[1].set_field.path"},
+      {Set("revision", "5"), "operations[1].set_field.path"},
+      {Set("care_plan.goals", "[]"), "operations[1].set_field.path"},
+      {Set("crisis_plan.warning_signs[a].id", "\"x\""), "operations[1].set_field.path"},
+      {Set("title", "{\"not\": \"a string\"}"), "operations[1].set_field.value"},
+      {Set("title", std::string("\"") + std::string(201, 'x') + "\""), "title"},
+      {Insert("crisis_plan.warning_signs", R"({"text": "x", "colour": "red"})"), "operations[1].insert_item.item"},
+      {Insert("crisis_plan.warning_signs", R"({"id": "a", "text": "dup"})"), "operations[1].insert_item.item.id"},
+      {Insert("title", R"({"text": "x"})"), "operations[1].insert_item.list_path"},
+      {Update("crisis_plan.warning_signs[a]", R"({"id": "new"})"), "operations[1].update_item.fields.id"},
+      {Move("crisis_plan.warning_signs[a]", "a"), "operations[1].move_item.position"},
+      {EditOperation(), "operations[1].operation"},
+  };
+  for (const Case& c : cases) {
+    v1::Plan plan = CrisisPlan();
+    v1::Plan before = plan;
+    auto outcome = ApplyEditBatch(plan, Batch({Set("title", "\"first\""), c.op}), {}, 1, nullptr);
+    ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << c.op.DebugString();
+    google::rpc::BadRequest bad;
+    ASSERT_TRUE(ReadDetail(outcome.status(), bad)) << outcome.status();
+    EXPECT_EQ(bad.field_violations(0).field().rfind(c.field_prefix, 0), 0u)
+        << bad.field_violations(0).field() << " vs " << c.field_prefix;
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(ReadDetail(outcome.status(), info));
+    EXPECT_EQ(info.metadata().at("operation_index"), "1") << outcome.status();
+  }
+}
+
+TEST(EditEngineTest, RefusesEmptyAndOversizedBatches) {
+  v1::Plan plan = CrisisPlan();
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({}), {}, 1, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  RepeatedPtrField<EditOperation> big;
+  for (int i = 0; i <= kMaxOperationsPerBatch; ++i) *big.Add() = Set("title", "\"x\"");
+  EXPECT_EQ(ApplyEditBatch(plan, big, {}, 1, nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EditEngineTest, WritePermissionIsAskedForEveryPathWritten) {
+  v1::Plan plan = CrisisPlan();
+  WritePermission deny_b = [](const std::string& path) {
+    return PathsOverlap(path, "crisis_plan.warning_signs[b]") ? PermissionDeniedError("withheld")
+                                                              : absl::OkStatus();
+  };
+  EXPECT_TRUE(ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
+                             {}, 1, deny_b)
+                  .ok());
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[b]")}), {}, 1, deny_b)
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST(DocumentPathsTest, OverlapIsBySegmentNotByPrefixOfText) {
+  EXPECT_TRUE(PathsOverlap("care_plan.goals", "care_plan.goals[g1].steps[s].text"));
+  EXPECT_TRUE(PathsOverlap("care_plan.goals[g1]", "care_plan.goals[g1]@position"));
+  EXPECT_FALSE(PathsOverlap("care_plan.goals[g1]", "care_plan.goals[g10]"));
+  EXPECT_FALSE(PathsOverlap("title", "title2"));
+  EXPECT_FALSE(PathsOverlap("care_plan.goals[g1].description", "care_plan.goals[g1]@position"));
+}
+
+}  // namespace
+}  // namespace coplan

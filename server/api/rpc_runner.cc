@@ -53,6 +53,7 @@ absl::StatusOr<Caller> RpcRunner::Authenticate(grpc::CallbackServerContext* cont
   if (!principal.ok()) return principal.status();
   caller.person_id = principal->person_id;
   caller.session_id = principal->session_id;
+  caller.token_expire = principal->expire;
   return caller;
 }
 

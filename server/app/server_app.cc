@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/auth_handler.h"
+#include "server/api/editing_handler.h"
 #include "server/api/people_handler.h"
 #include "server/api/plan_handler.h"
 #include "server/api/rpc_runner.h"
@@ -22,6 +23,8 @@
 #include "server/demo/demo_seed.h"
 #include "server/domain/plan_rules.h"
 #include "server/embedded/embedded_postgres.h"
+#include "server/live/doorbell.h"
+#include "server/live/watch_hub.h"
 #include "server/service/audit_log.h"
 #include "server/service/audit_service.h"
 #include "server/service/auth_service.h"
@@ -32,6 +35,7 @@
 #include "server/store/document_store.h"
 #include "server/store/migrations.h"
 #include "server/store/people_store.h"
+#include "server/store/presence_store.h"
 
 namespace coplan {
 
@@ -50,12 +54,16 @@ struct Components {
   std::unique_ptr<PeopleService> people;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AuditService> audit_service;
+  std::unique_ptr<PresenceStore> presence_store;
+  std::unique_ptr<WatchHub> hub;
+  std::unique_ptr<Doorbell> doorbell;
   std::unique_ptr<WorkerPool> workers;
   std::unique_ptr<RpcRunner> runner;
   std::unique_ptr<PlanHandler> plan_handler;
   std::unique_ptr<PeopleHandler> people_handler;
   std::unique_ptr<AuthHandler> auth_handler;
   std::unique_ptr<AuditHandler> audit_handler;
+  std::unique_ptr<EditingHandler> editing_handler;
 };
 
 namespace {
@@ -165,6 +173,20 @@ absl::Status ServerApp::Build() {
                                          *c.authenticator, auth_service_options);
   c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.audit);
 
+  c.presence_store = std::make_unique<PresenceStore>(*c.db);
+  WatchHub::Options hub_options;
+  hub_options.instance_id = config_.instance_id;
+  hub_options.queue_limit = static_cast<size_t>(std::max(1, config_.watch_queue_limit));
+  c.hub = std::make_unique<WatchHub>(*c.db, *c.document_store, *c.presence_store, *c.documents,
+                                     hub_options);
+  c.doorbell = std::make_unique<Doorbell>(conninfo_, config_.instance_id, c.hub.get());
+  c.hub->SetDoorbell(c.doorbell.get());
+  c.documents->SetEvents(c.hub.get());
+  c.people->SetEvents(c.hub.get());
+  c.auth->SetEvents(c.hub.get());
+  c.doorbell->Start();
+  c.hub->Start();
+
   if (config_.demo) {
     DemoServices demo{*c.people, *c.documents};
     COPLAN_RETURN_IF_ERROR(SeedDemo(demo));
@@ -177,6 +199,7 @@ absl::Status ServerApp::Build() {
   c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
   c.audit_handler = std::make_unique<AuditHandler>(*c.runner, *c.audit_service);
+  c.editing_handler = std::make_unique<EditingHandler>(*c.runner, *c.documents, *c.hub);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -200,6 +223,7 @@ absl::Status ServerApp::Build() {
   builder.RegisterService(c.people_handler.get());
   builder.RegisterService(c.auth_handler.get());
   builder.RegisterService(c.audit_handler.get());
+  builder.RegisterService(c.editing_handler.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
@@ -229,11 +253,15 @@ void ServerApp::Shutdown() {
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     Log(LogLevel::kInfo, "server_stopping");
+    // Watch streams never end by themselves: end them first (clients resume elsewhere).
+    if (components_ != nullptr && components_->hub) components_->hub->Stop();
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoNanoseconds(config_.shutdown_grace));
   }
   if (components_ != nullptr) {
     if (components_->workers) components_->workers->Shutdown();
+    if (components_->hub) components_->hub->Stop();
+    if (components_->doorbell) components_->doorbell->Stop();
     if (components_->audit) components_->audit->Stop();
   }
   server_.reset();

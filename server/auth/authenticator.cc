@@ -119,6 +119,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   }
   absl::Time expire;
   COPLAN_ASSIGN_OR_RETURN(Principal principal, Verify(token, now, &expire));
+  principal.expire = expire;
   std::lock_guard<std::mutex> lock(mutex_);
   if (cache_.size() >= options_.cache_capacity) {
     // Drop expired entries; if that is not enough, start afresh (tokens are re-verified).
@@ -221,7 +222,7 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
     if (!jwt.claims.contains("sid") || !jwt.claims["sid"].is_string()) {
       return UnauthenticatedError("the token names no session");
     }
-    return Principal{subject, jwt.claims["sid"].get<std::string>()};
+    return Principal{subject, jwt.claims["sid"].get<std::string>(), *expire};
   }
 
   std::string audience;
@@ -241,7 +242,7 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
         "the token is valid, but no Coplan person is linked to this identity; ask an "
         "administrator to link it");
   }
-  return Principal{*person, ""};
+  return Principal{*person, "", *expire};
 }
 
 }  // namespace coplan

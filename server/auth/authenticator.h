@@ -45,6 +45,7 @@ struct AuthOptions {
 struct Principal {
   std::string person_id;
   std::string session_id;  // the server's own tokens only
+  absl::Time expire = absl::InfiniteFuture();  // when the token stops being accepted
 };
 
 // Maps (issuer, subject) of an OIDC token to a person id; nullopt if not linked.

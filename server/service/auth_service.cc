@@ -101,6 +101,7 @@ absl::Status AuthService::SignOut(const Caller& caller, const std::string& token
     return absl::OkStatus();
   }));
   authenticator_.Forget(token.size() > 7 ? token.substr(7) : token);
+  if (events_ != nullptr) events_->SessionEnded(caller.session_id);
   return absl::OkStatus();
 }
 

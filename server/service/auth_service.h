@@ -12,6 +12,7 @@
 #include "server/auth/password_hasher.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
+#include "server/service/document_events.h"
 #include "server/store/database.h"
 #include "server/store/people_store.h"
 
@@ -31,6 +32,7 @@ class AuthService {
   absl::StatusOr<coplan::v1::SignInResponse> SignIn(const Caller& caller,
                                                     const coplan::v1::SignInRequest& request);
   absl::Status SignOut(const Caller& caller, const std::string& token);
+  void SetEvents(DocumentEvents* events) { events_ = events; }
 
  private:
   Database& db_;
@@ -39,6 +41,7 @@ class AuthService {
   PasswordHasher& hasher_;
   Authenticator& authenticator_;
   const Options options_;
+  DocumentEvents* events_ = nullptr;
   std::string dummy_hash_;  // verified for unknown usernames, so timing does not tell
 };
 

@@ -16,6 +16,7 @@ struct Caller {
   std::string method;      // "coplan.v1.PlanService/GetPlan"
   absl::Time deadline = absl::InfiniteFuture();
   absl::Time now;          // when the call started
+  absl::Time token_expire = absl::InfiniteFuture();  // when the caller's token expires
 
   std::string person_name() const { return PersonName(person_id); }
   absl::CivilDay today() const { return TodayInUk(now); }

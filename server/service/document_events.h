@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace coplan {
 
@@ -15,6 +16,8 @@ class DocumentEvents {
   virtual void AgreementChanged(int64_t document_key) = 0;
   // Access to a person's records may have shrunk (grant revoked, care team changed).
   virtual void AccessChanged(const std::string& person_id) = 0;
+  // A session was signed out: its streams end.
+  virtual void SessionEnded(const std::string& session_id) = 0;
 };
 
 }  // namespace coplan

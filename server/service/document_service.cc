@@ -540,19 +540,34 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
   return response;
 }
 
-v1::Revision DocumentService::PresentRevision(const Registered& reg, const RevisionRow& row,
-                                              const StoredDocument& current,
-                                              const DocumentPermissions& can,
-                                              const Caller& caller) const {
+DocumentPtr DocumentService::ParseBody(Collection collection, const std::string& body) const {
+  DocumentPtr document = registered(collection).rules->New();
+  document->ParseFromString(body);
+  return document;
+}
+
+std::vector<std::string> DocumentService::WithheldFrom(const Message& body,
+                                                       const std::string& reader_name) const {
+  return PathsWithheldFrom(body, reader_name);
+}
+
+v1::Revision DocumentService::PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
+                                                 const std::vector<std::string>& withheld,
+                                                 bool see_withholdings) const {
+  return PresentRevisionWith(registered(name.collection), name, row, withheld, see_withholdings);
+}
+
+v1::Revision DocumentService::PresentRevisionWith(const Registered& reg, const DocumentName& name,
+                                                  const RevisionRow& row,
+                                                  const std::vector<std::string>& withheld,
+                                                  bool see_withholdings) const {
   v1::Revision revision = row.revision;
-  revision.set_name(absl::StrCat(FormatDocumentName(current.name), "/revisions/", revision.revision()));
-  if (can.see_withholdings) return revision;
-  DocumentPtr current_body = reg.rules->New();
-  current_body->ParseFromString(current.body);
-  const std::vector<std::string> withheld = PathsWithheldFrom(*current_body, caller.person_name());
+  revision.set_name(absl::StrCat(FormatDocumentName(name), "/revisions/", revision.revision()));
+  if (see_withholdings) return revision;
   revision.clear_operations();
+  DocumentPtr prototype = reg.rules->New();
   for (const auto& op : row.revision.operations()) {
-    auto visible = RedactOperation(op, *reg.rules->New(), withheld, /*see_withholdings=*/false);
+    auto visible = RedactOperation(op, *prototype, withheld, /*see_withholdings=*/false);
     if (visible) *revision.add_operations() = *visible;
   }
   revision.clear_changed_paths();
@@ -562,6 +577,19 @@ v1::Revision DocumentService::PresentRevision(const Registered& reg, const Revis
     if (!hidden) revision.add_changed_paths(path);
   }
   return revision;
+}
+
+v1::Revision DocumentService::PresentRevision(const Registered& reg, const RevisionRow& row,
+                                              const StoredDocument& current,
+                                              const DocumentPermissions& can,
+                                              const Caller& caller) const {
+  std::vector<std::string> withheld;
+  if (!can.see_withholdings) {
+    DocumentPtr current_body = reg.rules->New();
+    current_body->ParseFromString(current.body);
+    withheld = PathsWithheldFrom(*current_body, caller.person_name());
+  }
+  return PresentRevisionWith(reg, current.name, row, withheld, can.see_withholdings);
 }
 
 absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& caller,
@@ -724,6 +752,8 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller, con
   start.person_id = name.person_id;
   start.document_name = resource;
   start.revision = loaded.document->revision;
+  start.see_withholdings = can.see_withholdings;
+  start.via = can.via;
   if (resume_after == 0) start.snapshot = Wrap(*Present(reg, *loaded.document, can, caller));
   return start;
 }

@@ -53,6 +53,8 @@ struct WatchStart {
   std::string document_name;
   int64_t revision = 0;  // current revision
   std::optional<coplan::v1::Document> snapshot;  // when starting fresh
+  bool see_withholdings = false;
+  Relationship via = Relationship::kNone;
 };
 
 class DocumentService {
@@ -98,6 +100,15 @@ class DocumentService {
 
   const DocumentRules& rules(Collection collection) const;
 
+  // For fan-out to many readers: the stored body parsed, the parts withheld from a
+  // reader, and a revision as that reader may see it.
+  DocumentPtr ParseBody(Collection collection, const std::string& body) const;
+  std::vector<std::string> WithheldFrom(const google::protobuf::Message& body,
+                                        const std::string& reader_name) const;
+  coplan::v1::Revision PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
+                                          const std::vector<std::string>& withheld,
+                                          bool see_withholdings) const;
+
  private:
   struct Registered {
     const DocumentRules* rules = nullptr;
@@ -121,6 +132,10 @@ class DocumentService {
   coplan::v1::Revision PresentRevision(const Registered& reg, const RevisionRow& row,
                                        const StoredDocument& current,
                                        const DocumentPermissions& can, const Caller& caller) const;
+  coplan::v1::Revision PresentRevisionWith(const Registered& reg, const DocumentName& name,
+                                           const RevisionRow& row,
+                                           const std::vector<std::string>& withheld,
+                                           bool see_withholdings) const;
   void Notify(int64_t key, int64_t revision);
 
   Database& db_;

@@ -88,6 +88,10 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
   db_.Prepare("doc_lock", absl::StrCat("SELECT ", kDocumentColumns,
                                        " FROM documents d WHERE d.person_id = $1 AND"
                                        " d.collection = $2 AND d.document_id = $3 FOR UPDATE"));
+  db_.Prepare("doc_by_key", absl::StrCat("SELECT ", kDocumentColumns, " FROM documents d WHERE d.key = $1"));
+  db_.Prepare("doc_latest_revisions",
+              "SELECT key, revision FROM documents"
+              " WHERE key IN (SELECT json_array_elements_text($1::json)::bigint)");
   db_.Prepare("doc_insert",
               "INSERT INTO documents (person_id, collection, document_id, kind, body, revision,"
               " create_time, update_time, creator_id, last_editor_id)"
@@ -207,6 +211,22 @@ absl::StatusOr<std::optional<RevisionRow>> DocumentStore::GetRevision(pqxx::tran
   auto result = tx.exec_prepared("rev_get", document_key, revision);
   if (result.empty()) return std::optional<RevisionRow>();
   return std::optional<RevisionRow>(ReadRevision(result[0], /*with_snapshot=*/true));
+}
+
+std::optional<StoredDocument> DocumentStore::LoadByKey(pqxx::transaction_base& tx, int64_t key) {
+  auto result = tx.exec_prepared("doc_by_key", key);
+  if (result.empty()) return std::nullopt;
+  return ReadDocument(result[0], 0);
+}
+
+std::map<int64_t, int64_t> DocumentStore::LatestRevisions(pqxx::transaction_base& tx,
+                                                          const std::vector<int64_t>& keys) {
+  std::map<int64_t, int64_t> latest;
+  if (keys.empty()) return latest;
+  for (const auto& row : tx.exec_prepared("doc_latest_revisions", nlohmann::json(keys).dump())) {
+    latest[row[0].as<int64_t>()] = row[1].as<int64_t>();
+  }
+  return latest;
 }
 
 std::vector<RevisionRow> DocumentStore::ListRevisions(pqxx::transaction_base& tx,

@@ -12,6 +12,7 @@
 //   });
 #pragma once
 
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -98,6 +99,12 @@ class DocumentStore {
                                         int64_t base_revision);
   absl::StatusOr<std::optional<RevisionRow>> GetRevision(pqxx::transaction_base& tx,
                                                          int64_t document_key, int64_t revision);
+  // A document by its key (nullopt if absent).
+  std::optional<StoredDocument> LoadByKey(pqxx::transaction_base& tx, int64_t key);
+  // Current revisions of the given documents (absent ones are left out).
+  std::map<int64_t, int64_t> LatestRevisions(pqxx::transaction_base& tx,
+                                             const std::vector<int64_t>& keys);
+
   // Revisions after `after_revision` (without snapshots), oldest first, up to `limit`.
   std::vector<RevisionRow> ListRevisions(pqxx::transaction_base& tx, int64_t document_key,
                                          int64_t after_revision, int limit);

@@ -1,0 +1,114 @@
+// The in-process hub that feeds watch streams.
+//
+// For each watched document it keeps a channel: the highest revision it has distributed
+// and the watchers on this instance. When a revision commits here (or another instance
+// rings the doorbell), the channel reads the new revisions from the revision log once
+// and offers them to every watcher, redacted per reader when something is withheld from
+// them. A watcher behind the channel (a resume, a missed notification) catches up on its
+// own from the log, with its access checked again. Presence (who is here, who is
+// editing) lives in a table shared by instances and is re-broadcast on every change.
+//
+// A timer polls the latest revision of every watched document (so a lost notification
+// costs seconds, never data), keeps presence alive, ends streams whose token expired and
+// re-checks access of grant and proxy watchers (expiry, 16th birthday). Revoked grants,
+// care-team removals, refusals and sign-outs end the affected streams at once.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/common/worker_pool.h"
+#include "server/live/doorbell.h"
+#include "server/live/watch_stream.h"
+#include "server/service/document_events.h"
+#include "server/service/document_service.h"
+#include "server/store/database.h"
+#include "server/store/document_store.h"
+#include "server/store/presence_store.h"
+
+namespace coplan {
+
+class WatchHub : public DocumentEvents, public Doorbell::Listener {
+ public:
+  struct Options {
+    std::string instance_id;
+    size_t queue_limit = 256;
+    absl::Duration poll_interval = absl::Seconds(5);
+    absl::Duration access_recheck_interval = absl::Seconds(30);
+    absl::Duration presence_heartbeat = absl::Seconds(10);
+    absl::Duration presence_stale_after = absl::Seconds(45);
+    int threads = 2;
+  };
+
+  WatchHub(Database& db, DocumentStore& store, PresenceStore& presence, DocumentService& documents,
+           Options options);
+  ~WatchHub() override;
+
+  void SetDoorbell(Doorbell* doorbell) { doorbell_ = doorbell; }
+  void Start();
+  // Ends every stream (UNAVAILABLE: watch again elsewhere) and stops the timer.
+  void Stop();
+
+  // Takes an authorised watcher whose reactor is bound, and sends its starting point.
+  void Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart& start);
+  void Detach(const std::shared_ptr<Watcher>& watcher);
+  size_t watcher_count() const;
+  const Options& options() const { return options_; }
+
+  // DocumentEvents (this instance's commits).
+  void RevisionCommitted(int64_t document_key, int64_t revision) override;
+  void AgreementChanged(int64_t document_key) override;
+  void AccessChanged(const std::string& person_id) override;
+  void SessionEnded(const std::string& session_id) override;
+
+  // Doorbell::Listener (other instances).
+  void OnRing(const std::string& message) override;
+  void OnListening() override;
+
+ private:
+  struct Channel {
+    DocumentName name;
+    std::vector<std::shared_ptr<Watcher>> watchers;
+    int64_t fetched = 0;  // highest revision distributed
+    int64_t wanted = 0;   // highest revision known to exist
+    bool fetching = false;
+  };
+
+  void Ring(const std::string& message);
+  void Submit(std::function<void()> job);
+  // Notes that `revision` exists and makes sure someone fetches it.
+  void Want(int64_t document_key, int64_t revision);
+  void FetchLoop(int64_t document_key);
+  void Distribute(int64_t document_key, const std::vector<RevisionRow>& rows,
+                  const StoredDocument& current);
+  void CatchUp(const std::shared_ptr<Watcher>& watcher);
+  void RecheckAccess(const std::shared_ptr<Watcher>& watcher);
+  void SetPresence(const std::shared_ptr<Watcher>& watcher, bool present);
+  void BroadcastPresence(int64_t document_key);
+  void BroadcastAgreement(int64_t document_key);
+  void PollAll();
+  void Tick();
+  std::vector<std::shared_ptr<Watcher>> WatchersOf(int64_t document_key) const;
+  std::vector<std::shared_ptr<Watcher>> AllWatchers() const;
+  static Caller Fresh(const Caller& reader);
+
+  Database& db_;
+  DocumentStore& store_;
+  PresenceStore& presence_;
+  DocumentService& documents_;
+  const Options options_;
+  Doorbell* doorbell_ = nullptr;
+  std::unique_ptr<WorkerPool> pool_;
+
+  mutable std::mutex mutex_;
+  std::map<int64_t, Channel> channels_;  // guarded by mutex_
+  bool stopping_ = false;                // guarded by mutex_
+  std::condition_variable wake_;
+  std::thread timer_;
+};
+
+}  // namespace coplan

@@ -1,0 +1,56 @@
+#include "server/store/presence_store.h"
+
+#include "server/common/proto_time.h"
+#include "server/common/resource_names.h"
+#include "server/store/database.h"
+
+namespace coplan {
+
+PresenceStore::PresenceStore(Database& db) : db_(db) {
+  db_.Prepare("presence_upsert",
+              "INSERT INTO presence (document_key, instance_id, person_id, editing, since, heartbeat)"
+              " VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (document_key, instance_id, person_id)"
+              " DO UPDATE SET editing = $4, heartbeat = now()");
+  db_.Prepare("presence_delete",
+              "DELETE FROM presence WHERE document_key = $1 AND instance_id = $2 AND person_id = $3");
+  db_.Prepare("presence_heartbeat", "UPDATE presence SET heartbeat = now() WHERE instance_id = $1");
+  db_.Prepare("presence_clear", "DELETE FROM presence WHERE instance_id = $1");
+  db_.Prepare("presence_load",
+              "SELECT p.person_id, people.display_name, bool_or(p.editing), time_to_micros(min(p.since))"
+              " FROM presence p JOIN people ON people.id = p.person_id"
+              " WHERE p.document_key = $1 AND p.heartbeat > now() - $2 * interval '1 second'"
+              " GROUP BY p.person_id, people.display_name ORDER BY min(p.since), p.person_id");
+}
+
+void PresenceStore::Set(pqxx::work& tx, int64_t document_key, const std::string& instance_id,
+                        const std::string& person_id, bool present, bool editing) {
+  if (present) {
+    tx.exec_prepared("presence_upsert", document_key, instance_id, person_id, editing);
+  } else {
+    tx.exec_prepared("presence_delete", document_key, instance_id, person_id);
+  }
+}
+
+void PresenceStore::Heartbeat(pqxx::work& tx, const std::string& instance_id) {
+  tx.exec_prepared("presence_heartbeat", instance_id);
+}
+
+void PresenceStore::Clear(pqxx::work& tx, const std::string& instance_id) {
+  tx.exec_prepared("presence_clear", instance_id);
+}
+
+v1::PresenceUpdate PresenceStore::Load(pqxx::transaction_base& tx, int64_t document_key,
+                                       absl::Duration stale_after) {
+  v1::PresenceUpdate update;
+  for (const auto& row : tx.exec_prepared("presence_load", document_key,
+                                          absl::ToInt64Seconds(stale_after))) {
+    auto* present = update.add_present();
+    present->set_person(PersonName(row[0].as<std::string>()));
+    present->set_display_name(row[1].as<std::string>());
+    present->set_state(row[2].as<bool>() ? v1::PRESENCE_STATE_EDITING : v1::PRESENCE_STATE_VIEWING);
+    *present->mutable_since() = ToTimestamp(MicrosToTime(row[3].as<int64_t>()));
+  }
+  return update;
+}
+
+}  // namespace coplan

@@ -1,0 +1,607 @@
+// Live co-editing end to end: batches that merge or conflict, idempotent retries,
+// history and replay, sign-off, and watch streams (resume, presence, a slow consumer,
+// losing access), on one instance, on two instances sharing the database, and under
+// many concurrent clients making random edits.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "coplan/client/watch.h"
+#include "google/rpc/error_details.pb.h"
+#include "server/common/ids.h"
+#include "server/domain/edit_engine.h"
+#include "tests/support/edit_helpers.h"
+#include "tests/support/test_server.h"
+
+namespace coplan {
+namespace {
+
+using client::ErrorDetail;
+using ::testing::ElementsAre;
+using testing::InsertOp;
+using testing::MoveOp;
+using testing::RemoveOp;
+using testing::SetOp;
+using testing::TestServer;
+using testing::TestUser;
+using testing::UpdateOp;
+using testing::WatchCollector;
+
+absl::StatusOr<v1::EditDocumentResponse> Edit(client::Client& client, const std::string& name,
+                                              int64_t base, std::vector<v1::EditOperation> ops,
+                                              const std::string& key = NewRandomToken(12)) {
+  v1::EditDocumentRequest request;
+  request.set_name(name);
+  request.set_base_revision(base);
+  request.set_idempotency_key(key);
+  for (auto& op : ops) *request.add_operations() = std::move(op);
+  return client.Call(&v1::EditingService::Stub::EditDocument, request, {.retry = true});
+}
+
+absl::StatusOr<v1::Plan> GetPlan(client::Client& client, const std::string& name) {
+  v1::GetPlanRequest request;
+  request.set_name(name);
+  return client.Call(&v1::PlanService::Stub::GetPlan, request);
+}
+
+std::vector<v1::Revision> History(client::Client& client, const std::string& name) {
+  std::vector<v1::Revision> all;
+  v1::ListRevisionsRequest request;
+  request.set_parent(name);
+  request.set_page_size(100);
+  do {
+    auto page = client.Call(&v1::EditingService::Stub::ListRevisions, request);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    for (const auto& revision : page->revisions()) all.push_back(revision);
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
+// The document as the history rebuilds it, from an empty plan.
+v1::Plan Replay(const std::vector<v1::Revision>& history) {
+  v1::Plan plan;
+  for (const auto& revision : history) {
+    absl::Status status = ReplayOperations(
+        plan, revision.operations(),
+        revision.kind() == v1::REVISION_KIND_CREATE ? EditMode::kCreate : EditMode::kEdit);
+    EXPECT_TRUE(status.ok()) << "revision " << revision.revision() << ": " << status;
+  }
+  return plan;
+}
+
+// The editable content of a plan (what replay must reproduce).
+std::string Content(v1::Plan plan) {
+  v1::Plan content;
+  content.set_title(plan.title());
+  *content.mutable_crisis_plan() = plan.crisis_plan();
+  *content.mutable_withholdings() = plan.withholdings();
+  return content.SerializeAsString();
+}
+
+// A client whose transport reads ahead as little as gRPC allows, so that a reader that
+// stops reading applies back-pressure quickly (the default window grows to megabytes).
+std::unique_ptr<client::Client> NarrowClient(const TestServer& server, const client::Client& as) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+  auto channel = grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
+  auto narrow = std::make_unique<client::Client>(client::ClientOptions{.channel = channel});
+  narrow->SetToken(as.token());
+  return narrow;
+}
+
+class EditingTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = TestServer::Start({.configure = [](ServerConfig& config) {
+                                  config.watch_queue_limit = 8;
+                                }}).release();
+  }
+  static void TearDownTestSuite() { delete server_; }
+
+  void SetUp() override {
+    alex_ = server_->CreateUser("Alex");
+    clinician_ = server_->CreateUser("Dr Okafor", {.clinician = true});
+    v1::CreateCareTeamMemberRequest member;
+    member.set_parent(alex_.name);
+    member.mutable_care_team_member()->set_clinician(clinician_.name);
+    ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member).ok());
+    v1::CreatePlanRequest create;
+    create.set_parent(alex_.name);
+    create.set_plan_id("crisis");
+    create.mutable_plan()->set_title("My crisis plan");
+    auto* crisis = create.mutable_plan()->mutable_crisis_plan();
+    for (const char* id : {"w0", "w1", "w2", "w3", "w4"}) {
+      auto* sign = crisis->add_warning_signs();
+      sign->set_id(id);
+      sign->set_text(std::string("sign ") + id);
+    }
+    auto created = alex_.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+    ASSERT_TRUE(created.ok()) << created.status();
+    plan_ = created->name();
+  }
+
+  static TestServer* server_;
+  TestUser alex_;
+  TestUser clinician_;
+  std::string plan_;
+};
+
+TestServer* EditingTest::server_ = nullptr;
+
+TEST_F(EditingTest, BatchesOnDifferentPartsMergeAndTheSameFieldConflicts) {
+  auto first = Edit(*alex_.client, plan_, 1, {UpdateOp("crisis_plan.warning_signs[w0]", R"({"text": "a"})")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->revision(), 2);
+  // The clinician edits from revision 1 too: a different item merges...
+  auto merged = Edit(*clinician_.client, plan_, 1,
+                     {UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "b"})"), SetOp("title", "\"T\""),
+                      InsertOp("crisis_plan.coping_strategies", R"({"text": "walk the dog"})")});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->revision(), 3);
+  EXPECT_FALSE(merged->inserted_ids(2).empty());
+  const auto& doc = merged->document().plan();
+  EXPECT_EQ(doc.crisis_plan().warning_signs(0).text(), "a");
+  EXPECT_EQ(doc.crisis_plan().warning_signs(1).text(), "b");
+  EXPECT_EQ(doc.title(), "T");
+  EXPECT_EQ(doc.last_editor(), clinician_.name);
+
+  // ... the same field does not, and nothing of that batch is applied.
+  auto conflict = Edit(*clinician_.client, plan_, 1,
+                       {SetOp("crisis_plan.reasons_for_living", R"([{"text": "x"}])"),
+                        UpdateOp("crisis_plan.warning_signs[w0]", R"({"text": "mine"})")});
+  ASSERT_EQ(conflict.status().code(), absl::StatusCode::kAborted) << conflict.status();
+  auto detail = ErrorDetail<v1::EditConflict>(conflict.status());
+  ASSERT_TRUE(detail.has_value());
+  EXPECT_EQ(detail->operation_index(), 1);
+  EXPECT_EQ(detail->path(), "crisis_plan.warning_signs[w0].text");
+  EXPECT_EQ(detail->current_value().string_value(), "a");
+  EXPECT_EQ(detail->changed_in_revision(), 2);
+  EXPECT_EQ(detail->current_revision(), 3);
+  auto now = GetPlan(*alex_.client, plan_);
+  EXPECT_EQ(now->revision(), 3);
+  EXPECT_EQ(now->crisis_plan().reasons_for_living_size(), 0);
+}
+
+TEST_F(EditingTest, ARetriedBatchIsAppliedOnceAndReturnsTheOriginalResult) {
+  const std::string key = "retry-key-0001";
+  auto first = Edit(*alex_.client, plan_, 1,
+                    {InsertOp("crisis_plan.distractions", R"({"text": "climbing"})")}, key);
+  ASSERT_TRUE(first.ok());
+  auto later = Edit(*alex_.client, plan_, 2, {SetOp("title", "\"later\"")});
+  ASSERT_TRUE(later.ok());
+  auto retry = Edit(*alex_.client, plan_, 1,
+                    {InsertOp("crisis_plan.distractions", R"({"text": "climbing"})")}, key);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed());
+  EXPECT_EQ(retry->revision(), first->revision());
+  EXPECT_EQ(retry->inserted_ids(0), first->inserted_ids(0));
+  EXPECT_EQ(retry->document().plan().title(), "My crisis plan");  // as it was then
+  EXPECT_EQ(GetPlan(*alex_.client, plan_)->crisis_plan().distractions_size(), 1);
+  EXPECT_EQ(History(*alex_.client, plan_).size(), 3u);
+
+  auto reused = Edit(*alex_.client, plan_, 1, {SetOp("title", "\"different\"")}, key);
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kFailedPrecondition) << reused.status();
+}
+
+TEST_F(EditingTest, BadBatchesNameTheOperationAndChangeNothing) {
+  struct Case {
+    int64_t base;
+    std::vector<v1::EditOperation> ops;
+    absl::StatusCode code;
+    std::string field_prefix;
+  };
+  std::vector<Case> cases = {
+      {1, {SetOp("title", "\"ok\""), SetOp("crisis_plan.no_such_field", "1")},
+       absl::StatusCode::kInvalidArgument, "operations[1]."},
+      {1, {SetOp("crisis_plan.warning_signs", "\"not a list\"")}, absl::StatusCode::kInvalidArgument,
+       "operations[0]."},
+      {1, {UpdateOp("crisis_plan.warning_signs[nope]", R"({"text": "x"})")},
+       absl::StatusCode::kInvalidArgument, "operations[0]."},
+      {1, {MoveOp("crisis_plan.warning_signs[w0]", "nowhere")}, absl::StatusCode::kInvalidArgument,
+       "operations[0].move_item.position"},
+      {1, {SetOp("care_plan.review_date", R"({"year": 2026, "month": 1, "day": 1})")},
+       absl::StatusCode::kInvalidArgument, "operations[0]."},
+      {99, {SetOp("title", "\"x\"")}, absl::StatusCode::kInvalidArgument, "base_revision"},
+      {0, {SetOp("title", "\"x\"")}, absl::StatusCode::kInvalidArgument, "base_revision"},
+  };
+  for (const auto& c : cases) {
+    auto result = Edit(*alex_.client, plan_, c.base, c.ops);
+    EXPECT_EQ(result.status().code(), c.code) << result.status();
+    auto bad = ErrorDetail<google::rpc::BadRequest>(result.status());
+    ASSERT_TRUE(bad.has_value()) << result.status();
+    EXPECT_EQ(bad->field_violations(0).field().rfind(c.field_prefix, 0), 0u)
+        << bad->field_violations(0).field();
+  }
+  std::vector<v1::EditOperation> too_many(101, SetOp("title", "\"x\""));
+  EXPECT_EQ(Edit(*alex_.client, plan_, 1, too_many).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::EditDocumentRequest no_key;
+  no_key.set_name(plan_);
+  no_key.set_base_revision(1);
+  *no_key.add_operations() = SetOp("title", "\"x\"");
+  EXPECT_EQ(alex_.client->Call(&v1::EditingService::Stub::EditDocument, no_key).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetPlan(*alex_.client, plan_)->revision(), 1);
+}
+
+TEST_F(EditingTest, HistoryListsAuthorsAndPathsAndEveryRevisionCanBeRead) {
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 1, {RemoveOp("crisis_plan.warning_signs[w2]")}).ok());
+  ASSERT_TRUE(Edit(*clinician_.client, plan_, 2, {MoveOp("crisis_plan.warning_signs[w4]", "")}).ok());
+  v1::UpdatePlanRequest update;
+  update.mutable_plan()->set_name(plan_);
+  update.mutable_plan()->set_title("Updated");
+  update.mutable_update_mask()->add_paths("title");
+  ASSERT_TRUE(alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update).ok());
+
+  auto history = History(*alex_.client, plan_);
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[0].kind(), v1::REVISION_KIND_CREATE);
+  EXPECT_EQ(history[1].author(), alex_.name);
+  EXPECT_THAT(history[1].changed_paths(), ElementsAre("crisis_plan.warning_signs[w2]"));
+  EXPECT_EQ(history[2].author(), clinician_.name);
+  EXPECT_THAT(history[2].changed_paths(), ElementsAre("crisis_plan.warning_signs[w4]@position"));
+  EXPECT_EQ(history[3].kind(), v1::REVISION_KIND_UPDATE);
+  EXPECT_THAT(history[3].changed_paths(), ElementsAre("title"));
+
+  v1::GetDocumentRevisionRequest at2;
+  at2.set_name(plan_ + "/revisions/2");
+  auto revision = alex_.client->Call(&v1::EditingService::Stub::GetDocumentRevision, at2);
+  ASSERT_TRUE(revision.ok()) << revision.status();
+  EXPECT_EQ(revision->document().plan().revision(), 2);
+  EXPECT_EQ(revision->document().plan().crisis_plan().warning_signs_size(), 4);
+  EXPECT_EQ(revision->document().plan().title(), "My crisis plan");
+  at2.set_name(plan_ + "/revisions/9");
+  EXPECT_EQ(alex_.client->Call(&v1::EditingService::Stub::GetDocumentRevision, at2).status().code(),
+            absl::StatusCode::kNotFound);
+
+  EXPECT_EQ(Content(Replay(history)), Content(*GetPlan(*alex_.client, plan_)));
+}
+
+TEST_F(EditingTest, SignOffShowsTheAgreedRevisionAndWhenItIsOutOfDate) {
+  auto sign = [&](client::Client& client, int64_t revision) {
+    v1::SignOffDocumentRequest request;
+    request.set_name(plan_);
+    request.set_revision(revision);
+    return client.Call(&v1::EditingService::Stub::SignOffDocument, request);
+  };
+  auto alone = sign(*alex_.client, 1);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_EQ(alone->agreed_revision(), 0);
+  auto both = sign(*clinician_.client, 1);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->agreed_revision(), 1);
+  EXPECT_FALSE(both->out_of_date());
+  EXPECT_EQ(both->sign_offs_size(), 2);
+
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 1, {SetOp("title", "\"changed\"")}).ok());
+  auto plan = GetPlan(*clinician_.client, plan_);
+  EXPECT_EQ(plan->agreement().agreed_revision(), 1);
+  EXPECT_TRUE(plan->agreement().out_of_date());
+  EXPECT_EQ(sign(*alex_.client, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  TestUser carer = server_->CreateUser("Jordan");
+  v1::CreateGrantRequest grant;
+  grant.set_parent(alex_.name);
+  grant.mutable_grant()->set_grantee(carer.name);
+  grant.mutable_grant()->add_documents(plan_);
+  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
+  ASSERT_TRUE(alex_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+  EXPECT_EQ(sign(*carer.client, 2).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(EditingTest, WatchStartsFromASnapshotThenDeliversEveryChangeInOrderWithPresence) {
+  WatchCollector watch(*clinician_.client, plan_, 0, /*editing=*/true);
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+  ASSERT_TRUE(watch.events()[0].has_snapshot());
+  EXPECT_EQ(watch.events()[0].snapshot().plan().revision(), 1);
+  ASSERT_TRUE(watch.WaitFor([&](const auto& events) {
+    for (const auto& event : events) {
+      for (const auto& present : event.presence().present()) {
+        if (present.person() == clinician_.name && present.state() == v1::PRESENCE_STATE_EDITING) return true;
+      }
+    }
+    return false;
+  })) << "no presence event naming the watcher";
+
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"t", i, "\""))}).ok());
+  }
+  ASSERT_TRUE(watch.WaitForRevision(6));
+  EXPECT_THAT(watch.change_revisions(), ElementsAre(2, 3, 4, 5, 6));
+  for (const auto& event : watch.events()) {
+    if (event.has_change()) EXPECT_EQ(event.change().author(), alex_.name);
+  }
+
+  // A second watcher resuming after revision 3 gets 4.. and nothing twice.
+  WatchCollector resumed(*alex_.client, plan_, 3);
+  ASSERT_TRUE(resumed.WaitForRevision(6));
+  EXPECT_THAT(resumed.change_revisions(), ElementsAre(4, 5, 6));
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 6, {SetOp("title", "\"t6\"")}).ok());
+  ASSERT_TRUE(resumed.WaitForRevision(7));
+  ASSERT_TRUE(watch.WaitForRevision(7));
+  EXPECT_THAT(resumed.change_revisions(), ElementsAre(4, 5, 6, 7));
+
+  v1::WatchDocumentRequest future;
+  future.set_name(plan_);
+  future.set_resume_after_revision(100);
+  WatchCollector bad(*alex_.client, plan_, 100);
+  ASSERT_TRUE(bad.WaitForEnd());
+  EXPECT_EQ(bad.status().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
+  WatchCollector fast(*clinician_.client, plan_);
+  auto narrow = NarrowClient(*server_, *alex_.client);
+  WatchCollector slow(*narrow, plan_, 0, false, /*read=*/false);
+  ASSERT_TRUE(fast.WaitFor([](const auto& events) { return !events.empty(); }));
+  // Large events, so the slow reader's transport window fills and its queue (8) overflows.
+  const int kEdits = 60;
+  const std::string text(1900, 'x');
+  int64_t revision = 1;
+  for (int i = 0; i < kEdits; ++i) {
+    std::vector<v1::EditOperation> ops;
+    for (const char* id : {"w0", "w1", "w2", "w3", "w4"}) {
+      ops.push_back(UpdateOp(absl::StrCat("crisis_plan.warning_signs[", id, "]"),
+                             absl::StrCat(R"({"text": ")", i, text, R"("})")));
+    }
+    auto edited = Edit(*alex_.client, plan_, revision, ops);
+    ASSERT_TRUE(edited.ok()) << edited.status();
+    revision = edited->revision();
+  }
+  const absl::Time last_commit = absl::Now();
+  ASSERT_TRUE(fast.WaitForRevision(revision));
+  EXPECT_LT(absl::Now() - last_commit, absl::Seconds(5));
+  std::vector<int64_t> expected;
+  for (int64_t r = 2; r <= revision; ++r) expected.push_back(r);
+  EXPECT_EQ(fast.change_revisions(), expected);
+  EXPECT_TRUE(fast.status().ok());  // still open
+
+  slow.StartReading();
+  ASSERT_TRUE(slow.WaitForEnd());
+  ASSERT_EQ(slow.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << slow.status().error_message();
+  auto status = client::FromGrpcStatus(slow.status());
+  auto info = ErrorDetail<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "WATCH_TOO_SLOW");
+  const int64_t got = slow.last_revision();
+  EXPECT_LT(got, revision);
+  // Resuming from what it had gives exactly the rest.
+  WatchCollector rest(*alex_.client, plan_, got);
+  ASSERT_TRUE(rest.WaitForRevision(revision))
+      << "resumed after " << got << ", reached " << rest.last_revision() << ", status "
+      << rest.status().error_message();
+  std::vector<int64_t> all = slow.change_revisions();
+  for (int64_t r : rest.change_revisions()) all.push_back(r);
+  EXPECT_EQ(all, expected);
+}
+
+TEST_F(EditingTest, TheClientLibraryResumesBySelfAfterTheServerEndsASlowStream) {
+  std::mutex mutex;
+  std::vector<int64_t> revisions;
+  std::atomic<bool> gate_open{false};
+  auto narrow = NarrowClient(*server_, *alex_.client);
+  client::WatchSubscription watch(*narrow, plan_,
+                                  {.on_event = [&](const v1::WatchEvent& event) {
+                                     // Stall on the first change until the edits are done.
+                                     while (event.has_change() && !gate_open.load()) {
+                                       std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                                     }
+                                     std::lock_guard<std::mutex> lock(mutex);
+                                     if (event.has_change()) revisions.push_back(event.change().revision());
+                                   }});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string text(1900, 'y');
+  int64_t revision = 1;
+  for (int i = 0; i < 60; ++i) {
+    std::vector<v1::EditOperation> ops;
+    for (const char* id : {"w0", "w1", "w2", "w3", "w4"}) {
+      ops.push_back(UpdateOp(absl::StrCat("crisis_plan.warning_signs[", id, "]"),
+                             absl::StrCat(R"({"text": ")", i, text, R"("})")));
+    }
+    auto edited = Edit(*alex_.client, plan_, revision, ops);
+    ASSERT_TRUE(edited.ok());
+    revision = edited->revision();
+  }
+  gate_open = true;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (watch.last_revision() < revision && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  watch.Stop();
+  std::vector<int64_t> expected;
+  for (int64_t r = 2; r <= revision; ++r) expected.push_back(r);
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(revisions, expected);
+  EXPECT_GE(watch.connections(), 2) << "the server should have ended the slow stream";
+}
+
+TEST_F(EditingTest, RevokingAGrantEndsTheGranteesStreamAndNextCall) {
+  TestUser carer = server_->CreateUser("Jordan");
+  v1::CreateGrantRequest grant;
+  grant.set_parent(alex_.name);
+  grant.mutable_grant()->set_grantee(carer.name);
+  grant.mutable_grant()->add_documents(plan_);
+  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+  auto granted = alex_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant);
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  WatchCollector watch(*carer.client, plan_);
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+  // A reader cannot edit.
+  EXPECT_EQ(Edit(*carer.client, plan_, 1, {SetOp("title", "\"x\"")}).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  v1::RevokeGrantRequest revoke;
+  revoke.set_name(granted->name());
+  ASSERT_TRUE(alex_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
+  ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(10)));
+  EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GetPlan(*carer.client, plan_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(EditingTest, EditsThroughOneInstanceReachWatchersOnAnother) {
+  auto second = TestServer::Start({.conninfo = server_->conninfo(),
+                                   .secret_file = server_->secret_file()});
+  auto clinician_on_b = second->SignInAs(clinician_.id);
+  WatchCollector on_b(*clinician_on_b, plan_);
+  ASSERT_TRUE(on_b.WaitFor([](const auto& events) { return !events.empty(); }));
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 1, {SetOp("title", "\"from A\"")}).ok());
+  ASSERT_TRUE(on_b.WaitForRevision(2, absl::Seconds(10)));
+
+  // Disconnect, miss two edits, resume from the last revision: nothing is missed.
+  const int64_t had = on_b.last_revision();
+  on_b.Cancel();
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 2, {SetOp("title", "\"missed 1\"")}).ok());
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 3, {SetOp("title", "\"missed 2\"")}).ok());
+  WatchCollector resumed(*clinician_on_b, plan_, had);
+  ASSERT_TRUE(resumed.WaitForRevision(4, absl::Seconds(10)));
+  EXPECT_THAT(resumed.change_revisions(), ElementsAre(3, 4));
+  ASSERT_TRUE(Edit(*alex_.client, plan_, 4, {SetOp("title", "\"live\"")}).ok());
+  ASSERT_TRUE(resumed.WaitForRevision(5, absl::Seconds(10)));
+  EXPECT_THAT(resumed.change_revisions(), ElementsAre(3, 4, 5));
+  second->Stop();
+}
+
+// Many clients make random edits at once, through real gRPC, while watchers on two
+// instances follow. Afterwards: every acknowledged batch is in the history exactly once,
+// replaying the history rebuilds the document, and every watcher saw exactly the history.
+TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent) {
+  auto second = TestServer::Start({.conninfo = server_->conninfo(),
+                                   .secret_file = server_->secret_file()});
+  std::vector<std::unique_ptr<client::Client>> editors;
+  editors.push_back(server_->SignInAs(alex_.id));
+  editors.push_back(server_->SignInAs(clinician_.id));
+  editors.push_back(second->SignInAs(alex_.id));
+  editors.push_back(second->SignInAs(clinician_.id));
+  std::vector<std::unique_ptr<WatchCollector>> watchers;
+  watchers.push_back(std::make_unique<WatchCollector>(*alex_.client, plan_));
+  auto clinician_on_b = second->SignInAs(clinician_.id);
+  watchers.push_back(std::make_unique<WatchCollector>(*clinician_on_b, plan_));
+  for (auto& watcher : watchers) {
+    ASSERT_TRUE(watcher->WaitFor([](const auto& events) { return !events.empty(); }));
+  }
+
+  struct Ack {
+    std::string author;
+    size_t operations;
+  };
+  std::mutex acks_mutex;
+  std::map<int64_t, Ack> acks;
+  std::atomic<int> conflicts{0}, replays{0};
+  const int kBatchesPerEditor = 15;
+  std::vector<std::thread> threads;
+  for (size_t e = 0; e < editors.size(); ++e) {
+    threads.emplace_back([&, e] {
+      client::Client& client = *editors[e];
+      std::mt19937 random(static_cast<unsigned>(e * 7919 + 17));
+      auto latest = GetPlan(client, plan_);
+      ASSERT_TRUE(latest.ok());
+      v1::Plan local = *latest;
+      int done = 0;
+      while (done < kBatchesPerEditor) {
+        const auto& signs = local.crisis_plan().warning_signs();
+        auto pick = [&] { return signs.Get(random() % signs.size()).id(); };
+        std::vector<v1::EditOperation> ops;
+        const int count = 1 + random() % 3;
+        std::set<std::string> touched;
+        for (int i = 0; i < count; ++i) {
+          const std::string id = pick();
+          if (!touched.insert(id).second) continue;
+          const std::string item = "crisis_plan.warning_signs[" + id + "]";
+          switch (random() % 5) {
+            case 0:
+              ops.push_back(SetOp("title", absl::StrCat("\"title ", e, "-", done, "\"")));
+              break;
+            case 1:
+              ops.push_back(UpdateOp(item, absl::StrCat(R"({"text": "edit )", e, "-", done, R"("})")));
+              break;
+            case 2:
+              if (signs.size() < 40) {
+                ops.push_back(InsertOp("crisis_plan.warning_signs",
+                                       absl::StrCat(R"({"text": "new )", e, "-", done, R"("})"), id));
+              }
+              break;
+            case 3:
+              if (signs.size() > 3) ops.push_back(RemoveOp(item));
+              break;
+            case 4: {
+              const std::string before = pick();
+              if (before != id && !touched.count(before)) ops.push_back(MoveOp(item, before));
+              break;
+            }
+          }
+        }
+        if (ops.empty()) continue;
+        const std::string key = NewRandomToken(12);
+        auto result = Edit(client, plan_, local.revision(), ops, key);
+        if (result.ok() && random() % 4 == 0) {
+          // The reply "was lost": send the same batch again.
+          auto again = Edit(client, plan_, local.revision(), ops, key);
+          ASSERT_TRUE(again.ok()) << again.status();
+          EXPECT_TRUE(again->replayed());
+          EXPECT_EQ(again->revision(), result->revision());
+          ++replays;
+        }
+        if (!result.ok()) {
+          ASSERT_TRUE(result.status().code() == absl::StatusCode::kAborted ||
+                      result.status().code() == absl::StatusCode::kInvalidArgument)
+              << result.status();
+          ++conflicts;
+          auto refreshed = GetPlan(client, plan_);
+          ASSERT_TRUE(refreshed.ok());
+          local = *refreshed;
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock(acks_mutex);
+          EXPECT_EQ(acks.count(result->revision()), 0u) << "revision acknowledged twice";
+          acks[result->revision()] = Ack{client.person(), ops.size()};
+        }
+        local = result->document().plan();
+        ++done;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  auto final_plan = GetPlan(*alex_.client, plan_);
+  ASSERT_TRUE(final_plan.ok());
+  auto history = History(*alex_.client, plan_);
+  ASSERT_EQ(history.size(), acks.size() + 1) << "every acknowledged batch once, and nothing else";
+  for (size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i].revision(), static_cast<int64_t>(i + 1));
+    if (i == 0) continue;
+    auto ack = acks.find(history[i].revision());
+    ASSERT_NE(ack, acks.end());
+    EXPECT_EQ(history[i].author(), ack->second.author);
+    EXPECT_EQ(static_cast<size_t>(history[i].operations_size()), ack->second.operations);
+  }
+  EXPECT_EQ(Content(Replay(history)), Content(*final_plan));
+
+  const int64_t last = final_plan->revision();
+  std::vector<int64_t> expected;
+  for (int64_t r = 2; r <= last; ++r) expected.push_back(r);
+  for (auto& watcher : watchers) {
+    ASSERT_TRUE(watcher->WaitForRevision(last, absl::Seconds(20)));
+    EXPECT_EQ(watcher->change_revisions(), expected);
+    // Applying what the watcher received to its snapshot gives the final document.
+    auto events = watcher->events();
+    v1::Plan rebuilt = events[0].snapshot().plan();
+    for (const auto& event : events) {
+      if (!event.has_change()) continue;
+      ASSERT_TRUE(ReplayOperations(rebuilt, event.change().operations()).ok());
+    }
+    EXPECT_EQ(Content(rebuilt), Content(*final_plan));
+  }
+  std::cout << "random edits: " << acks.size() << " accepted, " << conflicts.load()
+            << " rejected as conflicts, " << replays.load() << " retries replayed\n";
+  second->Stop();
+}
+
+}  // namespace
+}  // namespace coplan

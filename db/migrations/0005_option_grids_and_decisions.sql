@@ -9,6 +9,7 @@ CREATE TABLE option_grids (
   draft          bytea NOT NULL,    -- coplan.v1.OptionGrid content fields
   draft_revision bigint NOT NULL DEFAULT 1,
   latest_version integer NOT NULL DEFAULT 0,
+  published_draft_revision bigint NOT NULL DEFAULT 0,  -- draft_revision at the last publish
   created_by     text NOT NULL,
   create_time    timestamptz NOT NULL DEFAULT now(),
   update_time    timestamptz NOT NULL DEFAULT now()

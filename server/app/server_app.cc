@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/auth_handler.h"
 #include "server/api/editing_handler.h"
+#include "server/api/option_grid_handler.h"
 #include "server/api/people_handler.h"
 #include "server/api/plan_handler.h"
 #include "server/api/rpc_runner.h"
@@ -21,6 +22,7 @@
 #include "server/common/status_macros.h"
 #include "server/common/worker_pool.h"
 #include "server/demo/demo_seed.h"
+#include "server/domain/decision_rules.h"
 #include "server/domain/plan_rules.h"
 #include "server/embedded/embedded_postgres.h"
 #include "server/live/doorbell.h"
@@ -28,9 +30,13 @@
 #include "server/service/audit_log.h"
 #include "server/service/audit_service.h"
 #include "server/service/auth_service.h"
+#include "server/service/decision_service.h"
+#include "server/service/option_grid_service.h"
 #include "server/service/document_service.h"
 #include "server/service/people_service.h"
 #include "server/store/audit_store.h"
+#include "server/store/decision_store.h"
+#include "server/store/grid_store.h"
 #include "server/store/database.h"
 #include "server/store/document_store.h"
 #include "server/store/migrations.h"
@@ -49,8 +55,13 @@ struct Components {
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PasswordHasher> hasher;
   std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<GridStore> grid_store;
+  std::unique_ptr<DecisionStore> decision_store;
   PlanRules plan_rules;
+  DecisionRules decision_rules;
   std::unique_ptr<DocumentService> documents;
+  std::unique_ptr<OptionGridService> grids;
+  std::unique_ptr<DecisionService> decisions;
   std::unique_ptr<PeopleService> people;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AuditService> audit_service;
@@ -64,6 +75,8 @@ struct Components {
   std::unique_ptr<AuthHandler> auth_handler;
   std::unique_ptr<AuditHandler> audit_handler;
   std::unique_ptr<EditingHandler> editing_handler;
+  std::unique_ptr<OptionGridHandler> grid_handler;
+  std::unique_ptr<DecisionHandler> decision_handler;
 };
 
 namespace {
@@ -164,8 +177,17 @@ absl::Status ServerApp::Build() {
             return person;
           }));
 
+  c.grid_store = std::make_unique<GridStore>(*c.db);
+  c.decision_store = std::make_unique<DecisionStore>(*c.db);
   c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.audit);
+  OptionGridService::Options grid_options;
+  grid_options.reading_age_target = config_.grid_reading_age_target;
+  grid_options.reading_age_enforced = config_.grid_reading_age_enforced;
+  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.audit, grid_options);
+  c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.document_store,
+                                                  *c.decision_store, *c.grids, *c.audit);
   c.documents->Register(c.plan_rules, {});
+  c.documents->Register(c.decision_rules, c.decisions->Hooks());
   c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.audit, *c.hasher);
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
@@ -188,7 +210,7 @@ absl::Status ServerApp::Build() {
   c.hub->Start();
 
   if (config_.demo) {
-    DemoServices demo{*c.people, *c.documents};
+    DemoServices demo{*c.people, *c.documents, *c.grids, *c.decisions};
     COPLAN_RETURN_IF_ERROR(SeedDemo(demo));
   }
 
@@ -200,6 +222,8 @@ absl::Status ServerApp::Build() {
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
   c.audit_handler = std::make_unique<AuditHandler>(*c.runner, *c.audit_service);
   c.editing_handler = std::make_unique<EditingHandler>(*c.runner, *c.documents, *c.hub);
+  c.grid_handler = std::make_unique<OptionGridHandler>(*c.runner, *c.grids);
+  c.decision_handler = std::make_unique<DecisionHandler>(*c.runner, *c.documents, *c.decisions);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -224,6 +248,8 @@ absl::Status ServerApp::Build() {
   builder.RegisterService(c.auth_handler.get());
   builder.RegisterService(c.audit_handler.get());
   builder.RegisterService(c.editing_handler.get());
+  builder.RegisterService(c.grid_handler.get());
+  builder.RegisterService(c.decision_handler.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));

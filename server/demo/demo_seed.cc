@@ -6,7 +6,9 @@
 #include "server/common/log.h"
 #include "server/common/proto_time.h"
 #include "server/common/status_macros.h"
+#include "server/service/decision_service.h"
 #include "server/service/document_service.h"
+#include "server/service/option_grid_service.h"
 #include "server/service/people_service.h"
 
 namespace coplan {
@@ -110,6 +112,101 @@ v1::Plan CrisisPlan() {
   return plan;
 }
 
+// The project's own example grid. It is demonstration content, written in plain words for
+// young people, citing public NICE and NHS sources; it has not been clinically reviewed.
+v1::OptionGrid LowMoodGrid() {
+  v1::OptionGrid grid;
+  grid.set_title("First steps for low mood");
+  grid.set_locale("en-GB");
+  grid.set_decision_question("What could help with my low mood right now?");
+  auto option = [&](const char* id, const char* title, const char* description, bool wait) {
+    auto* o = grid.add_options();
+    o->set_id(id);
+    o->set_title(title);
+    o->set_description(description);
+    o->set_wait_and_see(wait);
+  };
+  option("talk", "Talking therapy", "You meet a therapist. This is often CBT, for about 6 to 12 weeks.",
+         false);
+  option("self-help", "Guided self-help", "You work through a book or an app, with short check-ins.",
+         false);
+  option("medicine", "Medicine with therapy",
+         "You take a medicine called fluoxetine each day. You keep having talking therapy too.", false);
+  option("wait", "Wait and see", "You keep an eye on how you feel. You meet again in 2 weeks.", true);
+  struct Answer {
+    const char* option;
+    const char* text;
+    std::vector<const char*> sources;
+  };
+  auto question = [&](const char* id, const char* text, std::vector<Answer> answers) {
+    auto* q = grid.add_questions();
+    q->set_id(id);
+    q->set_question(text);
+    for (const auto& answer : answers) {
+      auto* a = q->add_answers();
+      a->set_option_id(answer.option);
+      a->set_text(answer.text);
+      for (const char* source : answer.sources) a->add_source_ids(source);
+    }
+  };
+  question("what", "What does it involve?",
+           {{"talk", "You meet a therapist once a week. You talk about your thoughts, feelings and what you do.",
+             {"nice", "nhs-cbt"}},
+            {"self-help", "You use a book or an app at home. Someone checks in with you every week or two.",
+             {"nice"}},
+            {"medicine", "You take a tablet once a day. You keep seeing your therapist. A doctor checks on you often.",
+             {"nice", "nhs-medicine"}},
+            {"wait", "You do not start a treatment yet. You agree when to meet again, often within 2 weeks.",
+             {"nice"}}});
+  question("when", "How soon might it help?",
+           {{"talk", "Many people notice a change after a few weeks. A full course takes about 3 months.",
+             {"nhs-cbt"}},
+            {"self-help", "Some people feel better within a few weeks if they keep going.", {"nice"}},
+            {"medicine", "It can take 4 to 6 weeks to start to work.", {"nhs-medicine"}},
+            {"wait", "Mild low mood often gets better by itself in a few weeks.", {"nice"}}});
+  question("risks", "Are there side effects or risks?",
+           {{"talk", "Talking about hard things can feel upsetting at first. It has no medical side effects.",
+             {"nhs-cbt"}},
+            {"self-help", "It has no medical side effects. It can be hard to keep going on your own.",
+             {"nice"}},
+            {"medicine",
+             "Some people feel sick or sleep badly at first. Rarely, young people have more thoughts of "
+             "self-harm. So you are checked often.",
+             {"nhs-medicine", "nice"}},
+            {"wait", "If your mood gets worse, waiting could delay help. Tell someone if it does.",
+             {"nice"}}});
+  question("who", "Who is it a good choice for?",
+           {{"talk", "People whose low mood has lasted a while, or is more than mild.", {"nice"}},
+            {"self-help", "People with mild low mood who like to work at their own pace.", {"nice"}},
+            {"medicine", "Young people with moderate or severe depression, when therapy alone has not been enough.",
+             {"nice"}},
+            {"wait", "People with mild low mood who want to see if it lifts by itself.", {"nice"}}});
+  auto source = [&](const char* id, const char* citation, const char* url) {
+    auto* s = grid.add_sources();
+    s->set_id(id);
+    s->set_citation(citation);
+    s->set_url(url);
+  };
+  source("nice",
+         "National Institute for Health and Care Excellence. Depression in children and young people: "
+         "identification and management. NICE guideline NG134, 2019.",
+         "https://www.nice.org.uk/guidance/ng134");
+  source("nhs-cbt", "NHS. Cognitive behavioural therapy (CBT).",
+         "https://www.nhs.uk/mental-health/talking-therapies-medicine-treatments/"
+         "talking-therapies-and-counselling/cognitive-behavioural-therapy-cbt/overview/");
+  source("nhs-medicine", "NHS. Antidepressants for children and young people.",
+         "https://www.nhs.uk/mental-health/children-and-young-adults/advice-for-parents/"
+         "antidepressants-for-children-and-teenagers/");
+  auto* author = grid.add_authors();
+  author->set_name("The Coplan project");
+  author->set_role("example content for the demo; not clinically reviewed");
+  grid.set_funding("Written by the Coplan project as example content. No external funding.");
+  grid.set_conflict_of_interest("None. This grid is for demonstration and has not been clinically reviewed.");
+  *grid.mutable_last_review_date() = InDays(-10);
+  *grid.mutable_next_review_date() = InDays(355);
+  return grid;
+}
+
 v1::Person Person(const std::string& display_name, int birth_year, int month, int day) {
   v1::Person person;
   person.set_display_name(display_name);
@@ -172,6 +269,39 @@ absl::Status SeedDemo(const DemoServices& services) {
   grant.mutable_grant()->add_documents("people/alex/plans/crisis-plan");
   grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
   COPLAN_RETURN_IF_ERROR(services.people.CreateGrant(As("alex"), grant).status());
+
+  v1::CreateOptionGridRequest create_grid;
+  create_grid.set_option_grid_id("low-mood-first-steps");
+  *create_grid.mutable_option_grid() = LowMoodGrid();
+  COPLAN_RETURN_IF_ERROR(services.grids.Create(As("okafor"), create_grid).status());
+  v1::PublishOptionGridRequest publish;
+  publish.set_name("optionGrids/low-mood-first-steps");
+  COPLAN_RETURN_IF_ERROR(services.grids.Publish(As("okafor"), publish).status());
+
+  v1::CreateDecisionRecordRequest decision;
+  decision.set_parent("people/alex");
+  decision.set_decision_record_id("low-mood");
+  auto* record = decision.mutable_decision_record();
+  record->set_option_grid_version("optionGrids/low-mood-first-steps/versions/latest");
+  record->set_stage(v1::DECISION_STAGE_CONSIDERING);
+  auto* side_effects = record->add_importances();
+  side_effects->set_question_id("risks");
+  side_effects->set_importance(5);
+  side_effects->set_note("I don't want anything that makes me feel worse");
+  auto* speed = record->add_importances();
+  speed->set_question_id("when");
+  speed->set_importance(4);
+  record->set_leaning_option_id("talk");
+  record->mutable_who_decides()->set_mode(v1::DECISION_MAKER_MODE_TOGETHER);
+  record->mutable_who_decides()->add_people()->set_text("Dr Okafor");
+  record->mutable_who_decides()->add_people()->set_text("Mum");
+  auto* sure = record->mutable_sure();
+  sure->set_sure_of_best_choice(v1::SURE_ANSWER_NO);
+  sure->set_understands_benefits_and_risks(v1::SURE_ANSWER_YES);
+  sure->set_clear_about_what_matters(v1::SURE_ANSWER_YES);
+  sure->set_enough_support(v1::SURE_ANSWER_NO);
+  *record->mutable_follow_up_date() = InDays(14);
+  COPLAN_RETURN_IF_ERROR(services.decisions.Create(As("alex"), decision).status());
   Log(LogLevel::kInfo, "demo_seeded");
   return absl::OkStatus();
 }

@@ -14,11 +14,13 @@ namespace coplan {
 class PeopleService;
 class DocumentService;
 class OptionGridService;
+class DecisionService;
 
 struct DemoServices {
   PeopleService& people;
   DocumentService& documents;
-  OptionGridService* grids = nullptr;  // grid and decision are seeded when present
+  OptionGridService& grids;
+  DecisionService& decisions;
 };
 
 // Demo accounts (username / password), as printed in the README.

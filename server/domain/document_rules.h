@@ -21,7 +21,7 @@ struct DocumentContext {
   std::optional<absl::CivilDay> subject_birth_date;
   absl::CivilDay today;
   // The grid version a decision record is made from (decision records only).
-  const coplan::v1::OptionGridVersion* grid_version = nullptr;
+  std::shared_ptr<const coplan::v1::OptionGridVersion> grid_version;
 };
 
 class DocumentRules {

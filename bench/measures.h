@@ -1,0 +1,81 @@
+// The measures of `coplan-bench all`, one per file, and what they report.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "bench/environment.h"
+#include "bench/harness.h"
+
+namespace coplan::bench {
+
+struct Settings {
+  absl::Duration duration = absl::Seconds(10);
+  int concurrency = 16;
+  int payload_bytes = 2000;
+  int plans = 100;
+  int watchers = 1000;
+  int idle_watchers = 10000;
+  double edit_rate = 20;
+  // Watch streams multiplexed on one connection (fan-out and idle watchers).
+  int streams_per_channel = 100;
+  std::string server_binary;
+  bool smoke = false;
+};
+
+// 1. gRPC alone: EchoService.Echo with a payload the size of a GetPlan response, served
+//    by `coplan-bench echo-server` in its own process.
+absl::StatusOr<LoadResult> MeasureEcho(const Settings& settings, const std::string& work_dir,
+                                       size_t payload_bytes);
+// The `echo-server` subcommand.
+int RunEchoServer(const std::string& listen);
+
+// 2. GetPlan of random plans with the bearer token (authenticated, authorized, audited).
+absl::StatusOr<LoadResult> MeasureReads(const Settings& settings, const BenchEnvironment& env);
+
+// 3. EditDocument batches, each client on its own plan.
+absl::StatusOr<LoadResult> MeasureEdits(const Settings& settings, const BenchEnvironment& env);
+
+// 3'. pgbench -N on its own database of the same cluster: the durable-write baseline.
+struct PgbenchResult {
+  double tps = 0;
+  int scale = 0;
+  LatencySummary latency;  // from pgbench's per-transaction log
+  std::string command;
+};
+absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const BenchEnvironment& env);
+
+// 4. Changes of one plan fanned out to watchers on both instances.
+struct FanoutResult {
+  int watchers = 0;
+  int revisions = 0;          // edits made
+  int64_t deliveries = 0;     // (revision, watcher) pairs received
+  int64_t missing = 0;        // (revision, watcher) pairs never received
+  int64_t gaps = 0;
+  int64_t duplicates = 0;
+  int64_t presence_events = 0;
+  int64_t stream_failures = 0;  // streams that ended by themselves (not cancelled by us)
+  std::string first_failure;
+  LatencySummary latency;
+};
+absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const BenchEnvironment& env);
+
+// 5. Memory of idle watch streams on instance b.
+struct IdleResult {
+  int streams = 0;
+  int64_t rss_before_kib = 0;
+  int64_t rss_after_kib = 0;
+  int64_t rss_after_close_kib = 0;
+  double seconds_to_open = 0;
+  int64_t stream_failures = 0;
+  std::string first_failure;
+  double kib_per_stream() const {
+    return streams > 0 ? static_cast<double>(rss_after_kib - rss_before_kib) / streams : 0;
+  }
+};
+absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings, const BenchEnvironment& env);
+
+}  // namespace coplan::bench

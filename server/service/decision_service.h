@@ -1,0 +1,49 @@
+// Decision records (made from a published grid version, edited like plans), CollaboRATE
+// responses and their aggregate results, and the clinician's caseload of decisions.
+//
+// Standard reads and writes of decision records go through DocumentService (the same
+// engine, access rules and audit as plans); this service adds what is particular to
+// decisions.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "coplan/v1/decision_service.pb.h"
+#include "server/service/audit_log.h"
+#include "server/service/caller.h"
+#include "server/service/document_service.h"
+#include "server/service/option_grid_service.h"
+#include "server/store/database.h"
+#include "server/store/decision_store.h"
+
+namespace coplan {
+
+class DecisionService {
+ public:
+  // Below this many responses a CollaboRATE result is not reported (Elwyn et al.).
+  static constexpr int kMinimumCollaborateResponses = 25;
+
+  DecisionService(Database& db, DocumentService& documents, DocumentStore& document_store,
+                  DecisionStore& store, OptionGridService& grids, AuditLog& audit);
+
+  // What DocumentService runs for decision records (grid version, summary upkeep).
+  CollectionHooks Hooks();
+
+  absl::StatusOr<DocumentPtr> Create(const Caller& caller,
+                                     const coplan::v1::CreateDecisionRecordRequest& request);
+  absl::StatusOr<coplan::v1::CollaborateResponse> CreateCollaborateResponse(
+      const Caller& caller, const coplan::v1::CreateCollaborateResponseRequest& request);
+  absl::StatusOr<coplan::v1::CollaborateSummary> GetCollaborateSummary(const Caller& caller,
+                                                                       const std::string& subject);
+  absl::StatusOr<coplan::v1::ListCaseloadDecisionsResponse> ListCaseload(
+      const Caller& caller, const coplan::v1::ListCaseloadDecisionsRequest& request);
+
+ private:
+  Database& db_;
+  DocumentService& documents_;
+  DocumentStore& document_store_;
+  DecisionStore& store_;
+  OptionGridService& grids_;
+  AuditLog& audit_;
+};
+
+}  // namespace coplan

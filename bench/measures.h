@@ -57,6 +57,7 @@ struct FanoutResult {
   int64_t gaps = 0;
   int64_t duplicates = 0;
   int64_t presence_events = 0;
+  int64_t edit_errors = 0;
   int64_t stream_failures = 0;  // streams that ended by themselves (not cancelled by us)
   std::string first_failure;
   LatencySummary latency;

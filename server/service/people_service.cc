@@ -489,8 +489,8 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& c
   }
   const std::string fingerprint = absl::StrCat(request.parent(), "|", request.received(), "|",
                                                request.show_inactive());
-  int64_t before_micros = INT64_MAX;
-  std::string before_id = "\xff";
+  int64_t before_micros = 0;
+  std::string before_id;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position, DecodePageToken(request.page_token(), fingerprint, 2));
     before_micros = position.Int(0);
@@ -614,8 +614,8 @@ absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
-  int64_t before_micros = INT64_MAX;
-  std::string before_id = "\xff";
+  int64_t before_micros = 0;
+  std::string before_id;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
                             DecodePageToken(request.page_token(), request.parent(), 2));

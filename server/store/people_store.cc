@@ -110,8 +110,8 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                   " FROM grants g JOIN people p ON p.id = g.grantee_id"
                   " WHERE (($1 <> '' AND g.person_id = $1) OR ($2 <> '' AND g.grantee_id = $2))"
                   " AND ($3 OR (g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > now())))"
-                  " AND (time_to_micros(g.create_time), g.id) < ($4, $5)"
-                  " ORDER BY g.create_time DESC, g.id DESC LIMIT $6");
+                  " AND (NOT $4 OR (time_to_micros(g.create_time), g.id) < ($5, $6))"
+                  " ORDER BY g.create_time DESC, g.id DESC LIMIT $7");
   db_.Prepare("grant_revoke",
               "UPDATE grants SET revoke_time = micros_to_time($2) WHERE id = $1 AND revoke_time IS NULL");
   db_.Prepare("documents_count",
@@ -125,8 +125,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                                " WHERE x.person_id = $1 AND x.id = $2");
   db_.Prepare("proxy_list", std::string("SELECT ") + kProxyColumns +
                                 " FROM proxy_accesses x JOIN people p ON p.id = x.proxy_id"
-                                " WHERE x.person_id = $1 AND (time_to_micros(x.create_time), x.id) < ($2, $3)"
-                                " ORDER BY x.create_time DESC, x.id DESC LIMIT $4");
+                                " WHERE x.person_id = $1 AND (NOT $2 OR"
+                                " (time_to_micros(x.create_time), x.id) < ($3, $4))"
+                                " ORDER BY x.create_time DESC, x.id DESC LIMIT $5");
   db_.Prepare("proxy_refuse",
               "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
               " AND refuse_time IS NULL");
@@ -281,8 +282,9 @@ std::vector<GrantRow> PeopleStore::ListGrants(pqxx::transaction_base& tx,
                                               int64_t before_micros, const std::string& before_id,
                                               int limit) {
   std::vector<GrantRow> rows;
+  const bool has_cursor = !before_id.empty();
   for (const auto& row : tx.exec_prepared("grant_list", person_id, grantee_id, show_inactive,
-                                          before_micros, before_id, limit)) {
+                                          has_cursor, before_micros, before_id, limit)) {
     rows.push_back(ReadGrant(row));
   }
   return rows;
@@ -315,8 +317,9 @@ std::vector<ProxyRow> PeopleStore::ListProxies(pqxx::transaction_base& tx,
                                                const std::string& person_id, int64_t before_micros,
                                                const std::string& before_id, int limit) {
   std::vector<ProxyRow> rows;
+  const bool has_cursor = !before_id.empty();
   for (const auto& row :
-       tx.exec_prepared("proxy_list", person_id, before_micros, before_id, limit)) {
+       tx.exec_prepared("proxy_list", person_id, has_cursor, before_micros, before_id, limit)) {
     rows.push_back(ReadProxy(row));
   }
   return rows;

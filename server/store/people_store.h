@@ -101,7 +101,8 @@ class PeopleStore {
   void InsertGrant(pqxx::work& tx, const GrantRow& grant);
   std::optional<GrantRow> GetGrant(pqxx::transaction_base& tx, const std::string& person_id,
                                    const std::string& grant_id);
-  // By grantor (person_id) or by grantee; newest first, after the cursor.
+  // By grantor (person_id) or by grantee; newest first, after the cursor (none when
+  // `before_id` is empty).
   std::vector<GrantRow> ListGrants(pqxx::transaction_base& tx, const std::string& person_id,
                                    const std::string& grantee_id, bool show_inactive,
                                    int64_t before_micros, const std::string& before_id, int limit);

@@ -1,0 +1,160 @@
+// Measure 4: live fan-out. Watchers of ONE plan, half on instance a and half on b; an
+// editor on a edits at a fixed rate. The latency of a (revision, watcher) pair is the
+// time the watcher read the change minus the time the editor sent the EditDocument that
+// made it: both clocks are this process's steady clock. Watchers on b see changes
+// through the database notification between instances, so they include that hop.
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "bench/edit_ops.h"
+#include "bench/measures.h"
+#include "bench/watch_stream.h"
+
+namespace coplan::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// Streams opened but not yet answered with a snapshot: bounded, so that opening
+// thousands does not overrun the server's queue of calls waiting for a worker.
+constexpr int kOpeningWindow = 500;
+
+}  // namespace
+
+absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const BenchEnvironment& env) {
+  FanoutResult result;
+  const std::string plan = env.plans().front();
+  const std::string bearer = "Bearer " + env.token();
+  const int per_channel = std::max(1, settings.streams_per_channel);
+  const int on_a = settings.watchers - settings.watchers / 2;
+  const size_t expected_revisions =
+      static_cast<size_t>(settings.edit_rate * absl::ToDoubleSeconds(settings.duration)) + 16;
+
+  // Channels per instance, each carrying up to `per_channel` streams.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<v1::EditingService::Stub>> stubs;
+  std::map<std::pair<int, int>, v1::EditingService::Stub*> stub_of;  // (instance, channel)
+  auto stub_for = [&](int instance, int channel) {
+    auto& stub = stub_of[{instance, channel}];
+    if (stub == nullptr) {
+      channels.push_back(NewDedicatedChannel(instance == 0 ? env.target_a() : env.target_b(),
+                                             10000 + instance * 5000 + channel));
+      stubs.push_back(v1::EditingService::NewStub(channels.back()));
+      stub = stubs.back().get();
+    }
+    return stub;
+  };
+
+  WatchGroup group;
+  std::vector<std::unique_ptr<WatchStream>> streams;
+  streams.reserve(settings.watchers);
+  const milliseconds open_timeout(120000 + 20LL * settings.watchers);
+  for (int i = 0; i < settings.watchers && !Interrupted(); ++i) {
+    const int instance = i < on_a ? 0 : 1;
+    const int index = instance == 0 ? i : i - on_a;
+    group.WaitFor([&] { return i - group.snapshots.load() - group.finished.load() < kOpeningWindow; },
+                  open_timeout);
+    auto stream = std::make_unique<WatchStream>(&group, /*record_changes=*/true);
+    stream->ReserveChanges(expected_revisions);
+    stream->Start(stub_for(instance, index / per_channel), bearer, plan);
+    streams.push_back(std::move(stream));
+  }
+  const int opened = static_cast<int>(streams.size());
+  group.WaitFor([&] { return group.snapshots.load() + group.finished.load() >= opened; }, open_timeout);
+  // Joining watchers make presence updates; let them pass before measuring changes.
+  group.WaitQuiet(milliseconds(1000), milliseconds(60000));
+  result.watchers = group.snapshots.load();
+
+  // The editor: its own connection to instance a.
+  auto editor_channel = NewDedicatedChannel(env.target_a(), 9999);
+  auto editor = v1::EditingService::NewStub(editor_channel);
+  WaitConnected(editor_channel, absl::Seconds(10));
+  absl::StatusOr<int64_t> revision = env.CurrentRevision(plan);
+  if (!revision.ok()) return revision.status();
+  std::map<int64_t, int64_t> sent_ns;  // revision -> when its EditDocument was sent
+  int64_t edit_errors = 0;
+  const auto interval = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / std::max(0.1, settings.edit_rate)));
+  const auto start = Clock::now();
+  const auto end = start + absl::ToChronoNanoseconds(settings.duration);
+  for (int64_t batch = 0; !Interrupted(); ++batch) {
+    const auto due = start + batch * interval;
+    if (due >= end) break;
+    std::this_thread::sleep_until(due);
+    v1::EditDocumentRequest request;
+    request.set_name(plan);
+    request.set_base_revision(*revision);
+    *request.add_operations() = SmallEdit(0, batch, env.item_ids().front());
+    request.set_idempotency_key(absl::StrCat("fanout-", start.time_since_epoch().count(), "-", batch));
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", bearer);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::EditDocumentResponse response;
+    const int64_t sent = NowNs();
+    grpc::Status status = editor->EditDocument(&context, request, &response);
+    if (!status.ok()) {
+      if (edit_errors++ == 0) {
+        result.first_failure = absl::StrCat("EditDocument: ", status.error_message());
+      }
+      auto current = env.CurrentRevision(plan);
+      if (current.ok()) revision = current;
+      continue;
+    }
+    sent_ns[response.revision()] = sent;
+    *revision = response.revision();
+  }
+  result.revisions = static_cast<int>(sent_ns.size());
+
+  // Every live stream should get the last revision; then end them all.
+  const int64_t last = *revision;
+  group.WaitFor(
+      [&] {
+        for (const auto& stream : streams) {
+          if (!stream->finished() && stream->last_revision() < last) return false;
+        }
+        return true;
+      },
+      milliseconds(30000));
+  for (const auto& stream : streams) result.stream_failures += stream->failed() ? 1 : 0;
+  for (const auto& stream : streams) {
+    if (stream->failed() && result.first_failure.empty()) {
+      result.first_failure = absl::StrCat("watch ended: ", stream->status().error_code(), " ",
+                                          stream->status().error_message());
+    }
+  }
+  for (const auto& stream : streams) stream->Cancel();
+  if (!group.WaitFor([&] { return group.finished.load() >= opened; }, milliseconds(60000))) {
+    // A stream gRPC still holds must not be freed; leaking it is the lesser evil.
+    LeakUntilExit(std::move(streams), std::move(channels));
+    return absl::DeadlineExceededError("watch streams did not end after being cancelled");
+  }
+
+  std::vector<int64_t> latencies;
+  latencies.reserve(sent_ns.size() * streams.size());
+  for (const auto& stream : streams) {
+    result.gaps += stream->gaps();
+    result.duplicates += stream->duplicates();
+    size_t seen = 0;
+    for (const auto& received : stream->received()) {
+      auto sent = sent_ns.find(received.revision);
+      if (sent == sent_ns.end()) continue;
+      latencies.push_back(received.steady_ns - sent->second);
+      ++seen;
+    }
+    if (stream->got_snapshot()) {
+      result.missing += static_cast<int64_t>(sent_ns.size()) - static_cast<int64_t>(std::min(seen, sent_ns.size()));
+    }
+  }
+  result.deliveries = static_cast<int64_t>(latencies.size());
+  result.presence_events = group.presence_events.load();
+  result.latency = Summarize(latencies);
+  result.edit_errors = edit_errors;
+  return result;
+}
+
+}  // namespace coplan::bench

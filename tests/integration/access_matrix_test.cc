@@ -1,0 +1,793 @@
+// The access matrix: every RPC, called by every kind of relationship, on the subject's
+// records, with the exact answer each cell must get. Roles:
+//
+//   owner          the young person (15) on their own records
+//   clinician      a clinician in their care team
+//   other clin.    a clinician not in the team (who is a grid author)
+//   carer+grant    a carer the person granted READ on crisis plans
+//   carer          a carer without a grant
+//   guardian<16    a guardian with proxy (EDIT) access, the person under 16
+//   guardian>=16   a guardian whose proxy was set up before the person turned 16 (ten
+//                  days ago) and not re-granted by them: suspended
+//   stranger       a signed-in person with no relationship
+//   no token       no credentials
+//
+// OK = allowed; NF = NOT_FOUND (indistinguishable from a missing record); PD =
+// PERMISSION_DENIED (the caller may know the record exists, but not do this); UA =
+// UNAUTHENTICATED. The whole matrix is printed after the run.
+#include <gtest/gtest.h>
+
+#include <iomanip>
+#include <pqxx/pqxx>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "server/common/ids.h"
+#include "server/common/proto_time.h"
+#include "tests/support/edit_helpers.h"
+#include "tests/support/test_server.h"
+
+namespace coplan {
+namespace {
+
+using testing::TestServer;
+using testing::TestUser;
+using Code = absl::StatusCode;
+
+constexpr int kRoles = 9;
+const char* const kRoleNames[kRoles] = {"owner",    "clinician",    "other clin.",
+                                        "carer+grant", "carer",     "guardian<16",
+                                        "guardian>=16", "stranger", "no token"};
+
+std::string Short(Code code) {
+  switch (code) {
+    case Code::kOk: return "OK";
+    case Code::kNotFound: return "NF";
+    case Code::kPermissionDenied: return "PD";
+    case Code::kUnauthenticated: return "UA";
+    default: return absl::StatusCodeToString(code);
+  }
+}
+
+google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + days); }
+
+struct Subject {
+  TestUser person;
+  std::string crisis;    // plan names
+  std::string care;
+  std::string decision;  // open decision
+};
+
+class AccessMatrixTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = TestServer::Start().release();
+    fx_ = new Fixture();
+    fx_->Build();
+  }
+  static void TearDownTestSuite() {
+    delete fx_;
+    delete server_;
+  }
+
+  struct Fixture {
+    Subject young;   // 15
+    Subject sixteen; // turned 16 ten days ago
+    TestUser clinician, other_clinician, carer_granted, carer, guardian, guardian_suspended, stranger;
+    TestUser bystander;        // receives grants and proxies made during cells; plays no role
+    TestUser spare_clinician;  // joins and leaves care teams during cells; plays no role
+    std::unique_ptr<client::Client> anonymous;
+    std::string grid_version;
+    std::string draft_grid;
+
+    client::Client* ClientOf(int role) {
+      switch (role) {
+        case 0: return young.person.client.get();
+        case 1: return clinician.client.get();
+        case 2: return other_clinician.client.get();
+        case 3: return carer_granted.client.get();
+        case 4: return carer.client.get();
+        case 5: return guardian.client.get();
+        case 6: return guardian_suspended.client.get();
+        case 7: return stranger.client.get();
+        default: return anonymous.get();
+      }
+    }
+    Subject& SubjectOf(int role) { return role == 6 ? sixteen : young; }
+
+    Subject MakeSubject(const std::string& display, google::type::Date birth) {
+      Subject subject;
+      subject.person = server_->CreateUser(display, {.birth_date = birth});
+      subject.crisis = CreatePlan(subject, true);
+      subject.care = CreatePlan(subject, false);
+      subject.decision = CreateDecision(subject, false);
+      return subject;
+    }
+
+    std::string CreatePlan(Subject& subject, bool crisis) {
+      v1::CreatePlanRequest request;
+      request.set_parent(subject.person.name);
+      if (crisis) {
+        request.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("not sleeping");
+      } else {
+        request.mutable_plan()->mutable_care_plan()->add_goals()->set_description("college");
+      }
+      auto plan = subject.person.client->Call(&v1::PlanService::Stub::CreatePlan, request);
+      EXPECT_TRUE(plan.ok()) << plan.status();
+      return plan.ok() ? plan->name() : "";
+    }
+
+    std::string CreateDecision(Subject& subject, bool decided) {
+      v1::CreateDecisionRecordRequest request;
+      request.set_parent(subject.person.name);
+      auto* record = request.mutable_decision_record();
+      record->set_option_grid_version(grid_version);
+      if (decided) {
+        record->set_status(v1::DECISION_STATUS_DECIDED);
+        record->mutable_outcome()->set_option_id("a");
+        *record->mutable_outcome()->mutable_decided_on() = InDays(0);
+      }
+      auto created = subject.person.client->Call(&v1::DecisionService::Stub::CreateDecisionRecord, request);
+      EXPECT_TRUE(created.ok()) << created.status();
+      return created.ok() ? created->name() : "";
+    }
+
+    v1::OptionGrid Grid() {
+      v1::OptionGrid grid;
+      grid.set_title("Matrix grid");
+      grid.set_locale("en-GB");
+      grid.set_decision_question("Which one?");
+      for (const char* id : {"a", "b"}) {
+        auto* option = grid.add_options();
+        option->set_id(id);
+        option->set_title(std::string("Option ") + id);
+      }
+      auto* question = grid.add_questions();
+      question->set_question("Is it good?");
+      for (const char* id : {"a", "b"}) {
+        auto* answer = question->add_answers();
+        answer->set_option_id(id);
+        answer->set_text("Yes it is.");
+        answer->add_source_ids("s");
+      }
+      auto* source = grid.add_sources();
+      source->set_id("s");
+      source->set_citation("A source.");
+      grid.add_authors()->set_name("Author");
+      grid.set_funding("None");
+      grid.set_conflict_of_interest("None");
+      *grid.mutable_last_review_date() = InDays(-1);
+      *grid.mutable_next_review_date() = InDays(100);
+      return grid;
+    }
+
+    std::string CreateDraft() {
+      v1::CreateOptionGridRequest request;
+      *request.mutable_option_grid() = Grid();
+      auto draft = other_clinician.client->Call(&v1::OptionGridService::Stub::CreateOptionGrid, request);
+      EXPECT_TRUE(draft.ok()) << draft.status();
+      return draft.ok() ? draft->name() : "";
+    }
+
+    void Build() {
+      clinician = server_->CreateUser("Clinician", {.clinician = true});
+      other_clinician = server_->CreateUser("Other clinician", {.clinician = true, .grid_author = true});
+      carer_granted = server_->CreateUser("Carer with grant");
+      carer = server_->CreateUser("Carer");
+      guardian = server_->CreateUser("Guardian");
+      guardian_suspended = server_->CreateUser("Guardian of a 16 year old");
+      stranger = server_->CreateUser("Stranger");
+      bystander = server_->CreateUser("Bystander");
+      spare_clinician = server_->CreateUser("Spare clinician", {.clinician = true});
+      anonymous = server_->NewClient();
+      draft_grid = CreateDraft();
+      v1::PublishOptionGridRequest publish;
+      publish.set_name(draft_grid);
+      auto version = other_clinician.client->Call(&v1::OptionGridService::Stub::PublishOptionGrid, publish);
+      ASSERT_TRUE(version.ok()) << version.status();
+      grid_version = version->name();
+
+      young = MakeSubject("Young person", testing::BirthDateTurning(16, 10));
+      sixteen = MakeSubject("Just sixteen", testing::BirthDateTurning(16, -10));
+      for (Subject* subject : {&young, &sixteen}) {
+        v1::CreateCareTeamMemberRequest member;
+        member.set_parent(subject->person.name);
+        member.mutable_care_team_member()->set_clinician(clinician.name);
+        ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member).ok());
+      }
+      v1::CreateGrantRequest grant;
+      grant.set_parent(young.person.name);
+      grant.mutable_grant()->set_grantee(carer_granted.name);
+      grant.mutable_grant()->add_document_kinds(v1::DOCUMENT_KIND_CRISIS_PLAN);
+      grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+      ASSERT_TRUE(young.person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+      v1::CreateProxyAccessRequest proxy;
+      proxy.set_parent(young.person.name);
+      proxy.mutable_proxy_access()->set_proxy(guardian.name);
+      proxy.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_EDIT);
+      ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, proxy).ok());
+      // The sixteen-year-old's guardian was set up while they were 15 (the API no longer
+      // allows it, so the row is written as it would have been then).
+      pqxx::connection conn(server_->conninfo());
+      pqxx::work tx(conn);
+      tx.exec_params("INSERT INTO proxy_accesses (id, person_id, proxy_id, access, granted_by_person,"
+                     " created_by, create_time) VALUES ($1, $2, $3, 2, false, 'admin', now() - interval '1 year')",
+                     NewResourceId(), sixteen.person.id, guardian_suspended.id);
+      tx.commit();
+    }
+  };
+
+  using Call = std::function<absl::Status(int role, client::Client& client, Subject& subject)>;
+  struct Row {
+    std::string rpc;
+    std::string expected;  // nine space-separated codes
+    Call call;
+  };
+
+  static TestServer* server_;
+  static Fixture* fx_;
+};
+
+TestServer* AccessMatrixTest::server_ = nullptr;
+AccessMatrixTest::Fixture* AccessMatrixTest::fx_ = nullptr;
+
+template <typename T>
+absl::Status StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+
+TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
+  Fixture& f = *fx_;
+  auto get_plan = [](const std::string& name) {
+    return [name](int, client::Client& c, Subject&) {
+      v1::GetPlanRequest r;
+      r.set_name(name);
+      return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
+    };
+  };
+  std::vector<Row> rows = {
+      // Plans.
+      {"PlanService.GetPlan (crisis)", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetPlanRequest r;
+         r.set_name(s.crisis);
+         return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
+       }},
+      {"PlanService.GetPlan (care)", "OK OK NF NF NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetPlanRequest r;
+         r.set_name(s.care);
+         return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
+       }},
+      {"PlanService.ListPlans", "OK OK NF OK NF OK NF NF UA",
+       [](int role, client::Client& c, Subject& s) -> absl::Status {
+         v1::ListPlansRequest r;
+         r.set_parent(s.person.name);
+         auto list = c.Call(&v1::PlanService::Stub::ListPlans, r);
+         if (!list.ok()) return list.status();
+         // A grantee sees only what was shared with them.
+         const int expected = role == 3 ? 1 : 2;
+         if (list->plans_size() < expected || (role == 3 && list->plans_size() != 1)) {
+           return absl::InternalError(absl::StrCat("listed ", list->plans_size(), " plans"));
+         }
+         return absl::OkStatus();
+       }},
+      {"PlanService.CreatePlan", "OK OK NF PD NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::CreatePlanRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
+         return StatusOf(c.Call(&v1::PlanService::Stub::CreatePlan, r));
+       }},
+      {"PlanService.UpdatePlan", "OK OK NF PD NF OK NF NF UA",
+       [](int role, client::Client& c, Subject& s) {
+         v1::UpdatePlanRequest r;
+         r.mutable_plan()->set_name(s.crisis);
+         r.mutable_plan()->set_title(absl::StrCat("title by role ", role));
+         r.mutable_update_mask()->add_paths("title");
+         return StatusOf(c.Call(&v1::PlanService::Stub::UpdatePlan, r));
+       }},
+      {"PlanService.DeletePlan", "OK OK NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::DeletePlanRequest r;
+         r.set_name(f.CreatePlan(s, true));
+         return StatusOf(c.Call(&v1::PlanService::Stub::DeletePlan, r));
+       }},
+      {"PlanService.UndeletePlan", "OK OK NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::DeletePlanRequest d;
+         d.set_name(f.CreatePlan(s, true));
+         EXPECT_TRUE(s.person.client->Call(&v1::PlanService::Stub::DeletePlan, d).ok());
+         v1::UndeletePlanRequest r;
+         r.set_name(d.name());
+         return StatusOf(c.Call(&v1::PlanService::Stub::UndeletePlan, r));
+       }},
+      // Co-editing.
+      {"EditingService.EditDocument", "OK OK NF PD NF OK NF NF UA",
+       [](int role, client::Client& c, Subject& s) {
+         v1::GetPlanRequest g;
+         g.set_name(s.crisis);
+         auto plan = s.person.client->Call(&v1::PlanService::Stub::GetPlan, g);
+         v1::EditDocumentRequest r;
+         r.set_name(s.crisis);
+         r.set_base_revision(plan->revision());
+         r.set_idempotency_key(NewRandomToken(12));
+         *r.add_operations() = testing::SetOp("title", absl::StrCat("\"edit by ", role, "\""));
+         return StatusOf(c.Call(&v1::EditingService::Stub::EditDocument, r));
+       }},
+      {"EditingService.GetDocumentRevision", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetDocumentRevisionRequest r;
+         r.set_name(s.crisis + "/revisions/1");
+         return StatusOf(c.Call(&v1::EditingService::Stub::GetDocumentRevision, r));
+       }},
+      {"EditingService.ListRevisions", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListRevisionsRequest r;
+         r.set_parent(s.crisis);
+         return StatusOf(c.Call(&v1::EditingService::Stub::ListRevisions, r));
+       }},
+      {"EditingService.SignOffDocument", "OK OK NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetPlanRequest g;
+         g.set_name(s.crisis);
+         auto plan = s.person.client->Call(&v1::PlanService::Stub::GetPlan, g);
+         v1::SignOffDocumentRequest r;
+         r.set_name(s.crisis);
+         r.set_revision(plan->revision());
+         return StatusOf(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
+       }},
+      {"EditingService.WatchDocument", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) -> absl::Status {
+         auto context = c.NewContext(absl::Seconds(5));
+         v1::WatchDocumentRequest r;
+         r.set_name(s.crisis);
+         auto reader = c.stub<v1::EditingService::Stub>().WatchDocument(context.get(), r);
+         v1::WatchEvent event;
+         if (reader->Read(&event) && event.has_snapshot()) {
+           context->TryCancel();
+           (void)reader->Finish();
+           return absl::OkStatus();
+         }
+         return client::FromGrpcStatus(reader->Finish());
+       }},
+      // People and relationships.
+      {"PeopleService.GetPerson", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetPersonRequest r;
+         r.set_name(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::GetPerson, r));
+       }},
+      {"PeopleService.ListCareTeamMembers", "OK OK NF PD NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListCareTeamMembersRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListCareTeamMembers, r));
+       }},
+      {"PeopleService.CreateGrant", "OK PD NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateGrantRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_grant()->set_grantee(f.bystander.name);
+         r.mutable_grant()->add_documents(s.crisis);
+         r.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+         r.mutable_grant()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+         auto grant = c.Call(&v1::PeopleService::Stub::CreateGrant, r);
+         if (grant.ok()) {
+           v1::RevokeGrantRequest revoke;
+           revoke.set_name(grant->name());
+           EXPECT_TRUE(s.person.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
+         }
+         return grant.status();
+       }},
+      {"PeopleService.ListGrants (a person's)", "OK PD NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListGrantsRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
+       }},
+      {"PeopleService.ListGrants (received)", "OK OK OK OK OK OK OK OK UA",
+       [](int, client::Client& c, Subject&) {
+         v1::ListGrantsRequest r;
+         r.set_received(true);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
+       }},
+      {"PeopleService.RevokeGrant", "OK PD NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateGrantRequest g;
+         g.set_parent(s.person.name);
+         g.mutable_grant()->set_grantee(f.bystander.name);
+         g.mutable_grant()->add_documents(s.care);
+         g.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+         auto grant = s.person.client->Call(&v1::PeopleService::Stub::CreateGrant, g);
+         EXPECT_TRUE(grant.ok());
+         v1::RevokeGrantRequest r;
+         r.set_name(grant->name());
+         auto result = c.Call(&v1::PeopleService::Stub::RevokeGrant, r);
+         (void)s.person.client->Call(&v1::PeopleService::Stub::RevokeGrant, r);  // clean up
+         return result.status();
+       }},
+      {"PeopleService.CreateProxyAccess", "OK OK NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateProxyAccessRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_proxy_access()->set_proxy(f.bystander.name);
+         r.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+         auto proxy = c.Call(&v1::PeopleService::Stub::CreateProxyAccess, r);
+         if (proxy.ok()) {
+           v1::RefuseProxyAccessRequest refuse;
+           refuse.set_name(proxy->name());
+           EXPECT_TRUE(s.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
+         }
+         return proxy.status();
+       }},
+      {"PeopleService.ListProxyAccesses", "OK OK NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListProxyAccessesRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListProxyAccesses, r));
+       }},
+      {"PeopleService.RefuseProxyAccess", "OK PD NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateProxyAccessRequest p;
+         p.set_parent(s.person.name);
+         p.mutable_proxy_access()->set_proxy(f.bystander.name);
+         p.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+         auto proxy = s.person.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, p);
+         EXPECT_TRUE(proxy.ok()) << proxy.status();
+         v1::RefuseProxyAccessRequest r;
+         r.set_name(proxy->name());
+         auto result = c.Call(&v1::PeopleService::Stub::RefuseProxyAccess, r);
+         (void)s.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, r);
+         return result.status();
+       }},
+      {"PeopleService.CreateCareTeamMember", "PD OK NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateCareTeamMemberRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_care_team_member()->set_clinician(f.spare_clinician.name);
+         auto member = c.Call(&v1::PeopleService::Stub::CreateCareTeamMember, r);
+         if (member.ok()) {
+           v1::DeleteCareTeamMemberRequest remove;
+           remove.set_name(member->name());
+           EXPECT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::DeleteCareTeamMember, remove).ok());
+         }
+         return member.status();
+       }},
+      {"PeopleService.DeleteCareTeamMember", "PD OK NF PD NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateCareTeamMemberRequest add;
+         add.set_parent(s.person.name);
+         add.mutable_care_team_member()->set_clinician(f.spare_clinician.name);
+         auto member = server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, add);
+         EXPECT_TRUE(member.ok()) << member.status();
+         v1::DeleteCareTeamMemberRequest r;
+         r.set_name(member->name());
+         auto result = c.Call(&v1::PeopleService::Stub::DeleteCareTeamMember, r);
+         (void)server_->admin().Call(&v1::PeopleService::Stub::DeleteCareTeamMember, r);
+         return result.status();
+       }},
+      {"PeopleService.CreatePerson", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::Client& c, Subject&) {
+         v1::CreatePersonRequest r;
+         r.mutable_person()->set_display_name("Nobody");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::CreatePerson, r));
+       }},
+      {"PeopleService.CreateAccount", "PD PD PD PD PD PD PD PD UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::CreateAccountRequest r;
+         r.set_parent(f.stranger.name);
+         r.set_username("someone-new");
+         r.set_password("a-long-enough-password");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::CreateAccount, r));
+       }},
+      {"PeopleService.CreateExternalIdentity", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::CreateExternalIdentityRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_external_identity()->set_issuer("https://idp.example");
+         r.mutable_external_identity()->set_subject("12345");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::CreateExternalIdentity, r));
+       }},
+      {"PeopleService.ListConnections", "OK OK OK OK OK OK OK OK UA",
+       [](int, client::Client& c, Subject&) {
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListConnections, v1::ListConnectionsRequest()));
+       }},
+      // The access log.
+      {"AuditService.ListAccessEvents", "OK PD NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListAccessEventsRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::AuditService::Stub::ListAccessEvents, r));
+       }},
+      {"AuditService.ListMyActions", "OK OK OK OK OK OK OK OK UA",
+       [](int, client::Client& c, Subject&) {
+         return StatusOf(c.Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest()));
+       }},
+      // Decisions.
+      {"DecisionService.CreateDecisionRecord", "OK OK NF PD NF OK NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateDecisionRecordRequest r;
+         r.set_parent(s.person.name);
+         r.mutable_decision_record()->set_option_grid_version(f.grid_version);
+         return StatusOf(c.Call(&v1::DecisionService::Stub::CreateDecisionRecord, r));
+       }},
+      {"DecisionService.GetDecisionRecord", "OK OK NF NF NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::GetDecisionRecordRequest r;
+         r.set_name(s.decision);
+         return StatusOf(c.Call(&v1::DecisionService::Stub::GetDecisionRecord, r));
+       }},
+      {"DecisionService.ListDecisionRecords", "OK OK NF OK NF OK NF NF UA",
+       [](int role, client::Client& c, Subject& s) -> absl::Status {
+         v1::ListDecisionRecordsRequest r;
+         r.set_parent(s.person.name);
+         auto list = c.Call(&v1::DecisionService::Stub::ListDecisionRecords, r);
+         if (list.ok() && role == 3 && list->decision_records_size() != 0) {
+           return absl::InternalError("a crisis-plan grant lists decisions");
+         }
+         return list.status();
+       }},
+      {"DecisionService.UpdateDecisionRecord", "OK OK NF NF NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::UpdateDecisionRecordRequest r;
+         r.mutable_decision_record()->set_name(s.decision);
+         r.mutable_decision_record()->set_stage(v1::DECISION_STAGE_CONSIDERING);
+         r.mutable_update_mask()->add_paths("stage");
+         return StatusOf(c.Call(&v1::DecisionService::Stub::UpdateDecisionRecord, r));
+       }},
+      {"DecisionService.DeleteDecisionRecord", "OK OK NF NF NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::DeleteDecisionRecordRequest r;
+         r.set_name(f.CreateDecision(s, false));
+         return StatusOf(c.Call(&v1::DecisionService::Stub::DeleteDecisionRecord, r));
+       }},
+      {"DecisionService.CreateCollaborateResponse", "OK PD NF NF NF PD NF NF UA",
+       [&f](int, client::Client& c, Subject& s) {
+         v1::CreateCollaborateResponseRequest r;
+         r.set_parent(f.CreateDecision(s, true));
+         r.mutable_collaborate_response()->set_clinician(f.clinician.name);
+         r.mutable_collaborate_response()->set_understand_health_issues(8);
+         return StatusOf(c.Call(&v1::DecisionService::Stub::CreateCollaborateResponse, r));
+       }},
+      {"DecisionService.GetCollaborateSummary", "PD OK PD PD PD PD PD PD UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::GetCollaborateSummaryRequest r;
+         r.set_subject(f.clinician.name);
+         return StatusOf(c.Call(&v1::DecisionService::Stub::GetCollaborateSummary, r));
+       }},
+      {"DecisionService.ListCaseloadDecisions", "PD OK OK PD PD PD PD PD UA",
+       [](int, client::Client& c, Subject&) {
+         return StatusOf(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
+                                v1::ListCaseloadDecisionsRequest()));
+       }},
+      // The option grid library.
+      {"OptionGridService.GetOptionGrid", "OK OK OK OK OK OK OK OK UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::GetOptionGridRequest r;
+         r.set_name(f.draft_grid);
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::GetOptionGrid, r));
+       }},
+      {"OptionGridService.ListOptionGrids", "OK OK OK OK OK OK OK OK UA",
+       [](int, client::Client& c, Subject&) {
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest()));
+       }},
+      {"OptionGridService.GetOptionGridVersion", "OK OK OK OK OK OK OK OK UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::GetOptionGridVersionRequest r;
+         r.set_name(f.grid_version);
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::GetOptionGridVersion, r));
+       }},
+      {"OptionGridService.CreateOptionGrid", "PD PD OK PD PD PD PD PD UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::CreateOptionGridRequest r;
+         *r.mutable_option_grid() = f.Grid();
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::CreateOptionGrid, r));
+       }},
+      {"OptionGridService.UpdateOptionGrid", "PD PD OK PD PD PD PD PD UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::UpdateOptionGridRequest r;
+         r.mutable_option_grid()->set_name(f.draft_grid);
+         r.mutable_option_grid()->set_funding("Still none");
+         r.mutable_update_mask()->add_paths("funding");
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::UpdateOptionGrid, r));
+       }},
+      {"OptionGridService.PublishOptionGrid", "PD PD OK PD PD PD PD PD UA",
+       [&f](int, client::Client& c, Subject&) {
+         v1::PublishOptionGridRequest r;
+         r.set_name(f.CreateDraft());
+         return StatusOf(c.Call(&v1::OptionGridService::Stub::PublishOptionGrid, r));
+       }},
+      // Sign-out (of a second session, so the role's client stays signed in).
+      {"AuthService.SignOut", "OK OK OK OK OK OK OK OK UA",
+       [&f](int role, client::Client& c, Subject&) -> absl::Status {
+         if (role == 8) return StatusOf(c.Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
+         const std::string id = role == 0 ? f.young.person.id
+                                : role == 6 ? f.guardian_suspended.id
+                                            : std::vector<std::string>{"", f.clinician.id, f.other_clinician.id,
+                                                                       f.carer_granted.id, f.carer.id,
+                                                                       f.guardian.id, "", f.stranger.id}[role];
+         auto second = server_->SignInAs(id);
+         return StatusOf(second->Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
+       }},
+  };
+
+  std::ostringstream table;
+  table << std::left << std::setw(42) << "RPC";
+  for (const char* role : kRoleNames) table << std::setw(13) << role;
+  table << "\n";
+  int cells = 0, wrong = 0;
+  for (const Row& row : rows) {
+    std::vector<std::string> expected = absl::StrSplit(row.expected, ' ');
+    ASSERT_EQ(expected.size(), static_cast<size_t>(kRoles)) << row.rpc;
+    table << std::setw(42) << row.rpc;
+    for (int role = 0; role < kRoles; ++role) {
+      absl::Status status = row.call(role, *f.ClientOf(role), f.SubjectOf(role));
+      const std::string got = Short(status.code());
+      ++cells;
+      const bool match = got == expected[role];
+      if (!match) ++wrong;
+      EXPECT_EQ(got, expected[role]) << row.rpc << " as " << kRoleNames[role] << ": " << status;
+      table << std::setw(13) << (match ? got : got + "(want " + expected[role] + ")");
+    }
+    table << "\n";
+  }
+  std::cout << "\nAccess matrix (" << cells << " cells, " << wrong << " wrong):\n" << table.str();
+}
+
+TEST_F(AccessMatrixTest, NoRelationshipLooksExactlyLikeNoRecord) {
+  Fixture& f = *fx_;
+  v1::GetPlanRequest existing, missing;
+  existing.set_name(f.young.crisis);
+  missing.set_name(f.young.person.name + "/plans/does-not-exist");
+  auto denied = f.stranger.client->Call(&v1::PlanService::Stub::GetPlan, existing);
+  auto absent = f.young.person.client->Call(&v1::PlanService::Stub::GetPlan, missing);
+  ASSERT_EQ(denied.status().code(), Code::kNotFound);
+  ASSERT_EQ(absent.status().code(), Code::kNotFound);
+  // Same message shape, same details: only the name asked for differs.
+  std::string denied_text(denied.status().message()), absent_text(absent.status().message());
+  EXPECT_EQ(denied_text.substr(0, denied_text.rfind(':')), absent_text.substr(0, absent_text.rfind(':')));
+  int denied_payloads = 0, absent_payloads = 0;
+  denied.status().ForEachPayload([&](absl::string_view, const absl::Cord&) { ++denied_payloads; });
+  absent.status().ForEachPayload([&](absl::string_view, const absl::Cord&) { ++absent_payloads; });
+  EXPECT_EQ(denied_payloads, absent_payloads);
+  // And for a person who does not exist at all.
+  v1::ListPlansRequest nobody;
+  nobody.set_parent("people/nobody-at-all");
+  EXPECT_EQ(f.stranger.client->Call(&v1::PlanService::Stub::ListPlans, nobody).status().code(), Code::kNotFound);
+}
+
+TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseItBefore) {
+  Fixture& f = *fx_;
+  // The suspended guardian gets access back only when the young person grants it.
+  v1::CreateProxyAccessRequest regrant;
+  regrant.set_parent(f.sixteen.person.name);
+  regrant.mutable_proxy_access()->set_proxy(f.guardian_suspended.name);
+  regrant.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+  EXPECT_EQ(f.clinician.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant).status().code(),
+            Code::kFailedPrecondition);
+  auto granted = f.sixteen.person.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant);
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  EXPECT_TRUE(granted->granted_by_person());
+  EXPECT_EQ(granted->state(), v1::PROXY_STATE_ACTIVE);
+  v1::GetPlanRequest read;
+  read.set_name(f.sixteen.crisis);
+  EXPECT_TRUE(f.guardian_suspended.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+  v1::ListProxyAccessesRequest list;
+  list.set_parent(f.sixteen.person.name);
+  auto proxies = f.sixteen.person.client->Call(&v1::PeopleService::Stub::ListProxyAccesses, list);
+  ASSERT_TRUE(proxies.ok());
+  int suspended = 0;
+  for (const auto& proxy : proxies->proxy_accesses()) {
+    if (proxy.state() == v1::PROXY_STATE_SUSPENDED_AT_16) ++suspended;
+  }
+  EXPECT_EQ(suspended, 1);
+  v1::RefuseProxyAccessRequest refuse;
+  refuse.set_name(granted->name());
+  ASSERT_TRUE(f.sixteen.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
+  EXPECT_EQ(f.guardian_suspended.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
+
+  // A competent fifteen-year-old refuses their guardian: access ends at once.
+  TestUser young = server_->CreateUser("Fifteen", {.birth_date = testing::BirthDateTurning(16, 100)});
+  TestUser parent = server_->CreateUser("Parent");
+  v1::CreatePlanRequest plan;
+  plan.set_parent(young.name);
+  plan.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
+  auto created = young.client->Call(&v1::PlanService::Stub::CreatePlan, plan);
+  ASSERT_TRUE(created.ok());
+  v1::CreateProxyAccessRequest setup;
+  setup.set_parent(young.name);
+  setup.mutable_proxy_access()->set_proxy(parent.name);
+  setup.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+  auto proxy = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  read.set_name(created->name());
+  EXPECT_TRUE(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+  refuse.set_name(proxy->name());
+  auto refused = young.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->state(), v1::PROXY_STATE_REFUSED);
+  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(), Code::kNotFound);
+}
+
+TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
+  Fixture& f = *fx_;
+  TestUser person = server_->CreateUser("Riley");
+  TestUser mum = server_->CreateUser("Mum");
+  TestUser dad = server_->CreateUser("Dad");
+  v1::CreatePlanRequest create;
+  create.set_parent(person.name);
+  auto* crisis = create.mutable_plan()->mutable_crisis_plan();
+  auto* contact = crisis->add_help_contacts();
+  contact->set_id("friend");
+  contact->set_name("Alex (friend)");
+  crisis->add_warning_signs()->set_text("stop eating");
+  crisis->add_refusals_if_unwell()->set_text("don't tell my mum about the self-harm");
+  auto* withholding = create.mutable_plan()->add_withholdings();
+  withholding->add_paths("crisis_plan.refusals_if_unwell");
+  withholding->add_paths("crisis_plan.help_contacts[friend]");
+  withholding->add_withheld_from(mum.name);
+  auto plan = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (const TestUser* carer : {&mum, &dad}) {
+    v1::CreateGrantRequest grant;
+    grant.set_parent(person.name);
+    grant.mutable_grant()->set_grantee(carer->name);
+    grant.mutable_grant()->add_documents(plan->name());
+    grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
+    ASSERT_TRUE(person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+  }
+  v1::GetPlanRequest get;
+  get.set_name(plan->name());
+  auto as_mum = mum.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  auto as_dad = dad.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(as_mum.ok() && as_dad.ok());
+  EXPECT_EQ(as_mum->crisis_plan().refusals_if_unwell_size(), 0);
+  EXPECT_EQ(as_mum->crisis_plan().help_contacts_size(), 0);
+  EXPECT_EQ(as_mum->crisis_plan().warning_signs_size(), 1);
+  EXPECT_EQ(as_mum->withholdings_size(), 0);  // only the person sees the list
+  EXPECT_EQ(as_dad->crisis_plan().refusals_if_unwell_size(), 1);
+  EXPECT_EQ(as_dad->crisis_plan().help_contacts_size(), 1);
+  EXPECT_EQ(as_dad->withholdings_size(), 0);
+  // Mum cannot write what she cannot see, nor the list itself.
+  v1::EditDocumentRequest edit;
+  edit.set_name(plan->name());
+  edit.set_base_revision(1);
+  edit.set_idempotency_key("withheld-edit-1");
+  *edit.add_operations() = testing::SetOp("crisis_plan.refusals_if_unwell", "[]");
+  EXPECT_EQ(mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).status().code(),
+            Code::kPermissionDenied);
+  edit.set_idempotency_key("withheld-edit-2");
+  edit.mutable_operations(0)->mutable_set_field()->set_path("withholdings");
+  EXPECT_EQ(mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).status().code(),
+            Code::kPermissionDenied);
+  // Her allowed edits, and whole-field updates of what she sees, keep what is hidden.
+  edit.set_idempotency_key("withheld-edit-3");
+  *edit.mutable_operations(0) = testing::InsertOp("crisis_plan.warning_signs", R"({"text": "quiet"})");
+  ASSERT_TRUE(mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).ok());
+  v1::UpdatePlanRequest update;
+  *update.mutable_plan() = *as_mum;
+  update.mutable_plan()->set_title("From mum");
+  update.mutable_plan()->clear_etag();
+  update.mutable_update_mask()->add_paths("title");
+  ASSERT_TRUE(mum.client->Call(&v1::PlanService::Stub::UpdatePlan, update).ok());
+  auto as_owner = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  EXPECT_EQ(as_owner->crisis_plan().refusals_if_unwell_size(), 1);
+  EXPECT_EQ(as_owner->crisis_plan().help_contacts_size(), 1);
+  EXPECT_EQ(as_owner->withholdings_size(), 1);
+  // The history she reads does not leak it either.
+  v1::ListRevisionsRequest history;
+  history.set_parent(plan->name());
+  auto revisions = mum.client->Call(&v1::EditingService::Stub::ListRevisions, history);
+  ASSERT_TRUE(revisions.ok());
+  const std::string dump = revisions->DebugString();
+  EXPECT_EQ(dump.find("self-harm"), std::string::npos);
+  EXPECT_EQ(dump.find("Alex (friend)"), std::string::npos);
+  EXPECT_NE(dump.find("stop eating"), std::string::npos);
+  (void)f;
+}
+
+}  // namespace
+}  // namespace coplan

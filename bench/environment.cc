@@ -23,7 +23,7 @@ constexpr char kUserId[] = "bench-user";
 constexpr char kServingPrefix[] = "Coplan is serving on ";
 // What the server adds to a plan (name, revision, etag, times, creator, last editor,
 // agreement): subtracted from the aimed-for size when building a plan's content.
-constexpr size_t kServerFieldsBytes = 250;
+constexpr size_t kServerFieldsBytes = 130;
 // The schema allows at most 50 warning signs.
 constexpr int kMaxItems = 50;
 

@@ -1,5 +1,6 @@
 #include "tests/support/grpc_probe.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/generic_stub.h>
 
 #include "google/protobuf/descriptor.h"
@@ -28,7 +29,11 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
 absl::StatusOr<std::unique_ptr<Message>> Reflect(const std::shared_ptr<grpc::Channel>& channel,
                                                  const std::string& field,
                                                  const std::string& value) {
-  // libgrpc++_reflection registers reflection.proto in the generated pool.
+  // libgrpc++_reflection registers reflection.proto in the generated pool. Referencing
+  // one of its functions keeps the linker from dropping it (--as-needed) in test
+  // binaries that never start a server themselves.
+  static volatile auto keep_linked = &grpc::reflection::InitProtoReflectionServerBuilderPlugin;
+  (void)keep_linked;
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   const auto* request_type = pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
   const auto* response_type =

@@ -1,0 +1,241 @@
+// Authentication: built-in accounts (sign-in, lockout, sign-out effective on every
+// instance, forged and expired server tokens) and OpenID Connect tokens from an external
+// provider (RS256 and ES256 accepted; every malformed, expired, premature, mis-issued,
+// mis-addressed, unsigned, wrongly signed or tampered token refused with a clear message).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "server/auth/jwt.h"
+#include "server/auth/server_keys.h"
+#include "server/common/crypto.h"
+#include "tests/support/jwt_signer.h"
+#include "tests/support/test_cluster.h"
+#include "tests/support/test_server.h"
+
+namespace coplan {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TestIdentityProvider;
+using testing::TestServer;
+using testing::TestUser;
+
+constexpr char kAudience[] = "coplan-test";
+
+absl::Status WhoAmI(client::Client& client) {
+  v1::GetPersonRequest request;
+  request.set_name("people/me");
+  return client.Call(&v1::PeopleService::Stub::GetPerson, request).status();
+}
+
+absl::Status WithToken(const TestServer& server, const std::string& authorization_value) {
+  auto client = server.NewClient();
+  auto context = client->NewContext(absl::Seconds(10));
+  if (!authorization_value.empty()) context->AddMetadata("authorization", authorization_value);
+  v1::GetPersonRequest request;
+  request.set_name("people/me");
+  v1::Person person;
+  return client::FromGrpcStatus(
+      client->stub<v1::PeopleService::Stub>().GetPerson(context.get(), request, &person));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class BuiltInAccountsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = TestServer::Start().release(); }
+  static void TearDownTestSuite() { delete server_; }
+  static TestServer* server_;
+};
+
+TestServer* BuiltInAccountsTest::server_ = nullptr;
+
+TEST_F(BuiltInAccountsTest, WrongCredentialsDoNotSayWhichPartWasWrong) {
+  TestUser user = server_->CreateUser("Robin");
+  auto client = server_->NewClient();
+  absl::Status wrong_password = client->SignIn(user.id, "not-the-password");
+  absl::Status unknown_user = client->SignIn("nobody-here", "not-the-password");
+  EXPECT_EQ(wrong_password.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(unknown_user.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(wrong_password.message(), unknown_user.message());
+  EXPECT_EQ(client->SignIn("", "x").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(client->SignIn(user.id, TestServer::kPassword).ok());
+  // Usernames are case-insensitive.
+  EXPECT_TRUE(server_->NewClient()->SignIn(absl::AsciiStrToUpper(user.id), TestServer::kPassword).ok());
+}
+
+TEST_F(BuiltInAccountsTest, RepeatedFailuresLockTheAccountForAWhile) {
+  TestUser user = server_->CreateUser("Locked");
+  auto client = server_->NewClient();
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
+  absl::Status locked = client->SignIn(user.id, TestServer::kPassword);
+  EXPECT_EQ(locked.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(locked.message()), HasSubstr("blocked"));
+  // Tokens already issued keep working.
+  EXPECT_TRUE(WhoAmI(*user.client).ok());
+}
+
+TEST_F(BuiltInAccountsTest, SigningOutEndsTheTokenOnEveryInstance) {
+  TestUser user = server_->CreateUser("Sam");
+  auto second = TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
+  auto on_b = second->NewClient();
+  on_b->SetToken(user.client->token());
+  ASSERT_TRUE(WhoAmI(*on_b).ok());  // the same token works on both
+  const std::string token = user.client->token();
+  ASSERT_TRUE(user.client->SignOut().ok());
+  auto again = server_->NewClient();
+  again->SetToken(token);
+  absl::Status after = WhoAmI(*again);
+  EXPECT_EQ(after.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(after.message()), HasSubstr("session has ended"));
+  EXPECT_EQ(WhoAmI(*on_b).code(), absl::StatusCode::kUnauthenticated);
+  second->Stop();
+}
+
+TEST_F(BuiltInAccountsTest, ForgedExpiredAndUnsignedServerTokensAreRefused) {
+  TestUser user = server_->CreateUser("Ash");
+  const ServerKeys keys = DeriveServerKeys(ReadFile(server_->secret_file()), true);
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  // Take the real session id from a real token, then vary one thing at a time.
+  auto jwt = ParseJwt(user.client->token());
+  ASSERT_TRUE(jwt.ok());
+  nlohmann::json claims = jwt->claims;
+  EXPECT_TRUE(WithToken(*server_, "Bearer " + SignHs256Jwt(claims, keys.token_key)).ok());
+
+  nlohmann::json expired = claims;
+  expired["exp"] = now - 1;
+  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + SignHs256Jwt(expired, keys.token_key)).message()),
+              HasSubstr("expired"));
+  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + SignHs256Jwt(claims, std::string(32, 'k'))).message()),
+              HasSubstr("signature"));
+  nlohmann::json other_person = claims;
+  other_person["sub"] = "someone-else";
+  EXPECT_EQ(WithToken(*server_, "Bearer " + SignHs256Jwt(other_person, keys.token_key)).code(),
+            absl::StatusCode::kUnauthenticated);  // the session belongs to another person
+  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + TestIdentityProvider::Unsigned(claims)).message()),
+              HasSubstr("algorithm"));
+}
+
+class OidcTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    idp_ = new TestIdentityProvider("https://idp.test/realms/nhs");
+    const std::string dir = testing::MakeTempDir("coplan-test-jwks");
+    std::ofstream(dir + "/jwks.json") << idp_->JwksJson();
+    server_ = TestServer::Start({.configure = [dir](ServerConfig& config) {
+                                  config.oidc_providers.push_back(
+                                      {"https://idp.test/realms/nhs", kAudience, dir + "/jwks.json"});
+                                }}).release();
+    v1::CreatePersonRequest person;
+    person.set_person_id("oidc-person");
+    person.mutable_person()->set_display_name("Jo via NHS login");
+    ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreatePerson, person).ok());
+    v1::CreateExternalIdentityRequest identity;
+    identity.set_parent("people/oidc-person");
+    identity.mutable_external_identity()->set_issuer("https://idp.test/realms/nhs");
+    identity.mutable_external_identity()->set_subject("9434765919");
+    auto linked = server_->admin().Call(&v1::PeopleService::Stub::CreateExternalIdentity, identity);
+    ASSERT_TRUE(linked.ok()) << linked.status();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete idp_;
+  }
+
+  static nlohmann::json Valid() { return idp_->ValidClaims(kAudience, "9434765919"); }
+  static absl::Status Try(const std::string& token) { return WithToken(*server_, "Bearer " + token); }
+
+  static TestServer* server_;
+  static TestIdentityProvider* idp_;
+};
+
+TestServer* OidcTest::server_ = nullptr;
+TestIdentityProvider* OidcTest::idp_ = nullptr;
+
+TEST_F(OidcTest, ValidRs256AndEs256TokensMapToTheLinkedPerson) {
+  for (const char* alg : {"RS256", "ES256"}) {
+    auto client = server_->NewClient();
+    client->SetToken(idp_->Sign(Valid(), alg));
+    v1::GetPersonRequest request;
+    request.set_name("people/me");
+    auto me = client->Call(&v1::PeopleService::Stub::GetPerson, request);
+    ASSERT_TRUE(me.ok()) << alg << ": " << me.status();
+    EXPECT_EQ(me->name(), "people/oidc-person");
+    // A second call is served from the verified-token cache, with the same answer.
+    EXPECT_TRUE(client->Call(&v1::PeopleService::Stub::GetPerson, request).ok());
+    // Tokens of the provider cannot be signed out here.
+    EXPECT_EQ(client->SignOut().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  nlohmann::json audience_list = Valid();
+  audience_list["aud"] = {"another-app", kAudience};
+  EXPECT_TRUE(Try(idp_->Sign(audience_list, "ES256")).ok());
+  nlohmann::json small_skew = Valid();
+  small_skew["exp"] = absl::ToUnixSeconds(absl::Now()) - 20;  // within the 60 s allowance
+  EXPECT_TRUE(Try(idp_->Sign(small_skew, "RS256")).ok());
+}
+
+TEST_F(OidcTest, EveryBadTokenIsUnauthenticatedWithAClearMessage) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto with = [](std::function<void(nlohmann::json&)> change) {
+    nlohmann::json claims = Valid();
+    change(claims);
+    return claims;
+  };
+  const std::string valid = idp_->Sign(Valid(), "RS256");
+  std::string tampered = valid;
+  {
+    // Swap the claims for others, keeping the original signature.
+    const size_t first = tampered.find('.'), second = tampered.rfind('.');
+    nlohmann::json changed = Valid();
+    changed["sub"] = "someone-else";
+    tampered = tampered.substr(0, first + 1) + Base64UrlEncode(changed.dump()) + tampered.substr(second);
+  }
+  // A token claiming HS256, as in the attack that uses the RSA public key as an HMAC
+  // secret: the algorithm alone must refuse it.
+  const std::string confused = idp_->Sign(Valid(), "RS256", {{"alg", "HS256"}});
+  struct Case {
+    std::string name;
+    std::string authorization;  // full metadata value; "" for none
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"missing", "", "missing credentials"},
+      {"not bearer", "Basic dXNlcjpwYXNz", "Bearer"},
+      {"empty bearer", "Bearer ", "token is empty"},
+      {"malformed", "Bearer not-a-jwt", "not a valid JWT"},
+      {"garbage parts", "Bearer a.b.c", "not a valid JWT"},
+      {"expired", "Bearer " + idp_->Sign(with([&](auto& c) { c["exp"] = now - 3600; }), "RS256"), "expired"},
+      {"no expiry", "Bearer " + idp_->Sign(with([](auto& c) { c.erase("exp"); }), "ES256"), "expiry"},
+      {"not yet valid", "Bearer " + idp_->Sign(with([&](auto& c) { c["nbf"] = now + 3600; }), "RS256"),
+       "not valid yet"},
+      {"wrong issuer",
+       "Bearer " + idp_->Sign(with([](auto& c) { c["iss"] = "https://evil.test"; }), "RS256"), "not trusted"},
+      {"wrong audience", "Bearer " + idp_->Sign(with([](auto& c) { c["aud"] = "other-app"; }), "ES256"),
+       "audience"},
+      {"alg none", "Bearer " + TestIdentityProvider::Unsigned(Valid()), "algorithm \"none\""},
+      {"alg confusion", "Bearer " + confused, "algorithm \"HS256\""},
+      {"tampered", "Bearer " + tampered, "signature is invalid"},
+      {"unknown key", "Bearer " + idp_->Sign(Valid(), "RS256", {{"kid", "rotated-away"}}), "no key"},
+      {"wrong alg for key", "Bearer " + idp_->Sign(Valid(), "RS256", {{"alg", "ES256"}}), ""},
+      {"unlinked subject", "Bearer " + idp_->Sign(with([](auto& c) { c["sub"] = "000"; }), "ES256"),
+       "no Coplan person is linked"},
+  };
+  for (const Case& c : cases) {
+    absl::Status status = WithToken(*server_, c.authorization);
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << c.name << ": " << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(c.expected)) << c.name;
+  }
+}
+
+}  // namespace
+}  // namespace coplan

@@ -1,0 +1,164 @@
+// The real coplan-server binary, as an operator runs it: the embedded database with demo
+// data, a client in another process, SIGKILL after an acknowledged update (nothing lost,
+// also when PostgreSQL itself is killed), graceful SIGTERM with open watch streams, and
+// `coplan-server migrate` on its own.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <pwd.h>
+
+#include "coplan/client/client.h"
+#include "tests/support/edit_helpers.h"
+#include "tests/support/grpc_probe.h"
+#include "tests/support/process.h"
+#include "tests/support/test_cluster.h"
+
+namespace coplan {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using testing::ServerProcess;
+
+std::unique_ptr<client::Client> SignedIn(const std::string& address, const std::string& user,
+                                         const std::string& password) {
+  auto client = std::make_unique<client::Client>(client::ClientOptions{.target = address});
+  EXPECT_TRUE(client->SignIn(user, password).ok());
+  return client;
+}
+
+bool PostgresRunning(const std::string& data_dir) {
+  return std::filesystem::exists(data_dir + "/pgdata/postmaster.pid");
+}
+
+class ServerProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { data_dir_ = testing::MakeTempDir("coplan-test-process"); }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+  }
+
+  absl::StatusOr<std::unique_ptr<ServerProcess>> StartDemo() {
+    return ServerProcess::Start({"--demo", "--data_dir=" + data_dir_, "--listen=127.0.0.1:0",
+                                 "--log_level=warning", "--shutdown_grace=5s"});
+  }
+
+  std::string data_dir_;
+};
+
+TEST_F(ServerProcessTest, ServesTheDemoOnItsOwnDatabaseAndLosesNothingWhenKilled) {
+  auto server = StartDemo();
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto health = testing::CheckHealth(channel);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, 1);
+  auto services = testing::ListServicesByReflection(channel);
+  ASSERT_TRUE(services.ok());
+  for (const char* service : {"coplan.v1.PlanService", "coplan.v1.EditingService",
+                              "coplan.v1.OptionGridService", "coplan.v1.DecisionService"}) {
+    EXPECT_THAT(*services, Contains(service));
+  }
+  if (::geteuid() == 0) {
+    // As root, PostgreSQL runs as the unprivileged account that owns its files.
+    struct stat info;
+    ASSERT_EQ(::stat((data_dir_ + "/pgdata").c_str(), &info), 0);
+    EXPECT_EQ(info.st_uid, ::getpwnam("postgres")->pw_uid);
+  }
+
+  auto alex = SignedIn((*server)->address(), "alex", "alex-demo-password");
+  v1::GetPlanRequest get;
+  get.set_name("people/alex/plans/crisis-plan");
+  auto plan = alex->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  v1::GetOptionGridRequest grid;
+  grid.set_name("optionGrids/low-mood-first-steps");
+  auto low_mood = alex->Call(&v1::OptionGridService::Stub::GetOptionGrid, grid);
+  ASSERT_TRUE(low_mood.ok()) << low_mood.status();
+  EXPECT_EQ(low_mood->options_size(), 4);
+  auto jordan = SignedIn((*server)->address(), "jordan", "jordan-demo-password");
+  EXPECT_TRUE(jordan->Call(&v1::PlanService::Stub::GetPlan, get).ok());  // shared with the carer
+  get.set_name("people/alex/plans/care-plan");
+  EXPECT_EQ(jordan->Call(&v1::PlanService::Stub::GetPlan, get).status().code(), absl::StatusCode::kNotFound);
+
+  v1::UpdatePlanRequest update;
+  update.mutable_plan()->set_name("people/alex/plans/crisis-plan");
+  update.mutable_plan()->set_title("Updated just before the crash");
+  update.mutable_plan()->set_etag(plan->etag());
+  update.mutable_update_mask()->add_paths("title");
+  auto acknowledged = alex->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  ASSERT_TRUE(acknowledged.ok()) << acknowledged.status();
+
+  (*server)->Signal(SIGKILL);
+  (*server)->Wait(absl::Seconds(10));
+  server->reset();
+  auto restarted = StartDemo();  // --demo again: must not seed twice
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  alex = SignedIn((*restarted)->address(), "alex", "alex-demo-password");
+  get.set_name("people/alex/plans/crisis-plan");
+  auto after = alex->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->title(), "Updated just before the crash");
+  EXPECT_EQ(after->revision(), acknowledged->revision());
+  v1::ListPlansRequest list;
+  list.set_parent("people/alex");
+  EXPECT_EQ(alex->Call(&v1::PlanService::Stub::ListPlans, list)->plans_size(), 2);
+
+  // Now PostgreSQL itself dies right after an acknowledged edit.
+  v1::EditDocumentRequest edit;
+  edit.set_name("people/alex/plans/crisis-plan");
+  edit.set_base_revision(after->revision());
+  edit.set_idempotency_key("before-database-crash");
+  *edit.add_operations() = testing::SetOp("title", "\"Edited before the database crashed\"");
+  auto edited = alex->Call(&v1::EditingService::Stub::EditDocument, edit);
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  std::ifstream pid_file(data_dir_ + "/pgdata/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  ASSERT_GT(postmaster, 0);
+  (*restarted)->Signal(SIGKILL);
+  (*restarted)->Wait(absl::Seconds(10));
+  ::kill(postmaster, SIGKILL);
+  for (int i = 0; i < 200 && ::kill(postmaster, 0) == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
+  restarted->reset();
+  absl::SleepFor(absl::Milliseconds(500));  // backends notice their postmaster is gone
+  auto recovered = StartDemo();
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  alex = SignedIn((*recovered)->address(), "alex", "alex-demo-password");
+  auto final_plan = alex->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(final_plan.ok()) << final_plan.status();
+  EXPECT_EQ(final_plan->title(), "Edited before the database crashed");
+
+  // Graceful stop: the open watch ends with UNAVAILABLE, the process exits 0, and the
+  // embedded PostgreSQL is stopped.
+  auto watch = std::make_unique<testing::WatchCollector>(*alex, "people/alex/plans/crisis-plan");
+  ASSERT_TRUE(watch->WaitFor([](const auto& events) { return !events.empty(); }));
+  (*recovered)->Signal(SIGTERM);
+  EXPECT_EQ((*recovered)->Wait(absl::Seconds(20)), 0) << (*recovered)->Output();
+  ASSERT_TRUE(watch->WaitForEnd());
+  EXPECT_EQ(watch->status().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(PostgresRunning(data_dir_));
+}
+
+TEST_F(ServerProcessTest, MigrateAppliesEachMigrationOnce) {
+  const std::string conninfo = testing::TestCluster::Get().NewDatabase();
+  auto first = testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("applied 0001_people_and_documents.sql"));
+  auto second = testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output, HasSubstr("0 applied"));
+  auto unknown = testing::RunProgram({testing::ServerBinary(), "frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  auto bad_flag = testing::RunProgram({testing::ServerBinary(), "--db_pool_size=0", "migrate"});
+  EXPECT_NE(bad_flag.exit_code, 0);
+  EXPECT_THAT(bad_flag.output, HasSubstr("db_pool_size"));
+}
+
+}  // namespace
+}  // namespace coplan

@@ -1,0 +1,55 @@
+// Running the real coplan-server binary (or any program) from tests.
+//
+//   ProcessResult result = RunProgram({ServerBinary(), "migrate", "--database_url=..."});
+//   auto server = ServerProcess::Start({"--demo", "--data_dir=/tmp/x", "--listen=127.0.0.1:0"});
+//   server->address();   // parsed from "Coplan is serving on ..."
+//   server->Signal(SIGKILL);
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace coplan::testing {
+
+// The coplan-server binary built with the tests ($COPLAN_SERVER_BINARY).
+std::string ServerBinary();
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs to completion (killed after `timeout`), feeding `input` on stdin.
+ProcessResult RunProgram(const std::vector<std::string>& argv, const std::string& input = "",
+                         absl::Duration timeout = absl::Seconds(120));
+
+class ServerProcess {
+ public:
+  // Starts coplan-server with `args` and waits until it says where it is serving.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(const std::vector<std::string>& args,
+                                                              absl::Duration timeout = absl::Seconds(90));
+  ~ServerProcess();  // SIGKILL if still running
+
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  void Signal(int signal);
+  // Waits for the exit; the exit code, or -1 on timeout (or death by signal).
+  int Wait(absl::Duration timeout);
+  // Everything it printed so far.
+  std::string Output();
+
+ private:
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  std::string output_;
+  std::string address_;
+  bool exited_ = false;
+};
+
+}  // namespace coplan::testing

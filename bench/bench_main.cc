@@ -258,9 +258,9 @@ class Run {
     const FanoutResult& f = *fanout;
     row.coplan = absl::StrFormat(
         "p99 %.2f ms; p50 %.2f ms, max %.2f ms over %d revisions × %d watchers (%d pairs); "
-        "gaps %d, duplicates %d, missing %d",
+        "gaps %d, duplicates %d, missing %d; resumes while editing %d",
         f.latency.p99_ms, f.latency.p50_ms, f.latency.max_ms, f.revisions, f.watchers, f.deliveries,
-        f.gaps, f.duplicates, f.missing);
+        f.gaps, f.duplicates, f.missing, f.resumes_while_editing);
     const bool correct = f.gaps == 0 && f.duplicates == 0 && f.missing == 0;
     row.met = Met(correct && f.deliveries > 0 && f.latency.p99_ms <= 10.0);
     if (!correct) Fail(absl::StrCat("fan-out: ", f.gaps, " gaps, ", f.duplicates, " duplicates, ",
@@ -273,8 +273,12 @@ class Run {
                         " edits failed; first: ", f.first_failure));
     }
     if (f.revisions == 0) Fail("fan-out: no edit succeeded");
-    notes_.push_back(absl::StrCat("Fan-out: ", f.presence_events,
-                                  " presence events were delivered while the watchers joined."));
+    notes_.push_back(absl::StrFormat(
+        "Fan-out: while the watchers joined, %d presence events were delivered and streams were "
+        "ended and resumed %d times; while editing, %d presence events and %d resumes.%s",
+        f.presence_while_joining, f.resumes_while_joining, f.presence_while_editing,
+        f.resumes_while_editing,
+        f.first_resume_reason.empty() ? "" : absl::StrCat(" First resume after: ", f.first_resume_reason)));
     return row;
   }
 
@@ -293,11 +297,9 @@ class Run {
                         " streams got their snapshot, ", i.stream_failures,
                         " ended early; first: ", i.first_failure));
     }
-    notes_.push_back(absl::StrFormat("Idle watchers: %d streams over %d connections opened in %.1f s.",
-                                     i.streams,
-                                     (settings_.idle_watchers + settings_.streams_per_channel - 1) /
-                                         settings_.streams_per_channel,
-                                     i.seconds_to_open));
+    notes_.push_back(absl::StrFormat(
+        "Idle watchers: %d streams over %d connections joined in %.1f s (%d presence events, %d resumes).",
+        i.streams, i.connections, i.seconds_to_open, i.presence_events, i.resumes));
     return row;
   }
 

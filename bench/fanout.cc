@@ -21,9 +21,8 @@ int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
-// Streams opened but not yet answered with a snapshot: bounded, so that opening
-// thousands does not overrun the server's queue of calls waiting for a worker.
-constexpr int kOpeningWindow = 500;
+// Streams opened but not yet answered with a snapshot.
+constexpr int kOpeningWindow = 200;
 
 }  // namespace
 
@@ -36,40 +35,19 @@ absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const Bench
   const size_t expected_revisions =
       static_cast<size_t>(settings.edit_rate * absl::ToDoubleSeconds(settings.duration)) + 16;
 
-  // Channels per instance, each carrying up to `per_channel` streams.
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  std::vector<std::unique_ptr<v1::EditingService::Stub>> stubs;
-  std::map<std::pair<int, int>, v1::EditingService::Stub*> stub_of;  // (instance, channel)
-  auto stub_for = [&](int instance, int channel) {
-    auto& stub = stub_of[{instance, channel}];
-    if (stub == nullptr) {
-      channels.push_back(NewDedicatedChannel(instance == 0 ? env.target_a() : env.target_b(),
-                                             10000 + instance * 5000 + channel));
-      stubs.push_back(v1::EditingService::NewStub(channels.back()));
-      stub = stubs.back().get();
-    }
-    return stub;
-  };
-
-  WatchGroup group;
-  std::vector<std::unique_ptr<WatchStream>> streams;
-  streams.reserve(settings.watchers);
-  const milliseconds open_timeout(120000 + 20LL * settings.watchers);
+  WatchFleet fleet(per_channel, kOpeningWindow, /*record_changes=*/true, expected_revisions);
+  WatchGroup& group = fleet.group();
   for (int i = 0; i < settings.watchers && !Interrupted(); ++i) {
-    const int instance = i < on_a ? 0 : 1;
-    const int index = instance == 0 ? i : i - on_a;
-    group.WaitFor([&] { return i - group.snapshots.load() - group.finished.load() < kOpeningWindow; },
-                  open_timeout);
-    auto stream = std::make_unique<WatchStream>(&group, /*record_changes=*/true);
-    stream->ReserveChanges(expected_revisions);
-    stream->Start(stub_for(instance, index / per_channel), bearer, plan);
-    streams.push_back(std::move(stream));
+    fleet.Open(i < on_a ? env.target_a() : env.target_b(), bearer, plan);
   }
-  const int opened = static_cast<int>(streams.size());
-  group.WaitFor([&] { return group.snapshots.load() + group.finished.load() >= opened; }, open_timeout);
-  // Joining watchers make presence updates; let them pass before measuring changes.
+  const milliseconds join_timeout(120000 + 20LL * settings.watchers);
+  fleet.WaitJoined(join_timeout);
+  // Joining watchers make presence updates (and may be resumed when those overflow
+  // their queues); let that pass before measuring changes.
   group.WaitQuiet(milliseconds(1000), milliseconds(60000));
   result.watchers = group.snapshots.load();
+  result.resumes_while_joining = group.resumes.load();
+  const int64_t presence_while_joining = group.presence_events.load();
 
   // The editor: its own connection to instance a.
   auto editor_channel = NewDedicatedChannel(env.target_a(), 9999);
@@ -112,6 +90,7 @@ absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const Bench
 
   // Every live stream should get the last revision; then end them all.
   const int64_t last = *revision;
+  const auto& streams = fleet.streams();
   group.WaitFor(
       [&] {
         for (const auto& stream : streams) {
@@ -120,17 +99,21 @@ absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const Bench
         return true;
       },
       milliseconds(30000));
-  for (const auto& stream : streams) result.stream_failures += stream->failed() ? 1 : 0;
+  result.resumes_while_editing = group.resumes.load() - result.resumes_while_joining;
+  result.presence_while_editing = group.presence_events.load() - presence_while_joining;
+  result.presence_while_joining = presence_while_joining;
   for (const auto& stream : streams) {
-    if (stream->failed() && result.first_failure.empty()) {
+    if (stream->resumes() > 0 && result.first_resume_reason.empty()) {
+      result.first_resume_reason = absl::StrCat(stream->last_resumed_status().error_code(), " ",
+                                                stream->last_resumed_status().error_message());
+    }
+    if (!stream->failed()) continue;
+    if (result.stream_failures++ == 0) {
       result.first_failure = absl::StrCat("watch ended: ", stream->status().error_code(), " ",
                                           stream->status().error_message());
     }
   }
-  for (const auto& stream : streams) stream->Cancel();
-  if (!group.WaitFor([&] { return group.finished.load() >= opened; }, milliseconds(60000))) {
-    // A stream gRPC still holds must not be freed; leaking it is the lesser evil.
-    LeakUntilExit(std::move(streams), std::move(channels));
+  if (!fleet.CloseAll(milliseconds(60000))) {
     return absl::DeadlineExceededError("watch streams did not end after being cancelled");
   }
 
@@ -151,7 +134,6 @@ absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const Bench
     }
   }
   result.deliveries = static_cast<int64_t>(latencies.size());
-  result.presence_events = group.presence_events.load();
   result.latency = Summarize(latencies);
   result.edit_errors = edit_errors;
   return result;

@@ -56,7 +56,12 @@ struct FanoutResult {
   int64_t missing = 0;        // (revision, watcher) pairs never received
   int64_t gaps = 0;
   int64_t duplicates = 0;
-  int64_t presence_events = 0;
+  int64_t presence_while_joining = 0;
+  int64_t presence_while_editing = 0;
+  // Streams ended by the server for a passing reason (e.g. WATCH_TOO_SLOW) and resumed.
+  int64_t resumes_while_joining = 0;
+  int64_t resumes_while_editing = 0;
+  std::string first_resume_reason;
   int64_t edit_errors = 0;
   int64_t stream_failures = 0;  // streams that ended by themselves (not cancelled by us)
   std::string first_failure;
@@ -71,6 +76,9 @@ struct IdleResult {
   int64_t rss_after_kib = 0;
   int64_t rss_after_close_kib = 0;
   double seconds_to_open = 0;
+  int connections = 0;
+  int64_t presence_events = 0;
+  int64_t resumes = 0;
   int64_t stream_failures = 0;
   std::string first_failure;
   double kib_per_stream() const {

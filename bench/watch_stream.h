@@ -1,5 +1,10 @@
-// A watch stream read with gRPC's callback API: thousands of them are served by gRPC's
+// Watch streams read with gRPC's callback API: thousands of them are served by gRPC's
 // few callback threads, not one thread each. Used by the fan-out and idle measures.
+//
+// A stream behaves like the client library's WatchSubscription: when the server ends it
+// for a passing reason (RESOURCE_EXHAUSTED for a slow watcher, UNAVAILABLE) it watches
+// again after its last revision, after a short backoff; gaps and duplicates are counted
+// across such resumes.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -8,9 +13,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/harness.h"
@@ -23,6 +31,7 @@ struct WatchGroup {
   std::atomic<int> snapshots{0};
   std::atomic<int> finished{0};
   std::atomic<int64_t> presence_events{0};
+  std::atomic<int64_t> resumes{0};
   // steady_clock nanoseconds of the latest event of any stream (to see the server settle).
   std::atomic<int64_t> last_event_ns{0};
   std::mutex mutex;
@@ -35,7 +44,23 @@ struct WatchGroup {
   bool WaitQuiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
 };
 
-class WatchStream : public grpc::ClientReadReactor<v1::WatchEvent> {
+// Runs functions after a delay, on one thread (the resumes of watch streams).
+class DelayedRunner {
+ public:
+  DelayedRunner();
+  // Drops what has not run yet.
+  ~DelayedRunner();
+  void After(std::chrono::steady_clock::duration delay, std::function<void()> fn);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> due_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class WatchStream {
  public:
   struct Received {
     int64_t revision;
@@ -43,49 +68,121 @@ class WatchStream : public grpc::ClientReadReactor<v1::WatchEvent> {
   };
 
   // `record_changes`: keep every change's arrival time (the fan-out measure).
-  WatchStream(WatchGroup* group, bool record_changes) : group_(group), record_changes_(record_changes) {}
+  WatchStream(WatchGroup* group, DelayedRunner* resumer, bool record_changes)
+      : group_(group), resumer_(resumer), record_changes_(record_changes) {}
 
-  // Starts WatchDocument from a snapshot.
+  // Starts watching `document` from a snapshot.
   void Start(v1::EditingService::Stub* stub, const std::string& bearer, const std::string& document);
-  void Cancel() { context_.TryCancel(); }
+  // Ends the stream (status CANCELLED); no resume follows.
+  void Cancel();
   void ReserveChanges(size_t count) { received_.reserve(count); }
 
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
-
-  // Read after the stream is finished (group->finished counts it).
   bool finished() const { return finished_.load(); }
   bool got_snapshot() const { return got_snapshot_.load(); }
   int64_t last_revision() const { return last_revision_.load(); }
+  int resumes() const { return resumes_.load(); }
+  // Read these once the stream is finished (group->finished counts it).
   int64_t gaps() const { return gaps_; }
   int64_t duplicates() const { return duplicates_; }
   const std::vector<Received>& received() const { return received_; }
   const grpc::Status& status() const { return status_; }
-  // True when the stream ended by itself (not by our Cancel).
+  // The status that ended the latest attempt that was resumed.
+  const grpc::Status& last_resumed_status() const { return last_resumed_status_; }
+  // True when the stream ended by itself for good (not by our Cancel).
   bool failed() const { return finished_ && status_.error_code() != grpc::StatusCode::CANCELLED; }
 
  private:
-  // Notes the event just read (event_): arrival time, revision order, counters.
-  void Record();
+  // One WatchDocument call; a resume is a new call (a reactor serves one call).
+  class Attempt : public grpc::ClientReadReactor<v1::WatchEvent> {
+   public:
+    Attempt(WatchStream* owner, int64_t resume_after);
+    void OnReadDone(bool ok) override;
+    void OnDone(const grpc::Status& status) override;
+
+    grpc::ClientContext context;
+    v1::WatchDocumentRequest request;
+    v1::WatchEvent event;
+
+   private:
+    WatchStream* const owner_;
+  };
+
+  void Open();
+  void Record(const v1::WatchEvent& event);
+  void AttemptDone(Attempt* attempt, const grpc::Status& status);
+  void FinishLocked(const grpc::Status& status);
 
   WatchGroup* const group_;
+  DelayedRunner* const resumer_;
   const bool record_changes_;
-  grpc::ClientContext context_;
-  v1::WatchDocumentRequest request_;
-  v1::WatchEvent event_;
+  v1::EditingService::Stub* stub_ = nullptr;
+  std::string bearer_;
+  std::string document_;
+
+  std::mutex mutex_;
+  // Every attempt is kept until the stream is destroyed, so that Cancel can reach the
+  // current one outside the lock (gRPC may finish a call inline in TryCancel).
+  std::vector<std::unique_ptr<Attempt>> attempts_;  // guarded by mutex_
+  Attempt* current_ = nullptr;  // guarded by mutex_; null while waiting to resume
+  bool cancelled_ = false;      // guarded by mutex_
+
   std::atomic<bool> got_snapshot_{false};
   std::atomic<int64_t> last_revision_{0};
   std::atomic<bool> finished_{false};
+  std::atomic<int> resumes_{0};
+  // Written by the one active attempt at a time (handed over under mutex_).
   int64_t gaps_ = 0;
   int64_t duplicates_ = 0;
   std::vector<Received> received_;
   grpc::Status status_;
+  grpc::Status last_resumed_status_;
 };
 
-// For streams that did not finish after Cancel: gRPC still holds them, so neither they
-// nor their channels may be freed before the process exits.
-void LeakUntilExit(std::vector<std::unique_ptr<WatchStream>> streams,
-                   std::vector<std::shared_ptr<grpc::Channel>> channels);
+// Many streams over shared connections (`streams_per_channel` to a connection), opened
+// with a bounded number waiting for their first answer so that a burst of opens does
+// not overrun the server's queue of calls waiting for a worker.
+class WatchFleet {
+ public:
+  WatchFleet(int streams_per_channel, int opening_window, bool record_changes, size_t reserve_changes)
+      : per_channel_(std::max(1, streams_per_channel)),
+        opening_window_(opening_window),
+        record_changes_(record_changes),
+        reserve_changes_(reserve_changes) {}
+  // Cancels what is still open and waits for gRPC to be done with it.
+  ~WatchFleet();
+
+  // Opens a stream on `target`; streams of the same target share connections.
+  void Open(const std::string& target, const std::string& bearer, const std::string& document);
+  // Waits until every stream has had its snapshot or ended.
+  bool WaitJoined(std::chrono::milliseconds timeout);
+  // Cancels every stream and waits until all are finished.
+  bool CloseAll(std::chrono::milliseconds timeout);
+  // Drops the connections (after CloseAll).
+  void DropChannels();
+
+  WatchGroup& group() { return *group_; }
+  const std::vector<std::unique_ptr<WatchStream>>& streams() const { return streams_; }
+  int connections() const { return static_cast<int>(channels_.size()); }
+
+ private:
+  struct Target {
+    int streams = 0;
+    v1::EditingService::Stub* stub = nullptr;
+  };
+
+  const int per_channel_;
+  const int opening_window_;
+  const bool record_changes_;
+  const size_t reserve_changes_;
+  // Owned through pointers so that they can be leaked, should gRPC never finish a call.
+  std::unique_ptr<WatchGroup> group_ = std::make_unique<WatchGroup>();
+  std::map<std::string, Target> targets_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<v1::EditingService::Stub>> stubs_;
+  std::vector<std::unique_ptr<WatchStream>> streams_;
+  // Declared last, destroyed first: no resume may run once streams are being freed.
+  std::unique_ptr<DelayedRunner> resumer_ = std::make_unique<DelayedRunner>();
+};
 
 template <typename Predicate>
 bool WatchGroup::WaitFor(Predicate predicate, std::chrono::milliseconds timeout) {

@@ -4,6 +4,7 @@
 //                    [--plans=100] [--watchers=1000] [--idle_watchers=10000]
 //                    [--edit_rate=20] [--streams_per_channel=100]
 //                    [--server_binary=PATH] [--smoke]
+//                    [--measures=echo,reads,edits,fanout,idle]   (default: all)
 //   coplan-bench echo-server --listen=127.0.0.1:0
 //
 // `all` builds a fresh system (bench/environment.h), runs every measure and prints one
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/environment.h"
 #include "bench/measures.h"
@@ -36,6 +38,7 @@ constexpr char kUsage[] =
     "                        [--plans=100] [--watchers=1000] [--idle_watchers=10000]\n"
     "                        [--edit_rate=20] [--streams_per_channel=100]\n"
     "                        [--server_binary=PATH] [--smoke]\n"
+    "                        [--measures=echo,reads,edits,fanout,idle]\n"
     "       coplan-bench echo-server [--listen=127.0.0.1:0]\n";
 
 void Progress(const std::string& message) {
@@ -106,6 +109,15 @@ absl::StatusOr<Settings> ParseSettings(const std::vector<std::string>& args) {
       if (!absl::SimpleAtod(value, &settings.edit_rate) || settings.edit_rate <= 0) {
         status = absl::InvalidArgumentError(absl::StrCat("bad --edit_rate \"", value, "\""));
       }
+    } else if (name == "measures") {
+      settings.measures.clear();
+      for (absl::string_view measure : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        if (measure != "echo" && measure != "reads" && measure != "edits" && measure != "fanout" &&
+            measure != "idle") {
+          return absl::InvalidArgumentError(absl::StrCat("unknown measure \"", measure, "\""));
+        }
+        settings.measures.insert(std::string(measure));
+      }
     } else if (name == "server_binary") {
       settings.server_binary = value;
     } else {
@@ -146,29 +158,30 @@ class Run {
     }
     env_ = env->get();
 
-    Progress(absl::StrCat("echo baseline (", env_->plan_response_bytes(), "-byte payload)"));
-    auto echo = Measure("echo baseline", [&] { return MeasureEcho(settings_, env_->work_dir(), env_->plan_response_bytes()); });
-    Progress("reads: GetPlan");
-    auto reads = Measure("reads", [&] { return MeasureReads(settings_, *env_); });
-    Progress("edits: EditDocument");
-    auto edits = Measure("edits", [&] { return MeasureEdits(settings_, *env_); });
-    Progress("edit baseline: pgbench -N");
-    auto pgbench = Measure("pgbench", [&] { return MeasurePgbench(settings_, *env_); });
+    const bool reads_run = settings_.Runs("reads") || settings_.Runs("echo");
+    auto echo = Measure(absl::StrCat("echo baseline (", env_->plan_response_bytes(), "-byte payload)"),
+                        reads_run,
+                        [&] { return MeasureEcho(settings_, env_->work_dir(), env_->plan_response_bytes()); });
+    auto reads = Measure("reads: GetPlan", reads_run, [&] { return MeasureReads(settings_, *env_); });
+    auto edits = Measure("edits: EditDocument", settings_.Runs("edits"),
+                         [&] { return MeasureEdits(settings_, *env_); });
+    auto pgbench = Measure("edit baseline: pgbench -N", settings_.Runs("edits"),
+                           [&] { return MeasurePgbench(settings_, *env_); });
     // Idle watchers before fan-out: instance b has then served nothing yet, so the growth
     // of its memory is the streams' alone.
-    Progress(absl::StrCat("idle watchers: ", settings_.idle_watchers, " streams on instance b"));
-    auto idle = Measure("idle watchers", [&] { return MeasureIdleWatchers(settings_, *env_); });
-    Progress(absl::StrCat("fan-out: ", settings_.watchers, " watchers, ", settings_.edit_rate,
-                          " edits/s"));
-    auto fanout = Measure("fan-out", [&] { return MeasureFanout(settings_, *env_); });
+    auto idle = Measure(absl::StrCat("idle watchers: ", settings_.idle_watchers, " streams on instance b"),
+                        settings_.Runs("idle"), [&] { return MeasureIdleWatchers(settings_, *env_); });
+    auto fanout = Measure(absl::StrCat("fan-out: ", settings_.watchers, " watchers, ",
+                                       settings_.edit_rate, " edits/s"),
+                          settings_.Runs("fanout"), [&] { return MeasureFanout(settings_, *env_); });
     if (!env_->ServersRunning()) Fail("a coplan-server instance exited during the run");
     if (!failures_.empty()) std::cerr << env_->ServerLogTails();
 
     std::vector<ReportRow> rows;
-    rows.push_back(ReadRow(echo, reads));
-    rows.push_back(EditRow(edits, pgbench));
-    rows.push_back(FanoutRow(fanout));
-    rows.push_back(IdleRow(idle));
+    if (reads_run) rows.push_back(ReadRow(echo, reads));
+    if (settings_.Runs("edits")) rows.push_back(EditRow(edits, pgbench));
+    if (settings_.Runs("fanout")) rows.push_back(FanoutRow(fanout));
+    if (settings_.Runs("idle")) rows.push_back(IdleRow(idle));
 
     std::cout << "\n## Coplan benchmark, "
               << absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::Now(), absl::UTCTimeZone()) << "\n\n"
@@ -195,7 +208,9 @@ class Run {
 
  private:
   template <typename Fn>
-  auto Measure(const std::string& name, Fn fn) -> decltype(fn()) {
+  auto Measure(const std::string& name, bool selected, Fn fn) -> decltype(fn()) {
+    if (!selected) return absl::CancelledError("not selected");
+    Progress(name);
     if (Interrupted()) {
       Fail(absl::StrCat(name, ": interrupted"));
       return absl::CancelledError("interrupted");

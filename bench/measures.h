@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct Settings {
   int streams_per_channel = 100;
   std::string server_binary;
   bool smoke = false;
+  // Which measures to run (--measures=reads,edits to profile one); all by default.
+  std::set<std::string> measures = {"echo", "reads", "edits", "fanout", "idle"};
+  bool Runs(const std::string& measure) const { return measures.count(measure) > 0; }
 };
 
 // 1. gRPC alone: EchoService.Echo with a payload the size of a GetPlan response, served

@@ -9,6 +9,8 @@
 #include <map>
 #include <random>
 
+#include <pqxx/pqxx>
+
 #include "absl/strings/str_cat.h"
 #include "coplan/client/watch.h"
 #include "google/rpc/error_details.pb.h"
@@ -464,6 +466,27 @@ TEST_F(EditingTest, EditsThroughOneInstanceReachWatchersOnAnother) {
   ASSERT_TRUE(Edit(*alex_.client, plan_, 4, {SetOp("title", "\"live\"")}).ok());
   ASSERT_TRUE(resumed.WaitForRevision(5, absl::Seconds(10)));
   EXPECT_THAT(resumed.change_revisions(), ElementsAre(3, 4, 5));
+  second->Stop();
+}
+
+TEST_F(EditingTest, WatchersOnAnotherInstanceCatchUpAfterTheDatabaseConnectionsAreCut) {
+  auto second = TestServer::Start({.conninfo = server_->conninfo(),
+                                   .secret_file = server_->secret_file()});
+  auto clinician_on_b = second->SignInAs(clinician_.id);
+  WatchCollector on_b(*clinician_on_b, plan_);
+  ASSERT_TRUE(on_b.WaitFor([](const auto& events) { return !events.empty(); }));
+  {
+    // Cuts every connection, the doorbell listeners' included.
+    pqxx::connection admin(server_->conninfo());
+    pqxx::nontransaction tx(admin);
+    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"after cut ", i, "\""))}).ok());
+  }
+  ASSERT_TRUE(on_b.WaitForRevision(4, absl::Seconds(15)));
+  EXPECT_THAT(on_b.change_revisions(), ElementsAre(2, 3, 4));
   second->Stop();
 }
 

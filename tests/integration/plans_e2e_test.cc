@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <pqxx/pqxx>
+
 #include "google/rpc/error_details.pb.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/test_server.h"
@@ -352,6 +354,53 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
   // None of it was written.
   EXPECT_EQ(CountPlans(true), 1);
   EXPECT_EQ(Get(created->name())->revision(), 1);
+}
+
+TEST_F(PlansTest, TheCallersDeadlineIsHonouredInsideTheDatabase) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok());
+  // Someone else holds the plan's row lock, so the update has to wait for it.
+  pqxx::connection blocker(server_->conninfo());
+  pqxx::work lock(blocker);
+  lock.exec_params("SELECT 1 FROM documents WHERE document_id = $1 FOR UPDATE",
+                   created->name().substr(created->name().rfind('/') + 1));
+  v1::UpdatePlanRequest update;
+  update.mutable_plan()->set_name(created->name());
+  update.mutable_plan()->set_title("too late");
+  update.mutable_update_mask()->add_paths("title");
+  auto late = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update,
+                                 {.deadline = absl::Milliseconds(600)});
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded) << late.status();
+  absl::SleepFor(absl::Milliseconds(800));  // past the deadline, the server must have given up
+  lock.commit();
+  absl::SleepFor(absl::Milliseconds(300));
+  // Had the database kept waiting, the update would have gone through once the lock went.
+  auto after = Get(created->name());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->revision(), 1);
+  EXPECT_EQ(after->title(), "My care plan");
+}
+
+TEST_F(PlansTest, CallsSucceedAfterEveryDatabaseConnectionIsCut) {
+  auto created = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(Get(created->name()).ok());  // connections are open and pooled
+  {
+    pqxx::connection admin(server_->conninfo());
+    pqxx::nontransaction tx(admin);
+    auto killed = tx.exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    EXPECT_GT(killed[0][0].as<int>(), 0);
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto read = Get(created->name());
+    EXPECT_TRUE(read.ok()) << "after the cut, call " << i << ": " << read.status();
+  }
+  v1::UpdatePlanRequest update;
+  update.mutable_plan()->set_name(created->name());
+  update.mutable_plan()->set_title("written after the cut");
+  update.mutable_update_mask()->add_paths("title");
+  EXPECT_TRUE(alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, update).ok());
 }
 
 TEST_F(PlansTest, CallsWithoutATokenAreUnauthenticated) {

@@ -5,7 +5,7 @@
 //                    [--edit_rate=20] [--streams_per_channel=100]
 //                    [--server_binary=PATH] [--smoke]
 //                    [--measures=echo,reads,edits,fanout,idle]   (default: all)
-//   coplan-bench echo-server --listen=127.0.0.1:0
+//   coplan-bench echo-server --listen=127.0.0.1:0 [--first_message_bytes=2000]
 //
 // `all` builds a fresh system (bench/environment.h), runs every measure and prints one
 // Markdown table. It exits 0 when everything ran, whether or not the targets were met
@@ -39,7 +39,7 @@ constexpr char kUsage[] =
     "                        [--edit_rate=20] [--streams_per_channel=100]\n"
     "                        [--server_binary=PATH] [--smoke]\n"
     "                        [--measures=echo,reads,edits,fanout,idle]\n"
-    "       coplan-bench echo-server [--listen=127.0.0.1:0]\n";
+    "       coplan-bench echo-server [--listen=127.0.0.1:0] [--first_message_bytes=2000]\n";
 
 void Progress(const std::string& message) {
   std::cerr << absl::FormatTime("%H:%M:%S ", absl::Now(), absl::LocalTimeZone()) << message
@@ -289,6 +289,10 @@ class Run {
     }
     if (f.revisions == 0) Fail("fan-out: no edit succeeded");
     notes_.push_back(absl::StrFormat(
+        "Fan-out latency by the watcher's instance: a %s, b %s; the editor's EditDocument round "
+        "trip (included in the latency): %s.",
+        FormatLatency(f.latency_a), FormatLatency(f.latency_b), FormatLatency(f.edit_latency)));
+    notes_.push_back(absl::StrFormat(
         "Fan-out: while the watchers joined, %d presence events were delivered and streams were "
         "ended and resumed %d times; while editing, %d presence events and %d resumes.%s",
         f.presence_while_joining, f.resumes_while_joining, f.presence_while_editing,
@@ -306,7 +310,16 @@ class Run {
     row.coplan = absl::StrFormat("%.1f KiB (VmRSS %.1f → %.1f MiB; %.1f MiB after closing)",
                                  i.kib_per_stream(), i.rss_before_kib / 1024.0,
                                  i.rss_after_kib / 1024.0, i.rss_after_close_kib / 1024.0);
+    row.baseline = absl::StrFormat("gRPC alone (echo-server holding %d streams): %.1f KiB",
+                                   i.baseline_streams, i.baseline_kib_per_stream);
+    if (i.baseline_kib_per_stream > 0) {
+      row.ratio = absl::StrFormat("%.2f (Coplan ÷ gRPC)", i.kib_per_stream() / i.baseline_kib_per_stream);
+    }
     row.met = Met(i.streams > 0 && i.kib_per_stream() <= 16.0);
+    if (i.baseline_streams < settings_.idle_watchers) {
+      Fail(absl::StrCat("idle watchers: only ", i.baseline_streams, " of ", settings_.idle_watchers,
+                        " baseline streams opened on the echo server"));
+    }
     if (i.streams < settings_.idle_watchers || i.stream_failures > 0) {
       Fail(absl::StrCat("idle watchers: ", i.streams, " of ", settings_.idle_watchers,
                         " streams got their snapshot, ", i.stream_failures,
@@ -332,15 +345,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "echo-server") {
     std::string listen = "127.0.0.1:0";
+    int first_message_bytes = 2000;
     for (size_t i = 1; i < args.size(); ++i) {
       if (absl::StartsWith(args[i], "--listen=")) {
         listen = args[i].substr(9);
+      } else if (absl::StartsWith(args[i], "--first_message_bytes=") &&
+                 absl::SimpleAtoi(args[i].substr(22), &first_message_bytes) && first_message_bytes >= 0) {
       } else {
         std::cerr << kUsage;
         return 2;
       }
     }
-    return RunEchoServer(listen);
+    return RunEchoServer(listen, static_cast<size_t>(first_message_bytes));
   }
   if (args.empty() || args[0] != "all") {
     std::cerr << kUsage;

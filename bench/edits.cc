@@ -27,11 +27,10 @@ absl::StatusOr<LoadResult> MeasureEdits(const Settings& settings, const BenchEnv
   const std::string bearer = "Bearer " + env.token();
   const std::vector<std::string>& plans = env.plans();
   const std::vector<std::string>& items = env.item_ids();
-  absl::Status setup = absl::OkStatus();
   std::random_device device;
-  LoadResult result = RunClosedLoop(
+  return RunClosedLoop(
       settings.concurrency, std::min(absl::Seconds(1), settings.duration / 5), settings.duration,
-      [&](int index) -> Call {
+      [&](int index) -> absl::StatusOr<Call> {
         auto state = std::make_shared<EditorState>();
         state->worker = index;
         state->plan = plans[index % plans.size()];
@@ -41,15 +40,14 @@ absl::StatusOr<LoadResult> MeasureEdits(const Settings& settings, const BenchEnv
         state->item_id = items[sharer % items.size()];
         state->key_prefix = absl::StrFormat("bench-%08x-%d-", device(), index);
         auto revision = env.CurrentRevision(state->plan);
-        if (!revision.ok()) {
-          setup = revision.status();
-          return [] { return absl::AbortedError("setup failed"); };
-        }
+        if (!revision.ok()) return revision.status();
         state->revision = *revision;
         auto channel = NewDedicatedChannel(env.target_a(), 1000 + index);
-        WaitConnected(channel, absl::Seconds(10));
+        if (!WaitConnected(channel, absl::Seconds(10))) {
+          return absl::UnavailableError("cannot connect to the server");
+        }
         state->stub = v1::EditingService::NewStub(channel);
-        return [state, bearer, sharer]() -> absl::Status {
+        return Call([state, bearer, sharer]() -> absl::Status {
           v1::EditDocumentRequest request;
           request.set_name(state->plan);
           request.set_base_revision(state->revision);
@@ -69,10 +67,8 @@ absl::StatusOr<LoadResult> MeasureEdits(const Settings& settings, const BenchEnv
           }
           state->revision = response.revision();
           return absl::OkStatus();
-        };
+        });
       });
-  if (!setup.ok()) return setup;
-  return result;
 }
 
 }  // namespace coplan::bench

@@ -43,8 +43,8 @@ LatencySummary Summarize(std::vector<int64_t>& nanos) {
   return summary;
 }
 
-LoadResult RunClosedLoop(int concurrency, absl::Duration warmup, absl::Duration duration,
-                         const WorkerFactory& factory) {
+absl::StatusOr<LoadResult> RunClosedLoop(int concurrency, absl::Duration warmup,
+                                         absl::Duration duration, const WorkerFactory& factory) {
   using Clock = std::chrono::steady_clock;
   struct WorkerState {
     Call call;
@@ -53,7 +53,11 @@ LoadResult RunClosedLoop(int concurrency, absl::Duration warmup, absl::Duration 
     std::string first_error;
   };
   std::vector<WorkerState> workers(concurrency);
-  for (int i = 0; i < concurrency; ++i) workers[i].call = factory(i);
+  for (int i = 0; i < concurrency; ++i) {
+    absl::StatusOr<Call> call = factory(i);
+    if (!call.ok()) return call.status();
+    workers[i].call = *std::move(call);
+  }
 
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
   const Clock::time_point window_start = start + absl::ToChronoNanoseconds(warmup);

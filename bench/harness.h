@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace coplan::bench {
@@ -44,12 +45,12 @@ struct LoadResult {
 // One call of a worker; returns its outcome.
 using Call = std::function<absl::Status()>;
 // Builds worker `index`'s call (its own channel, stub and state), before timing starts.
-using WorkerFactory = std::function<Call(int index)>;
+using WorkerFactory = std::function<absl::StatusOr<Call>(int index)>;
 
 // Runs `concurrency` threads, each calling its Call back to back for `warmup` (not
 // recorded, to fill connection pools and caches) and then `duration` (recorded: calls
-// started inside the window).
-LoadResult RunClosedLoop(int concurrency, absl::Duration warmup, absl::Duration duration,
+// started inside the window). Fails without running if a worker cannot be built.
+absl::StatusOr<LoadResult> RunClosedLoop(int concurrency, absl::Duration warmup, absl::Duration duration,
                          const WorkerFactory& factory);
 
 // A channel that gets its own TCP connection: gRPC would otherwise share one

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "bench/environment.h"
 #include "bench/harness.h"
+#include "bench/process.h"
 
 namespace coplan::bench {
 
@@ -34,8 +35,14 @@ struct Settings {
 //    by `coplan-bench echo-server` in its own process.
 absl::StatusOr<LoadResult> MeasureEcho(const Settings& settings, const std::string& work_dir,
                                        size_t payload_bytes);
-// The `echo-server` subcommand.
-int RunEchoServer(const std::string& listen);
+// The `echo-server` subcommand; other methods than Echo are answered with one message
+// of `first_message_bytes` and held open (the idle-stream baseline).
+int RunEchoServer(const std::string& listen, size_t first_message_bytes);
+struct EchoServer {
+  std::unique_ptr<Subprocess> process;
+  std::string target;
+};
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& work_dir, size_t first_message_bytes);
 
 // 2. GetPlan of random plans with the bearer token (authenticated, authorized, audited).
 absl::StatusOr<LoadResult> MeasureReads(const Settings& settings, const BenchEnvironment& env);
@@ -70,12 +77,20 @@ struct FanoutResult {
   int64_t stream_failures = 0;  // streams that ended by themselves (not cancelled by us)
   std::string first_failure;
   LatencySummary latency;
+  // The same, split by the watcher's instance (b learns of a's commits through the
+  // database), and the editor's own EditDocument round trip.
+  LatencySummary latency_a;
+  LatencySummary latency_b;
+  LatencySummary edit_latency;
 };
 absl::StatusOr<FanoutResult> MeasureFanout(const Settings& settings, const BenchEnvironment& env);
 
 // 5. Memory of idle watch streams on instance b.
 struct IdleResult {
   int streams = 0;
+  // The same streams held by gRPC alone (echo-server): VmRSS growth per stream.
+  int baseline_streams = 0;
+  double baseline_kib_per_stream = 0;
   int64_t rss_before_kib = 0;
   int64_t rss_after_kib = 0;
   int64_t rss_after_close_kib = 0;

@@ -12,12 +12,14 @@ absl::StatusOr<LoadResult> MeasureReads(const Settings& settings, const BenchEnv
   const std::vector<std::string>& plans = env.plans();
   return RunClosedLoop(
       settings.concurrency, std::min(absl::Seconds(1), settings.duration / 5), settings.duration,
-      [&](int index) -> Call {
+      [&](int index) -> absl::StatusOr<Call> {
         auto channel = NewDedicatedChannel(env.target_a(), index);
-        WaitConnected(channel, absl::Seconds(10));
+        if (!WaitConnected(channel, absl::Seconds(10))) {
+          return absl::UnavailableError("cannot connect to the server");
+        }
         std::shared_ptr<v1::PlanService::Stub> stub = v1::PlanService::NewStub(channel);
         auto random = std::make_shared<std::mt19937>(index + 1);
-        return [stub, random, bearer, &plans]() -> absl::Status {
+        return Call([stub, random, bearer, &plans]() -> absl::Status {
           v1::GetPlanRequest request;
           request.set_name(plans[(*random)() % plans.size()]);
           grpc::ClientContext context;
@@ -30,7 +32,7 @@ absl::StatusOr<LoadResult> MeasureReads(const Settings& settings, const BenchEnv
                                 status.error_message());
           }
           return absl::OkStatus();
-        };
+        });
       });
 }
 

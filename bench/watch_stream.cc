@@ -26,7 +26,11 @@ std::chrono::steady_clock::duration ResumeDelay(int resumes) {
 
 bool WatchGroup::WaitQuiet(milliseconds quiet, milliseconds timeout) {
   const int64_t quiet_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(quiet).count();
-  return WaitFor([&] { return SteadyNowNs() - last_event_ns.load() >= quiet_ns; }, timeout);
+  return WaitFor(
+      [&] {
+        return waiting_to_resume.load() == 0 && SteadyNowNs() - last_event_ns.load() >= quiet_ns;
+      },
+      timeout);
 }
 
 DelayedRunner::DelayedRunner() {
@@ -161,7 +165,11 @@ void WatchStream::AttemptDone(Attempt* attempt, const grpc::Status& status) {
   last_resumed_status_ = status;
   const int resumes = ++resumes_;
   group_->resumes.fetch_add(1);
-  resumer_->After(ResumeDelay(resumes), [this] { Open(); });
+  group_->waiting_to_resume.fetch_add(1);
+  resumer_->After(ResumeDelay(resumes), [this] {
+    group_->waiting_to_resume.fetch_sub(1);
+    Open();
+  });
 }
 
 void WatchStream::FinishLocked(const grpc::Status& status) {
@@ -174,7 +182,14 @@ void WatchStream::FinishLocked(const grpc::Status& status) {
   group_->changed.notify_all();
 }
 
-void WatchFleet::Open(const std::string& target, const std::string& bearer, const std::string& document) {
+bool WatchFleet::Open(const std::string& target, const std::string& bearer, const std::string& document) {
+  WatchGroup& group = *group_;
+  const int opened = static_cast<int>(streams_.size());
+  if (!group.WaitFor(
+          [&] { return opened - group.snapshots.load() - group.finished.load() < opening_window_; },
+          milliseconds(60000))) {
+    return false;
+  }
   Target& state = targets_[target];
   if (state.streams % per_channel_ == 0) {
     // A new connection; the index only has to differ between channels.
@@ -183,14 +198,11 @@ void WatchFleet::Open(const std::string& target, const std::string& bearer, cons
     state.stub = stubs_.back().get();
   }
   ++state.streams;
-  WatchGroup& group = *group_;
-  const int opened = static_cast<int>(streams_.size());
-  group.WaitFor([&] { return opened - group.snapshots.load() - group.finished.load() < opening_window_; },
-                milliseconds(120000));
   auto stream = std::make_unique<WatchStream>(group_.get(), resumer_.get(), record_changes_);
   if (reserve_changes_ > 0) stream->ReserveChanges(reserve_changes_);
   stream->Start(state.stub, bearer, document);
   streams_.push_back(std::move(stream));
+  return true;
 }
 
 bool WatchFleet::WaitJoined(milliseconds timeout) {

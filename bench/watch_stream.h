@@ -32,6 +32,7 @@ struct WatchGroup {
   std::atomic<int> finished{0};
   std::atomic<int64_t> presence_events{0};
   std::atomic<int64_t> resumes{0};
+  std::atomic<int> waiting_to_resume{0};
   // steady_clock nanoseconds of the latest event of any stream (to see the server settle).
   std::atomic<int64_t> last_event_ns{0};
   std::mutex mutex;
@@ -40,7 +41,8 @@ struct WatchGroup {
   // Waits until `predicate()` holds; false on timeout or interruption.
   template <typename Predicate>
   bool WaitFor(Predicate predicate, std::chrono::milliseconds timeout);
-  // Waits until no stream has had an event for `quiet` (at most `timeout`).
+  // Waits until no stream has had an event for `quiet` and none is waiting to resume
+  // (at most `timeout`).
   bool WaitQuiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
 };
 
@@ -151,8 +153,9 @@ class WatchFleet {
   // Cancels what is still open and waits for gRPC to be done with it.
   ~WatchFleet();
 
-  // Opens a stream on `target`; streams of the same target share connections.
-  void Open(const std::string& target, const std::string& bearer, const std::string& document);
+  // Opens a stream on `target`; streams of the same target share connections. False
+  // (and nothing opened) when the streams already opening got no answer in time.
+  bool Open(const std::string& target, const std::string& bearer, const std::string& document);
   // Waits until every stream has had its snapshot or ended.
   bool WaitJoined(std::chrono::milliseconds timeout);
   // Cancels every stream and waits until all are finished.

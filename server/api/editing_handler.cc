@@ -48,9 +48,15 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
     grpc::CallbackServerContext* context, const v1::WatchDocumentRequest* request) {
   auto watcher = std::make_shared<Watcher>(hub_.options().queue_limit);
   auto* reactor = new WatchReactor(watcher, [this, watcher] { hub_.Detach(watcher); });
-  const bool submitted = runner_.pool().TrySubmit([this, context, request, watcher] {
+  // The call's context and request may be gone by the time the worker runs (a client
+  // that cancels at once): take what is needed now.
+  const std::string authorization = RpcRunner::TokenOf(context);
+  const absl::Time deadline = runner_.DeadlineOf(context, absl::Now());
+  const v1::WatchDocumentRequest copy = *request;
+  const bool submitted = runner_.pool().TrySubmit([this, authorization, deadline, copy, watcher] {
     static constexpr char kMethod[] = "coplan.v1.EditingService/WatchDocument";
-    auto caller = runner_.Authenticate(context, kMethod);
+    const v1::WatchDocumentRequest* request = &copy;
+    auto caller = runner_.Authenticate(authorization, deadline, kMethod);
     if (!caller.ok()) {
       watcher->End(ToGrpcStatus(caller.status()));
       return;

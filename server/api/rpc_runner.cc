@@ -45,11 +45,16 @@ absl::Time RpcRunner::DeadlineOf(grpc::CallbackServerContext* context, absl::Tim
 
 absl::StatusOr<Caller> RpcRunner::Authenticate(grpc::CallbackServerContext* context,
                                                const char* method) {
+  return Authenticate(TokenOf(context), DeadlineOf(context, absl::Now()), method);
+}
+
+absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization, absl::Time deadline,
+                                               const char* method) {
   Caller caller;
   caller.method = method;
   caller.now = absl::Now();
-  caller.deadline = DeadlineOf(context, caller.now);
-  auto principal = authenticator_.Authenticate(TokenOf(context), caller.now);
+  caller.deadline = deadline;
+  auto principal = authenticator_.Authenticate(authorization, caller.now);
   if (!principal.ok()) return principal.status();
   caller.person_id = principal->person_id;
   caller.session_id = principal->session_id;

@@ -37,8 +37,13 @@ class RpcRunner {
   grpc::ServerUnaryReactor* RunAnonymous(grpc::CallbackServerContext* context, const char* method,
                                          Body body);
 
-  // Authenticates a call's metadata (also used by streams).
+  // Authenticates a call's metadata.
   absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* context, const char* method);
+  // The same from values copied off the call (for work that may outlive the call's
+  // context, such as setting up a stream the client has already cancelled).
+  absl::StatusOr<Caller> Authenticate(const std::string& authorization, absl::Time deadline,
+                                      const char* method);
+  absl::Time DeadlineOf(grpc::CallbackServerContext* context, absl::Time now) const;
   // The raw bearer token of a call ("" when absent).
   static std::string TokenOf(grpc::CallbackServerContext* context);
   WorkerPool& pool() { return pool_; }
@@ -47,7 +52,6 @@ class RpcRunner {
  private:
   grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* context, const char* method,
                                   bool authenticated, Body body);
-  absl::Time DeadlineOf(grpc::CallbackServerContext* context, absl::Time now) const;
 
   WorkerPool& pool_;
   Authenticator& authenticator_;

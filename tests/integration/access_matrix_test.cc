@@ -713,7 +713,6 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
 }
 
 TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
-  Fixture& f = *fx_;
   TestUser person = server_->CreateUser("Riley");
   TestUser mum = server_->CreateUser("Mum");
   TestUser dad = server_->CreateUser("Dad");
@@ -786,7 +785,6 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   EXPECT_EQ(dump.find("self-harm"), std::string::npos);
   EXPECT_EQ(dump.find("Alex (friend)"), std::string::npos);
   EXPECT_NE(dump.find("stop eating"), std::string::npos);
-  (void)f;
 }
 
 }  // namespace

@@ -102,7 +102,9 @@ class EditingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = TestServer::Start({.configure = [](ServerConfig& config) {
-                                  config.watch_queue_limit = 8;
+                                  // Small, so that a stalled reader overflows quickly; large
+                                  // enough that a reading one never does, even under ASan.
+                                  config.watch_queue_limit = 32;
                                 }}).release();
   }
   static void TearDownTestSuite() { delete server_; }
@@ -342,8 +344,8 @@ TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
   auto narrow = NarrowClient(*server_, *alex_.client);
   WatchCollector slow(*narrow, plan_, 0, false, /*read=*/false);
   ASSERT_TRUE(fast.WaitFor([](const auto& events) { return !events.empty(); }));
-  // Large events, so the slow reader's transport window fills and its queue (8) overflows.
-  const int kEdits = 60;
+  // Large events, so the slow reader's transport window fills and its queue (32) overflows.
+  const int kEdits = 100;
   const std::string text(1900, 'x');
   int64_t revision = 1;
   for (int i = 0; i < kEdits; ++i) {
@@ -400,7 +402,7 @@ TEST_F(EditingTest, TheClientLibraryResumesBySelfAfterTheServerEndsASlowStream) 
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const std::string text(1900, 'y');
   int64_t revision = 1;
-  for (int i = 0; i < 60; ++i) {
+  for (int i = 0; i < 100; ++i) {
     std::vector<v1::EditOperation> ops;
     for (const char* id : {"w0", "w1", "w2", "w3", "w4"}) {
       ops.push_back(UpdateOp(absl::StrCat("crisis_plan.warning_signs[", id, "]"),

@@ -373,5 +373,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> command = {SelfExecutable(), "all"};
   command.insert(command.end(), args.begin(), args.end());
   Run run(*std::move(settings));
-  return run.Main(absl::StrJoin(command, " "));
+  // Caught so that the stack unwinds: the environment's destructor stops the servers and
+  // PostgreSQL and removes the temporary directory.
+  try {
+    return run.Main(absl::StrJoin(command, " "));
+  } catch (const std::exception& error) {
+    std::cerr << "coplan-bench: " << error.what() << "\n";
+    return 1;
+  }
 }

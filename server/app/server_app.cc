@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/api/auth_handler.h"
 #include "server/api/editing_handler.h"
 #include "server/api/option_grid_handler.h"
@@ -119,6 +120,9 @@ std::string ReadFile(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
   SetMinLogLevel(config.log_level);
+  // gRPC locks absl::Mutex on every call; Debian's Abseil records lock graphs for
+  // deadlock detection by default, a debugging aid that costs on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (config.instance_id.empty()) config.instance_id = NewResourceId();
   std::unique_ptr<ServerApp> app(new ServerApp());
   app->config_ = std::move(config);

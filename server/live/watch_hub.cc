@@ -110,6 +110,10 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart&
     watcher->OfferOther(event);
   }
   bool behind = watcher->last_queued() < start.revision;
+  bool presence_changed = false;
+  bool editing_now = false;
+  Watcher::Event current_presence;
+  const std::string& person = watcher->reader().person_id;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
@@ -124,6 +128,12 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart&
     }
     channel.watchers.push_back(watcher);
     behind = behind || watcher->last_queued() < channel.fetched;
+    LocalPresence& local = channel.present[person];
+    presence_changed = local.streams == 0 || (watcher->editing && local.editing_streams == 0);
+    ++local.streams;
+    if (watcher->editing) ++local.editing_streams;
+    editing_now = local.editing_streams > 0;
+    current_presence = channel.presence;
   }
   if (behind) CatchUp(watcher);
   const int64_t key = start.document_key;
@@ -138,53 +148,102 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart&
       Want(key, latest[key]);
     }
   });
-  SetPresence(watcher, true);
+  if (presence_changed) {
+    WritePresence(key, person, true, editing_now);
+  } else if (current_presence != nullptr) {
+    watcher->OfferPresence(current_presence);  // nothing changed: just tell the newcomer
+  } else {
+    Submit([this, key] { BroadcastPresence(key); });
+  }
 }
 
 void WatchHub::Detach(const std::shared_ptr<Watcher>& watcher) {
-  bool last_of_person = true;
   bool stopping;
+  bool presence_changed = false;
+  bool still_present = false, still_editing = false;
+  const std::string& person = watcher->reader().person_id;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping = stopping_;
     watcher->MarkDetached();
     auto found = channels_.find(watcher->document_key);
     if (found == channels_.end()) return;
-    auto& watchers = found->second.watchers;
+    Channel& channel = found->second;
+    auto& watchers = channel.watchers;
+    const size_t before = watchers.size();
     watchers.erase(std::remove(watchers.begin(), watchers.end(), watcher), watchers.end());
-    for (const auto& other : watchers) {
-      if (other->reader().person_id == watcher->reader().person_id) last_of_person = false;
+    if (watchers.size() == before) return;  // never attached
+    auto local = channel.present.find(person);
+    if (local != channel.present.end()) {
+      const bool was_editing = local->second.editing_streams > 0;
+      --local->second.streams;
+      if (watcher->editing) --local->second.editing_streams;
+      still_present = local->second.streams > 0;
+      still_editing = local->second.editing_streams > 0;
+      presence_changed = !still_present || (was_editing && !still_editing);
+      if (!still_present) channel.present.erase(local);
     }
-    if (watchers.empty() && !found->second.fetching) channels_.erase(found);
+    if (watchers.empty() && !channel.fetching && !channel.presence_running) channels_.erase(found);
   }
-  if (last_of_person && !stopping) SetPresence(watcher, false);
+  if (presence_changed && !stopping) {
+    WritePresence(watcher->document_key, person, still_present, still_editing);
+  }
 }
 
-void WatchHub::SetPresence(const std::shared_ptr<Watcher>& watcher, bool present) {
-  const int64_t key = watcher->document_key;
-  const std::string person = watcher->reader().person_id;
-  const bool editing = watcher->editing;
-  Submit([this, key, person, present, editing] {
+void WatchHub::WritePresence(int64_t document_key, const std::string& person_id, bool present,
+                             bool editing) {
+  Submit([this, document_key, person_id, present, editing] {
     absl::Status status = db_.Write(absl::Now() + absl::Seconds(5), [&](pqxx::work& tx) {
-      presence_.Set(tx, key, options_.instance_id, person, present, editing);
+      presence_.Set(tx, document_key, options_.instance_id, person_id, present, editing);
       return absl::OkStatus();
     });
     if (!status.ok()) return;
-    Ring(absl::StrCat("p:", key));
-    BroadcastPresence(key);
+    Ring(absl::StrCat("p:", document_key));
+    BroadcastPresence(document_key);
   });
 }
 
 void WatchHub::BroadcastPresence(int64_t document_key) {
-  auto watchers = WatchersOf(document_key);
-  if (watchers.empty()) return;
-  auto event = std::make_shared<v1::WatchEvent>();
-  absl::Status status = db_.Read(absl::Now() + absl::Seconds(5), [&](pqxx::nontransaction& tx) {
-    *event->mutable_presence() = presence_.Load(tx, document_key, options_.presence_stale_after);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return;
-  for (const auto& watcher : watchers) watcher->OfferOther(event);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = channels_.find(document_key);
+    if (found == channels_.end()) return;
+    if (found->second.presence_running) {
+      found->second.presence_again = true;
+      return;
+    }
+    found->second.presence_running = true;
+  }
+  for (;;) {
+    auto event = std::make_shared<v1::WatchEvent>();
+    absl::Status status = db_.Read(absl::Now() + absl::Seconds(5), [&](pqxx::nontransaction& tx) {
+      *event->mutable_presence() = presence_.Load(tx, document_key, options_.presence_stale_after);
+      return absl::OkStatus();
+    });
+    std::vector<std::shared_ptr<Watcher>> watchers;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto found = channels_.find(document_key);
+      if (found == channels_.end()) return;
+      Channel& channel = found->second;
+      if (status.ok()) {
+        channel.presence = event;
+        watchers = channel.watchers;
+      }
+    }
+    for (const auto& watcher : watchers) watcher->OfferPresence(event);
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = channels_.find(document_key);
+    if (found == channels_.end()) return;
+    Channel& channel = found->second;
+    if (channel.presence_again && status.ok()) {
+      channel.presence_again = false;
+      continue;
+    }
+    channel.presence_running = false;
+    if (channel.watchers.empty() && !channel.fetching) channels_.erase(found);
+    return;
+  }
 }
 
 void WatchHub::BroadcastAgreement(int64_t document_key) {
@@ -224,7 +283,7 @@ void WatchHub::FetchLoop(int64_t document_key) {
       Channel& channel = found->second;
       if (stopping_ || channel.fetched >= channel.wanted || channel.watchers.empty()) {
         channel.fetching = false;
-        if (channel.watchers.empty()) channels_.erase(found);
+        if (channel.watchers.empty() && !channel.presence_running) channels_.erase(found);
         return;
       }
       from = channel.fetched;

@@ -70,12 +70,22 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void OnListening() override;
 
  private:
+  // A person's streams on one document, on this instance.
+  struct LocalPresence {
+    int streams = 0;
+    int editing_streams = 0;
+  };
+
   struct Channel {
     DocumentName name;
     std::vector<std::shared_ptr<Watcher>> watchers;
     int64_t fetched = 0;  // highest revision distributed
     int64_t wanted = 0;   // highest revision known to exist
     bool fetching = false;
+    std::map<std::string, LocalPresence> present;  // by person id
+    Watcher::Event presence;  // the latest presence update sent, for newcomers
+    bool presence_running = false;  // a broadcast is being prepared
+    bool presence_again = false;    // something changed meanwhile: broadcast once more
   };
 
   void Ring(const std::string& message);
@@ -87,7 +97,11 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
                   const StoredDocument& current);
   void CatchUp(const std::shared_ptr<Watcher>& watcher);
   void RecheckAccess(const std::shared_ptr<Watcher>& watcher);
-  void SetPresence(const std::shared_ptr<Watcher>& watcher, bool present);
+  // Records this instance's presence of a person (nothing when it did not change) and
+  // lets everyone know.
+  void WritePresence(int64_t document_key, const std::string& person_id, bool present, bool editing);
+  // Sends the current presence to every watcher of the document; broadcasts requested
+  // while one is under way are folded into one more.
   void BroadcastPresence(int64_t document_key);
   void BroadcastAgreement(int64_t document_key);
   void PollAll();

@@ -16,6 +16,28 @@ void Watcher::Run(const Action& action) {
   }
 }
 
+bool Watcher::OfferPresence(Event event) {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ending_ || finished_) return false;
+    for (auto& queued : queue_) {
+      if (queued->has_presence()) {
+        queued = std::move(event);
+        return true;
+      }
+    }
+    if (queue_.size() >= queue_limit_) {
+      OverflowLocked();
+    } else {
+      queue_.push_back(std::move(event));
+    }
+    action = PumpLocked();
+  }
+  Run(action);
+  return true;
+}
+
 size_t Watcher::free_slots() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return queue_.size() >= queue_limit_ ? 0 : queue_limit_ - queue_.size();

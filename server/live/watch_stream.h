@@ -55,8 +55,11 @@ class Watcher {
   // Only one catch-up runs per watcher at a time.
   bool BeginCatchUp() { return !catching_up_.exchange(true); }
   void EndCatchUp() { catching_up_ = false; }
-  // Queues an event that is not a change (snapshot, presence, agreement).
+  // Queues an event that is not a change (snapshot, agreement).
   bool OfferOther(Event event);
+  // Queues a presence update, replacing one still waiting in the queue (only the latest
+  // matters), so that presence churn cannot fill the queue.
+  bool OfferPresence(Event event);
   // The revision the watcher has queued up to; changes after it are wanted next.
   int64_t last_queued() const;
   void SetStartRevision(int64_t revision);

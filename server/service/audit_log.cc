@@ -144,6 +144,7 @@ absl::Status AuditLog::SealPending() {
       std::vector<AuditRow> rows = store_.LockUnsealed(tx, options_.seal_batch);
       if (rows.empty()) return absl::OkStatus();
       ChainHead head = store_.LockHead(tx).value_or(ChainHead{});
+      std::vector<AuditStore::Seal> seals;
       for (const AuditRow& row : rows) {
         if (!ConstantTimeEquals(row.row_mac, AuditRowMac(key_, row))) {
           // Not written by a server holding the key: never vouch for it in the chain.
@@ -152,9 +153,10 @@ absl::Status AuditLog::SealPending() {
         }
         head.chain_seq += 1;
         head.chain_hash = AuditChainHash(head.chain_hash, head.chain_seq, row.row_mac);
-        store_.Seal(tx, row.id, head.chain_seq, head.chain_hash);
-        ++sealed;
+        seals.push_back({row.id, head.chain_seq, head.chain_hash});
       }
+      store_.SealRows(tx, seals);
+      sealed = static_cast<int>(rows.size());
       head.head_mac = AuditHeadMac(key_, head.chain_seq, head.chain_hash);
       store_.SaveHead(tx, head);
       return absl::OkStatus();

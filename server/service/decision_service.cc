@@ -94,10 +94,11 @@ absl::StatusOr<v1::CollaborateResponse> DecisionService::CreateCollaborateRespon
   const std::string resource = absl::StrCat(request.parent(), "/collaborateResponses/", id);
   bool denied = false;
   absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, LoadAccessFacts(tx, caller.person_id, caller.session_id,
-                                                               decision.person_id));
+    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded, document_store_.LockWithAccess(
+                                                       tx, caller.person_id, caller.session_id, decision));
+    const AccessFacts& facts = loaded.facts;
     COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> row, document_store_.LockForUpdate(tx, decision));
+    const std::optional<StoredDocument>& row = loaded.document;
     const DocumentPermissions can =
         row ? PermissionsForDocument(facts, {v1::DOCUMENT_KIND_DECISION_RECORD, "decisions/" + decision.document_id},
                                      caller.today())

@@ -157,7 +157,6 @@ void DocumentService::StoreRevision(pqxx::work& tx, const Registered& reg, Store
   row.update_time = MicrosToTime(TimeToMicros(caller.now));
   row.last_editor_id = caller.person_id;
   row.body = body.SerializeAsString();
-  store_.Update(tx, row);
   RevisionRow revision;
   revision.document_key = row.key;
   revision.author_id = caller.person_id;
@@ -170,7 +169,7 @@ void DocumentService::StoreRevision(pqxx::work& tx, const Registered& reg, Store
   revision.snapshot = row.body;
   revision.idempotency_key = idempotency_key;
   revision.request_hash = request_hash;
-  store_.InsertRevision(tx, revision);
+  store_.WriteRevision(tx, row, revision);
   if (reg.hooks.on_stored) reg.hooks.on_stored(tx, row, body);
 }
 
@@ -334,10 +333,11 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
   bool changed = false;
   Denial denial;
   absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, name.person_id));
+    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
+                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
+    const AccessFacts& facts = loaded.facts;
     COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> locked, store_.LockForUpdate(tx, name));
+    const std::optional<StoredDocument>& locked = loaded.document;
     if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
     if (!locked || !can.read) {
       return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
@@ -403,10 +403,11 @@ absl::StatusOr<DocumentPtr> DocumentService::Delete(const Caller& caller, const 
   DocumentPermissions can;
   Denial denial;
   absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, name.person_id));
+    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
+                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
+    const AccessFacts& facts = loaded.facts;
     COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> locked, store_.LockForUpdate(tx, name));
+    const std::optional<StoredDocument>& locked = loaded.document;
     if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
     if (!locked || !can.read) {
       return denial.Set(name.person_id, v1::AUDIT_ACTION_DELETE, resource,
@@ -465,10 +466,11 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
   Denial denial;
   absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
     response.Clear();
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, name.person_id));
+    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
+                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
+    const AccessFacts& facts = loaded.facts;
     COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> locked, store_.LockForUpdate(tx, name));
+    const std::optional<StoredDocument>& locked = loaded.document;
     if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
     if (!locked || !can.read) {
       return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
@@ -480,8 +482,9 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
                                                            " but not change it")));
     }
     row = *locked;
-    COPLAN_ASSIGN_OR_RETURN(std::optional<RevisionRow> earlier,
-                            store_.FindByIdempotencyKey(tx, row.key, caller.person_id, key));
+    DocumentStore::EditHistory history =
+        store_.LoadEditHistory(tx, row.key, request.base_revision(), caller.person_id, key);
+    const std::optional<RevisionRow>& earlier = history.earlier;
     if (earlier) {
       if (earlier->request_hash != request_hash) {
         return FailedPreconditionError(
@@ -514,7 +517,7 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
                                             " does not exist yet; the current revision is ",
                                             row.revision));
     }
-    std::vector<PriorChange> changes = store_.ChangesSince(tx, row.key, request.base_revision());
+    const std::vector<PriorChange>& changes = history.changes_since_base;
     DocumentPtr working = reg.rules->New();
     working->ParseFromString(row.body);
     const WritePermission may_write =
@@ -686,10 +689,11 @@ absl::StatusOr<v1::Agreement> DocumentService::SignOff(const Caller& caller, con
   StoredDocument row;
   Denial denial;
   absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, name.person_id));
+    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
+                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
+    const AccessFacts& facts = loaded.facts;
     COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> locked, store_.LockForUpdate(tx, name));
+    const std::optional<StoredDocument>& locked = loaded.document;
     DocumentPermissions can;
     if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
     if (!locked || !can.read) {

@@ -16,17 +16,23 @@ const char kAccessFactsSelect[] = R"sql(
   coalesce(a.display_name, ''), coalesce(a.team_id, ''),
   p.id IS NOT NULL,
   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''),
-  EXISTS (SELECT 1 FROM care_team_members c WHERE c.person_id = $3 AND c.clinician_id = $1),
-  (SELECT coalesce(json_agg(json_build_array(g.id, g.documents, g.document_kinds, g.access)), '[]')
-     FROM grants g
-    WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL
-      AND (g.expire_time IS NULL OR g.expire_time > now())),
-  (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
-     FROM proxy_accesses x
-    WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL)
+  team.member,
+  -- Grants and proxies matter only to someone who is neither the person nor in the
+  -- care team: CASE keeps PostgreSQL from reading them otherwise.
+  CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
+    (SELECT coalesce(json_agg(json_build_array(g.id, g.documents, g.document_kinds, g.access)), '[]')
+       FROM grants g
+      WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL
+        AND (g.expire_time IS NULL OR g.expire_time > now())) END,
+  CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
+    (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
+       FROM proxy_accesses x
+      WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL) END
   FROM (SELECT 1) AS one
   LEFT JOIN people a ON a.id = $1
   LEFT JOIN people p ON p.id = $3
+  CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM care_team_members c
+                                      WHERE c.person_id = $3 AND c.clinician_id = $1) AS member) team
 )sql";
 
 AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& actor_id,
@@ -46,7 +52,7 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
     facts.subject.birth_date = ToCivilDay(*birth);
   }
   facts.subject.in_care_team = row[c + 9].as<bool>();
-  for (const auto& grant : nlohmann::json::parse(row[c + 10].as<std::string>())) {
+  for (const auto& grant : nlohmann::json::parse(row[c + 10].c_str())) {
     GrantFact fact;
     fact.grant_id = grant[0].get<std::string>();
     fact.documents = grant[1].get<std::vector<std::string>>();
@@ -54,7 +60,7 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
     fact.access = grant[3].get<int>();
     facts.subject.grants.push_back(std::move(fact));
   }
-  for (const auto& proxy : nlohmann::json::parse(row[c + 11].as<std::string>())) {
+  for (const auto& proxy : nlohmann::json::parse(row[c + 11].c_str())) {
     ProxyFact fact;
     fact.proxy_id = proxy[0].get<std::string>();
     fact.access = proxy[1].get<int>();

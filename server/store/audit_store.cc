@@ -48,7 +48,9 @@ AuditStore::AuditStore(Database& db) : db_(db) {
   db_.Prepare("audit_lock_head",
               "SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head FOR UPDATE");
   db_.Prepare("audit_seal",
-              "UPDATE audit_events SET chain_seq = $2, chain_hash = $3 WHERE id = $1");
+              "UPDATE audit_events a SET chain_seq = v.seq, chain_hash = decode(v.hash, 'hex')"
+              " FROM json_to_recordset($1::json) AS v(id bigint, seq bigint, hash text)"
+              " WHERE a.id = v.id");
   db_.Prepare("audit_save_head",
               "INSERT INTO audit_chain_head (singleton, chain_seq, chain_hash, head_mac)"
               " VALUES (true, $1, $2, $3) ON CONFLICT (singleton) DO UPDATE"
@@ -97,8 +99,13 @@ std::optional<ChainHead> AuditStore::ReadHead(pqxx::transaction_base& tx) {
                    pqxx::binarystring(result[0][2]).str()};
 }
 
-void AuditStore::Seal(pqxx::work& tx, int64_t id, int64_t chain_seq, const std::string& chain_hash) {
-  tx.exec_prepared("audit_seal", id, chain_seq, pqxx::binarystring(chain_hash));
+void AuditStore::SealRows(pqxx::work& tx, const std::vector<Seal>& seals) {
+  if (seals.empty()) return;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Seal& seal : seals) {
+    rows.push_back({{"id", seal.id}, {"seq", seal.chain_seq}, {"hash", absl::BytesToHexString(seal.chain_hash)}});
+  }
+  tx.exec_prepared("audit_seal", rows.dump());
 }
 
 void AuditStore::SaveHead(pqxx::work& tx, const ChainHead& head) {

@@ -63,7 +63,13 @@ class AuditStore {
   // Sealing: unsealed rows in id order (locked), the head (locked), and the updates.
   std::vector<AuditRow> LockUnsealed(pqxx::work& tx, int limit);
   std::optional<ChainHead> LockHead(pqxx::work& tx);
-  void Seal(pqxx::work& tx, int64_t id, int64_t chain_seq, const std::string& chain_hash);
+  struct Seal {
+    int64_t id;
+    int64_t chain_seq;
+    std::string chain_hash;
+  };
+  // Gives rows their chain positions and hashes, all in one statement.
+  void SealRows(pqxx::work& tx, const std::vector<Seal>& seals);
   void SaveHead(pqxx::work& tx, const ChainHead& head);
   // Returns false if another instance holds the sealing lock.
   bool TrySealLock(pqxx::work& tx);

@@ -71,6 +71,12 @@ int Database::broken_connections() const {
 absl::Status Database::Connect(PooledConnection& pooled) {
   try {
     pooled.conn = std::make_unique<pqxx::connection>(options_.conninfo);
+    {
+      // Every statement is prepared and looks rows up by key: a generic plan is as good
+      // as a custom one, and planning on every execution is what it saves.
+      pqxx::nontransaction tx(*pooled.conn);
+      tx.exec("SET plan_cache_mode = force_generic_plan");
+    }
     std::map<std::string, std::string> statements;
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -79,6 +79,11 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               absl::StrCat("SELECT f.*, ", kDocumentColumns, " FROM (SELECT ", kAccessFactsSelect,
                            ") f LEFT JOIN documents d ON d.person_id = $3 AND d.collection = $4 "
                            "AND d.document_id = $5"));
+  db_.Prepare("doc_lock_with_facts",
+              absl::StrCat("SELECT f.*, d.* FROM (SELECT ", kAccessFactsSelect,
+                           ") f LEFT JOIN LATERAL (SELECT ", kDocumentColumns,
+                           " FROM documents d WHERE d.person_id = $3 AND d.collection = $4"
+                           " AND d.document_id = $5 FOR UPDATE) d ON true"));
   db_.Prepare("doc_list",
               absl::StrCat("SELECT ", kDocumentColumns,
                            " FROM documents d WHERE d.person_id = $1 AND d.collection = $2"
@@ -97,23 +102,30 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " create_time, update_time, creator_id, last_editor_id)"
               " VALUES ($1, $2, $3, $4, $5, $6, micros_to_time($7), micros_to_time($7), $8, $8)"
               " ON CONFLICT (person_id, collection, document_id) DO NOTHING RETURNING key");
-  db_.Prepare("doc_update",
-              "UPDATE documents SET body = $2, revision = $3, update_time = micros_to_time($4),"
-              " last_editor_id = $5, delete_time = CASE WHEN $6::bigint = 0 THEN NULL"
-              " ELSE micros_to_time($6) END WHERE key = $1");
+  db_.Prepare("doc_write_revision",
+              "WITH updated AS (UPDATE documents SET body = $2, revision = $3,"
+              " update_time = micros_to_time($4), last_editor_id = $5,"
+              " delete_time = CASE WHEN $6::bigint = 0 THEN NULL ELSE micros_to_time($6) END"
+              " WHERE key = $1)"
+              " INSERT INTO document_revisions (document_key, revision, kind, author_id, create_time,"
+              " operations, changed_paths, snapshot, idempotency_key, request_hash)"
+              " VALUES ($1, $3, $7, $5, micros_to_time($4), $8,"
+              " ARRAY(SELECT json_array_elements_text($9::json)), $2, NULLIF($10, ''),"
+              " CASE WHEN $10 = '' THEN NULL ELSE $11::bytea END)");
   db_.Prepare("rev_insert",
               "INSERT INTO document_revisions (document_key, revision, kind, author_id,"
               " create_time, operations, changed_paths, snapshot, idempotency_key, request_hash)"
               " VALUES ($1, $2, $3, $4, micros_to_time($5), $6,"
               " ARRAY(SELECT json_array_elements_text($7::json)), $8, NULLIF($9, ''),"
               " CASE WHEN $9 = '' THEN NULL ELSE $10::bytea END)");
-  db_.Prepare("rev_by_idempotency_key",
-              "SELECT document_key, operations, snapshot, idempotency_key, request_hash"
-              " FROM document_revisions WHERE document_key = $1 AND author_id = $2"
-              " AND idempotency_key = $3");
-  db_.Prepare("rev_changes_since",
-              "SELECT revision, array_to_json(changed_paths)::text FROM document_revisions"
-              " WHERE document_key = $1 AND revision > $2 ORDER BY revision");
+  db_.Prepare("rev_edit_history",
+              "SELECT revision, array_to_json(changed_paths)::text, author_id = $3 AND"
+              " idempotency_key IS NOT NULL AND idempotency_key = $4 AS retried,"
+              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN operations END,"
+              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN snapshot END,"
+              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN request_hash END"
+              " FROM document_revisions WHERE document_key = $1 AND (revision > $2 OR"
+              " (author_id = $3 AND idempotency_key = $4)) ORDER BY revision");
   db_.Prepare("rev_get",
               "SELECT document_key, operations, snapshot, idempotency_key, request_hash"
               " FROM document_revisions WHERE document_key = $1 AND revision = $2");
@@ -128,6 +140,21 @@ absl::StatusOr<LoadedDocument> DocumentStore::LoadWithAccess(pqxx::transaction_b
                                                              const std::string& session_id,
                                                              const DocumentName& name) {
   auto result = tx.exec_prepared("doc_load_with_facts", actor_id, session_id, name.person_id,
+                                 CollectionText(name.collection), name.document_id);
+  LoadedDocument loaded;
+  const pqxx::row row = result[0];
+  loaded.facts = ReadAccessFacts(row, 0, actor_id, name.person_id);
+  if (!row[kAccessFactsColumns].is_null()) {
+    loaded.document = ReadDocument(row, kAccessFactsColumns);
+  }
+  return loaded;
+}
+
+absl::StatusOr<LoadedDocument> DocumentStore::LockWithAccess(pqxx::work& tx,
+                                                             const std::string& actor_id,
+                                                             const std::string& session_id,
+                                                             const DocumentName& name) {
+  auto result = tx.exec_prepared("doc_lock_with_facts", actor_id, session_id, name.person_id,
                                  CollectionText(name.collection), name.document_id);
   LoadedDocument loaded;
   const pqxx::row row = result[0];
@@ -166,13 +193,6 @@ absl::StatusOr<int64_t> DocumentStore::Insert(pqxx::work& tx, const StoredDocume
   return result[0][0].as<int64_t>();
 }
 
-void DocumentStore::Update(pqxx::work& tx, const StoredDocument& document) {
-  tx.exec_prepared("doc_update", document.key, pqxx::binarystring(document.body),
-                   document.revision, TimeToMicros(document.update_time),
-                   document.last_editor_id,
-                   document.delete_time ? TimeToMicros(*document.delete_time) : int64_t{0});
-}
-
 void DocumentStore::InsertRevision(pqxx::work& tx, const RevisionRow& row) {
   nlohmann::json paths = nlohmann::json::array();
   for (const auto& path : row.revision.changed_paths()) paths.push_back(path);
@@ -185,24 +205,45 @@ void DocumentStore::InsertRevision(pqxx::work& tx, const RevisionRow& row) {
                    row.idempotency_key, pqxx::binarystring(row.request_hash));
 }
 
-absl::StatusOr<std::optional<RevisionRow>> DocumentStore::FindByIdempotencyKey(
-    pqxx::transaction_base& tx, int64_t document_key, const std::string& author_id,
-    const std::string& key) {
-  auto result = tx.exec_prepared("rev_by_idempotency_key", document_key, author_id, key);
-  if (result.empty()) return std::optional<RevisionRow>();
-  return std::optional<RevisionRow>(ReadRevision(result[0], /*with_snapshot=*/true));
+void DocumentStore::WriteRevision(pqxx::work& tx, const StoredDocument& document,
+                                  const RevisionRow& row) {
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& path : row.revision.changed_paths()) paths.push_back(path);
+  std::string operations;
+  row.revision.SerializeToString(&operations);
+  tx.exec_prepared("doc_write_revision", document.key, pqxx::binarystring(document.body),
+                   document.revision, TimeToMicros(document.update_time), document.last_editor_id,
+                   document.delete_time ? TimeToMicros(*document.delete_time) : int64_t{0},
+                   static_cast<int>(row.revision.kind()), pqxx::binarystring(operations),
+                   paths.dump(), row.idempotency_key, pqxx::binarystring(row.request_hash));
 }
 
-std::vector<PriorChange> DocumentStore::ChangesSince(pqxx::transaction_base& tx,
-                                                     int64_t document_key, int64_t base_revision) {
-  std::vector<PriorChange> changes;
-  for (const auto& row : tx.exec_prepared("rev_changes_since", document_key, base_revision)) {
+DocumentStore::EditHistory DocumentStore::LoadEditHistory(pqxx::transaction_base& tx,
+                                                          int64_t document_key,
+                                                          int64_t base_revision,
+                                                          const std::string& author_id,
+                                                          const std::string& idempotency_key) {
+  EditHistory history;
+  for (const auto& row : tx.exec_prepared("rev_edit_history", document_key, base_revision,
+                                          author_id, idempotency_key)) {
     const int64_t revision = row[0].as<int64_t>();
-    for (const auto& path : nlohmann::json::parse(row[1].as<std::string>())) {
-      changes.push_back({revision, path.get<std::string>()});
+    if (row[2].as<bool>()) {
+      RevisionRow earlier;
+      earlier.document_key = document_key;
+      earlier.author_id = author_id;
+      earlier.revision.ParseFromString(pqxx::binarystring(row[3]).str());
+      earlier.snapshot = pqxx::binarystring(row[4]).str();
+      earlier.idempotency_key = idempotency_key;
+      earlier.request_hash = row[5].is_null() ? "" : pqxx::binarystring(row[5]).str();
+      history.earlier = std::move(earlier);
+    }
+    if (revision > base_revision) {
+      for (const auto& path : nlohmann::json::parse(row[1].c_str())) {
+        history.changes_since_base.push_back({revision, path.get<std::string>()});
+      }
     }
   }
-  return changes;
+  return history;
 }
 
 absl::StatusOr<std::optional<RevisionRow>> DocumentStore::GetRevision(pqxx::transaction_base& tx,

@@ -81,22 +81,29 @@ class DocumentStore {
                                                    Collection collection, int kind,
                                                    bool show_deleted, const DocumentCursor& after,
                                                    int limit);
+  // As LoadWithAccess, and locks the document's row for the rest of the transaction.
+  absl::StatusOr<LoadedDocument> LockWithAccess(pqxx::work& tx, const std::string& actor_id,
+                                                const std::string& session_id,
+                                                const DocumentName& name);
   // Locks the row for the rest of the transaction; NOT_FOUND-free: nullopt if absent.
   absl::StatusOr<std::optional<StoredDocument>> LockForUpdate(pqxx::work& tx,
                                                               const DocumentName& name);
   // Inserts a new document at revision 1; ALREADY_EXISTS if the name is taken.
   absl::StatusOr<int64_t> Insert(pqxx::work& tx, const StoredDocument& document);
-  void Update(pqxx::work& tx, const StoredDocument& document);
   void InsertRevision(pqxx::work& tx, const RevisionRow& row);
+  // Stores the document's new state and its revision row, in one statement.
+  void WriteRevision(pqxx::work& tx, const StoredDocument& document, const RevisionRow& row);
 
-  // The revision recorded for a retried batch, if any.
-  absl::StatusOr<std::optional<RevisionRow>> FindByIdempotencyKey(pqxx::transaction_base& tx,
-                                                                  int64_t document_key,
-                                                                  const std::string& author_id,
-                                                                  const std::string& key);
-  // Paths changed by revisions after `base_revision`.
-  std::vector<PriorChange> ChangesSince(pqxx::transaction_base& tx, int64_t document_key,
-                                        int64_t base_revision);
+  // What an edit needs from the history, in one statement: the revision already
+  // recorded for this author and idempotency key (a retry), and the paths changed by
+  // every revision after `base_revision`.
+  struct EditHistory {
+    std::optional<RevisionRow> earlier;
+    std::vector<PriorChange> changes_since_base;
+  };
+  EditHistory LoadEditHistory(pqxx::transaction_base& tx, int64_t document_key,
+                              int64_t base_revision, const std::string& author_id,
+                              const std::string& idempotency_key);
   absl::StatusOr<std::optional<RevisionRow>> GetRevision(pqxx::transaction_base& tx,
                                                          int64_t document_key, int64_t revision);
   // A document by its key (nullopt if absent).

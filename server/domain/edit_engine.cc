@@ -10,6 +10,7 @@
 #include "server/common/status_macros.h"
 #include "server/domain/document_paths.h"
 #include "server/domain/field_rules.h"
+#include "server/domain/withholding.h"
 
 namespace coplan {
 namespace {
@@ -27,12 +28,18 @@ constexpr char kPositionSuffix[] = "@position";
 class BatchApplier {
  public:
   BatchApplier(Message& document, const std::vector<PriorChange>& prior, int64_t current_revision,
-               const WritePermission& may_write, EditMode mode)
+               const EditorView& view, EditMode mode)
       : document_(document),
-        prior_(prior),
         current_revision_(current_revision),
-        may_write_(may_write),
-        mode_(mode) {}
+        may_write_(view.may_write),
+        hidden_(view.hidden),
+        mode_(mode) {
+    // Changes to parts withheld from the caller are not theirs to hear about; any
+    // operation that overlaps one is refused as unknown or not permitted anyway.
+    for (const PriorChange& change : prior) {
+      if (!Hidden(change.path)) prior_.push_back(change);
+    }
+  }
 
   absl::Status Apply(int index, const EditOperation& op, EditOutcome& outcome) {
     index_ = index;
@@ -112,6 +119,13 @@ class BatchApplier {
     return absl::OkStatus();
   }
 
+  bool Hidden(const std::string& path) const {
+    for (const std::string& hidden : hidden_) {
+      if (PathCovers(hidden, path)) return true;
+    }
+    return false;
+  }
+
   absl::Status Conflict(const PriorChange& change) {
     v1::EditConflict conflict;
     conflict.set_operation_index(index_);
@@ -119,8 +133,12 @@ class BatchApplier {
     std::string value_path = change.path;
     if (auto at = value_path.find(kPositionSuffix); at != std::string::npos) value_path.resize(at);
     auto parsed = DocumentPath::Parse(*document_.GetDescriptor(), value_path);
-    if (parsed.ok()) {
-      auto value = ValueAt(document_, *parsed);
+    if (parsed.ok() && !Hidden(parsed->text())) {
+      // The current value as the caller may see it: without what is withheld from them.
+      std::unique_ptr<Message> visible(document_.New());
+      visible->CopyFrom(document_);
+      RemovePaths(*visible, hidden_);
+      auto value = ValueAt(*visible, *parsed);
       if (value.ok()) *conflict.mutable_current_value() = *value;
     }
     if (!conflict.has_current_value()) {
@@ -143,14 +161,25 @@ class BatchApplier {
   // A selector matched no item: a conflict if a later revision touched that item,
   // otherwise the id is simply unknown.
   absl::Status MissingItem(const std::string& missing_path, absl::string_view field) {
+    if (Hidden(missing_path)) return UnknownItem(missing_path, field);  // not even a conflict
     for (const PriorChange& change : prior_) {
       if (PathsOverlap(missing_path, change.path)) return Conflict(change);
     }
+    return UnknownItem(missing_path, field);
+  }
+
+  static absl::Status UnknownItem(const std::string& missing_path, absl::string_view field) {
     return InvalidFieldError(field, absl::StrCat("no item \"", missing_path, "\" in the document"));
   }
 
   absl::StatusOr<Location> LocateOrExplain(const DocumentPath& path, bool create,
                                            absl::string_view field) {
+    // An item withheld from the caller does not exist for them.
+    for (size_t i = 1; i <= path.steps().size(); ++i) {
+      if (path.steps()[i - 1].item_id && Hidden(path.Prefix(i).text())) {
+        return MissingItem(path.Prefix(i).text(), field);
+      }
+    }
     auto location = Locate(document_, path, create);
     if (location.ok()) return location;
     if (location.status().code() == absl::StatusCode::kNotFound) {
@@ -200,6 +229,8 @@ class BatchApplier {
         const std::string& anchor = before ? position.before_id() : position.after_id();
         const std::string anchor_field = absl::StrCat(field, before ? ".before_id" : ".after_id");
         if (!IsValidItemId(anchor)) return InvalidFieldError(anchor_field, "is not a valid item id");
+        const std::string anchor_path = absl::StrCat(list_text, "[", anchor, "]");
+        if (Hidden(anchor_path)) return MissingItem(anchor_path, anchor_field);
         const int index = FindItem(holder, list, anchor);
         if (index < 0) return MissingItem(absl::StrCat(list_text, "[", anchor, "]"), anchor_field);
         return before ? index : index + 1;
@@ -243,8 +274,10 @@ class BatchApplier {
       return InvalidFieldError("insert_item.item.id",
                                "must be 1 to 40 of A-Z, a-z, 0-9, '-' and '_'");
     } else if (FindItem(*at.holder, at.field, id) >= 0) {
+      // Said the same way whether or not the item is withheld from the caller.
       return InvalidFieldError("insert_item.item.id",
-                               absl::StrCat("\"", id, "\" is already used in ", path.text()));
+                               absl::StrCat("\"", id, "\" cannot be used in ", path.text(),
+                                            "; choose another id"));
     }
     AssignItemIds(*item);
     const std::string item_path = absl::StrCat(path.text(), "[", id, "]");
@@ -354,9 +387,10 @@ class BatchApplier {
   }
 
   Message& document_;
-  const std::vector<PriorChange>& prior_;
+  std::vector<PriorChange> prior_;
   const int64_t current_revision_;
   const WritePermission& may_write_;
+  const std::vector<std::string>& hidden_;
   const EditMode mode_;
   int index_ = 0;
 };
@@ -376,14 +410,14 @@ absl::Status ValidateDocument(const Message& document) {
 absl::StatusOr<EditOutcome> ApplyEditBatch(
     Message& document, const google::protobuf::RepeatedPtrField<EditOperation>& operations,
     const std::vector<PriorChange>& changes_since_base, int64_t current_revision,
-    const WritePermission& may_write, EditMode mode) {
+    const EditorView& view, EditMode mode) {
   if (operations.empty()) return InvalidFieldError("operations", "must hold at least one operation");
   if (operations.size() > kMaxOperationsPerBatch) {
     return InvalidFieldError("operations", absl::StrCat("has ", operations.size(),
                                                         " operations; at most ",
                                                         kMaxOperationsPerBatch, " per batch"));
   }
-  BatchApplier applier(document, changes_since_base, current_revision, may_write, mode);
+  BatchApplier applier(document, changes_since_base, current_revision, view, mode);
   EditOutcome outcome;
   for (int i = 0; i < operations.size(); ++i) {
     COPLAN_RETURN_IF_ERROR(applier.Apply(i, operations[i], outcome));
@@ -405,8 +439,7 @@ absl::Status ReplayOperations(Message& document,
                               const google::protobuf::RepeatedPtrField<EditOperation>& operations,
                               EditMode mode) {
   if (operations.empty()) return absl::OkStatus();
-  WritePermission anything;
-  auto outcome = ApplyEditBatch(document, operations, {}, 0, anything, mode);
+  auto outcome = ApplyEditBatch(document, operations, {}, 0, EditorView{}, mode);
   return outcome.status();
 }
 

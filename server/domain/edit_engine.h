@@ -42,6 +42,12 @@ struct EditOutcome {
 // Returns OK if the caller may change the canonical path, or the error to give.
 using WritePermission = std::function<absl::Status(const std::string& path)>;
 
+// What the caller may do and see while editing.
+struct EditorView {
+  WritePermission may_write;         // empty: anything
+  std::vector<std::string> hidden;   // paths withheld from the caller: absent to them
+};
+
 enum class EditMode {
   kEdit,    // normal editing: IMMUTABLE fields cannot be set
   kCreate,  // building a document from its creation operations (replay)
@@ -52,11 +58,13 @@ inline constexpr int kMaxOperationsPerBatch = 100;
 // Largest document, serialized.
 inline constexpr size_t kMaxDocumentBytes = 256 * 1024;
 
+// Items withheld from the caller behave as if they did not exist (they cannot be named,
+// anchored to or seen in a conflict's current value).
 absl::StatusOr<EditOutcome> ApplyEditBatch(
     google::protobuf::Message& document,
     const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations,
     const std::vector<PriorChange>& changes_since_base, int64_t current_revision,
-    const WritePermission& may_write, EditMode mode = EditMode::kEdit);
+    const EditorView& view, EditMode mode = EditMode::kEdit);
 
 // Applies stored operations again (history replay): no conflicts, every path writable.
 absl::Status ReplayOperations(

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "coplan/v1/common.pb.h"
 #include "server/common/errors.h"
 #include "server/domain/document_paths.h"
@@ -69,72 +71,84 @@ void ApplyWithholdings(Message& document, const std::string& reader, bool keep_l
   }
 }
 
+namespace {
+
+// The paths of `withheld` strictly below `prefix`, relative to it: "a.b[x].c" under
+// "a.b[x]" is "c"; "a.b[x]" under "a.b" is "[x]".
+std::vector<std::string> RelativeBelow(const std::vector<std::string>& withheld,
+                                       const std::string& prefix) {
+  std::vector<std::string> relative;
+  for (const std::string& path : withheld) {
+    if (path.size() <= prefix.size() + 1 || !PathCovers(prefix, path)) continue;
+    if (path[prefix.size()] == '.') relative.push_back(path.substr(prefix.size() + 1));
+    if (path[prefix.size()] == '[') relative.push_back(path.substr(prefix.size()));
+  }
+  return relative;
+}
+
+std::string PathOf(const v1::EditOperation& operation) {
+  switch (operation.operation_case()) {
+    case v1::EditOperation::kSetField: return operation.set_field().path();
+    case v1::EditOperation::kInsertItem: return operation.insert_item().list_path();
+    case v1::EditOperation::kUpdateItem: return operation.update_item().item_path();
+    case v1::EditOperation::kRemoveItem: return operation.remove_item().item_path();
+    case v1::EditOperation::kMoveItem: return operation.move_item().item_path();
+    default: return "";
+  }
+}
+
+}  // namespace
+
 std::optional<v1::EditOperation> RedactOperation(const v1::EditOperation& operation,
-                                                 const Message& prototype,
+                                                 const google::protobuf::Descriptor& root,
                                                  const std::vector<std::string>& withheld,
                                                  bool see_withholdings) {
-  // The path the operation writes, and the path of the value it carries.
-  std::string path;
-  switch (operation.operation_case()) {
-    case v1::EditOperation::kSetField: path = operation.set_field().path(); break;
-    case v1::EditOperation::kInsertItem: path = operation.insert_item().list_path(); break;
-    case v1::EditOperation::kUpdateItem: path = operation.update_item().item_path(); break;
-    case v1::EditOperation::kRemoveItem: path = operation.remove_item().item_path(); break;
-    case v1::EditOperation::kMoveItem: path = operation.move_item().item_path(); break;
-    default: return std::nullopt;
-  }
-  if (!see_withholdings && PathCovers("withholdings", path)) return std::nullopt;
-  std::vector<std::string> inside;  // withheld paths below what the operation carries
-  for (const std::string& hidden : withheld) {
-    if (PathCovers(hidden, path)) return std::nullopt;
-    if (PathCovers(path, hidden)) inside.push_back(hidden);
-  }
-  if (operation.operation_case() == v1::EditOperation::kInsertItem) {
-    // Hidden parts may sit inside the inserted item: redact it in place.
-    const std::string item_id =
-        operation.insert_item().item().struct_value().fields().count("id")
-            ? operation.insert_item().item().struct_value().fields().at("id").string_value()
-            : "";
-    const std::string item_path = path + "[" + item_id + "]";
-    for (const std::string& hidden : withheld) {
-      if (PathCovers(hidden, item_path)) return std::nullopt;
-      if (PathCovers(item_path, hidden)) inside.push_back(hidden);
-    }
-  }
-  if (inside.empty()) return operation;
-  // Rebuild the carried value inside an empty document, remove the hidden parts, read it back.
-  std::unique_ptr<Message> scratch(prototype.New());
-  v1::EditOperation redacted = operation;
-  google::protobuf::RepeatedPtrField<v1::EditOperation> single;
-  *single.Add() = operation;
-  if (operation.operation_case() == v1::EditOperation::kSetField) {
-    auto parsed = DocumentPath::Parse(*prototype.GetDescriptor(), path);
-    if (!parsed.ok() || !ReplayOperations(*scratch, single, EditMode::kCreate).ok()) return std::nullopt;
-    RemovePaths(*scratch, inside);
-    auto value = ValueAt(*scratch, *parsed);
-    if (!value.ok()) return std::nullopt;
-    *redacted.mutable_set_field()->mutable_value() = *value;
-    return redacted;
-  }
-  if (operation.operation_case() == v1::EditOperation::kInsertItem) {
-    if (!ReplayOperations(*scratch, single, EditMode::kCreate).ok()) return std::nullopt;
-    RemovePaths(*scratch, inside);
+  const std::string text = PathOf(operation);
+  auto path = DocumentPath::Parse(root, text);
+  if (!path.ok()) return std::nullopt;
+  if (!see_withholdings && PathCovers("withholdings", path->text())) return std::nullopt;
+  std::string carried = path->text();  // the part of the document the value describes
+  if (operation.has_insert_item()) {
     const auto& fields = operation.insert_item().item().struct_value().fields();
-    auto parsed = DocumentPath::Parse(*prototype.GetDescriptor(),
-                                      path + "[" + fields.at("id").string_value() + "]");
-    if (!parsed.ok()) return std::nullopt;
-    auto value = ValueAt(*scratch, *parsed);
-    if (!value.ok()) return std::nullopt;
-    *redacted.mutable_insert_item()->mutable_item() = *value;
+    auto id = fields.find("id");
+    carried = absl::StrCat(path->text(), "[", id == fields.end() ? "" : id->second.string_value(), "]");
+  }
+  for (const std::string& hidden : withheld) {
+    if (PathCovers(hidden, path->text()) || PathCovers(hidden, carried)) return std::nullopt;
+  }
+  v1::EditOperation redacted = operation;
+  google::protobuf::MessageFactory* factory = google::protobuf::MessageFactory::generated_factory();
+  if (operation.has_set_field()) {
+    // Rebuild the value in a scratch message of the holder's type, remove, read back.
+    const auto* field = path->last().field;
+    std::vector<std::string> inside = RelativeBelow(withheld, path->text());
+    if (inside.empty()) return redacted;
+    std::unique_ptr<Message> holder(factory->GetPrototype(field->containing_type())->New());
+    if (!SetFieldFromValue(*holder, field, operation.set_field().value()).ok()) return std::nullopt;
+    std::vector<std::string> relative;  // the same parts, as paths within the holder
+    for (const std::string& below : inside) {
+      relative.push_back(absl::StrCat(field->name(), below.front() == '[' ? "" : ".", below));
+    }
+    RemovePaths(*holder, relative);
+    *redacted.mutable_set_field()->mutable_value() = FieldToValue(*holder, field);
     return redacted;
   }
-  if (operation.operation_case() == v1::EditOperation::kUpdateItem) {
+  if (operation.has_insert_item()) {
+    std::vector<std::string> inside = RelativeBelow(withheld, carried);
+    if (inside.empty()) return redacted;
+    std::unique_ptr<Message> item(factory->GetPrototype(path->last().field->message_type())->New());
+    if (!MessageFromValue(operation.insert_item().item(), *item).ok()) return std::nullopt;
+    RemovePaths(*item, inside);
+    *redacted.mutable_insert_item()->mutable_item() = MessageToValue(*item);
+    return redacted;
+  }
+  if (operation.has_update_item()) {
     // Drop the fields that are withheld; keep the others.
     auto* fields = redacted.mutable_update_item()->mutable_fields()->mutable_fields();
     for (auto it = fields->begin(); it != fields->end();) {
-      const std::string field_path = path + "." + it->first;
+      const std::string field_path = path->text() + "." + it->first;
       bool hidden = false;
-      for (const std::string& withheld_path : inside) {
+      for (const std::string& withheld_path : withheld) {
         if (PathsOverlap(withheld_path, field_path)) hidden = true;
       }
       if (hidden) {
@@ -144,9 +158,57 @@ std::optional<v1::EditOperation> RedactOperation(const v1::EditOperation& operat
       }
     }
     if (fields->empty()) return std::nullopt;
-    return redacted;
   }
   return redacted;
+}
+
+void CarryOverWithheld(const Message& stored, Message& incoming,
+                       const std::vector<std::string>& withheld) {
+  for (const std::string& text : withheld) {
+    auto path = DocumentPath::Parse(*stored.GetDescriptor(), text);
+    if (!path.ok()) continue;
+    std::unique_ptr<Message> source(stored.New());
+    source->CopyFrom(stored);
+    auto from = Locate(*source, *path, /*create=*/false);
+    if (!from.ok()) continue;  // nothing there to keep
+    if (path->ends_with_item()) {
+      // Put the item back in the incoming list, where it was.
+      const auto* reflection = from->holder->GetReflection();
+      const Message& item = reflection->GetRepeatedMessage(*from->holder, from->field, from->index);
+      auto to = Locate(incoming, path->Prefix(path->steps().size()), /*create=*/false);
+      if (to.ok()) continue;  // already there
+      DocumentPath list = path->Prefix(path->steps().size() - 1).Child(path->last().field);
+      auto list_at = Locate(incoming, list, /*create=*/true);
+      if (!list_at.ok()) continue;
+      const auto* target = list_at->holder->GetReflection();
+      target->AddMessage(list_at->holder, list_at->field)->CopyFrom(item);
+      const int size = target->FieldSize(*list_at->holder, list_at->field);
+      MoveLastTo(*list_at->holder, list_at->field, std::min(from->index, size - 1));
+      continue;
+    }
+    auto to = Locate(incoming, *path, /*create=*/true);
+    if (!to.ok()) continue;
+    std::unique_ptr<Message> scratch(to->holder->New());
+    scratch->CopyFrom(*from->holder);
+    to->holder->GetReflection()->ClearField(to->holder, to->field);
+    to->holder->GetReflection()->SwapFields(to->holder, scratch.get(), {to->field});
+  }
+}
+
+bool WithheldUnchanged(const Message& before, const Message& after,
+                       const std::vector<std::string>& withheld) {
+  for (const std::string& text : withheld) {
+    auto path = DocumentPath::Parse(*before.GetDescriptor(), text);
+    if (!path.ok()) continue;
+    auto old_value = ValueAt(before, *path);
+    auto new_value = ValueAt(after, *path);
+    // A withheld item that no longer exists in either is unchanged too.
+    if (old_value.ok() != new_value.ok()) return false;
+    if (old_value.ok() && !google::protobuf::util::MessageDifferencer::Equals(*old_value, *new_value)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 WritePermission WithholdingWriteRule(const Message& stored, const std::string& writer, bool owner) {

@@ -34,10 +34,21 @@ void ApplyWithholdings(google::protobuf::Message& document, const std::string& r
 
 // An operation of the history as `reader` may see it, given the paths withheld from them
 // (and whether they may see the withholdings list): nullopt if it only touches withheld
-// parts; otherwise with withheld parts removed from its value.
+// parts; otherwise with withheld parts removed from the value it carries.
 std::optional<coplan::v1::EditOperation> RedactOperation(
-    const coplan::v1::EditOperation& operation, const google::protobuf::Message& prototype,
+    const coplan::v1::EditOperation& operation, const google::protobuf::Descriptor& root,
     const std::vector<std::string>& withheld, bool see_withholdings);
+
+// Puts the parts of `stored` that are withheld from a writer into `incoming` (what the
+// writer sent back, which lacks them because they never saw them), so that a whole-field
+// update neither erases them nor tells the writer they exist.
+void CarryOverWithheld(const google::protobuf::Message& stored, google::protobuf::Message& incoming,
+                       const std::vector<std::string>& withheld);
+
+// True when every withheld part has the same value in both documents.
+bool WithheldUnchanged(const google::protobuf::Message& before,
+                       const google::protobuf::Message& after,
+                       const std::vector<std::string>& withheld);
 
 // The write rule for edits and updates by `writer`.
 WritePermission WithholdingWriteRule(const google::protobuf::Message& stored,

@@ -371,12 +371,21 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
         }
       }
     }
+    // Parts withheld from the caller were never sent to them, so their request lacks
+    // them: keep the stored parts, and refuse only if the caller tried to change them.
+    std::vector<std::string> hidden;
+    DocumentPtr before;
+    if (!can.see_withholdings) {
+      hidden = PathsWithheldFrom(*stored, caller.person_name());
+      CarryOverWithheld(*stored, *request, hidden);
+      before = reg.rules->New();
+      before->CopyFrom(*stored);
+    }
     COPLAN_ASSIGN_OR_RETURN(MaskedUpdate update,
                             ApplyUpdateMask(*stored, *request, mask, request_field));
-    const WritePermission may_write =
-        WithholdingWriteRule(*stored, caller.person_name(), can.see_withholdings);
-    if (may_write) {
-      for (const std::string& path : update.changed_paths) COPLAN_RETURN_IF_ERROR(may_write(path));
+    if (before && !WithheldUnchanged(*before, *stored, hidden)) {
+      return PermissionDeniedError(
+          "the change includes information the person prefers not to share with you");
     }
     COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*stored), request_field + "."));
     DocumentContext context;
@@ -520,11 +529,12 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
     const std::vector<PriorChange>& changes = history.changes_since_base;
     DocumentPtr working = reg.rules->New();
     working->ParseFromString(row.body);
-    const WritePermission may_write =
-        WithholdingWriteRule(*working, caller.person_name(), can.see_withholdings);
+    EditorView view;
+    view.may_write = WithholdingWriteRule(*working, caller.person_name(), can.see_withholdings);
+    if (!can.see_withholdings) view.hidden = PathsWithheldFrom(*working, caller.person_name());
     COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
                             ApplyEditBatch(*working, request.operations(), changes, row.revision,
-                                           may_write));
+                                           view));
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(LoadContext(tx, reg, *working, facts, caller, &context));
     COPLAN_RETURN_IF_ERROR(reg.rules->Check(*working, context));
@@ -568,9 +578,9 @@ v1::Revision DocumentService::PresentRevisionWith(const Registered& reg, const D
   revision.set_name(absl::StrCat(FormatDocumentName(name), "/revisions/", revision.revision()));
   if (see_withholdings) return revision;
   revision.clear_operations();
-  DocumentPtr prototype = reg.rules->New();
+  const google::protobuf::Descriptor& root = *reg.rules->New()->GetDescriptor();
   for (const auto& op : row.revision.operations()) {
-    auto visible = RedactOperation(op, *prototype, withheld, /*see_withholdings=*/false);
+    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false);
     if (visible) *revision.add_operations() = *visible;
   }
   revision.clear_changed_paths();

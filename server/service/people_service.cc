@@ -264,6 +264,9 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
                             DecodePageToken(request.page_token(), "connections", 1));
     offset = position.Int(0);
   }
+  if (offset < 0) {
+    return InvalidFieldError("page_token", "is not a token this list gave out; start again without one");
+  }
   std::vector<ConnectionRow> rows;
   COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
     COPLAN_RETURN_IF_ERROR(CallerFacts(tx, caller).status());
@@ -285,6 +288,8 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     connection.set_kind(row.kind);
     connections.push_back(std::move(connection));
   }
+  // The list can shrink between pages: past its end is simply the end.
+  offset = std::min<int64_t>(offset, connections.size());
   v1::ListConnectionsResponse response;
   for (int64_t i = offset; i < static_cast<int64_t>(connections.size()) && i < offset + limit; ++i) {
     *response.add_connections() = connections[i];
@@ -594,6 +599,15 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
                 ? "the person is 16 or over: only they can give proxy access now"
                 : "the person's date of birth is not on record, so proxy access can only be "
                   "given by the person themself");
+      }
+      if (proxy_id == caller.person_id) {
+        return InvalidFieldError("proxy_access.proxy",
+                                 "cannot be you: someone else must set up your proxy access");
+      }
+      // A young person's refusal stands until they grant access again themself.
+      if (store_.ProxyWasRefused(tx, person_id, proxy_id)) {
+        return FailedPreconditionError(
+            "the person has refused proxy access for this proxy; only they can give it again");
       }
     }
     if (proxy_id == person_id) return InvalidFieldError("proxy_access.proxy", "cannot be the person themself");

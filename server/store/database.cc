@@ -59,8 +59,24 @@ Database::~Database() = default;
 
 void Database::Prepare(const std::string& name, const std::string& sql) {
   std::lock_guard<std::mutex> lock(mutex_);
-  statements_[name] = sql;
-  for (auto& idle : idle_) idle->conn->prepare(name, sql);
+  for (const auto& known : statements_) {
+    if (known.first == name) return;  // another store instance on the same pool
+  }
+  // Connections pick it up when next leased (see RegisterNewStatements), so one that is
+  // in use right now does not miss it.
+  statements_.emplace_back(name, sql);
+}
+
+void Database::RegisterNewStatements(PooledConnection& pooled) {
+  std::vector<std::pair<std::string, std::string>> missing;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (pooled.registered == statements_.size()) return;
+    missing.assign(statements_.begin() + pooled.registered, statements_.end());
+    pooled.registered = statements_.size();
+  }
+  // Registration only; libpqxx prepares on the server at first use.
+  for (const auto& [name, sql] : missing) pooled.conn->prepare(name, sql);
 }
 
 int Database::broken_connections() const {
@@ -77,13 +93,8 @@ absl::Status Database::Connect(PooledConnection& pooled) {
       pqxx::nontransaction tx(*pooled.conn);
       tx.exec("SET plan_cache_mode = force_generic_plan");
     }
-    std::map<std::string, std::string> statements;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      statements = statements_;
-    }
-    // Registration only; libpqxx prepares on the server at first use.
-    for (const auto& [name, sql] : statements) pooled.conn->prepare(name, sql);
+    pooled.registered = 0;
+    RegisterNewStatements(pooled);
     pooled.statement_timeout_ms = -1;
   } catch (const std::exception& e) {
     Log(LogLevel::kWarning, "db_connect_failed");
@@ -100,6 +111,15 @@ absl::StatusOr<std::unique_ptr<Database::PooledConnection>> Database::Acquire(
     if (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
+      if (conn->registered != statements_.size()) {
+        lock.unlock();
+        try {
+          RegisterNewStatements(*conn);
+        } catch (const std::exception&) {
+          Release(std::move(conn), /*broken=*/true);
+          return UnavailableError("the database is not reachable; try again shortly");
+        }
+      }
       return conn;
     }
     if (open_ < options_.pool_size) {

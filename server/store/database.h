@@ -51,7 +51,7 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Registers a prepared statement for every connection. Call before first use.
+  // Registers a prepared statement for every connection, open or yet to open.
   void Prepare(const std::string& name, const std::string& sql);
 
   // Runs `work` in a read-write transaction; commits when it returns OK.
@@ -72,12 +72,14 @@ class Database {
   struct PooledConnection {
     std::unique_ptr<pqxx::connection> conn;
     int64_t statement_timeout_ms = -1;  // as last SET on this connection
+    size_t registered = 0;              // how many of statements_ it knows
   };
   class Lease;
 
   absl::StatusOr<std::unique_ptr<PooledConnection>> Acquire(absl::Time deadline);
   void Release(std::unique_ptr<PooledConnection> conn, bool broken);
   absl::Status Connect(PooledConnection& pooled);
+  void RegisterNewStatements(PooledConnection& pooled);
   absl::Status ApplyDeadline(PooledConnection& pooled, absl::Time deadline);
   template <typename Tx>
   absl::Status Run(absl::Time deadline, bool write, const std::function<absl::Status(Tx&)>& work);
@@ -88,7 +90,8 @@ class Database {
   std::vector<std::unique_ptr<PooledConnection>> idle_;  // guarded by mutex_
   int open_ = 0;                                         // guarded by mutex_
   int broken_ = 0;                                       // guarded by mutex_
-  std::map<std::string, std::string> statements_;        // guarded by mutex_
+  // Named statements in the order registered; guarded by mutex_.
+  std::vector<std::pair<std::string, std::string>> statements_;
 };
 
 // Rounds a time budget down to the 1-2-5 series (10 ms ... max), for statement_timeout.

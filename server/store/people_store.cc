@@ -128,6 +128,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                                 " WHERE x.person_id = $1 AND (NOT $2 OR"
                                 " (time_to_micros(x.create_time), x.id) < ($3, $4))"
                                 " ORDER BY x.create_time DESC, x.id DESC LIMIT $5");
+  db_.Prepare("proxy_was_refused",
+              "SELECT EXISTS (SELECT 1 FROM proxy_accesses WHERE person_id = $1 AND proxy_id = $2"
+              " AND refuse_time IS NOT NULL)");
   db_.Prepare("proxy_refuse",
               "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
               " AND refuse_time IS NULL");
@@ -323,6 +326,11 @@ std::vector<ProxyRow> PeopleStore::ListProxies(pqxx::transaction_base& tx,
     rows.push_back(ReadProxy(row));
   }
   return rows;
+}
+
+bool PeopleStore::ProxyWasRefused(pqxx::transaction_base& tx, const std::string& person_id,
+                                  const std::string& proxy_id) {
+  return tx.exec_prepared("proxy_was_refused", person_id, proxy_id)[0][0].as<bool>();
 }
 
 void PeopleStore::RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when) {

@@ -118,6 +118,9 @@ class PeopleStore {
   std::vector<ProxyRow> ListProxies(pqxx::transaction_base& tx, const std::string& person_id,
                                     int64_t before_micros, const std::string& before_id, int limit);
   void RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when);
+  // True if the person has ever refused proxy access by `proxy_id`.
+  bool ProxyWasRefused(pqxx::transaction_base& tx, const std::string& person_id,
+                       const std::string& proxy_id);
 
   std::vector<ConnectionRow> ListConnections(pqxx::transaction_base& tx, const std::string& actor_id);
 

@@ -409,10 +409,12 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return result.status();
        }},
       {"PeopleService.CreateProxyAccess", "OK OK NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [](int, client::Client& c, Subject& s) {
+         // A new candidate each time: a refused proxy cannot be set up again by staff.
+         TestUser candidate = server_->CreateUser("Proxy candidate");
          v1::CreateProxyAccessRequest r;
          r.set_parent(s.person.name);
-         r.mutable_proxy_access()->set_proxy(f.bystander.name);
+         r.mutable_proxy_access()->set_proxy(candidate.name);
          r.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
          auto proxy = c.Call(&v1::PeopleService::Stub::CreateProxyAccess, r);
          if (proxy.ok()) {
@@ -710,6 +712,18 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->state(), v1::PROXY_STATE_REFUSED);
   EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(), Code::kNotFound);
+  // Staff cannot override the refusal by setting it up again; the young person can.
+  EXPECT_EQ(server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup).status().code(),
+            Code::kFailedPrecondition);
+  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(), Code::kNotFound);
+  auto regranted = young.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+  ASSERT_TRUE(regranted.ok()) << regranted.status();
+  EXPECT_TRUE(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+  // Nobody on the staff side can make themself a proxy.
+  TestUser staff = server_->CreateUser("Second admin", {.administrator = true});
+  setup.mutable_proxy_access()->set_proxy(staff.name);
+  auto self = staff.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+  EXPECT_EQ(self.status().code(), Code::kInvalidArgument) << self.status();
 }
 
 TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
@@ -785,6 +799,96 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   EXPECT_EQ(dump.find("self-harm"), std::string::npos);
   EXPECT_EQ(dump.find("Alex (friend)"), std::string::npos);
   EXPECT_NE(dump.find("stop eating"), std::string::npos);
+}
+
+TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom) {
+  TestUser person = server_->CreateUser("Sasha");
+  TestUser mum = server_->CreateUser("Mum");
+  v1::CreatePlanRequest create;
+  create.set_parent(person.name);
+  auto* contact = create.mutable_plan()->mutable_crisis_plan()->add_help_contacts();
+  contact->set_id("friend");
+  contact->set_name("Alex (friend)");
+  auto* withholding = create.mutable_plan()->add_withholdings();
+  withholding->add_paths("crisis_plan.help_contacts[friend]");
+  withholding->add_withheld_from(mum.name);
+  auto plan = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  v1::CreateGrantRequest grant;
+  grant.set_parent(person.name);
+  grant.mutable_grant()->set_grantee(mum.name);
+  grant.mutable_grant()->add_documents(plan->name());
+  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
+  ASSERT_TRUE(person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+  v1::GetPlanRequest get;
+  get.set_name(plan->name());
+  auto as_mum = mum.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(as_mum.ok());
+  ASSERT_EQ(as_mum->crisis_plan().help_contacts_size(), 0);
+
+  // Sending back the whole plan as she sees it, with a contact added, keeps the hidden one.
+  v1::UpdatePlanRequest update;
+  *update.mutable_plan() = *as_mum;
+  auto* added = update.mutable_plan()->mutable_crisis_plan()->add_help_contacts();
+  added->set_id("c2");
+  added->set_name("Sam");
+  update.mutable_update_mask()->add_paths("*");
+  auto updated = mum.client->Call(&v1::PlanService::Stub::UpdatePlan, update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->crisis_plan().help_contacts_size(), 1);
+  auto as_owner = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_EQ(as_owner->crisis_plan().help_contacts_size(), 2);
+  EXPECT_EQ(as_owner->crisis_plan().help_contacts(0).name(), "Alex (friend)");
+  EXPECT_EQ(as_owner->crisis_plan().help_contacts(1).name(), "Sam");
+  const int64_t base = as_owner->revision();
+
+  // The person rewrites the list; mum's stale edit conflicts, and the conflict shows
+  // her the list without the hidden contact.
+  v1::EditDocumentRequest rewrite;
+  rewrite.set_name(plan->name());
+  rewrite.set_base_revision(base);
+  rewrite.set_idempotency_key("owner-rewrite");
+  *rewrite.add_operations() = testing::SetOp(
+      "crisis_plan.help_contacts",
+      R"json([{"id": "friend", "name": "Alex (friend)"}, {"id": "c2", "name": "Samuel"}])json");
+  ASSERT_TRUE(person.client->Call(&v1::EditingService::Stub::EditDocument, rewrite).ok());
+  v1::EditDocumentRequest stale;
+  stale.set_name(plan->name());
+  stale.set_base_revision(base);
+  stale.set_idempotency_key("mum-stale");
+  *stale.add_operations() = testing::UpdateOp("crisis_plan.help_contacts[c2]", R"({"phone": "0770"})");
+  auto conflict = mum.client->Call(&v1::EditingService::Stub::EditDocument, stale);
+  ASSERT_EQ(conflict.status().code(), Code::kAborted) << conflict.status();
+  auto detail = client::ErrorDetail<v1::EditConflict>(conflict.status());
+  ASSERT_TRUE(detail.has_value());
+  const std::string shown = detail->current_value().DebugString();
+  EXPECT_NE(shown.find("Samuel"), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("Alex"), std::string::npos) << shown;
+  EXPECT_EQ(std::string(conflict.status().message()).find("friend"), std::string::npos);
+
+  // Naming the hidden item, or re-using its id, reads exactly like an unknown item.
+  auto by_name = [&](const v1::EditOperation& op, const std::string& key) {
+    v1::EditDocumentRequest edit;
+    edit.set_name(plan->name());
+    edit.set_base_revision(base + 1);
+    edit.set_idempotency_key(key);
+    *edit.add_operations() = op;
+    return mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).status();
+  };
+  absl::Status hidden = by_name(testing::UpdateOp("crisis_plan.help_contacts[friend]", R"({"phone": "1"})"), "hidden-item-h1");
+  absl::Status unknown = by_name(testing::UpdateOp("crisis_plan.help_contacts[nobody]", R"({"phone": "1"})"), "hidden-item-h2");
+  EXPECT_EQ(hidden.code(), Code::kInvalidArgument);
+  EXPECT_EQ(hidden.code(), unknown.code());
+  EXPECT_NE(hidden.message().find("no item"), absl::string_view::npos) << hidden;
+  absl::Status reused = by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "friend", "name": "x"})"), "hidden-item-h3");
+  absl::Status taken = by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "c2", "name": "x"})"), "hidden-item-h4");
+  EXPECT_EQ(reused.code(), Code::kInvalidArgument);
+  EXPECT_EQ(reused.message().find("already"), absl::string_view::npos) << reused;
+  std::string reused_text(reused.message());
+  ASSERT_NE(reused_text.find("friend"), std::string::npos) << reused;
+  EXPECT_EQ(reused_text.replace(reused_text.find("friend"), 6, "c2"), std::string(taken.message()));
+  auto after = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  EXPECT_EQ(after->revision(), base + 1);  // none of it changed anything
 }
 
 }  // namespace

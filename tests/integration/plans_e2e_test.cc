@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "google/rpc/error_details.pb.h"
+#include "server/domain/page_token.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/test_server.h"
 
@@ -354,6 +355,21 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
   // None of it was written.
   EXPECT_EQ(CountPlans(true), 1);
   EXPECT_EQ(Get(created->name())->revision(), 1);
+}
+
+TEST_F(PlansTest, ForgedPageTokensGetAClearErrorOrAnEmptyPage) {
+  // Page tokens are checksummed, not secret: anyone can make one, so the server must
+  // survive whatever position it holds.
+  v1::ListConnectionsRequest request;
+  request.set_page_token(EncodePageToken({"-5"}, "connections"));
+  auto negative = alex_.client->Call(&v1::PeopleService::Stub::ListConnections, request);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(negative.status()), "page_token");
+  request.set_page_token(EncodePageToken({"9223372036854775807"}, "connections"));
+  auto beyond = alex_.client->Call(&v1::PeopleService::Stub::ListConnections, request);
+  ASSERT_TRUE(beyond.ok()) << beyond.status();
+  EXPECT_EQ(beyond->connections_size(), 0);
+  EXPECT_TRUE(beyond->next_page_token().empty());
 }
 
 TEST_F(PlansTest, TheCallersDeadlineIsHonouredInsideTheDatabase) {

@@ -177,7 +177,7 @@ TEST(AccessPolicyTest, CareTeamNeedsARegisteredClinicianAndAdministratorsSeeNoRe
 }
 
 TEST(WithholdingTest, RedactsOperationsThatCarryWithheldParts) {
-  v1::Plan prototype;
+  const auto& prototype = *v1::Plan::descriptor();
   const std::vector<std::string> withheld = {"crisis_plan.help_contacts[c1]",
                                              "crisis_plan.refusals_if_unwell"};
   v1::EditOperation hidden;
@@ -199,6 +199,59 @@ TEST(WithholdingTest, RedactsOperationsThatCarryWithheldParts) {
   list.mutable_set_field()->set_path("withholdings");
   EXPECT_FALSE(RedactOperation(list, prototype, {}, false).has_value());
   EXPECT_TRUE(RedactOperation(list, prototype, {}, true).has_value());
+
+  // Inserting the withheld item is dropped; updating a visible one is kept.
+  v1::EditOperation insert;
+  insert.mutable_insert_item()->set_list_path("crisis_plan.help_contacts");
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"id": "c1", "name": "secret"})", insert.mutable_insert_item()->mutable_item())
+                  .ok());
+  EXPECT_FALSE(RedactOperation(insert, prototype, withheld, false).has_value());
+  insert.mutable_insert_item()->mutable_item()->mutable_struct_value()->mutable_fields()->at("id")
+      .set_string_value("c2");
+  EXPECT_TRUE(RedactOperation(insert, prototype, withheld, false).has_value());
+}
+
+TEST(WithholdingTest, RedactsWithheldFieldsInsideACarriedItem) {
+  const std::vector<std::string> withheld = {"crisis_plan.help_contacts[c1].phone"};
+  v1::EditOperation insert;
+  insert.mutable_insert_item()->set_list_path("crisis_plan.help_contacts");
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"id": "c1", "name": "Sam", "phone": "07700 900123"})",
+                  insert.mutable_insert_item()->mutable_item())
+                  .ok());
+  auto redacted = RedactOperation(insert, *v1::Plan::descriptor(), withheld, false);
+  ASSERT_TRUE(redacted.has_value());
+  EXPECT_EQ(redacted->DebugString().find("07700"), std::string::npos) << redacted->DebugString();
+  EXPECT_NE(redacted->DebugString().find("Sam"), std::string::npos);
+
+  v1::EditOperation update;
+  update.mutable_update_item()->set_item_path("crisis_plan.help_contacts[c1]");
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(R"({"phone": "07700 900999"})",
+                                                          update.mutable_update_item()->mutable_fields())
+                  .ok());
+  EXPECT_FALSE(RedactOperation(update, *v1::Plan::descriptor(), withheld, false).has_value());
+}
+
+TEST(WithholdingTest, CarriesWithheldPartsIntoAWholeFieldUpdate) {
+  v1::Plan stored;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"crisis_plan": {"help_contacts": [{"id": "c0", "name": "Ann"},
+                                                        {"id": "c1", "name": "secret"},
+                                                        {"id": "c2", "name": "Bo"}]}})",
+                  &stored)
+                  .ok());
+  const std::vector<std::string> withheld = {"crisis_plan.help_contacts[c1]"};
+  v1::Plan incoming = stored;
+  RemovePaths(incoming, withheld);  // what the writer saw
+  incoming.mutable_crisis_plan()->mutable_help_contacts(1)->set_name("Bob");
+  CarryOverWithheld(stored, incoming, withheld);
+  ASSERT_EQ(incoming.crisis_plan().help_contacts_size(), 3);
+  EXPECT_EQ(incoming.crisis_plan().help_contacts(1).id(), "c1");
+  EXPECT_EQ(incoming.crisis_plan().help_contacts(2).name(), "Bob");
+  EXPECT_TRUE(WithheldUnchanged(stored, incoming, withheld));
+  incoming.mutable_crisis_plan()->mutable_help_contacts(1)->set_name("changed");
+  EXPECT_FALSE(WithheldUnchanged(stored, incoming, withheld));
 }
 
 TEST(DecisionRulesTest, SureScoresOnlyCompleteTestsAndFlagsThreeOrLess) {

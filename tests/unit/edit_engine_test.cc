@@ -96,7 +96,7 @@ TEST(EditEngineTest, AppliesEveryKindOfOperationInOrder) {
              Insert("crisis_plan.warning_signs", R"({"id": "c", "text": "staying in bed"})", "a"),
              Update("crisis_plan.warning_signs[b]", R"({"text": "skipping meals"})"),
              Move("crisis_plan.warning_signs[b]", ""), Remove("crisis_plan.warning_signs[a]")}),
-      {}, 1, nullptr);
+      {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.title(), "My plan");
   EXPECT_EQ(Ids(plan), (std::vector<std::string>{"b", "c"}));
@@ -113,7 +113,7 @@ TEST(EditEngineTest, AssignsIdsToInsertedItemsAndRecordsThemForReplay) {
   v1::Plan plan = CrisisPlan();
   auto outcome = ApplyEditBatch(
       plan, Batch({Insert("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}), {},
-      1, nullptr);
+      1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   const std::string id = plan.crisis_plan().help_contacts(0).id();
   EXPECT_FALSE(id.empty());
@@ -134,7 +134,7 @@ TEST(EditEngineTest, ConvertsJsonValuesOfEveryFieldType) {
              Insert("care_plan.goals", R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
              Set("carePlan.keyWorker", R"({"displayName": "Sam"})"),
              Insert("care_plan.dialog.ratings", R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
-      {}, 1, nullptr);
+      {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.care_plan().review_date().month(), 12);
   EXPECT_EQ(plan.care_plan().goals(0).status(), v1::GOAL_STATUS_ACHIEVED);
@@ -152,7 +152,7 @@ TEST(EditEngineTest, ConcurrentEditsOfDifferentPartsMerge) {
   auto outcome = ApplyEditBatch(
       plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), Set("title", "\"t\""),
                    Insert("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
-      prior, 3, nullptr);
+      prior, 3, {});
   EXPECT_TRUE(outcome.ok()) << outcome.status();
 }
 
@@ -162,7 +162,7 @@ TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentVal
   v1::Plan before = plan;
   auto outcome = ApplyEditBatch(
       plan, Batch({Set("title", "\"t\""), Update("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
-      prior, 6, nullptr);
+      prior, 6, {});
   ASSERT_EQ(outcome.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
   ASSERT_TRUE(ReadDetail(outcome.status(), conflict));
@@ -181,7 +181,7 @@ TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
            {"crisis_plan.warning_signs[a]@position", Move("crisis_plan.warning_signs[a]", "b")},
            {"crisis_plan", Set("crisis_plan.warning_signs", "[]")}}) {
     v1::Plan plan = CrisisPlan();
-    auto outcome = ApplyEditBatch(plan, Batch({op}), {{2, prior_path}}, 2, nullptr);
+    auto outcome = ApplyEditBatch(plan, Batch({op}), {{2, prior_path}}, 2, {});
     EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << prior_path;
   }
 }
@@ -190,16 +190,16 @@ TEST(EditEngineTest, EditingAnItemRemovedSinceTheBaseConflictsButAnUnknownIdIsIn
   v1::Plan plan = CrisisPlan();
   plan.mutable_crisis_plan()->mutable_warning_signs()->RemoveLast();  // b was removed in rev 4
   auto removed = ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
-                                {{4, "crisis_plan.warning_signs[b]"}}, 4, nullptr);
+                                {{4, "crisis_plan.warning_signs[b]"}}, 4, {});
   EXPECT_EQ(removed.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
   ASSERT_TRUE(ReadDetail(removed.status(), conflict));
   EXPECT_EQ(conflict.current_value().kind_case(), google::protobuf::Value::kNullValue);
 
-  auto unknown = ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[zz]")}), {}, 4, nullptr);
+  auto unknown = ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[zz]")}), {}, 4, {});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   auto anchor = ApplyEditBatch(
-      plan, Batch({Insert("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, nullptr);
+      plan, Batch({Insert("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, {});
   EXPECT_EQ(anchor.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -225,7 +225,7 @@ TEST(EditEngineTest, BadOperationsNameTheirIndexAndField) {
   for (const Case& c : cases) {
     v1::Plan plan = CrisisPlan();
     v1::Plan before = plan;
-    auto outcome = ApplyEditBatch(plan, Batch({Set("title", "\"first\""), c.op}), {}, 1, nullptr);
+    auto outcome = ApplyEditBatch(plan, Batch({Set("title", "\"first\""), c.op}), {}, 1, {});
     ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << c.op.DebugString();
     google::rpc::BadRequest bad;
     ASSERT_TRUE(ReadDetail(outcome.status(), bad)) << outcome.status();
@@ -239,11 +239,11 @@ TEST(EditEngineTest, BadOperationsNameTheirIndexAndField) {
 
 TEST(EditEngineTest, RefusesEmptyAndOversizedBatches) {
   v1::Plan plan = CrisisPlan();
-  EXPECT_EQ(ApplyEditBatch(plan, Batch({}), {}, 1, nullptr).status().code(),
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({}), {}, 1, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
   RepeatedPtrField<EditOperation> big;
   for (int i = 0; i <= kMaxOperationsPerBatch; ++i) *big.Add() = Set("title", "\"x\"");
-  EXPECT_EQ(ApplyEditBatch(plan, big, {}, 1, nullptr).status().code(),
+  EXPECT_EQ(ApplyEditBatch(plan, big, {}, 1, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -254,12 +254,36 @@ TEST(EditEngineTest, WritePermissionIsAskedForEveryPathWritten) {
                                                               : absl::OkStatus();
   };
   EXPECT_TRUE(ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
-                             {}, 1, deny_b)
+                             {}, 1, EditorView{deny_b, {}})
                   .ok());
-  EXPECT_EQ(ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[b]")}), {}, 1, deny_b)
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[b]")}), {}, 1, EditorView{deny_b, {}})
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
+}
+
+TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
+  v1::Plan plan = CrisisPlan();
+  const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
+  // Naming, anchoring to or re-using the id of a hidden item reads like an unknown item.
+  auto update = ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
+                               {}, 1, view);
+  EXPECT_EQ(update.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(update.status().message().find("no item"), std::string::npos) << update.status();
+  auto anchored = ApplyEditBatch(
+      plan, Batch({Insert("crisis_plan.warning_signs", R"({"id": "n", "text": "y"})", "b")}), {}, 1, view);
+  EXPECT_NE(anchored.status().message().find("no item"), std::string::npos) << anchored.status();
+  // A conflict on the list shows its current value without the hidden item.
+  auto conflict = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs", "[]")}),
+                                 {{2, "crisis_plan.warning_signs[a]"}}, 2, view);
+  ASSERT_EQ(conflict.status().code(), absl::StatusCode::kAborted) << conflict.status();
+  EXPECT_EQ(std::string(conflict.status().message()).find("[b]"), std::string::npos);
+  v1::EditConflict details;
+  ASSERT_TRUE(ReadDetail(conflict.status(), details));
+  const std::string shown = details.current_value().DebugString();
+  EXPECT_NE(shown.find("\"a\""), std::string::npos) << shown;
+  EXPECT_EQ(shown.find("\"b\""), std::string::npos) << shown;
+  EXPECT_EQ(plan.crisis_plan().warning_signs_size(), 2);  // nothing changed
 }
 
 TEST(DocumentPathsTest, OverlapIsBySegmentNotByPrefixOfText) {

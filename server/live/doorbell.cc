@@ -61,7 +61,8 @@ void Doorbell::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  outbox_ready_.notify_all();
+  stopped_.notify_all();
   if (listen_thread_.joinable()) listen_thread_.join();
   if (send_thread_.joinable()) send_thread_.join();
 }
@@ -77,7 +78,7 @@ void Doorbell::Ring(std::string message) {
     if (stopping_ && !send_thread_.joinable()) return;
     outbox_.push_back(std::move(message));
   }
-  wake_.notify_one();
+  outbox_ready_.notify_one();
 }
 
 void Doorbell::Deliver(const std::string& payload) {
@@ -114,7 +115,7 @@ void Doorbell::Listen() {
       }
       Log(LogLevel::kWarning, "doorbell_listener_lost").Int("failures", ++failures);
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(std::min(2000, 100 * failures)),
+      stopped_.wait_for(lock, std::chrono::milliseconds(std::min(2000, 100 * failures)),
                      [this] { return stopping_; });
     }
   }
@@ -127,7 +128,7 @@ void Doorbell::Send() {
     bool stopping;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !outbox_.empty(); });
+      outbox_ready_.wait(lock, [this] { return stopping_ || !outbox_.empty(); });
       batch.swap(outbox_);
       stopping = stopping_;
     }

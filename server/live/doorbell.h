@@ -53,7 +53,8 @@ class Doorbell {
   const std::string instance_id_;
   Listener* const listener_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable outbox_ready_;  // the sender waits on this
+  std::condition_variable stopped_;       // the listener's reconnect backoff waits on this
   std::deque<std::string> outbox_;  // guarded by mutex_
   bool stopping_ = false;           // guarded by mutex_
   int reconnects_ = 0;              // guarded by mutex_

@@ -1,5 +1,7 @@
 #include "server/live/watch_hub.h"
 
+#include <tuple>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -67,12 +69,14 @@ Caller WatchHub::Fresh(const Caller& reader) {
   return caller;
 }
 
-void WatchHub::Submit(std::function<void()> job) {
+bool WatchHub::Submit(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) return false;
   }
-  if (!pool_->TrySubmit(std::move(job))) Log(LogLevel::kError, "watch_hub_overloaded");
+  if (pool_->TrySubmit(std::move(job))) return true;
+  Log(LogLevel::kError, "watch_hub_overloaded");
+  return false;
 }
 
 void WatchHub::Ring(const std::string& message) {
@@ -114,26 +118,32 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart&
   bool editing_now = false;
   Watcher::Event current_presence;
   const std::string& person = watcher->reader().person_id;
+  bool stopping = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) {
-      watcher->End(Unavailable("the server is shutting down; watch again to resume"));
-      return;
-    }
     if (watcher->detached()) return;  // the call ended while it was being set up
-    Channel& channel = channels_[start.document_key];
-    if (channel.watchers.empty() && channel.fetched == 0) {
-      channel.name = watcher->name;
-      channel.fetched = channel.wanted = start.revision;
+    stopping = stopping_;  // Stop() ends only the watchers attached before it
+    if (!stopping) {
+      watcher->MarkAttached();
+      Channel& channel = channels_[start.document_key];
+      if (channel.watchers.empty() && channel.fetched == 0) {
+        channel.name = watcher->name;
+        channel.fetched = channel.wanted = start.revision;
+      }
+      channel.watchers.push_back(watcher);
+      behind = behind || watcher->last_queued() < channel.fetched;
+      LocalPresence& local = channel.present[person];
+      presence_changed = local.streams == 0 || (watcher->editing && local.editing_streams == 0);
+      ++local.streams;
+      if (watcher->editing) ++local.editing_streams;
+      editing_now = local.editing_streams > 0;
+      current_presence = channel.presence;
     }
-    channel.watchers.push_back(watcher);
-    behind = behind || watcher->last_queued() < channel.fetched;
-    LocalPresence& local = channel.present[person];
-    presence_changed = local.streams == 0 || (watcher->editing && local.editing_streams == 0);
-    ++local.streams;
-    if (watcher->editing) ++local.editing_streams;
-    editing_now = local.editing_streams > 0;
-    current_presence = channel.presence;
+  }
+  if (stopping) {
+    // Outside the lock: ending may finish the call inline, which detaches.
+    watcher->End(Unavailable("the server is shutting down; watch again to resume"));
+    return;
   }
   if (behind) CatchUp(watcher);
   const int64_t key = start.document_key;
@@ -161,11 +171,15 @@ void WatchHub::Detach(const std::shared_ptr<Watcher>& watcher) {
   bool stopping;
   bool presence_changed = false;
   bool still_present = false, still_editing = false;
-  const std::string& person = watcher->reader().person_id;
+  std::string person;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping = stopping_;
     watcher->MarkDetached();
+    // A call that ended while it was being set up never joined a channel, and its
+    // fields may still be being written: leave them alone.
+    if (!watcher->attached()) return;
+    person = watcher->reader().person_id;
     auto found = channels_.find(watcher->document_key);
     if (found == channels_.end()) return;
     Channel& channel = found->second;
@@ -270,12 +284,17 @@ void WatchHub::Want(int64_t document_key, int64_t revision) {
     if (channel.fetching || channel.wanted <= channel.fetched) return;
     channel.fetching = true;
   }
-  Submit([this, document_key] { FetchLoop(document_key); });
+  if (!Submit([this, document_key] { FetchLoop(document_key); })) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = channels_.find(document_key);
+    if (found != channels_.end()) found->second.fetching = false;  // the poll tries again
+  }
 }
 
 void WatchHub::FetchLoop(int64_t document_key) {
   for (;;) {
     int64_t from;
+    int64_t wanted_before;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto found = channels_.find(document_key);
@@ -287,6 +306,7 @@ void WatchHub::FetchLoop(int64_t document_key) {
         return;
       }
       from = channel.fetched;
+      wanted_before = channel.wanted;
     }
     std::optional<StoredDocument> current;
     std::vector<RevisionRow> rows;
@@ -315,8 +335,11 @@ void WatchHub::FetchLoop(int64_t document_key) {
     if (found == channels_.end()) return;
     Channel& channel = found->second;
     channel.fetched = std::max(channel.fetched, rows.empty() ? target : rows.back().revision.revision());
-    // Nothing beyond the committed revision can be fetched yet.
-    channel.wanted = std::max(channel.fetched, std::min(channel.wanted, target));
+    // A revision wanted before the read but beyond what it found does not exist (a stray
+    // ring): forget it. One wanted since may have committed after the read: keep it.
+    if (channel.wanted == wanted_before) {
+      channel.wanted = std::max(channel.fetched, std::min(channel.wanted, target));
+    }
   }
 }
 
@@ -357,15 +380,15 @@ void WatchHub::Distribute(int64_t document_key, const std::vector<RevisionRow>& 
 }
 
 void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
-  if (!watcher->BeginCatchUp()) return;  // one is running and will read to the end
-  Submit([this, watcher] {
+  if (!watcher->BeginCatchUp()) return;  // the running one will read once more
+  const bool submitted = Submit([this, watcher] {
     // Reads the log as this reader (access checked, withheld parts removed), as fast as
     // the watcher drains its queue, until it has everything that exists.
     for (;;) {
       if (watcher->ended()) break;
       const size_t slots = std::min<size_t>(watcher->free_slots(), 200);
       if (slots == 0) {
-        watcher->EndCatchUp();
+        watcher->AbandonCatchUp();
         watcher->CallWhenDrained([this, watcher] { CatchUp(watcher); });
         return;
       }
@@ -383,37 +406,72 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         *event->mutable_change() = std::move(change);
         const Watcher::Offer offer = watcher->OfferChange(revision, std::move(event), /*catch_up=*/true);
         if (offer == Watcher::Offer::kClosed) {
-          watcher->EndCatchUp();
+          watcher->AbandonCatchUp();
           return;
         }
         if (offer == Watcher::Offer::kFull) full = true;
       }
       if (full || changes->size() == slots) continue;  // more may wait in the log
       // Caught up with what existed when read; the channel may have moved on since.
-      watcher->EndCatchUp();
       int64_t fetched = 0;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         auto found = channels_.find(watcher->document_key);
         if (found != channels_.end()) fetched = found->second.fetched;
       }
-      if (fetched > watcher->last_queued()) CatchUp(watcher);
-      return;
+      if (!changes->empty() && fetched > watcher->last_queued()) continue;
+      if (watcher->FinishCatchUp()) return;  // otherwise a gap was reported meanwhile
     }
-    watcher->EndCatchUp();
+    watcher->AbandonCatchUp();
   });
+  if (!submitted) watcher->AbandonCatchUp();
 }
 
-void WatchHub::RecheckAccess(const std::shared_ptr<Watcher>& watcher) {
-  Submit([this, watcher] {
-    if (watcher->ended()) return;
-    auto check = documents_.ChangesFor(Fresh(watcher->reader()), watcher->name,
-                                       watcher->last_queued(), 0);
-    if (!check.ok() && check.status().code() != absl::StatusCode::kUnavailable &&
-        check.status().code() != absl::StatusCode::kDeadlineExceeded) {
-      watcher->End(AccessEnded(check.status()));
+void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers) {
+  // One check per reader, session and document: watchers that share them share the answer.
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::shared_ptr<Watcher>>>
+      groups;
+  for (auto& watcher : watchers) {
+    if (watcher->ended()) continue;
+    const Caller& reader = watcher->reader();
+    groups[{reader.person_id, reader.session_id, FormatDocumentName(watcher->name)}].push_back(
+        std::move(watcher));
+  }
+  // In jobs of a few dozen, so that re-checks never hold the hub's threads for long.
+  constexpr size_t kGroupsPerJob = 32;
+  std::vector<std::vector<std::shared_ptr<Watcher>>> job;
+  auto flush = [&] {
+    if (job.empty()) return;
+    Submit([this, batch = std::move(job)] {
+      for (const auto& group : batch) {
+        const std::shared_ptr<Watcher>& first = group.front();
+        auto check = documents_.ChangesFor(Fresh(first->reader()), first->name, first->last_queued(), 0);
+        if (check.ok() || check.status().code() == absl::StatusCode::kUnavailable ||
+            check.status().code() == absl::StatusCode::kDeadlineExceeded) {
+          continue;  // still allowed, or cannot tell now: the next re-check will
+        }
+        for (const auto& watcher : group) watcher->End(AccessEnded(check.status()));
+      }
+    });
+    job.clear();
+  };
+  for (auto& [key, group] : groups) {
+    job.push_back(std::move(group));
+    if (job.size() == kGroupsPerJob) flush();
+  }
+  flush();
+}
+
+std::vector<std::shared_ptr<Watcher>> WatchHub::WatchersAbout(const std::string& person_id) const {
+  std::vector<std::shared_ptr<Watcher>> affected;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [key, channel] : channels_) {
+    if (channel.name.person_id != person_id) continue;
+    for (const auto& watcher : channel.watchers) {
+      if (watcher->via != Relationship::kSelf) affected.push_back(watcher);
     }
-  });
+  }
+  return affected;
 }
 
 void WatchHub::RevisionCommitted(int64_t document_key, int64_t revision) {
@@ -428,17 +486,7 @@ void WatchHub::AgreementChanged(int64_t document_key) {
 
 void WatchHub::AccessChanged(const std::string& person_id) {
   Ring(absl::StrCat("x:", person_id));
-  std::vector<std::shared_ptr<Watcher>> affected;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [key, channel] : channels_) {
-      if (channel.name.person_id != person_id) continue;
-      for (const auto& watcher : channel.watchers) {
-        if (watcher->via != Relationship::kSelf) affected.push_back(watcher);
-      }
-    }
-  }
-  for (const auto& watcher : affected) RecheckAccess(watcher);
+  RecheckAccess(WatchersAbout(person_id));
 }
 
 void WatchHub::SessionEnded(const std::string& session_id) {
@@ -463,18 +511,7 @@ void WatchHub::OnRing(const std::string& message) {
   } else if (parts[0] == "p" && absl::SimpleAtoi(parts[1], &key)) {
     if (!WatchersOf(key).empty()) Submit([this, key] { BroadcastPresence(key); });
   } else if (parts[0] == "x") {
-    // Re-check without ringing again.
-    std::vector<std::shared_ptr<Watcher>> affected;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      for (const auto& [channel_key, channel] : channels_) {
-        if (channel.name.person_id != parts[1]) continue;
-        for (const auto& watcher : channel.watchers) {
-          if (watcher->via != Relationship::kSelf) affected.push_back(watcher);
-        }
-      }
-    }
-    for (const auto& watcher : affected) RecheckAccess(watcher);
+    RecheckAccess(WatchersAbout(parts[1]));  // without ringing again
   } else if (parts[0] == "s") {
     for (const auto& watcher : AllWatchers()) {
       if (watcher->reader().session_id == parts[1]) {
@@ -485,7 +522,12 @@ void WatchHub::OnRing(const std::string& message) {
   }
 }
 
-void WatchHub::OnListening() { PollAll(); }
+void WatchHub::OnListening() {
+  // Rings sent while we were not listening are lost: revisions, revoked access and
+  // sign-outs among them. Look for all three now rather than at the next timer.
+  PollAll();
+  RecheckAccess(AllWatchers());
+}
 
 void WatchHub::PollAll() {
   std::vector<int64_t> keys;
@@ -530,14 +572,18 @@ void WatchHub::Tick() {
     }
     if (now >= next_recheck) {
       next_recheck = now + options_.access_recheck_interval;
+      // Every watcher, not only those reading by grant or proxy: care-team changes and
+      // sign-outs on other instances are rung, but a ring can be lost.
+      std::vector<std::shared_ptr<Watcher>> live;
       for (const auto& watcher : AllWatchers()) {
         if (watcher->reader().token_expire <= now) {
           watcher->End(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                     "the token has expired; watch again with a fresh token"));
-        } else if (watcher->via == Relationship::kGrant || watcher->via == Relationship::kProxy) {
-          RecheckAccess(watcher);
+        } else {
+          live.push_back(watcher);
         }
       }
+      RecheckAccess(std::move(live));
     }
     lock.lock();
   }

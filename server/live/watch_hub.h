@@ -10,8 +10,9 @@
 //
 // A timer polls the latest revision of every watched document (so a lost notification
 // costs seconds, never data), keeps presence alive, ends streams whose token expired and
-// re-checks access of grant and proxy watchers (expiry, 16th birthday). Revoked grants,
-// care-team removals, refusals and sign-outs end the affected streams at once.
+// re-checks every watcher's access and session (grant expiry, 16th birthday, a lost
+// ring). Revoked grants, care-team removals, refusals and sign-outs end the affected
+// streams at once.
 #pragma once
 
 #include <map>
@@ -89,14 +90,18 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   };
 
   void Ring(const std::string& message);
-  void Submit(std::function<void()> job);
+  // False if the job was dropped (stopping, or the queue is full).
+  bool Submit(std::function<void()> job);
   // Notes that `revision` exists and makes sure someone fetches it.
   void Want(int64_t document_key, int64_t revision);
   void FetchLoop(int64_t document_key);
   void Distribute(int64_t document_key, const std::vector<RevisionRow>& rows,
                   const StoredDocument& current);
   void CatchUp(const std::shared_ptr<Watcher>& watcher);
-  void RecheckAccess(const std::shared_ptr<Watcher>& watcher);
+  // Ends the streams of watchers whose access (or session) has ended.
+  void RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers);
+  // Watchers of documents about `person_id` through someone else's relationship.
+  std::vector<std::shared_ptr<Watcher>> WatchersAbout(const std::string& person_id) const;
   // Records this instance's presence of a person (nothing when it did not change) and
   // lets everyone know.
   void WritePresence(int64_t document_key, const std::string& person_id, bool present, bool editing);

@@ -38,6 +38,32 @@ bool Watcher::OfferPresence(Event event) {
   return true;
 }
 
+bool Watcher::BeginCatchUp() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (catching_up_) {
+    catch_up_again_ = true;
+    return false;
+  }
+  catching_up_ = true;
+  catch_up_again_ = false;
+  return true;
+}
+
+bool Watcher::FinishCatchUp() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (catch_up_again_) {
+    catch_up_again_ = false;
+    return false;
+  }
+  catching_up_ = false;
+  return true;
+}
+
+void Watcher::AbandonCatchUp() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  catching_up_ = catch_up_again_ = false;
+}
+
 size_t Watcher::free_slots() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return queue_.size() >= queue_limit_ ? 0 : queue_limit_ - queue_.size();

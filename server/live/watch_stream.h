@@ -38,7 +38,10 @@ class Watcher {
   Relationship via = Relationship::kNone;
   const Caller& reader() const { return reader_; }
   void SetReader(Caller reader) { reader_ = std::move(reader); }
-  // Set by the hub (under its lock) once the watcher is gone from it.
+  // Set by the hub under its lock: attached once it joined a channel (its fields are
+  // then settled), detached once the call is over.
+  void MarkAttached() { attached_ = true; }
+  bool attached() const { return attached_; }
   void MarkDetached() { detached_ = true; }
   bool detached() const { return detached_; }
 
@@ -52,9 +55,13 @@ class Watcher {
   size_t free_slots() const;
   // Called once, outside any lock, when the queue has drained to half (catch-up pacing).
   void CallWhenDrained(std::function<void()> callback);
-  // Only one catch-up runs per watcher at a time.
-  bool BeginCatchUp() { return !catching_up_.exchange(true); }
-  void EndCatchUp() { catching_up_ = false; }
+  // Only one catch-up runs per watcher at a time. BeginCatchUp is false when one is
+  // running already; that one is then asked to read once more before it stops.
+  bool BeginCatchUp();
+  // False (and the catch-up must go on) if it was asked to read once more meanwhile.
+  bool FinishCatchUp();
+  // Stops the catch-up whatever was asked (the stream ended, or it waits for the queue).
+  void AbandonCatchUp();
   // Queues an event that is not a change (snapshot, agreement).
   bool OfferOther(Event event);
   // Queues a presence update, replacing one still waiting in the queue (only the latest
@@ -87,8 +94,10 @@ class Watcher {
 
   Caller reader_;  // set before the watcher is shared
   const size_t queue_limit_;
+  std::atomic<bool> attached_{false};
   std::atomic<bool> detached_{false};
-  std::atomic<bool> catching_up_{false};
+  bool catching_up_ = false;         // guarded by mutex_
+  bool catch_up_again_ = false;      // guarded by mutex_
   std::function<void()> on_drained_;  // guarded by mutex_
   mutable std::mutex mutex_;
   WatchReactor* reactor_ = nullptr;  // guarded by mutex_; null once done

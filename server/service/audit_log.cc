@@ -137,18 +137,24 @@ absl::Status AuditLog::Flush() {
 }
 
 absl::Status AuditLog::SealPending() {
+  // Rows with an invalid MAC stay unsealed for ever; page past them, never loop on them.
+  int64_t after_id = 0;
+  int64_t invalid = 0;
+  int64_t first_invalid = 0;
   for (;;) {
-    int sealed = 0;
+    size_t read = 0;
     absl::Status status = db_.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) {
       if (!store_.TrySealLock(tx)) return absl::OkStatus();  // another instance is sealing
-      std::vector<AuditRow> rows = store_.LockUnsealed(tx, options_.seal_batch);
+      std::vector<AuditRow> rows = store_.LockUnsealed(tx, after_id, options_.seal_batch);
+      read = rows.size();
       if (rows.empty()) return absl::OkStatus();
+      after_id = rows.back().id;
       ChainHead head = store_.LockHead(tx).value_or(ChainHead{});
       std::vector<AuditStore::Seal> seals;
       for (const AuditRow& row : rows) {
         if (!ConstantTimeEquals(row.row_mac, AuditRowMac(key_, row))) {
           // Not written by a server holding the key: never vouch for it in the chain.
-          Log(LogLevel::kError, "audit_row_mac_invalid").Int("row", row.id);
+          if (invalid++ == 0) first_invalid = row.id;
           continue;
         }
         head.chain_seq += 1;
@@ -156,14 +162,18 @@ absl::Status AuditLog::SealPending() {
         seals.push_back({row.id, head.chain_seq, head.chain_hash});
       }
       store_.SealRows(tx, seals);
-      sealed = static_cast<int>(rows.size());
       head.head_mac = AuditHeadMac(key_, head.chain_seq, head.chain_hash);
       store_.SaveHead(tx, head);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
-    if (sealed < options_.seal_batch) return absl::OkStatus();
+    if (read < static_cast<size_t>(options_.seal_batch)) break;
   }
+  // Said once, not on every pass over the same rows.
+  if (invalid != reported_invalid_.exchange(invalid) && invalid > 0) {
+    Log(LogLevel::kError, "audit_rows_mac_invalid").Int("rows", invalid).Int("first_row", first_invalid);
+  }
+  return absl::OkStatus();
 }
 
 AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::string& key) {

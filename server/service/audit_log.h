@@ -12,6 +12,7 @@
 // head, and a row inserted by hand cannot carry a valid MAC.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -78,6 +79,7 @@ class AuditLog {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<AuditRow> buffer_;  // guarded by mutex_
+  std::atomic<int64_t> reported_invalid_{0};  // forged rows last logged by the sealer
   bool stopping_ = false;         // guarded by mutex_
   std::mutex flush_mutex_;        // one flush at a time
   std::thread thread_;

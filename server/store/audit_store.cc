@@ -44,7 +44,8 @@ AuditStore::AuditStore(Database& db) : db_(db) {
               " FROM json_array_elements($1::json) AS e");
   db_.Prepare("audit_lock_unsealed",
               std::string("SELECT ") + kRowColumns +
-                  " FROM audit_events WHERE chain_seq IS NULL ORDER BY id LIMIT $1 FOR UPDATE");
+                  " FROM audit_events WHERE chain_seq IS NULL AND id > $1 ORDER BY id LIMIT $2"
+                  " FOR UPDATE");
   db_.Prepare("audit_lock_head",
               "SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head FOR UPDATE");
   db_.Prepare("audit_seal",
@@ -79,9 +80,9 @@ void AuditStore::Insert(pqxx::transaction_base& tx, const std::vector<AuditRow>&
   tx.exec_prepared("audit_insert", array.dump());
 }
 
-std::vector<AuditRow> AuditStore::LockUnsealed(pqxx::work& tx, int limit) {
+std::vector<AuditRow> AuditStore::LockUnsealed(pqxx::work& tx, int64_t after_id, int limit) {
   std::vector<AuditRow> rows;
-  for (const auto& row : tx.exec_prepared("audit_lock_unsealed", limit)) rows.push_back(ReadRow(row));
+  for (const auto& row : tx.exec_prepared("audit_lock_unsealed", after_id, limit)) rows.push_back(ReadRow(row));
   return rows;
 }
 

@@ -61,7 +61,7 @@ class AuditStore {
   void Insert(pqxx::transaction_base& tx, const std::vector<AuditRow>& rows);
 
   // Sealing: unsealed rows in id order (locked), the head (locked), and the updates.
-  std::vector<AuditRow> LockUnsealed(pqxx::work& tx, int limit);
+  std::vector<AuditRow> LockUnsealed(pqxx::work& tx, int64_t after_id, int limit);
   std::optional<ChainHead> LockHead(pqxx::work& tx);
   struct Seal {
     int64_t id;

@@ -216,6 +216,28 @@ TEST_F(AuditTest, VerifyCatchesEditedDeletedReorderedInsertedAndCutRows) {
   }
 }
 
+TEST_F(AuditTest, SealingPagesPastForgedRowsAndStillSealsTheRealOnes) {
+  // More forged rows than one sealing batch holds (5,000): they are never sealed, and
+  // must not keep the sealer reading the same batch for ever (ctest's timeout catches a hang).
+  {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::work tx(conn);
+    tx.exec("INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
+            " outcome, method, row_mac) SELECT now(), 'intruder', 'someone', 1, 'people/someone',"
+            " 1, 'coplan.v1.PlanService/GetPlan', '\\x00' FROM generate_series(1, 5001)");
+    tx.commit();
+  }
+  ASSERT_TRUE(Read(*clinician_.client).ok());
+  ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
+  pqxx::connection conn(server_->conninfo());
+  pqxx::nontransaction tx(conn);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL")[0][0].as<int>(), 5001);
+  EXPECT_EQ(tx.exec_params("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL AND actor_id = $1",
+                           clinician_.id)[0][0]
+                .as<int>(),
+            0);
+}
+
 TEST_F(AuditTest, TheAppendOnlyTriggersRefuseChangesFromTheApplicationRole) {
   ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
   pqxx::connection conn(server_->conninfo());

@@ -105,6 +105,7 @@ class EditingTest : public ::testing::Test {
                                   // Small, so that a stalled reader overflows quickly; large
                                   // enough that a reading one never does, even under ASan.
                                   config.watch_queue_limit = 32;
+                                  config.watch_access_recheck = absl::Seconds(1);
                                 }}).release();
   }
   static void TearDownTestSuite() { delete server_; }
@@ -446,6 +447,19 @@ TEST_F(EditingTest, RevokingAGrantEndsTheGranteesStreamAndNextCall) {
   ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(10)));
   EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(GetPlan(*carer.client, plan_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(EditingTest, ASignOutWhoseRingWasLostStillEndsThePersonsOwnStream) {
+  WatchCollector watch(*alex_.client, plan_);
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+  {
+    // As if signed out on an instance whose ring never arrived: only the row changes.
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction tx(conn);
+    tx.exec_params("UPDATE sessions SET revoke_time = now() WHERE person_id = $1", alex_.id);
+  }
+  ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(10)));
+  EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(EditingTest, EditsThroughOneInstanceReachWatchersOnAnother) {

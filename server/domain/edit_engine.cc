@@ -1,5 +1,6 @@
 #include "server/domain/edit_engine.h"
 
+#include <memory>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -34,8 +35,8 @@ class BatchApplier {
         may_write_(view.may_write),
         hidden_(view.hidden),
         mode_(mode) {
-    // Changes to parts withheld from the caller are not theirs to hear about; any
-    // operation that overlaps one is refused as unknown or not permitted anyway.
+    // Changes to parts withheld from the caller are not theirs to hear about: an
+    // operation on a hidden part is refused as unknown, and one over it keeps it as it is.
     for (const PriorChange& change : prior) {
       if (!Hidden(change.path)) prior_.push_back(change);
     }
@@ -126,6 +127,36 @@ class BatchApplier {
     return false;
   }
 
+  // The hidden paths strictly below `path`: parts of what it names that the caller
+  // never saw.
+  std::vector<std::string> HiddenBelow(const std::string& path) const {
+    std::vector<std::string> below;
+    for (const std::string& hidden : hidden_) {
+      if (hidden != path && PathCovers(path, hidden)) below.push_back(hidden);
+    }
+    return below;
+  }
+
+  std::unique_ptr<Message> CopyIfHidden(const std::vector<std::string>& inside) const {
+    if (inside.empty()) return nullptr;
+    std::unique_ptr<Message> copy(document_.New());
+    copy->CopyFrom(document_);
+    return copy;
+  }
+
+  // After a value was written over parts hidden from the writer: puts those parts back
+  // (the writer never saw them, so their value lacks them), and refuses a value that
+  // tries to write one of them.
+  absl::Status KeepHidden(const Message* before, const std::vector<std::string>& inside) {
+    if (before == nullptr) return absl::OkStatus();
+    CarryOverWithheld(*before, document_, inside);
+    if (!WithheldUnchanged(*before, document_, inside)) {
+      return PermissionDeniedError(
+          "the value includes information the person prefers not to share with you");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Conflict(const PriorChange& change) {
     v1::EditConflict conflict;
     conflict.set_operation_index(index_);
@@ -172,14 +203,19 @@ class BatchApplier {
     return InvalidFieldError(field, absl::StrCat("no item \"", missing_path, "\" in the document"));
   }
 
-  absl::StatusOr<Location> LocateOrExplain(const DocumentPath& path, bool create,
-                                           absl::string_view field) {
-    // An item withheld from the caller does not exist for them.
+  // An item withheld from the caller does not exist for them.
+  absl::Status RequireNoHiddenItem(const DocumentPath& path, absl::string_view field) {
     for (size_t i = 1; i <= path.steps().size(); ++i) {
       if (path.steps()[i - 1].item_id && Hidden(path.Prefix(i).text())) {
         return MissingItem(path.Prefix(i).text(), field);
       }
     }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Location> LocateOrExplain(const DocumentPath& path, bool create,
+                                           absl::string_view field) {
+    COPLAN_RETURN_IF_ERROR(RequireNoHiddenItem(path, field));
     auto location = Locate(document_, path, create);
     if (location.ok()) return location;
     if (location.status().code() == absl::StatusCode::kNotFound) {
@@ -200,8 +236,12 @@ class BatchApplier {
                                "names a list item; use update_item to change an item's fields");
     }
     COPLAN_RETURN_IF_ERROR(CheckWritable(path, "set_field.path"));
+    // Before the write rule, whose refusal would tell that the hidden item exists.
+    COPLAN_RETURN_IF_ERROR(RequireNoHiddenItem(path, "set_field.path"));
     COPLAN_RETURN_IF_ERROR(Permit(path.text()));
     COPLAN_RETURN_IF_ERROR(CheckConflict(path.text()));
+    const std::vector<std::string> inside = HiddenBelow(path.text());
+    const std::unique_ptr<Message> before = CopyIfHidden(inside);
     COPLAN_ASSIGN_OR_RETURN(Location at, LocateOrExplain(path, /*create=*/true, "set_field.path"));
     absl::Status set = SetFieldFromValue(*at.holder, at.field, op.value());
     if (!set.ok()) {
@@ -210,6 +250,7 @@ class BatchApplier {
                                             set.message()));
     }
     AssignItemIds(*at.holder);
+    COPLAN_RETURN_IF_ERROR(KeepHidden(before.get(), inside));
     op.set_path(path.text());
     *op.mutable_value() = FieldToValue(*at.holder, at.field);
     outcome.changed_paths.push_back(path.text());
@@ -312,8 +353,10 @@ class BatchApplier {
     if (op.fields().fields().empty()) {
       return InvalidFieldError("update_item.fields", "names no field to set");
     }
+    const std::vector<std::string> inside = HiddenBelow(path.text());
+    const std::unique_ptr<Message> before = CopyIfHidden(inside);
     Message* item = at.holder->GetReflection()->MutableRepeatedMessage(at.holder, at.field, at.index);
-    google::protobuf::Struct canonical;
+    std::vector<const FieldDescriptor*> written;
     // Struct fields are a map: apply in name order so that replay is deterministic.
     std::map<std::string, Value> ordered(op.fields().fields().begin(), op.fields().fields().end());
     for (const auto& [key, value] : ordered) {
@@ -334,8 +377,14 @@ class BatchApplier {
                                                          field_path.text(), "\": ", set.message()));
       }
       AssignItemIds(*item);
-      (*canonical.mutable_fields())[std::string(field->name())] = FieldToValue(*item, field);
+      written.push_back(field);
       outcome.changed_paths.push_back(field_path.text());
+    }
+    COPLAN_RETURN_IF_ERROR(KeepHidden(before.get(), inside));
+    // Recorded as they ended up (hidden parts kept), so that replay rebuilds the same item.
+    google::protobuf::Struct canonical;
+    for (const FieldDescriptor* field : written) {
+      (*canonical.mutable_fields())[std::string(field->name())] = FieldToValue(*item, field);
     }
     op.set_item_path(path.text());
     *op.mutable_fields() = canonical;
@@ -345,6 +394,11 @@ class BatchApplier {
   absl::Status RemoveItem(const v1::RemoveItem& op, EditOutcome& outcome) {
     COPLAN_ASSIGN_OR_RETURN(auto found, LocateItem(op.item_path(), "remove_item.item_path"));
     auto& [path, at] = found;
+    if (!HiddenBelow(path.text()).empty()) {
+      // Removing it would destroy what the writer was never shown.
+      return PermissionDeniedError(absl::StrCat(
+          "\"", path.text(), "\" includes information the person prefers not to share with you"));
+    }
     COPLAN_RETURN_IF_ERROR(Permit(path.text()));
     COPLAN_RETURN_IF_ERROR(CheckConflict(path.text()));
     RemoveAt(*at.holder, at.field, at.index);

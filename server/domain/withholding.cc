@@ -97,26 +97,81 @@ std::string PathOf(const v1::EditOperation& operation) {
   }
 }
 
+bool FieldHasValue(const Message& holder, const google::protobuf::FieldDescriptor* field) {
+  const auto* reflection = holder.GetReflection();
+  return field->is_repeated() ? reflection->FieldSize(holder, field) > 0
+                              : reflection->HasField(holder, field);
+}
+
+bool CoveredByAny(const std::vector<std::string>& withheld, const std::string& path) {
+  for (const std::string& hidden : withheld) {
+    if (PathCovers(hidden, path)) return true;
+  }
+  return false;
+}
+
+// A position anchored to a hidden item would name it. Re-anchor the placed item after
+// its nearest visible neighbour in `current` (the document now), or at the end when
+// there is no current document or the item is gone from it.
+void ReanchorPosition(v1::ItemPosition& position, const std::string& list_text,
+                      const std::string& item_id, const google::protobuf::Descriptor& root,
+                      const Message* current, const std::vector<std::string>& withheld) {
+  const std::string anchor = position.has_before_id()  ? position.before_id()
+                             : position.has_after_id() ? position.after_id()
+                                                       : std::string();
+  if (anchor.empty() || !CoveredByAny(withheld, absl::StrCat(list_text, "[", anchor, "]"))) return;
+  position.set_at_end(true);
+  if (current == nullptr) return;
+  auto list = DocumentPath::Parse(root, list_text);
+  if (!list.ok()) return;
+  std::unique_ptr<Message> copy(current->New());  // Locate wants a mutable message
+  copy->CopyFrom(*current);
+  auto at = Locate(*copy, *list, /*create=*/false);
+  if (!at.ok() || at->index >= 0) return;
+  const int index = FindItem(*at->holder, at->field, item_id);
+  if (index < 0) return;
+  const auto* reflection = at->holder->GetReflection();
+  for (int i = index - 1; i >= 0; --i) {
+    const std::string id = ItemId(reflection->GetRepeatedMessage(*at->holder, at->field, i));
+    if (!CoveredByAny(withheld, absl::StrCat(list_text, "[", id, "]"))) {
+      position.set_after_id(id);
+      return;
+    }
+  }
+  position.set_at_start(true);
+}
+
 }  // namespace
 
 std::optional<v1::EditOperation> RedactOperation(const v1::EditOperation& operation,
                                                  const google::protobuf::Descriptor& root,
                                                  const std::vector<std::string>& withheld,
-                                                 bool see_withholdings) {
+                                                 bool see_withholdings, const Message* current) {
   const std::string text = PathOf(operation);
   auto path = DocumentPath::Parse(root, text);
   if (!path.ok()) return std::nullopt;
   if (!see_withholdings && PathCovers("withholdings", path->text())) return std::nullopt;
   std::string carried = path->text();  // the part of the document the value describes
+  std::string inserted_id;
   if (operation.has_insert_item()) {
     const auto& fields = operation.insert_item().item().struct_value().fields();
     auto id = fields.find("id");
-    carried = absl::StrCat(path->text(), "[", id == fields.end() ? "" : id->second.string_value(), "]");
+    if (id != fields.end()) inserted_id = id->second.string_value();
+    carried = absl::StrCat(path->text(), "[", inserted_id, "]");
   }
   for (const std::string& hidden : withheld) {
     if (PathCovers(hidden, path->text()) || PathCovers(hidden, carried)) return std::nullopt;
   }
   v1::EditOperation redacted = operation;
+  if (operation.has_insert_item() && operation.insert_item().has_position()) {
+    ReanchorPosition(*redacted.mutable_insert_item()->mutable_position(), path->text(),
+                     inserted_id, root, current, withheld);
+  }
+  if (operation.has_move_item() && path->last().item_id) {
+    const std::string list_text = path->text().substr(0, path->text().rfind('['));
+    ReanchorPosition(*redacted.mutable_move_item()->mutable_position(), list_text,
+                     *path->last().item_id, root, current, withheld);
+  }
   google::protobuf::MessageFactory* factory = google::protobuf::MessageFactory::generated_factory();
   if (operation.has_set_field()) {
     // Rebuild the value in a scratch message of the holder's type, remove, read back.
@@ -186,6 +241,10 @@ void CarryOverWithheld(const Message& stored, Message& incoming,
       MoveLastTo(*list_at->holder, list_at->field, std::min(from->index, size - 1));
       continue;
     }
+    // A writer who sends a value of their own for a withheld field means to change it:
+    // leave it, so that WithheldUnchanged refuses the update rather than dropping it.
+    auto sent = Locate(incoming, *path, /*create=*/false);
+    if (sent.ok() && FieldHasValue(*sent->holder, sent->field)) continue;
     auto to = Locate(incoming, *path, /*create=*/true);
     if (!to.ok()) continue;
     std::unique_ptr<Message> scratch(to->holder->New());
@@ -219,8 +278,10 @@ WritePermission WithholdingWriteRule(const Message& stored, const std::string& w
       return PermissionDeniedError(
           "only the person the document is about can change what is withheld and from whom");
     }
+    // Writes over a withheld part (a whole list holding a withheld item) are the edit
+    // engine's to handle: it keeps the part as it is.
     for (const std::string& hidden : withheld) {
-      if (PathsOverlap(hidden, path)) {
+      if (PathCovers(hidden, path)) {
         return PermissionDeniedError(absl::StrCat(
             "\"", path, "\" includes information the person prefers not to share with you"));
       }

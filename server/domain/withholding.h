@@ -34,10 +34,13 @@ void ApplyWithholdings(google::protobuf::Message& document, const std::string& r
 
 // An operation of the history as `reader` may see it, given the paths withheld from them
 // (and whether they may see the withholdings list): nullopt if it only touches withheld
-// parts; otherwise with withheld parts removed from the value it carries.
+// parts; otherwise with withheld parts removed from the value it carries, and a position
+// anchored to a hidden item re-anchored to a visible neighbour in `current` (the document
+// now; at the end of the list when null).
 std::optional<coplan::v1::EditOperation> RedactOperation(
     const coplan::v1::EditOperation& operation, const google::protobuf::Descriptor& root,
-    const std::vector<std::string>& withheld, bool see_withholdings);
+    const std::vector<std::string>& withheld, bool see_withholdings,
+    const google::protobuf::Message* current = nullptr);
 
 // Puts the parts of `stored` that are withheld from a writer into `incoming` (what the
 // writer sent back, which lacks them because they never saw them), so that a whole-field

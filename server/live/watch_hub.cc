@@ -131,7 +131,9 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart&
         channel.fetched = channel.wanted = start.revision;
       }
       channel.watchers.push_back(watcher);
-      behind = behind || watcher->last_queued() < channel.fetched;
+      // A fetch in flight may hand out revisions past our start before it counts them as
+      // fetched, and without us: read the log ourselves rather than wait for the next commit.
+      behind = behind || channel.fetching || watcher->last_queued() < channel.fetched;
       LocalPresence& local = channel.present[person];
       presence_changed = local.streams == 0 || (watcher->editing && local.editing_streams == 0);
       ++local.streams;
@@ -362,8 +364,8 @@ void WatchHub::Distribute(int64_t document_key, const std::vector<RevisionRow>& 
       std::vector<Watcher::Event> events;
       for (const RevisionRow& row : rows) {
         auto event = std::make_shared<v1::WatchEvent>();
-        *event->mutable_change() =
-            documents_.PresentRevisionFor(current.name, row, withheld, watcher->see_withholdings);
+        *event->mutable_change() = documents_.PresentRevisionFor(
+            current.name, row, withheld, watcher->see_withholdings, *body);
         events.push_back(std::move(event));
       }
       view = views.emplace(view_key, std::move(events)).first;
@@ -427,7 +429,13 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
   if (!submitted) watcher->AbandonCatchUp();
 }
 
-void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers) {
+void WatchHub::RecheckEveryone(std::vector<std::shared_ptr<Watcher>> watchers) {
+  if (full_recheck_jobs_.load() > 0) return;  // the next round will see these watchers
+  RecheckAccess(std::move(watchers), &full_recheck_jobs_);
+}
+
+void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
+                             std::atomic<int>* running_jobs) {
   // One check per reader, session and document: watchers that share them share the answer.
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::shared_ptr<Watcher>>>
       groups;
@@ -442,7 +450,8 @@ void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers) {
   std::vector<std::vector<std::shared_ptr<Watcher>>> job;
   auto flush = [&] {
     if (job.empty()) return;
-    Submit([this, batch = std::move(job)] {
+    if (running_jobs != nullptr) running_jobs->fetch_add(1);
+    const bool submitted = Submit([this, running_jobs, batch = std::move(job)] {
       for (const auto& group : batch) {
         const std::shared_ptr<Watcher>& first = group.front();
         auto check = documents_.ChangesFor(Fresh(first->reader()), first->name, first->last_queued(), 0);
@@ -452,7 +461,9 @@ void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers) {
         }
         for (const auto& watcher : group) watcher->End(AccessEnded(check.status()));
       }
+      if (running_jobs != nullptr) running_jobs->fetch_sub(1);
     });
+    if (!submitted && running_jobs != nullptr) running_jobs->fetch_sub(1);
     job.clear();
   };
   for (auto& [key, group] : groups) {
@@ -526,7 +537,7 @@ void WatchHub::OnListening() {
   // Rings sent while we were not listening are lost: revisions, revoked access and
   // sign-outs among them. Look for all three now rather than at the next timer.
   PollAll();
-  RecheckAccess(AllWatchers());
+  RecheckEveryone(AllWatchers());
 }
 
 void WatchHub::PollAll() {
@@ -583,7 +594,7 @@ void WatchHub::Tick() {
           live.push_back(watcher);
         }
       }
-      RecheckAccess(std::move(live));
+      RecheckEveryone(std::move(live));
     }
     lock.lock();
   }

@@ -15,6 +15,8 @@
 // streams at once.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,7 +101,11 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
                   const StoredDocument& current);
   void CatchUp(const std::shared_ptr<Watcher>& watcher);
   // Ends the streams of watchers whose access (or session) has ended.
-  void RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers);
+  void RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
+                     std::atomic<int>* running_jobs = nullptr);
+  // RecheckAccess for every watcher, skipped while the previous round still runs so that
+  // rounds never queue up behind a slow database ahead of live changes.
+  void RecheckEveryone(std::vector<std::shared_ptr<Watcher>> watchers);
   // Watchers of documents about `person_id` through someone else's relationship.
   std::vector<std::shared_ptr<Watcher>> WatchersAbout(const std::string& person_id) const;
   // Records this instance's presence of a person (nothing when it did not change) and
@@ -126,6 +132,7 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   mutable std::mutex mutex_;
   std::map<int64_t, Channel> channels_;  // guarded by mutex_
   bool stopping_ = false;                // guarded by mutex_
+  std::atomic<int> full_recheck_jobs_{0};  // jobs of the last RecheckEveryone not yet done
   std::condition_variable wake_;
   std::thread timer_;
 };

@@ -142,19 +142,27 @@ absl::Status AuditLog::SealPending() {
   int64_t invalid = 0;
   int64_t first_invalid = 0;
   for (;;) {
+    // Per attempt: a retried transaction starts again from the same page.
     size_t read = 0;
+    int64_t page_last_id = after_id;
+    int64_t page_invalid = 0;
+    int64_t page_first_invalid = 0;
     absl::Status status = db_.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) {
+      read = 0;
+      page_last_id = after_id;
+      page_invalid = 0;
+      page_first_invalid = 0;
       if (!store_.TrySealLock(tx)) return absl::OkStatus();  // another instance is sealing
       std::vector<AuditRow> rows = store_.LockUnsealed(tx, after_id, options_.seal_batch);
       read = rows.size();
       if (rows.empty()) return absl::OkStatus();
-      after_id = rows.back().id;
+      page_last_id = rows.back().id;
       ChainHead head = store_.LockHead(tx).value_or(ChainHead{});
       std::vector<AuditStore::Seal> seals;
       for (const AuditRow& row : rows) {
         if (!ConstantTimeEquals(row.row_mac, AuditRowMac(key_, row))) {
           // Not written by a server holding the key: never vouch for it in the chain.
-          if (invalid++ == 0) first_invalid = row.id;
+          if (page_invalid++ == 0) page_first_invalid = row.id;
           continue;
         }
         head.chain_seq += 1;
@@ -167,6 +175,9 @@ absl::Status AuditLog::SealPending() {
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
+    after_id = page_last_id;
+    if (page_invalid > 0 && invalid == 0) first_invalid = page_first_invalid;
+    invalid += page_invalid;
     if (read < static_cast<size_t>(options_.seal_batch)) break;
   }
   // Said once, not on every pass over the same rows.

@@ -1,5 +1,7 @@
 #include "server/service/document_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -64,6 +66,16 @@ std::string RequestHash(const v1::EditDocumentRequest& request) {
   canonical.SerializeToCodedStream(&coded);
   coded.Trim();
   return Sha256(bytes);
+}
+
+// The log is read after the document, outside one snapshot: revisions committed in
+// between would be shown with the older document's withholdings, so they wait.
+void DropRevisionsAfter(int64_t revision, std::vector<RevisionRow>& rows) {
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [revision](const RevisionRow& row) {
+                              return row.revision.revision() > revision;
+                            }),
+             rows.end());
 }
 
 // A denial decided inside a transaction, audited once the transaction has rolled back.
@@ -507,6 +519,12 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
       then.body = earlier->snapshot;
       then.revision = earlier->revision.revision();
       DocumentPtr document = Present(reg, then, can, caller);
+      if (!can.see_withholdings) {
+        // Shared then, perhaps withheld since: today's wishes apply, as for GetRevision.
+        DocumentPtr current = reg.rules->New();
+        current->ParseFromString(row.body);
+        RemovePaths(*document, PathsWithheldFrom(*current, caller.person_name()));
+      }
       *response.mutable_document() = Wrap(*document);
       for (const auto& op : earlier->revision.operations()) {
         response.add_inserted_ids(op.has_insert_item() &&
@@ -566,21 +584,24 @@ std::vector<std::string> DocumentService::WithheldFrom(const Message& body,
 
 v1::Revision DocumentService::PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
                                                  const std::vector<std::string>& withheld,
-                                                 bool see_withholdings) const {
-  return PresentRevisionWith(registered(name.collection), name, row, withheld, see_withholdings);
+                                                 bool see_withholdings,
+                                                 const google::protobuf::Message& current) const {
+  return PresentRevisionWith(registered(name.collection), name, row, withheld, see_withholdings,
+                             &current);
 }
 
 v1::Revision DocumentService::PresentRevisionWith(const Registered& reg, const DocumentName& name,
                                                   const RevisionRow& row,
                                                   const std::vector<std::string>& withheld,
-                                                  bool see_withholdings) const {
+                                                  bool see_withholdings,
+                                                  const google::protobuf::Message* current) const {
   v1::Revision revision = row.revision;
   revision.set_name(absl::StrCat(FormatDocumentName(name), "/revisions/", revision.revision()));
   if (see_withholdings) return revision;
   revision.clear_operations();
   const google::protobuf::Descriptor& root = *reg.rules->New()->GetDescriptor();
   for (const auto& op : row.revision.operations()) {
-    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false);
+    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false, current);
     if (visible) *revision.add_operations() = *visible;
   }
   revision.clear_changed_paths();
@@ -596,13 +617,11 @@ v1::Revision DocumentService::PresentRevision(const Registered& reg, const Revis
                                               const StoredDocument& current,
                                               const DocumentPermissions& can,
                                               const Caller& caller) const {
-  std::vector<std::string> withheld;
-  if (!can.see_withholdings) {
-    DocumentPtr current_body = reg.rules->New();
-    current_body->ParseFromString(current.body);
-    withheld = PathsWithheldFrom(*current_body, caller.person_name());
-  }
-  return PresentRevisionWith(reg, current.name, row, withheld, can.see_withholdings);
+  if (can.see_withholdings) return PresentRevisionWith(reg, current.name, row, {}, true, nullptr);
+  DocumentPtr current_body = reg.rules->New();
+  current_body->ParseFromString(current.body);
+  const std::vector<std::string> withheld = PathsWithheldFrom(*current_body, caller.person_name());
+  return PresentRevisionWith(reg, current.name, row, withheld, false, current_body.get());
 }
 
 absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& caller,
@@ -669,6 +688,7 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
     if (loaded.document) rows = store_.ListRevisions(tx, loaded.document->key, after, limit + 1);
     return absl::OkStatus();
   }));
+  if (loaded.document) DropRevisionsAfter(loaded.document->revision, rows);
   COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
   DocumentPermissions can;
   if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), caller.today());
@@ -784,6 +804,7 @@ absl::StatusOr<std::vector<v1::Revision>> DocumentService::ChangesFor(const Call
     if (loaded.document) rows = store_.ListRevisions(tx, loaded.document->key, after, limit);
     return absl::OkStatus();
   }));
+  if (loaded.document) DropRevisionsAfter(loaded.document->revision, rows);
   COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
   DocumentPermissions can;
   if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), reader.today());

@@ -105,9 +105,11 @@ class DocumentService {
   DocumentPtr ParseBody(Collection collection, const std::string& body) const;
   std::vector<std::string> WithheldFrom(const google::protobuf::Message& body,
                                         const std::string& reader_name) const;
+  // `current` is the document now (the body the withholdings came from).
   coplan::v1::Revision PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
                                           const std::vector<std::string>& withheld,
-                                          bool see_withholdings) const;
+                                          bool see_withholdings,
+                                          const google::protobuf::Message& current) const;
 
  private:
   struct Registered {
@@ -135,7 +137,8 @@ class DocumentService {
   coplan::v1::Revision PresentRevisionWith(const Registered& reg, const DocumentName& name,
                                            const RevisionRow& row,
                                            const std::vector<std::string>& withheld,
-                                           bool see_withholdings) const;
+                                           bool see_withholdings,
+                                           const google::protobuf::Message* current) const;
   void Notify(int64_t key, int64_t revision);
 
   Database& db_;

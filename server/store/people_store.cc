@@ -129,8 +129,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                                 " (time_to_micros(x.create_time), x.id) < ($3, $4))"
                                 " ORDER BY x.create_time DESC, x.id DESC LIMIT $5");
   db_.Prepare("proxy_was_refused",
-              "SELECT EXISTS (SELECT 1 FROM proxy_accesses WHERE person_id = $1 AND proxy_id = $2"
-              " AND refuse_time IS NOT NULL)");
+              "SELECT COALESCE((SELECT refuse_time IS NOT NULL FROM proxy_accesses"
+              " WHERE person_id = $1 AND proxy_id = $2 ORDER BY create_time DESC, id DESC LIMIT 1),"
+              " false)");
   db_.Prepare("proxy_refuse",
               "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
               " AND refuse_time IS NULL");

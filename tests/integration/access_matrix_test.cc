@@ -719,6 +719,9 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   auto regranted = young.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
   ASSERT_TRUE(regranted.ok()) << regranted.status();
   EXPECT_TRUE(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+  // Their own grant lifts the refusal: staff may set this proxy up again.
+  auto restaffed = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+  EXPECT_TRUE(restaffed.ok()) << restaffed.status();
   // Nobody on the staff side can make themself a proxy.
   TestUser staff = server_->CreateUser("Second admin", {.administrator = true});
   setup.mutable_proxy_access()->set_proxy(staff.name);
@@ -887,8 +890,32 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
   std::string reused_text(reused.message());
   ASSERT_NE(reused_text.find("friend"), std::string::npos) << reused;
   EXPECT_EQ(reused_text.replace(reused_text.find("friend"), 6, "c2"), std::string(taken.message()));
+  absl::Status field = by_name(testing::SetOp("crisis_plan.help_contacts[friend].name", R"("x")"), "hidden-item-h5");
+  EXPECT_EQ(field.code(), Code::kInvalidArgument) << field;
+  EXPECT_NE(field.message().find("no item"), absl::string_view::npos) << field;
   auto after = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
   EXPECT_EQ(after->revision(), base + 1);  // none of it changed anything
+
+  // Setting the whole list in an edit keeps the hidden contact as well, and the history
+  // she reads of that edit does not show it.
+  v1::EditDocumentRequest whole;
+  whole.set_name(plan->name());
+  whole.set_base_revision(base + 1);
+  whole.set_idempotency_key("mum-whole-list");
+  *whole.add_operations() = testing::SetOp(
+      "crisis_plan.help_contacts", R"json([{"id": "c2", "name": "Samuel"}, {"id": "c3", "name": "Jo"}])json");
+  auto rewritten = mum.client->Call(&v1::EditingService::Stub::EditDocument, whole);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status();
+  EXPECT_EQ(rewritten->document().plan().crisis_plan().help_contacts_size(), 2);
+  as_owner = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_EQ(as_owner->crisis_plan().help_contacts_size(), 3);
+  EXPECT_EQ(as_owner->crisis_plan().help_contacts(0).name(), "Alex (friend)");
+  v1::ListRevisionsRequest history;
+  history.set_parent(plan->name());
+  auto revisions = mum.client->Call(&v1::EditingService::Stub::ListRevisions, history);
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_EQ(revisions->DebugString().find("Alex"), std::string::npos) << revisions->DebugString();
+  EXPECT_EQ(revisions->DebugString().find("friend"), std::string::npos) << revisions->DebugString();
 }
 
 }  // namespace

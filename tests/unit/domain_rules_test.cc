@@ -233,6 +233,45 @@ TEST(WithholdingTest, RedactsWithheldFieldsInsideACarriedItem) {
   EXPECT_FALSE(RedactOperation(update, *v1::Plan::descriptor(), withheld, false).has_value());
 }
 
+TEST(WithholdingTest, PositionsAnchoredToAHiddenItemAreReanchoredToAVisibleOne) {
+  const std::vector<std::string> withheld = {"crisis_plan.warning_signs[b]"};
+  v1::Plan current;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"crisis_plan": {"warning_signs": [{"id": "a", "text": "1"},
+                                                        {"id": "b", "text": "hidden"},
+                                                        {"id": "n", "text": "3"},
+                                                        {"id": "m", "text": "4"}]}})",
+                  &current)
+                  .ok());
+  v1::EditOperation insert;
+  insert.mutable_insert_item()->set_list_path("crisis_plan.warning_signs");
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"id": "n", "text": "3"})", insert.mutable_insert_item()->mutable_item())
+                  .ok());
+  insert.mutable_insert_item()->mutable_position()->set_after_id("b");
+  auto seen = RedactOperation(insert, *v1::Plan::descriptor(), withheld, false, &current);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->insert_item().position().after_id(), "a");
+  EXPECT_EQ(seen->DebugString().find("\"b\""), std::string::npos) << seen->DebugString();
+  // Without the current document the item goes to the end rather than name "b".
+  seen = RedactOperation(insert, *v1::Plan::descriptor(), withheld, false);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_TRUE(seen->insert_item().position().at_end());
+
+  v1::EditOperation move;
+  move.mutable_move_item()->set_item_path("crisis_plan.warning_signs[a]");
+  move.mutable_move_item()->mutable_position()->set_before_id("b");
+  current.mutable_crisis_plan()->mutable_warning_signs()->SwapElements(0, 1);  // b, a, n, m
+  seen = RedactOperation(move, *v1::Plan::descriptor(), withheld, false, &current);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_TRUE(seen->move_item().position().at_start());
+  // Anchors to visible items are left alone.
+  move.mutable_move_item()->mutable_position()->set_after_id("n");
+  seen = RedactOperation(move, *v1::Plan::descriptor(), withheld, false, &current);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->move_item().position().after_id(), "n");
+}
+
 TEST(WithholdingTest, CarriesWithheldPartsIntoAWholeFieldUpdate) {
   v1::Plan stored;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
@@ -251,6 +290,28 @@ TEST(WithholdingTest, CarriesWithheldPartsIntoAWholeFieldUpdate) {
   EXPECT_EQ(incoming.crisis_plan().help_contacts(2).name(), "Bob");
   EXPECT_TRUE(WithheldUnchanged(stored, incoming, withheld));
   incoming.mutable_crisis_plan()->mutable_help_contacts(1)->set_name("changed");
+  EXPECT_FALSE(WithheldUnchanged(stored, incoming, withheld));
+}
+
+TEST(WithholdingTest, AValueSentForAWithheldFieldIsRefusedNotDropped) {
+  v1::Plan stored;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"crisis_plan": {"refusals_if_unwell": [{"id": "r1", "text": "secret"}],
+                                      "warning_signs": [{"id": "w1", "text": "shared"}]}})",
+                  &stored)
+                  .ok());
+  const std::vector<std::string> withheld = {"crisis_plan.refusals_if_unwell"};
+  v1::Plan incoming = stored;
+  RemovePaths(incoming, withheld);  // what the writer saw: the field empty
+  CarryOverWithheld(stored, incoming, withheld);
+  ASSERT_EQ(incoming.crisis_plan().refusals_if_unwell_size(), 1);
+  EXPECT_TRUE(WithheldUnchanged(stored, incoming, withheld));
+
+  RemovePaths(incoming, withheld);
+  incoming.mutable_crisis_plan()->add_refusals_if_unwell()->set_text("the writer's own");
+  CarryOverWithheld(stored, incoming, withheld);
+  ASSERT_EQ(incoming.crisis_plan().refusals_if_unwell_size(), 1);
+  EXPECT_EQ(incoming.crisis_plan().refusals_if_unwell(0).text(), "the writer's own");
   EXPECT_FALSE(WithheldUnchanged(stored, incoming, withheld));
 }
 

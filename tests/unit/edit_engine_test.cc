@@ -283,7 +283,36 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
   const std::string shown = details.current_value().DebugString();
   EXPECT_NE(shown.find("\"a\""), std::string::npos) << shown;
   EXPECT_EQ(shown.find("\"b\""), std::string::npos) << shown;
+  // With the write rule in place too, a field of the hidden item is still unknown, not
+  // "withheld from you".
+  const WritePermission refuse_hidden = [](const std::string& path) {
+    return PathsOverlap("crisis_plan.warning_signs[b]", path) ? PermissionDeniedError("withheld")
+                                                              : absl::OkStatus();
+  };
+  const EditorView guarded{refuse_hidden, {"crisis_plan.warning_signs[b]"}};
+  auto field = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs[b].text", "\"x\"")}), {},
+                              1, guarded);
+  EXPECT_EQ(field.status().code(), absl::StatusCode::kInvalidArgument) << field.status();
+  EXPECT_NE(field.status().message().find("no item"), std::string::npos) << field.status();
   EXPECT_EQ(plan.crisis_plan().warning_signs_size(), 2);  // nothing changed
+}
+
+TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
+  v1::Plan plan = CrisisPlan();
+  const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
+  auto whole = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs", R"([{"id": "a", "text": "A2"}])")}),
+                              {}, 1, view);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(plan.crisis_plan().warning_signs_size(), 2);
+  EXPECT_EQ(plan.crisis_plan().warning_signs(0).text(), "A2");
+  EXPECT_EQ(plan.crisis_plan().warning_signs(1).id(), "b");
+  // The recorded operation holds the kept item, so replaying it rebuilds the same list.
+  ASSERT_EQ(whole->applied.size(), 1u);
+  EXPECT_NE(whole->applied[0].DebugString().find("\"b\""), std::string::npos);
+  // A value that writes the hidden item itself is refused.
+  auto guessed = ApplyEditBatch(
+      plan, Batch({Set("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1, view);
+  EXPECT_EQ(guessed.status().code(), absl::StatusCode::kPermissionDenied) << guessed.status();
 }
 
 TEST(DocumentPathsTest, OverlapIsBySegmentNotByPrefixOfText) {

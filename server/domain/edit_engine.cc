@@ -146,11 +146,11 @@ class BatchApplier {
 
   // After a value was written over parts hidden from the writer: puts those parts back
   // (the writer never saw them, so their value lacks them), and refuses a value that
-  // tries to write one of them.
+  // holds anything at a hidden path, whether or not it matches what is hidden.
   absl::Status KeepHidden(const Message* before, const std::vector<std::string>& inside) {
     if (before == nullptr) return absl::OkStatus();
-    CarryOverWithheld(*before, document_, inside);
-    if (!WithheldUnchanged(*before, document_, inside)) {
+    const bool nothing_sent = CarryOverWithheld(*before, document_, inside);
+    if (!nothing_sent || !WithheldUnchanged(*before, document_, inside)) {
       return PermissionDeniedError(
           "the value includes information the person prefers not to share with you");
     }

@@ -111,8 +111,8 @@ bool CoveredByAny(const std::vector<std::string>& withheld, const std::string& p
 }
 
 // A position anchored to a hidden item would name it. Re-anchor the placed item after
-// its nearest visible neighbour in `current` (the document now), or at the end when
-// there is no current document or the item is gone from it.
+// its nearest visible neighbour in `current` (the document as the operation left it), or
+// at the end when that is not known or the item is gone from it.
 void ReanchorPosition(v1::ItemPosition& position, const std::string& list_text,
                       const std::string& item_id, const google::protobuf::Descriptor& root,
                       const Message* current, const std::vector<std::string>& withheld) {
@@ -198,27 +198,37 @@ std::optional<v1::EditOperation> RedactOperation(const v1::EditOperation& operat
     return redacted;
   }
   if (operation.has_update_item()) {
-    // Drop the fields that are withheld; keep the others.
+    // Drop the fields that are withheld; from the others, remove withheld parts inside.
+    const google::protobuf::Descriptor* item_type = path->last().field->message_type();
     auto* fields = redacted.mutable_update_item()->mutable_fields()->mutable_fields();
     for (auto it = fields->begin(); it != fields->end();) {
       const std::string field_path = path->text() + "." + it->first;
-      bool hidden = false;
-      for (const std::string& withheld_path : withheld) {
-        if (PathsOverlap(withheld_path, field_path)) hidden = true;
-      }
-      if (hidden) {
+      if (CoveredByAny(withheld, field_path)) {
         it = fields->erase(it);
-      } else {
-        ++it;
+        continue;
       }
+      const std::vector<std::string> inside = RelativeBelow(withheld, field_path);
+      const FieldDescriptor* field = item_type->FindFieldByName(it->first);
+      if (!inside.empty() && field != nullptr) {
+        std::unique_ptr<Message> item(factory->GetPrototype(item_type)->New());
+        if (!SetFieldFromValue(*item, field, it->second).ok()) return std::nullopt;
+        std::vector<std::string> relative;
+        for (const std::string& below : inside) {
+          relative.push_back(absl::StrCat(field->name(), below.front() == '[' ? "" : ".", below));
+        }
+        RemovePaths(*item, relative);
+        it->second = FieldToValue(*item, field);
+      }
+      ++it;
     }
     if (fields->empty()) return std::nullopt;
   }
   return redacted;
 }
 
-void CarryOverWithheld(const Message& stored, Message& incoming,
+bool CarryOverWithheld(const Message& stored, Message& incoming,
                        const std::vector<std::string>& withheld) {
+  bool nothing_sent = true;
   for (const std::string& text : withheld) {
     auto path = DocumentPath::Parse(*stored.GetDescriptor(), text);
     if (!path.ok()) continue;
@@ -231,7 +241,10 @@ void CarryOverWithheld(const Message& stored, Message& incoming,
       const auto* reflection = from->holder->GetReflection();
       const Message& item = reflection->GetRepeatedMessage(*from->holder, from->field, from->index);
       auto to = Locate(incoming, path->Prefix(path->steps().size()), /*create=*/false);
-      if (to.ok()) continue;  // already there
+      if (to.ok()) {
+        nothing_sent = false;  // the writer sent an item with the hidden item's id
+        continue;
+      }
       DocumentPath list = path->Prefix(path->steps().size() - 1).Child(path->last().field);
       auto list_at = Locate(incoming, list, /*create=*/true);
       if (!list_at.ok()) continue;
@@ -241,10 +254,11 @@ void CarryOverWithheld(const Message& stored, Message& incoming,
       MoveLastTo(*list_at->holder, list_at->field, std::min(from->index, size - 1));
       continue;
     }
-    // A writer who sends a value of their own for a withheld field means to change it:
-    // leave it, so that WithheldUnchanged refuses the update rather than dropping it.
     auto sent = Locate(incoming, *path, /*create=*/false);
-    if (sent.ok() && FieldHasValue(*sent->holder, sent->field)) continue;
+    if (sent.ok() && FieldHasValue(*sent->holder, sent->field)) {
+      nothing_sent = false;  // a value of the writer's own for a withheld field
+      continue;
+    }
     auto to = Locate(incoming, *path, /*create=*/true);
     if (!to.ok()) continue;
     std::unique_ptr<Message> scratch(to->holder->New());
@@ -252,6 +266,7 @@ void CarryOverWithheld(const Message& stored, Message& incoming,
     to->holder->GetReflection()->ClearField(to->holder, to->field);
     to->holder->GetReflection()->SwapFields(to->holder, scratch.get(), {to->field});
   }
+  return nothing_sent;
 }
 
 bool WithheldUnchanged(const Message& before, const Message& after,

@@ -35,8 +35,9 @@ void ApplyWithholdings(google::protobuf::Message& document, const std::string& r
 // An operation of the history as `reader` may see it, given the paths withheld from them
 // (and whether they may see the withholdings list): nullopt if it only touches withheld
 // parts; otherwise with withheld parts removed from the value it carries, and a position
-// anchored to a hidden item re-anchored to a visible neighbour in `current` (the document
-// now; at the end of the list when null).
+// anchored to a hidden item re-anchored after the nearest visible item before it in
+// `current` (the document exactly as this operation left it), or at the end of the list
+// when that is not known (null).
 std::optional<coplan::v1::EditOperation> RedactOperation(
     const coplan::v1::EditOperation& operation, const google::protobuf::Descriptor& root,
     const std::vector<std::string>& withheld, bool see_withholdings,
@@ -44,8 +45,11 @@ std::optional<coplan::v1::EditOperation> RedactOperation(
 
 // Puts the parts of `stored` that are withheld from a writer into `incoming` (what the
 // writer sent back, which lacks them because they never saw them), so that a whole-field
-// update neither erases them nor tells the writer they exist.
-void CarryOverWithheld(const google::protobuf::Message& stored, google::protobuf::Message& incoming,
+// update neither erases them nor tells the writer they exist. Returns false if `incoming`
+// already held something at a withheld path (a value for a withheld field, an item with a
+// hidden item's id): the caller must refuse that write whatever the value, or whether it
+// matched would tell the writer what is hidden.
+[[nodiscard]] bool CarryOverWithheld(const google::protobuf::Message& stored, google::protobuf::Message& incoming,
                        const std::vector<std::string>& withheld);
 
 // True when every withheld part has the same value in both documents.

@@ -365,7 +365,7 @@ void WatchHub::Distribute(int64_t document_key, const std::vector<RevisionRow>& 
       for (const RevisionRow& row : rows) {
         auto event = std::make_shared<v1::WatchEvent>();
         *event->mutable_change() = documents_.PresentRevisionFor(
-            current.name, row, withheld, watcher->see_withholdings, *body);
+            current.name, row, withheld, watcher->see_withholdings, *body, current.revision);
         events.push_back(std::move(event));
       }
       view = views.emplace(view_key, std::move(events)).first;
@@ -430,7 +430,12 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
 }
 
 void WatchHub::RecheckEveryone(std::vector<std::shared_ptr<Watcher>> watchers) {
-  if (full_recheck_jobs_.load() > 0) return;  // the next round will see these watchers
+  if (full_recheck_jobs_.load() > 0) {
+    // The running round may have checked some readers before what prompted this one:
+    // run once more when it ends.
+    full_recheck_again_ = true;
+    return;
+  }
   RecheckAccess(std::move(watchers), &full_recheck_jobs_);
 }
 
@@ -461,7 +466,10 @@ void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
         }
         for (const auto& watcher : group) watcher->End(AccessEnded(check.status()));
       }
-      if (running_jobs != nullptr) running_jobs->fetch_sub(1);
+      if (running_jobs != nullptr && running_jobs->fetch_sub(1) == 1 &&
+          running_jobs == &full_recheck_jobs_ && full_recheck_again_.exchange(false)) {
+        RecheckEveryone(AllWatchers());
+      }
     });
     if (!submitted && running_jobs != nullptr) running_jobs->fetch_sub(1);
     job.clear();

@@ -133,6 +133,7 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   std::map<int64_t, Channel> channels_;  // guarded by mutex_
   bool stopping_ = false;                // guarded by mutex_
   std::atomic<int> full_recheck_jobs_{0};  // jobs of the last RecheckEveryone not yet done
+  std::atomic<bool> full_recheck_again_{false};  // one was asked for while they ran
   std::condition_variable wake_;
   std::thread timer_;
 };

@@ -384,18 +384,21 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
       }
     }
     // Parts withheld from the caller were never sent to them, so their request lacks
-    // them: keep the stored parts, and refuse only if the caller tried to change them.
+    // them: keep the stored parts. A request holding anything at a withheld path is
+    // refused (even outside the mask): it can only be a guess, and whether a guess
+    // matched must not show.
     std::vector<std::string> hidden;
     DocumentPtr before;
+    bool nothing_sent = true;
     if (!can.see_withholdings) {
       hidden = PathsWithheldFrom(*stored, caller.person_name());
-      CarryOverWithheld(*stored, *request, hidden);
+      nothing_sent = CarryOverWithheld(*stored, *request, hidden);
       before = reg.rules->New();
       before->CopyFrom(*stored);
     }
     COPLAN_ASSIGN_OR_RETURN(MaskedUpdate update,
                             ApplyUpdateMask(*stored, *request, mask, request_field));
-    if (before && !WithheldUnchanged(*before, *stored, hidden)) {
+    if (!nothing_sent || (before && !WithheldUnchanged(*before, *stored, hidden))) {
       return PermissionDeniedError(
           "the change includes information the person prefers not to share with you");
     }
@@ -585,23 +588,30 @@ std::vector<std::string> DocumentService::WithheldFrom(const Message& body,
 v1::Revision DocumentService::PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
                                                  const std::vector<std::string>& withheld,
                                                  bool see_withholdings,
-                                                 const google::protobuf::Message& current) const {
+                                                 const google::protobuf::Message& current,
+                                                 int64_t current_revision) const {
   return PresentRevisionWith(registered(name.collection), name, row, withheld, see_withholdings,
-                             &current);
+                             &current, current_revision);
 }
 
 v1::Revision DocumentService::PresentRevisionWith(const Registered& reg, const DocumentName& name,
                                                   const RevisionRow& row,
                                                   const std::vector<std::string>& withheld,
                                                   bool see_withholdings,
-                                                  const google::protobuf::Message* current) const {
+                                                  const google::protobuf::Message* current,
+                                                  int64_t current_revision) const {
   v1::Revision revision = row.revision;
   revision.set_name(absl::StrCat(FormatDocumentName(name), "/revisions/", revision.revision()));
   if (see_withholdings) return revision;
   revision.clear_operations();
   const google::protobuf::Descriptor& root = *reg.rules->New()->GetDescriptor();
+  // A position anchored to a hidden item is re-anchored from the document as the
+  // operation left it; known exactly only for a one-operation batch that is the current
+  // revision. Otherwise the item is shown at the end of its list.
+  const bool exact = row.revision.revision() == current_revision && row.revision.operations_size() == 1;
   for (const auto& op : row.revision.operations()) {
-    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false, current);
+    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false,
+                                   exact ? current : nullptr);
     if (visible) *revision.add_operations() = *visible;
   }
   revision.clear_changed_paths();
@@ -617,11 +627,12 @@ v1::Revision DocumentService::PresentRevision(const Registered& reg, const Revis
                                               const StoredDocument& current,
                                               const DocumentPermissions& can,
                                               const Caller& caller) const {
-  if (can.see_withholdings) return PresentRevisionWith(reg, current.name, row, {}, true, nullptr);
+  if (can.see_withholdings) return PresentRevisionWith(reg, current.name, row, {}, true, nullptr, 0);
   DocumentPtr current_body = reg.rules->New();
   current_body->ParseFromString(current.body);
   const std::vector<std::string> withheld = PathsWithheldFrom(*current_body, caller.person_name());
-  return PresentRevisionWith(reg, current.name, row, withheld, false, current_body.get());
+  return PresentRevisionWith(reg, current.name, row, withheld, false, current_body.get(),
+                             current.revision);
 }
 
 absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& caller,

@@ -105,11 +105,13 @@ class DocumentService {
   DocumentPtr ParseBody(Collection collection, const std::string& body) const;
   std::vector<std::string> WithheldFrom(const google::protobuf::Message& body,
                                         const std::string& reader_name) const;
-  // `current` is the document now (the body the withholdings came from).
+  // `current` is the document now (the body the withholdings came from), at revision
+  // `current_revision`.
   coplan::v1::Revision PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
                                           const std::vector<std::string>& withheld,
                                           bool see_withholdings,
-                                          const google::protobuf::Message& current) const;
+                                          const google::protobuf::Message& current,
+                                          int64_t current_revision) const;
 
  private:
   struct Registered {
@@ -138,7 +140,8 @@ class DocumentService {
                                            const RevisionRow& row,
                                            const std::vector<std::string>& withheld,
                                            bool see_withholdings,
-                                           const google::protobuf::Message* current) const;
+                                           const google::protobuf::Message* current,
+                                           int64_t current_revision) const;
   void Notify(int64_t key, int64_t revision);
 
   Database& db_;

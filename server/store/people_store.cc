@@ -129,9 +129,10 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                                 " (time_to_micros(x.create_time), x.id) < ($3, $4))"
                                 " ORDER BY x.create_time DESC, x.id DESC LIMIT $5");
   db_.Prepare("proxy_was_refused",
-              "SELECT COALESCE((SELECT refuse_time IS NOT NULL FROM proxy_accesses"
-              " WHERE person_id = $1 AND proxy_id = $2 ORDER BY create_time DESC, id DESC LIMIT 1),"
-              " false)");
+              "SELECT EXISTS (SELECT 1 FROM proxy_accesses r WHERE r.person_id = $1"
+              " AND r.proxy_id = $2 AND r.refuse_time IS NOT NULL AND NOT EXISTS ("
+              "   SELECT 1 FROM proxy_accesses g WHERE g.person_id = $1 AND g.proxy_id = $2"
+              "   AND g.granted_by_person AND g.create_time > r.refuse_time))");
   db_.Prepare("proxy_refuse",
               "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
               " AND refuse_time IS NULL");

@@ -118,8 +118,8 @@ class PeopleStore {
   std::vector<ProxyRow> ListProxies(pqxx::transaction_base& tx, const std::string& person_id,
                                     int64_t before_micros, const std::string& before_id, int limit);
   void RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when);
-  // True if the newest proxy access of `proxy_id` for the person was refused by them (a
-  // refusal stands until the person grants that proxy access again themself).
+  // True if the person refused a proxy access of `proxy_id` and has not granted that
+  // proxy access themself since (staff set-ups after a refusal do not lift it).
   bool ProxyWasRefused(pqxx::transaction_base& tx, const std::string& person_id,
                        const std::string& proxy_id);
 

@@ -233,6 +233,21 @@ TEST(WithholdingTest, RedactsWithheldFieldsInsideACarriedItem) {
   EXPECT_FALSE(RedactOperation(update, *v1::Plan::descriptor(), withheld, false).has_value());
 }
 
+TEST(WithholdingTest, AnItemUpdateKeepsItsVisiblePartsWhenItCarriesHiddenOnes) {
+  const std::vector<std::string> withheld = {"care_plan.goals[g1].steps[s1]"};
+  v1::EditOperation update;
+  update.mutable_update_item()->set_item_path("care_plan.goals[g1]");
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"steps": [{"id": "s1", "text": "secret step"}, {"id": "s2", "text": "walk"}]})",
+                  update.mutable_update_item()->mutable_fields())
+                  .ok());
+  auto seen = RedactOperation(update, *v1::Plan::descriptor(), withheld, false);
+  ASSERT_TRUE(seen.has_value());
+  const std::string text = seen->DebugString();
+  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  EXPECT_NE(text.find("walk"), std::string::npos) << text;
+}
+
 TEST(WithholdingTest, PositionsAnchoredToAHiddenItemAreReanchoredToAVisibleOne) {
   const std::vector<std::string> withheld = {"crisis_plan.warning_signs[b]"};
   v1::Plan current;
@@ -284,7 +299,7 @@ TEST(WithholdingTest, CarriesWithheldPartsIntoAWholeFieldUpdate) {
   v1::Plan incoming = stored;
   RemovePaths(incoming, withheld);  // what the writer saw
   incoming.mutable_crisis_plan()->mutable_help_contacts(1)->set_name("Bob");
-  CarryOverWithheld(stored, incoming, withheld);
+  EXPECT_TRUE(CarryOverWithheld(stored, incoming, withheld));
   ASSERT_EQ(incoming.crisis_plan().help_contacts_size(), 3);
   EXPECT_EQ(incoming.crisis_plan().help_contacts(1).id(), "c1");
   EXPECT_EQ(incoming.crisis_plan().help_contacts(2).name(), "Bob");
@@ -303,16 +318,23 @@ TEST(WithholdingTest, AValueSentForAWithheldFieldIsRefusedNotDropped) {
   const std::vector<std::string> withheld = {"crisis_plan.refusals_if_unwell"};
   v1::Plan incoming = stored;
   RemovePaths(incoming, withheld);  // what the writer saw: the field empty
-  CarryOverWithheld(stored, incoming, withheld);
+  EXPECT_TRUE(CarryOverWithheld(stored, incoming, withheld));
   ASSERT_EQ(incoming.crisis_plan().refusals_if_unwell_size(), 1);
   EXPECT_TRUE(WithheldUnchanged(stored, incoming, withheld));
 
   RemovePaths(incoming, withheld);
   incoming.mutable_crisis_plan()->add_refusals_if_unwell()->set_text("the writer's own");
-  CarryOverWithheld(stored, incoming, withheld);
+  EXPECT_FALSE(CarryOverWithheld(stored, incoming, withheld));
   ASSERT_EQ(incoming.crisis_plan().refusals_if_unwell_size(), 1);
   EXPECT_EQ(incoming.crisis_plan().refusals_if_unwell(0).text(), "the writer's own");
   EXPECT_FALSE(WithheldUnchanged(stored, incoming, withheld));
+
+  // A guess that matches is reported the same way: the answer must not depend on it.
+  incoming = stored;
+  EXPECT_FALSE(CarryOverWithheld(stored, incoming, withheld));
+  v1::Plan item_guess = stored;
+  const std::vector<std::string> hidden_sign = {"crisis_plan.warning_signs[w1]"};
+  EXPECT_FALSE(CarryOverWithheld(stored, item_guess, hidden_sign));
 }
 
 TEST(DecisionRulesTest, SureScoresOnlyCompleteTestsAndFlagsThreeOrLess) {

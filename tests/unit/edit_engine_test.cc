@@ -309,10 +309,15 @@ TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
   // The recorded operation holds the kept item, so replaying it rebuilds the same list.
   ASSERT_EQ(whole->applied.size(), 1u);
   EXPECT_NE(whole->applied[0].DebugString().find("\"b\""), std::string::npos);
-  // A value that writes the hidden item itself is refused.
+  // A value that holds the hidden item is refused, whether or not it guessed it right.
   auto guessed = ApplyEditBatch(
       plan, Batch({Set("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1, view);
   EXPECT_EQ(guessed.status().code(), absl::StatusCode::kPermissionDenied) << guessed.status();
+  v1::Plan again = CrisisPlan();
+  auto matched = ApplyEditBatch(
+      again, Batch({Set("crisis_plan.warning_signs", R"([{"id": "b", "text": "not eating"}])")}), {}, 1,
+      view);
+  EXPECT_EQ(matched.status().code(), absl::StatusCode::kPermissionDenied) << matched.status();
 }
 
 TEST(DocumentPathsTest, OverlapIsBySegmentNotByPrefixOfText) {

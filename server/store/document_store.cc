@@ -139,22 +139,21 @@ absl::StatusOr<LoadedDocument> DocumentStore::LoadWithAccess(pqxx::transaction_b
                                                              const std::string& actor_id,
                                                              const std::string& session_id,
                                                              const DocumentName& name) {
-  auto result = tx.exec_prepared("doc_load_with_facts", actor_id, session_id, name.person_id,
-                                 CollectionText(name.collection), name.document_id);
-  LoadedDocument loaded;
-  const pqxx::row row = result[0];
-  loaded.facts = ReadAccessFacts(row, 0, actor_id, name.person_id);
-  if (!row[kAccessFactsColumns].is_null()) {
-    loaded.document = ReadDocument(row, kAccessFactsColumns);
-  }
-  return loaded;
+  return ReadWithAccess(tx, "doc_load_with_facts", actor_id, session_id, name);
 }
 
 absl::StatusOr<LoadedDocument> DocumentStore::LockWithAccess(pqxx::work& tx,
                                                              const std::string& actor_id,
                                                              const std::string& session_id,
                                                              const DocumentName& name) {
-  auto result = tx.exec_prepared("doc_lock_with_facts", actor_id, session_id, name.person_id,
+  return ReadWithAccess(tx, "doc_lock_with_facts", actor_id, session_id, name);
+}
+
+LoadedDocument DocumentStore::ReadWithAccess(pqxx::transaction_base& tx, const char* statement,
+                                             const std::string& actor_id,
+                                             const std::string& session_id,
+                                             const DocumentName& name) {
+  auto result = tx.exec_prepared(statement, actor_id, session_id, name.person_id,
                                  CollectionText(name.collection), name.document_id);
   LoadedDocument loaded;
   const pqxx::row row = result[0];

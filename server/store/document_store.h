@@ -117,6 +117,10 @@ class DocumentStore {
                                          int64_t after_revision, int limit);
 
  private:
+  // One of the "…_with_facts" statements: the access facts, and the document if any.
+  LoadedDocument ReadWithAccess(pqxx::transaction_base& tx, const char* statement,
+                                const std::string& actor_id, const std::string& session_id,
+                                const DocumentName& name);
   Database& db_;
 };
 

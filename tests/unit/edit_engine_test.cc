@@ -153,7 +153,13 @@ TEST(EditEngineTest, ConcurrentEditsOfDifferentPartsMerge) {
       plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), Set("title", "\"t\""),
                    Insert("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
       prior, 3, {});
-  EXPECT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(plan.title(), "t");
+  ASSERT_EQ(plan.crisis_plan().warning_signs_size(), 3);
+  EXPECT_EQ(plan.crisis_plan().warning_signs(0).id(), "a");
+  EXPECT_EQ(plan.crisis_plan().warning_signs(1).text(), "new");
+  EXPECT_EQ(plan.crisis_plan().warning_signs(2).text(), "b2");
+  EXPECT_EQ(outcome->changed_paths.size(), 3u);
 }
 
 TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentValue) {

@@ -1,7 +1,6 @@
 #include "server/api/editing_handler.h"
 
-#include "server/api/grpc_status.h"
-#include "server/common/errors.h"
+#include "server/common/status_macros.h"
 
 namespace coplan {
 
@@ -46,45 +45,23 @@ grpc::ServerUnaryReactor* EditingHandler::SignOffDocument(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
     grpc::CallbackServerContext* context, const v1::WatchDocumentRequest* request) {
-  auto watcher = std::make_shared<Watcher>(hub_.options().queue_limit);
-  auto* reactor = new WatchReactor(watcher, [this, watcher] { hub_.Detach(watcher); });
-  // The call's context and request may be gone by the time the worker runs (a client
-  // that cancels at once): take what is needed now.
-  const std::string authorization = RpcRunner::TokenOf(context);
-  const absl::Time deadline = runner_.DeadlineOf(context, absl::Now());
-  const v1::WatchDocumentRequest copy = *request;
-  const bool submitted = runner_.pool().TrySubmit([this, authorization, deadline, copy, watcher] {
-    static constexpr char kMethod[] = "coplan.v1.EditingService/WatchDocument";
-    const v1::WatchDocumentRequest* request = &copy;
-    auto caller = runner_.Authenticate(authorization, deadline, kMethod);
-    if (!caller.ok()) {
-      watcher->End(ToGrpcStatus(caller.status()));
-      return;
-    }
-    auto start = documents_.StartWatch(*caller, ResolveMe(request->name(), *caller),
-                                       request->resume_after_revision());
-    if (!start.ok()) {
-      watcher->End(ToGrpcStatus(start.status()));
-      return;
-    }
-    Caller reader = *caller;
-    reader.deadline = absl::InfiniteFuture();
-    watcher->SetReader(reader);
-    auto name = ParseDocumentName(start->document_name, "name");
-    watcher->name = *name;
-    watcher->document_key = start->document_key;
-    watcher->editing = request->editing();
-    watcher->see_withholdings = start->see_withholdings;
-    watcher->via = start->via;
-    if (request->resume_after_revision() > 0) watcher->SetStartRevision(request->resume_after_revision());
-    hub_.Attach(watcher, *start);
-  });
-  if (!submitted) {
-    absl::Status busy = absl::UnavailableError("the server is busy; watch again shortly");
-    AttachErrorInfo(busy, reason::kUnavailable);
-    watcher->End(ToGrpcStatus(busy));
-  }
-  return reactor;
+  return runner_.RunWatchStream(
+      context, "coplan.v1.EditingService/WatchDocument",
+      [this, request = *request](const Caller& caller, EventSink& sink) -> absl::Status {
+        COPLAN_ASSIGN_OR_RETURN(WatchStart start,
+                                documents_.StartWatch(caller, ResolveMe(request.name(), caller),
+                                                      request.resume_after_revision()));
+        WatchTarget target;
+        target.name = start.name;
+        target.document_key = start.document_key;
+        target.reader = caller;
+        target.reader.deadline = absl::InfiniteFuture();
+        target.editing = request.editing();
+        target.see_withholdings = start.see_withholdings;
+        target.via = start.via;
+        hub_.Watch(sink, std::move(target), start.start_revision, std::move(start.snapshot));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace coplan

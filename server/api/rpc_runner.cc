@@ -2,24 +2,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/api/call_log.h"
 #include "server/api/grpc_status.h"
+#include "server/api/watch_event_stream.h"
 #include "server/common/errors.h"
 #include "server/common/log.h"
 
 namespace coplan {
-namespace {
-
-const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  const int index = static_cast<int>(code);
-  return index >= 0 && index <= 16 ? kNames[index] : "UNKNOWN";
-}
-
-}  // namespace
 
 std::string ResolveMe(const std::string& name, const Caller& caller) {
   if (name == "people/me") return caller.person_name();
@@ -43,16 +32,11 @@ absl::Time RpcRunner::DeadlineOf(grpc::CallbackServerContext* context, absl::Tim
   return std::min(limit, absl::FromChrono(deadline));
 }
 
-absl::StatusOr<Caller> RpcRunner::Authenticate(grpc::CallbackServerContext* context,
-                                               const char* method) {
-  return Authenticate(TokenOf(context), DeadlineOf(context, absl::Now()), method);
-}
-
 absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization, absl::Time deadline,
                                                const char* method) {
   Caller caller;
   caller.method = method;
-  caller.now = absl::Now();
+  caller.now = clock_.Now();
   caller.deadline = deadline;
   auto principal = authenticator_.Authenticate(authorization, caller.now);
   if (!principal.ok()) return principal.status();
@@ -62,21 +46,15 @@ absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization,
   return caller;
 }
 
-grpc::ServerUnaryReactor* RpcRunner::Run(grpc::CallbackServerContext* context, const char* method,
-                                         Body body) {
-  return Start(context, method, /*authenticated=*/true, std::move(body));
-}
-
-grpc::ServerUnaryReactor* RpcRunner::RunAnonymous(grpc::CallbackServerContext* context,
-                                                  const char* method, Body body) {
-  return Start(context, method, /*authenticated=*/false, std::move(body));
-}
-
-grpc::ServerUnaryReactor* RpcRunner::Start(grpc::CallbackServerContext* context, const char* method,
-                                           bool authenticated, Body body) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const absl::Time start = absl::Now();
-  auto task = [this, context, reactor, method, authenticated, start, body = std::move(body)] {
+void RpcRunner::Dispatch(grpc::CallbackServerContext* context, const char* method,
+                         bool authenticated, std::function<absl::Status(const Caller&)> body,
+                         std::function<void(const absl::Status&)> finish) {
+  // What the call needs is copied now: a client that cancels at once may end the call
+  // before the worker runs.
+  const std::string authorization = authenticated ? TokenOf(context) : "";
+  const absl::Time deadline = DeadlineOf(context, absl::Now());
+  auto task = [this, context, method, authenticated, authorization, deadline,
+               body = std::move(body), finish] {
     absl::Status status;
     if (context->IsCancelled()) {
       status = absl::CancelledError("the call was cancelled before it started");
@@ -84,12 +62,12 @@ grpc::ServerUnaryReactor* RpcRunner::Start(grpc::CallbackServerContext* context,
       try {
         absl::StatusOr<Caller> caller;
         if (authenticated) {
-          caller = Authenticate(context, method);
+          caller = Authenticate(authorization, deadline, method);
         } else {
           caller = Caller{};
           caller->method = method;
-          caller->now = absl::Now();
-          caller->deadline = DeadlineOf(context, caller->now);
+          caller->now = clock_.Now();
+          caller->deadline = deadline;
         }
         status = caller.ok() ? body(*caller) : caller.status();
       } catch (const std::exception& e) {
@@ -97,20 +75,56 @@ grpc::ServerUnaryReactor* RpcRunner::Start(grpc::CallbackServerContext* context,
         status = absl::InternalError("unexpected exception");
       }
     }
-    const grpc::Status result = ToGrpcStatus(status);
-    Log(result.ok() ? LogLevel::kDebug : LogLevel::kInfo, "rpc")
-        .Str("method", method)
-        .Str("code", CodeName(result.error_code()))
-        .Num("ms", absl::ToDoubleMilliseconds(absl::Now() - start));
-    reactor->Finish(result);
+    finish(status);
   };
   if (!pool_.TrySubmit(std::move(task))) {
     absl::Status busy = absl::UnavailableError("the server is busy; retry with backoff");
     AttachErrorInfo(busy, reason::kUnavailable);
     Log(LogLevel::kWarning, "rpc_rejected_busy").Str("method", method);
-    reactor->Finish(ToGrpcStatus(busy));
+    finish(busy);
   }
+}
+
+namespace {
+
+// Ends a unary call with `status`, through the one boundary.
+std::function<void(const absl::Status&)> FinishUnary(grpc::ServerUnaryReactor* reactor,
+                                                     const char* method) {
+  const absl::Time start = absl::Now();
+  return [reactor, method, start](const absl::Status& status) {
+    const grpc::Status result = ToGrpcStatus(status);
+    LogCallEnd(method, result, start);
+    reactor->Finish(result);
+  };
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RpcRunner::Run(grpc::CallbackServerContext* context, const char* method,
+                                         Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Dispatch(context, method, /*authenticated=*/true, std::move(body), FinishUnary(reactor, method));
   return reactor;
+}
+
+grpc::ServerUnaryReactor* RpcRunner::RunAnonymous(grpc::CallbackServerContext* context,
+                                                  const char* method, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Dispatch(context, method, /*authenticated=*/false, std::move(body), FinishUnary(reactor, method));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* RpcRunner::RunWatchStream(
+    grpc::CallbackServerContext* context, const char* method, StreamBody body) {
+  auto* stream = new WatchEventStream(method);
+  Dispatch(
+      context, method, /*authenticated=*/true,
+      [stream, body = std::move(body)](const Caller& caller) { return body(caller, *stream); },
+      [stream](const absl::Status& status) {
+        // OK: the sink was handed on, and whoever holds it ends it.
+        if (!status.ok()) stream->Close(status);
+      });
+  return stream;
 }
 
 }  // namespace coplan

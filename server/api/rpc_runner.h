@@ -1,6 +1,8 @@
-// Runs the body of a unary RPC the same way every time: off the gRPC thread on the
-// bounded worker pool, with the caller authenticated, the deadline carried into the
-// database, errors mapped at one boundary, and a log line without personal data.
+// Runs the body of every RPC the same way: off the gRPC thread on the bounded worker
+// pool, with the caller authenticated, the deadline carried into the database, errors
+// mapped at one boundary (ToGrpcStatus), and a log line without personal data. Unary
+// calls and server streams take the same path; a stream's body hands its sink to the
+// live layer, which writes to it and ends it later, through the same boundary.
 //
 //   grpc::ServerUnaryReactor* PlanHandler::GetPlan(grpc::CallbackServerContext* context,
 //                                                  const v1::GetPlanRequest* request,
@@ -8,6 +10,8 @@
 //     return runner_.Run(context, "coplan.v1.PlanService/GetPlan",
 //                        [=](const Caller& caller) -> absl::Status { ... });
 //   }
+//   return runner_.RunWatchStream(context, "coplan.v1.EditingService/WatchDocument",
+//                                 [=](const Caller& caller, EventSink& sink) { ... });
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -17,8 +21,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "coplan/v1/editing_service.pb.h"
 #include "server/auth/authenticator.h"
+#include "server/common/clock.h"
 #include "server/common/worker_pool.h"
+#include "server/live/event_sink.h"
 #include "server/service/caller.h"
 
 namespace coplan {
@@ -26,35 +33,42 @@ namespace coplan {
 class RpcRunner {
  public:
   using Body = std::function<absl::Status(const Caller& caller)>;
+  // Returns OK once the sink is handed on (the stream then ends later), or the error
+  // that ends the stream now.
+  using StreamBody = std::function<absl::Status(const Caller& caller, EventSink& sink)>;
 
-  // `max_call_time` bounds database work of calls sent without a deadline.
-  RpcRunner(WorkerPool& pool, Authenticator& authenticator, absl::Duration max_call_time)
-      : pool_(pool), authenticator_(authenticator), max_call_time_(max_call_time) {}
+  // `max_call_time` bounds database work of calls sent without a deadline. The caller's
+  // `now` (what rules decide by) comes from `clock`; deadlines are real time.
+  RpcRunner(WorkerPool& pool, Authenticator& authenticator, const Clock& clock,
+            absl::Duration max_call_time)
+      : pool_(pool), authenticator_(authenticator), clock_(clock), max_call_time_(max_call_time) {}
 
   // An authenticated call.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method, Body body);
   // A call that needs no token (SignIn). The caller has no person.
   grpc::ServerUnaryReactor* RunAnonymous(grpc::CallbackServerContext* context, const char* method,
                                          Body body);
+  // An authenticated server stream of watch events.
+  grpc::ServerWriteReactor<coplan::v1::WatchEvent>* RunWatchStream(
+      grpc::CallbackServerContext* context, const char* method, StreamBody body);
 
-  // Authenticates a call's metadata.
-  absl::StatusOr<Caller> Authenticate(grpc::CallbackServerContext* context, const char* method);
-  // The same from values copied off the call (for work that may outlive the call's
-  // context, such as setting up a stream the client has already cancelled).
+  // The raw bearer token of a call ("" when absent).
+  static std::string TokenOf(grpc::CallbackServerContext* context);
+
+ private:
+  // Runs `body` on the pool for a caller made from `authorization` (anonymous when
+  // `authenticated` is false), and hands its outcome to `finish`, on the pool or at once
+  // when the pool refuses the work.
+  void Dispatch(grpc::CallbackServerContext* context, const char* method, bool authenticated,
+                std::function<absl::Status(const Caller&)> body,
+                std::function<void(const absl::Status&)> finish);
   absl::StatusOr<Caller> Authenticate(const std::string& authorization, absl::Time deadline,
                                       const char* method);
   absl::Time DeadlineOf(grpc::CallbackServerContext* context, absl::Time now) const;
-  // The raw bearer token of a call ("" when absent).
-  static std::string TokenOf(grpc::CallbackServerContext* context);
-  WorkerPool& pool() { return pool_; }
-  Authenticator& authenticator() { return authenticator_; }
-
- private:
-  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* context, const char* method,
-                                  bool authenticated, Body body);
 
   WorkerPool& pool_;
   Authenticator& authenticator_;
+  const Clock& clock_;
   const absl::Duration max_call_time_;
 };
 

@@ -27,10 +27,13 @@
 #include "server/domain/plan_rules.h"
 #include "server/embedded/embedded_postgres.h"
 #include "server/live/doorbell.h"
+#include "server/live/stored_document_feed.h"
 #include "server/live/watch_hub.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/audit_service.h"
 #include "server/service/auth_service.h"
+#include "server/service/decision_collection.h"
 #include "server/service/decision_service.h"
 #include "server/service/option_grid_service.h"
 #include "server/service/document_service.h"
@@ -43,6 +46,7 @@
 #include "server/store/migrations.h"
 #include "server/store/people_store.h"
 #include "server/store/presence_store.h"
+#include "server/store/secret_store.h"
 
 namespace coplan {
 
@@ -53,20 +57,26 @@ struct Components {
   std::unique_ptr<DocumentStore> document_store;
   std::unique_ptr<PeopleStore> people_store;
   std::unique_ptr<AuditStore> audit_store;
+  std::unique_ptr<GridStore> grid_store;
+  std::unique_ptr<DecisionStore> decision_store;
+  std::unique_ptr<PresenceStore> presence_store;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PasswordHasher> hasher;
   std::unique_ptr<Authenticator> authenticator;
-  std::unique_ptr<GridStore> grid_store;
-  std::unique_ptr<DecisionStore> decision_store;
   PlanRules plan_rules;
   DecisionRules decision_rules;
+  std::unique_ptr<DocumentCollection> plans;
+  std::unique_ptr<DecisionCollection> decisions_collection;
+  DocumentCollections collections;
+  std::unique_ptr<AccessGate> gate;
   std::unique_ptr<DocumentService> documents;
   std::unique_ptr<OptionGridService> grids;
   std::unique_ptr<DecisionService> decisions;
   std::unique_ptr<PeopleService> people;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AuditService> audit_service;
-  std::unique_ptr<PresenceStore> presence_store;
+  std::unique_ptr<StoredDocumentFeed> feed;
+  std::unique_ptr<StoredPresenceBoard> presence;
   std::unique_ptr<WatchHub> hub;
   std::unique_ptr<Doorbell> doorbell;
   std::unique_ptr<WorkerPool> workers;
@@ -118,13 +128,13 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config) {
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config, const Clock& clock) {
   SetMinLogLevel(config.log_level);
   // gRPC locks absl::Mutex on every call; Debian's Abseil records lock graphs for
   // deadlock detection by default, a debugging aid that costs on every lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (config.instance_id.empty()) config.instance_id = NewResourceId();
-  std::unique_ptr<ServerApp> app(new ServerApp());
+  std::unique_ptr<ServerApp> app(new ServerApp(clock));
   app->config_ = std::move(config);
   absl::Status status = app->Build();
   if (!status.ok()) {
@@ -151,11 +161,15 @@ absl::Status ServerApp::Build() {
   COPLAN_ASSIGN_OR_RETURN(c.keys, LoadServerKeys(SecretFileFor(config_),
                                                  /*create_file=*/config_.database_url.empty() &&
                                                      config_.secret_file.empty(),
-                                                 *c.db));
+                                                 [&c] { return LoadOrCreateDatabaseSecret(*c.db); }));
   c.document_store = std::make_unique<DocumentStore>(*c.db);
   c.people_store = std::make_unique<PeopleStore>(*c.db);
   c.audit_store = std::make_unique<AuditStore>(*c.db);
-  c.audit = std::make_unique<AuditLog>(*c.db, *c.audit_store, c.keys.audit_key, AuditLog::Options{});
+  c.grid_store = std::make_unique<GridStore>(*c.db);
+  c.decision_store = std::make_unique<DecisionStore>(*c.db);
+  c.presence_store = std::make_unique<PresenceStore>(*c.db);
+  c.audit = std::make_unique<AuditLog>(*c.db, *c.audit_store, clock_, c.keys.audit_key,
+                                       AuditLog::Options{});
   c.audit->Start();
   PasswordHasher::Options hash_options;
   hash_options.max_concurrent = config_.password_hash_concurrency;
@@ -174,38 +188,43 @@ absl::Status ServerApp::Build() {
           [db, people_store](const std::string& issuer, const std::string& subject)
               -> absl::StatusOr<std::optional<std::string>> {
             std::optional<std::string> person;
-            COPLAN_RETURN_IF_ERROR(db->Read(absl::Now() + absl::Seconds(5), [&](pqxx::nontransaction& tx) {
+            COPLAN_RETURN_IF_ERROR(db->Read(absl::Now() + absl::Seconds(5), [&](Transaction& tx) {
               person = people_store->FindIdentity(tx, issuer, subject);
               return absl::OkStatus();
             }));
             return person;
           }));
 
-  c.grid_store = std::make_unique<GridStore>(*c.db);
-  c.decision_store = std::make_unique<DecisionStore>(*c.db);
-  c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.audit);
+  // The collections of jointly edited documents, the gate every call passes, the services.
+  c.plans = std::make_unique<DocumentCollection>(c.plan_rules);
+  c.decisions_collection =
+      std::make_unique<DecisionCollection>(c.decision_rules, *c.grid_store, *c.decision_store);
+  c.collections.Add(*c.plans);
+  c.collections.Add(*c.decisions_collection);
+  c.gate = std::make_unique<AccessGate>(*c.db, *c.document_store, c.collections);
+  c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, c.collections,
+                                                  *c.audit);
   OptionGridService::Options grid_options;
   grid_options.reading_age_target = config_.grid_reading_age_target;
   grid_options.reading_age_enforced = config_.grid_reading_age_enforced;
-  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.audit, grid_options);
-  c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.document_store,
-                                                  *c.decision_store, *c.grids, *c.audit);
-  c.documents->Register(c.plan_rules, {});
-  c.documents->Register(c.decision_rules, c.decisions->Hooks());
-  c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.audit, *c.hasher);
+  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.gate, *c.audit, grid_options);
+  c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.gate, *c.decision_store,
+                                                  *c.grid_store, c.decision_rules, *c.audit);
+  c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.audit, *c.hasher);
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
   c.auth = std::make_unique<AuthService>(*c.db, *c.people_store, *c.audit, *c.hasher,
                                          *c.authenticator, auth_service_options);
-  c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.audit);
+  c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.audit);
 
-  c.presence_store = std::make_unique<PresenceStore>(*c.db);
+  // The live layer: the hub sees documents and presence only through the feed and board.
+  c.feed = std::make_unique<StoredDocumentFeed>(*c.db, *c.document_store, *c.documents, c.collections);
+  c.presence = std::make_unique<StoredPresenceBoard>(*c.db, *c.presence_store, config_.instance_id);
   WatchHub::Options hub_options;
   hub_options.instance_id = config_.instance_id;
   hub_options.queue_limit = static_cast<size_t>(std::max(1, config_.watch_queue_limit));
   hub_options.access_recheck_interval = config_.watch_access_recheck;
-  c.hub = std::make_unique<WatchHub>(*c.db, *c.document_store, *c.presence_store, *c.documents,
-                                     hub_options);
+  c.hub = std::make_unique<WatchHub>(*c.feed, *c.presence, clock_, hub_options);
   c.doorbell = std::make_unique<Doorbell>(conninfo_, config_.instance_id, c.hub.get());
   c.hub->SetDoorbell(c.doorbell.get());
   c.documents->SetEvents(c.hub.get());
@@ -215,13 +234,13 @@ absl::Status ServerApp::Build() {
   c.hub->Start();
 
   if (config_.demo) {
-    DemoServices demo{*c.people, *c.documents, *c.grids, *c.decisions};
+    DemoServices demo{*c.people, *c.documents, *c.grids, *c.decisions, clock_};
     COPLAN_RETURN_IF_ERROR(SeedDemo(demo));
   }
 
   const int workers = config_.worker_threads > 0 ? config_.worker_threads : config_.db_pool_size + 2;
   c.workers = std::make_unique<WorkerPool>(workers, config_.max_queued_calls);
-  c.runner = std::make_unique<RpcRunner>(*c.workers, *c.authenticator, config_.max_call_time);
+  c.runner = std::make_unique<RpcRunner>(*c.workers, *c.authenticator, clock_, config_.max_call_time);
   c.plan_handler = std::make_unique<PlanHandler>(*c.runner, *c.documents);
   c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
@@ -268,6 +287,8 @@ absl::Status ServerApp::Build() {
   return absl::OkStatus();
 }
 
+ServerApp::ServerApp(const Clock& clock) : clock_(clock) {}
+
 ServerApp::~ServerApp() { Shutdown(); }
 
 std::string ServerApp::address() const {
@@ -277,6 +298,7 @@ std::string ServerApp::address() const {
 
 Database& ServerApp::database() { return *components_->db; }
 AuditLog& ServerApp::audit() { return *components_->audit; }
+const AccessGate& ServerApp::gate() const { return *components_->gate; }
 
 void ServerApp::Shutdown() {
   if (shut_down_) return;
@@ -321,11 +343,12 @@ absl::Status RunAuditVerify(const ServerConfig& config) {
   options.pool_size = 2;
   Database db(options);
   COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
-                          LoadServerKeys(SecretFileFor(config), /*create_file=*/false, db));
+                          LoadServerKeys(SecretFileFor(config), /*create_file=*/false,
+                                         [&db] { return LoadOrCreateDatabaseSecret(db); }));
   AuditStore store(db);
   // Seal what a stopped server left unsealed, so that every row is checked in the chain.
   {
-    AuditLog log(db, store, keys.audit_key, AuditLog::Options{});
+    AuditLog log(db, store, SystemClock(), keys.audit_key, AuditLog::Options{});
     COPLAN_RETURN_IF_ERROR(log.FlushAndSeal());
   }
   AuditVerification report = VerifyAuditTrail(db, store, keys.audit_key);
@@ -345,15 +368,18 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   options.conninfo = opened.conninfo;
   options.pool_size = 2;
   Database db(options);
-  COPLAN_ASSIGN_OR_RETURN(ServerKeys keys, LoadServerKeys(SecretFileFor(config),
-                                                          config.database_url.empty() &&
-                                                              config.secret_file.empty(),
-                                                          db));
+  COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
+                          LoadServerKeys(SecretFileFor(config),
+                                         config.database_url.empty() && config.secret_file.empty(),
+                                         [&db] { return LoadOrCreateDatabaseSecret(db); }));
+  DocumentStore document_store(db);
   PeopleStore people_store(db);
   AuditStore audit_store(db);
-  AuditLog audit(db, audit_store, keys.audit_key, AuditLog::Options{});
+  AuditLog audit(db, audit_store, SystemClock(), keys.audit_key, AuditLog::Options{});
   PasswordHasher hasher({});
-  PeopleService people(db, people_store, audit, hasher);
+  DocumentCollections no_collections;
+  AccessGate gate(db, document_store, no_collections);
+  PeopleService people(db, people_store, gate, audit, hasher);
   COPLAN_ASSIGN_OR_RETURN(std::string normalized, NormalizeUsername(username, "username"));
   if (password.size() < 12) return absl::InvalidArgumentError("the password needs 12 characters or more");
   v1::Person person;

@@ -15,17 +15,22 @@
 
 #include "absl/status/statusor.h"
 #include "server/app/config.h"
+#include "server/common/clock.h"
 
 namespace coplan {
 
 class EmbeddedPostgres;
 class Database;
 class AuditLog;
+class AccessGate;
 struct Components;
 
 class ServerApp {
  public:
-  static absl::StatusOr<std::unique_ptr<ServerApp>> Start(ServerConfig config);
+  // What time it is for rules (grant and token expiry, birthdays, review dates) comes
+  // from `clock`; tests pass a fake one.
+  static absl::StatusOr<std::unique_ptr<ServerApp>> Start(ServerConfig config,
+                                                          const Clock& clock = SystemClock());
   ~ServerApp();
 
   // "127.0.0.1:50051" (with the port actually bound).
@@ -41,12 +46,15 @@ class ServerApp {
 
   Database& database();
   AuditLog& audit();
+  // The access gate (tests count how often calls pass it).
+  const AccessGate& gate() const;
 
  private:
-  ServerApp() = default;
+  explicit ServerApp(const Clock& clock);
   absl::Status Build();
 
   ServerConfig config_;
+  const Clock& clock_;
   std::unique_ptr<EmbeddedPostgres> embedded_;
   std::string conninfo_;
   std::unique_ptr<Components> components_;

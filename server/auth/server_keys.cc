@@ -13,7 +13,6 @@
 #include "server/common/crypto.h"
 #include "server/common/ids.h"
 #include "server/common/log.h"
-#include "server/store/database.h"
 
 namespace coplan {
 
@@ -26,7 +25,7 @@ ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file) {
 }
 
 absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file,
-                                          Database& db) {
+                                          const DatabaseSecret& database_secret) {
   if (!secret_file.empty()) {
     if (::access(secret_file.c_str(), F_OK) != 0 && create_file) {
       const std::string secret = NewRandomToken(32);
@@ -55,20 +54,11 @@ absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool c
     }
     return DeriveServerKeys(secret, /*from_file=*/true);
   }
-  std::string secret;
-  absl::Status status = db.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) {
-    tx.exec_params(
-        "INSERT INTO server_secrets (name, value) VALUES ('master', $1) ON CONFLICT DO NOTHING",
-        pqxx::binarystring(NewRandomToken(32)));
-    secret = pqxx::binarystring(
-                 tx.exec("SELECT value FROM server_secrets WHERE name = 'master'")[0][0])
-                 .str();
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
+  absl::StatusOr<std::string> secret = database_secret();
+  if (!secret.ok()) return secret.status();
   Log(LogLevel::kWarning, "secret_in_database")
       .Str("advice", "set --secret-file so that database access alone cannot forge tokens or audit rows");
-  return DeriveServerKeys(secret, /*from_file=*/false);
+  return DeriveServerKeys(*secret, /*from_file=*/false);
 }
 
 }  // namespace coplan

@@ -8,13 +8,12 @@
 // someone with database access forge tokens and audit rows: real deployments set a file.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
 
 namespace coplan {
-
-class Database;
 
 struct ServerKeys {
   std::string token_key;
@@ -22,9 +21,12 @@ struct ServerKeys {
   bool from_file = false;
 };
 
+// The master secret kept in the database, created on first use (store/secret_store.h).
+using DatabaseSecret = std::function<absl::StatusOr<std::string>()>;
+
 // `secret_file` empty: use the database. `create_file`: generate the file when missing.
 absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file,
-                                          Database& db);
+                                          const DatabaseSecret& database_secret);
 ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file);
 
 }  // namespace coplan

@@ -14,22 +14,22 @@
 namespace coplan {
 namespace {
 
-Caller As(const std::string& person_id) {
+Caller As(const std::string& person_id, const Clock& clock) {
   Caller caller;
   caller.person_id = person_id;
   caller.method = "coplan-server/demo-seed";
-  caller.now = absl::Now();
-  caller.deadline = caller.now + absl::Seconds(60);
+  caller.now = clock.Now();
+  caller.deadline = absl::Now() + absl::Seconds(60);
   return caller;
 }
 
-google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + days); }
+google::type::Date InDays(const Clock& clock, int days) { return ToDate(TodayInUk(clock.Now()) + days); }
 
 void Add(google::protobuf::RepeatedPtrField<v1::TextItem>* list, const std::string& text) {
   list->Add()->set_text(text);
 }
 
-v1::Plan CarePlan() {
+v1::Plan CarePlan(const Clock& clock) {
   v1::Plan plan;
   plan.set_title("My care plan");
   auto* care = plan.mutable_care_plan();
@@ -46,7 +46,7 @@ v1::Plan CarePlan() {
   Add(goal->mutable_steps(), "Talk to my tutor about a quiet place to go if I panic");
   Add(goal->mutable_supporters(), "Mum (Jordan)");
   Add(goal->mutable_supporters(), "College wellbeing team");
-  *goal->mutable_target_date() = InDays(42);
+  *goal->mutable_target_date() = InDays(clock, 42);
   goal->set_status(v1::GOAL_STATUS_IN_PROGRESS);
   auto* sleep = care->add_goals();
   sleep->set_description("Sleep better so I'm not wiped out every morning");
@@ -55,14 +55,14 @@ v1::Plan CarePlan() {
   auto* action = care->add_actions();
   action->set_description("Refer Alex to the college counsellor");
   action->set_responsible("Dr Okafor");
-  *action->mutable_due_date() = InDays(7);
+  *action->mutable_due_date() = InDays(clock, 7);
   action->set_status(v1::ACTION_STATUS_OPEN);
   auto* medication = care->add_unacceptable_medications();
   medication->set_medication("Anything that makes me put on weight");
   medication->set_notes("It made me feel worse about myself last time");
   care->mutable_key_worker()->set_display_name("Dr Sam Okafor");
   care->mutable_key_worker()->set_person("people/okafor");
-  *care->mutable_review_date() = InDays(28);
+  *care->mutable_review_date() = InDays(clock, 28);
   return plan;
 }
 
@@ -114,7 +114,7 @@ v1::Plan CrisisPlan() {
 
 // The project's own example grid. It is demonstration content, written in plain words for
 // young people, citing public NICE and NHS sources; it has not been clinically reviewed.
-v1::OptionGrid LowMoodGrid() {
+v1::OptionGrid LowMoodGrid(const Clock& clock) {
   v1::OptionGrid grid;
   grid.set_title("First steps for low mood");
   grid.set_locale("en-GB");
@@ -202,8 +202,8 @@ v1::OptionGrid LowMoodGrid() {
   author->set_role("example content for the demo; not clinically reviewed");
   grid.set_funding("Written by the Coplan project as example content. No external funding.");
   grid.set_conflict_of_interest("None. This grid is for demonstration and has not been clinically reviewed.");
-  *grid.mutable_last_review_date() = InDays(-10);
-  *grid.mutable_next_review_date() = InDays(355);
+  *grid.mutable_last_review_date() = InDays(clock, -10);
+  *grid.mutable_next_review_date() = InDays(clock, 355);
   return grid;
 }
 
@@ -221,13 +221,13 @@ v1::Person Person(const std::string& display_name, int birth_year, int month, in
 }  // namespace
 
 absl::Status SeedDemo(const DemoServices& services) {
-  auto existing = services.people.GetPerson(As("alex"), "people/alex");
+  auto existing = services.people.GetPerson(As("alex", services.clock), "people/alex");
   if (existing.ok()) {
     Log(LogLevel::kInfo, "demo_already_seeded");
     return absl::OkStatus();
   }
   // Alex is 17: old enough that proxy access would need their own consent.
-  const int alex_birth_year = static_cast<int>(TodayInUk(absl::Now()).year()) - 17;
+  const int alex_birth_year = static_cast<int>(TodayInUk(services.clock.Now()).year()) - 17;
   v1::Person alex = Person("Alex Morgan", alex_birth_year, 3, 14);
   v1::Person okafor = Person("Dr Sam Okafor", 0, 0, 0);
   okafor.set_clinician(true);
@@ -253,14 +253,14 @@ absl::Status SeedDemo(const DemoServices& services) {
   member.set_parent("people/alex");
   member.mutable_care_team_member()->set_clinician("people/okafor");
   member.mutable_care_team_member()->set_role("care coordinator");
-  COPLAN_RETURN_IF_ERROR(services.people.CreateCareTeamMember(As("admin"), member).status());
+  COPLAN_RETURN_IF_ERROR(services.people.CreateCareTeamMember(As("admin", services.clock), member).status());
 
   COPLAN_RETURN_IF_ERROR(services.documents
-                             .Create(As("alex"), Collection::kPlans, "people/alex",
-                                     std::make_unique<v1::Plan>(CarePlan()), "care-plan", "plan")
+                             .Create(As("alex", services.clock), Collection::kPlans, "people/alex",
+                                     std::make_unique<v1::Plan>(CarePlan(services.clock)), "care-plan", "plan")
                              .status());
   COPLAN_RETURN_IF_ERROR(services.documents
-                             .Create(As("alex"), Collection::kPlans, "people/alex",
+                             .Create(As("alex", services.clock), Collection::kPlans, "people/alex",
                                      std::make_unique<v1::Plan>(CrisisPlan()), "crisis-plan", "plan")
                              .status());
   v1::CreateGrantRequest grant;
@@ -268,15 +268,15 @@ absl::Status SeedDemo(const DemoServices& services) {
   grant.mutable_grant()->set_grantee("people/jordan");
   grant.mutable_grant()->add_documents("people/alex/plans/crisis-plan");
   grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-  COPLAN_RETURN_IF_ERROR(services.people.CreateGrant(As("alex"), grant).status());
+  COPLAN_RETURN_IF_ERROR(services.people.CreateGrant(As("alex", services.clock), grant).status());
 
   v1::CreateOptionGridRequest create_grid;
   create_grid.set_option_grid_id("low-mood-first-steps");
-  *create_grid.mutable_option_grid() = LowMoodGrid();
-  COPLAN_RETURN_IF_ERROR(services.grids.Create(As("okafor"), create_grid).status());
+  *create_grid.mutable_option_grid() = LowMoodGrid(services.clock);
+  COPLAN_RETURN_IF_ERROR(services.grids.Create(As("okafor", services.clock), create_grid).status());
   v1::PublishOptionGridRequest publish;
   publish.set_name("optionGrids/low-mood-first-steps");
-  COPLAN_RETURN_IF_ERROR(services.grids.Publish(As("okafor"), publish).status());
+  COPLAN_RETURN_IF_ERROR(services.grids.Publish(As("okafor", services.clock), publish).status());
 
   v1::CreateDecisionRecordRequest decision;
   decision.set_parent("people/alex");
@@ -300,8 +300,8 @@ absl::Status SeedDemo(const DemoServices& services) {
   sure->set_understands_benefits_and_risks(v1::SURE_ANSWER_YES);
   sure->set_clear_about_what_matters(v1::SURE_ANSWER_YES);
   sure->set_enough_support(v1::SURE_ANSWER_NO);
-  *record->mutable_follow_up_date() = InDays(14);
-  COPLAN_RETURN_IF_ERROR(services.decisions.Create(As("alex"), decision).status());
+  *record->mutable_follow_up_date() = InDays(services.clock, 14);
+  COPLAN_RETURN_IF_ERROR(services.decisions.Create(As("alex", services.clock), decision).status());
   Log(LogLevel::kInfo, "demo_seeded");
   return absl::OkStatus();
 }

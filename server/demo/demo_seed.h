@@ -8,6 +8,7 @@
 #pragma once
 
 #include "absl/status/status.h"
+#include "server/common/clock.h"
 
 namespace coplan {
 
@@ -21,6 +22,7 @@ struct DemoServices {
   DocumentService& documents;
   OptionGridService& grids;
   DecisionService& decisions;
+  const Clock& clock;  // dates in the demo (Alex's age, review dates) are from it
 };
 
 // Demo accounts (username / password), as printed in the README.

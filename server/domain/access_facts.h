@@ -7,13 +7,18 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 namespace coplan {
 
 // The caller.
 struct ActorFacts {
-  bool exists = false;         // a person row exists for the caller
-  bool session_valid = false;  // built-in token's session is live (always true for OIDC)
+  bool exists = false;  // a person row exists for the caller
+  // The server's own tokens name a session, which must be live; OpenID Connect tokens
+  // name none.
+  bool session_needed = false;
+  // When the named session ends, if it exists and has not been revoked.
+  std::optional<absl::Time> session_expire_time;
   bool administrator = false;
   bool clinician = false;
   bool grid_author = false;
@@ -21,12 +26,14 @@ struct ActorFacts {
   std::string team_id;
 };
 
-// A live grant from the subject to the caller (revoked and expired ones are not loaded).
+// A grant from the subject to the caller that has not been revoked (it may have expired:
+// the policy decides that at the instant it is asked).
 struct GrantFact {
   std::string grant_id;
   std::vector<std::string> documents;  // "plans/{id}", "decisions/{id}"
   std::vector<int> document_kinds;     // coplan.v1.DocumentKind values
   int access = 0;                      // coplan.v1.AccessLevel
+  std::optional<absl::Time> expire_time;
 };
 
 // A proxy access of the caller for the subject that the subject has not refused.

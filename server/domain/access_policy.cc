@@ -37,8 +37,14 @@ bool InCareTeam(const AccessFacts& facts) {
 
 }  // namespace
 
-bool CallerIsValid(const AccessFacts& facts) {
-  return facts.actor.exists && facts.actor.session_valid;
+bool CallerIsValid(const AccessFacts& facts, absl::Time now) {
+  if (!facts.actor.exists) return false;
+  if (!facts.actor.session_needed) return true;
+  return facts.actor.session_expire_time.has_value() && *facts.actor.session_expire_time > now;
+}
+
+bool GrantActiveAt(const GrantFact& grant, absl::Time now) {
+  return !grant.expire_time.has_value() || *grant.expire_time > now;
 }
 
 bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today) {
@@ -56,9 +62,10 @@ v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
 }
 
 DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const DocumentRef& document,
-                                           absl::CivilDay today) {
+                                           absl::Time now) {
   DocumentPermissions can;
-  if (!CallerIsValid(facts) || !facts.subject.exists) return can;
+  if (!CallerIsValid(facts, now) || !facts.subject.exists) return can;
+  const absl::CivilDay today = TodayInUk(now);
   if (facts.is_self()) {
     can.read = can.edit = can.remove = can.see_withholdings = true;
     can.sign_off_role = v1::SIGN_OFF_ROLE_SERVICE_USER;
@@ -74,7 +81,7 @@ DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const Docum
   int level = ActiveProxyLevel(facts.subject, today);
   if (level > 0) can.via = Relationship::kProxy;
   for (const GrantFact& grant : facts.subject.grants) {
-    if (!GrantCovers(grant, document)) continue;
+    if (!GrantActiveAt(grant, now) || !GrantCovers(grant, document)) continue;
     if (grant.access > level) can.via = Relationship::kGrant;
     level = std::max(level, grant.access);
   }
@@ -84,13 +91,14 @@ DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const Docum
   return can;
 }
 
-PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::CivilDay today) {
+PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now) {
   PersonPermissions can;
-  if (!CallerIsValid(facts) || !facts.subject.exists) return can;
+  if (!CallerIsValid(facts, now) || !facts.subject.exists) return can;
   const bool self = facts.is_self();
   const bool care_team = InCareTeam(facts);
-  const int proxy = ActiveProxyLevel(facts.subject, today);
-  const bool granted = !facts.subject.grants.empty();
+  const int proxy = ActiveProxyLevel(facts.subject, TodayInUk(now));
+  const bool granted = std::any_of(facts.subject.grants.begin(), facts.subject.grants.end(),
+                                   [now](const GrantFact& grant) { return GrantActiveAt(grant, now); });
   const bool admin = facts.actor.administrator;
   can.know_exists = self || care_team || proxy > 0 || granted || admin;
   can.create_documents = self || care_team || proxy >= ACCESS_LEVEL_EDIT;

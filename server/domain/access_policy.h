@@ -1,7 +1,7 @@
 // Who may do what with a person's records: the relationship rules of DESIGN.md §3, as
 // pure functions of AccessFacts.
 //
-//   DocumentPermissions can = PermissionsForDocument(facts, {kind, "plans/crisis"}, today);
+//   DocumentPermissions can = PermissionsForDocument(facts, {kind, "plans/crisis"}, now);
 //   if (!can.read) return NotFoundError(...);   // same answer as a missing record
 //
 // - The person owns their records: everything, including sharing and the access log.
@@ -9,6 +9,8 @@
 //   as clinician.
 // - A grant from the person gives the grantee read or edit on the documents or kinds it
 //   names, until revoked or expired.
+// Every rule is decided at the instant `now` it is given (grant and session expiry, the
+// 16th birthday by the UK calendar), so tests choose the instant.
 // - Proxy (guardian) access gives read or edit on all the person's documents while the
 //   person is under 16 and has not refused it; from their 16th birthday only a proxy
 //   access the person granted themself counts. With no birth date on record, only such
@@ -20,6 +22,7 @@
 #include <string>
 
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "coplan/v1/common.pb.h"
 #include "coplan/v1/people_service.pb.h"
 #include "server/domain/access_facts.h"
@@ -53,12 +56,15 @@ struct PersonPermissions {
   bool set_up_proxy = false;      // administrator or care-team clinician (under-16s)
 };
 
-// True when the caller is a live, known person (their session, if any, is valid).
-bool CallerIsValid(const AccessFacts& facts);
+// True when the caller is a known person whose session, if their token names one, is
+// live at `now`.
+bool CallerIsValid(const AccessFacts& facts, absl::Time now);
+// True when the grant has not expired at `now`.
+bool GrantActiveAt(const GrantFact& grant, absl::Time now);
 
 DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const DocumentRef& document,
-                                           absl::CivilDay today);
-PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::CivilDay today);
+                                           absl::Time now);
+PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now);
 
 // The state of a proxy access on `today`.
 coplan::v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "coplan/v1/option_grid.pb.h"
 #include "coplan/v1/people_service.pb.h"
@@ -39,6 +41,10 @@ class DocumentRules {
                              const DocumentContext& context) const = 0;
   // Sets the computed, output-only fields for a reader on `today`.
   virtual void Decorate(google::protobuf::Message& document, absl::CivilDay today) const = 0;
+
+  // A stored body (or history snapshot) decoded; INTERNAL if the bytes are not a document
+  // of this type, which only damage to the database can cause.
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> Decode(absl::string_view bytes) const;
 };
 
 }  // namespace coplan

@@ -330,4 +330,16 @@ absl::Status ValidateWithholdingPaths(const Message& document) {
   return absl::OkStatus();
 }
 
+void KeepWithholdingsList(const google::protobuf::Message& stored,
+                          google::protobuf::Message& incoming) {
+  const auto* field = incoming.GetDescriptor()->FindFieldByName("withholdings");
+  if (field == nullptr) return;
+  const auto* reflection = incoming.GetReflection();
+  reflection->ClearField(&incoming, field);
+  for (int i = 0; i < stored.GetReflection()->FieldSize(stored, field); ++i) {
+    reflection->AddMessage(&incoming, field)
+        ->CopyFrom(stored.GetReflection()->GetRepeatedMessage(stored, field, i));
+  }
+}
+
 }  // namespace coplan

@@ -57,6 +57,12 @@ bool WithheldUnchanged(const google::protobuf::Message& before,
                        const google::protobuf::Message& after,
                        const std::vector<std::string>& withheld);
 
+// Puts the stored list of withholdings into `incoming` in place of whatever it holds: a
+// writer who may not see the list never saw it, so they cannot change it, and their
+// whole-document update must not wipe it.
+void KeepWithholdingsList(const google::protobuf::Message& stored,
+                          google::protobuf::Message& incoming);
+
 // The write rule for edits and updates by `writer`.
 WritePermission WithholdingWriteRule(const google::protobuf::Message& stored,
                                      const std::string& writer, bool owner);

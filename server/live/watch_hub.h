@@ -2,36 +2,43 @@
 //
 // For each watched document it keeps a channel: the highest revision it has distributed
 // and the watchers on this instance. When a revision commits here (or another instance
-// rings the doorbell), the channel reads the new revisions from the revision log once
-// and offers them to every watcher, redacted per reader when something is withheld from
-// them. A watcher behind the channel (a resume, a missed notification) catches up on its
-// own from the log, with its access checked again. Presence (who is here, who is
-// editing) lives in a table shared by instances and is re-broadcast on every change.
+// rings the doorbell), the channel reads the new revisions from the log once and offers
+// them to every watcher, shown per reader as they may see them. A watcher behind the
+// channel (a resume, a missed notification) catches up on its own from the log, with its
+// access checked again. Presence (who is here, who is editing) lives on a board shared
+// by instances and is re-broadcast on every change.
 //
 // A timer polls the latest revision of every watched document (so a lost notification
 // costs seconds, never data), keeps presence alive, ends streams whose token expired and
 // re-checks every watcher's access and session (grant expiry, 16th birthday, a lost
 // ring). Revoked grants, care-team removals, refusals and sign-outs end the affected
 // streams at once.
+//
+// The hub knows documents only through DocumentFeed and presence only through
+// PresenceBoard (live/document_feed.h).
+//
+//   WatchHub hub(feed, presence, clock, options);
+//   hub.Start();
+//   hub.Watch(sink, target, start_revision, snapshot);   // from an authorised call
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "server/common/clock.h"
 #include "server/common/worker_pool.h"
+#include "server/live/document_feed.h"
 #include "server/live/doorbell.h"
-#include "server/live/watch_stream.h"
+#include "server/live/event_sink.h"
+#include "server/live/watcher.h"
 #include "server/service/document_events.h"
-#include "server/service/document_service.h"
-#include "server/store/database.h"
-#include "server/store/document_store.h"
-#include "server/store/presence_store.h"
 
 namespace coplan {
 
@@ -43,12 +50,10 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     absl::Duration poll_interval = absl::Seconds(5);
     absl::Duration access_recheck_interval = absl::Seconds(30);
     absl::Duration presence_heartbeat = absl::Seconds(10);
-    absl::Duration presence_stale_after = absl::Seconds(45);
     int threads = 2;
   };
 
-  WatchHub(Database& db, DocumentStore& store, PresenceStore& presence, DocumentService& documents,
-           Options options);
+  WatchHub(DocumentFeed& feed, PresenceBoard& presence, const Clock& clock, Options options);
   ~WatchHub() override;
 
   void SetDoorbell(Doorbell* doorbell) { doorbell_ = doorbell; }
@@ -56,9 +61,13 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   // Ends every stream (UNAVAILABLE: watch again elsewhere) and stops the timer.
   void Stop();
 
-  // Takes an authorised watcher whose reactor is bound, and sends its starting point.
-  void Attach(const std::shared_ptr<Watcher>& watcher, const WatchStart& start);
-  void Detach(const std::shared_ptr<Watcher>& watcher);
+  // Starts an authorised watch on `sink`: the reader has everything up to
+  // `start_revision`, and `snapshot` (when starting fresh) is sent first.
+  void Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
+             std::optional<coplan::v1::Document> snapshot);
+  // Takes a watcher whose stream is bound, and sends its starting point.
+  void Attach(const std::shared_ptr<Watcher>& watcher,
+              std::optional<coplan::v1::Document> snapshot = std::nullopt);
   size_t watcher_count() const;
   const Options& options() const { return options_; }
 
@@ -69,7 +78,7 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void SessionEnded(const std::string& session_id) override;
 
   // Doorbell::Listener (other instances).
-  void OnRing(const std::string& message) override;
+  void OnRing(const DoorbellMessage& message) override;
   void OnListening() override;
 
  private:
@@ -86,19 +95,19 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     int64_t wanted = 0;   // highest revision known to exist
     bool fetching = false;
     std::map<std::string, LocalPresence> present;  // by person id
-    Watcher::Event presence;  // the latest presence update sent, for newcomers
-    bool presence_running = false;  // a broadcast is being prepared
-    bool presence_again = false;    // something changed meanwhile: broadcast once more
+    Watcher::Event presence;         // the latest presence update sent, for newcomers
+    bool presence_running = false;   // a broadcast is being prepared
+    bool presence_again = false;     // something changed meanwhile: broadcast once more
   };
 
-  void Ring(const std::string& message);
+  void Detach(const std::shared_ptr<Watcher>& watcher);
+  void Ring(DoorbellMessage message);
   // False if the job was dropped (stopping, or the queue is full).
   bool Submit(std::function<void()> job);
   // Notes that `revision` exists and makes sure someone fetches it.
   void Want(int64_t document_key, int64_t revision);
   void FetchLoop(int64_t document_key);
-  void Distribute(int64_t document_key, const std::vector<RevisionRow>& rows,
-                  const StoredDocument& current);
+  void Distribute(int64_t document_key, const RevisionBatch& batch);
   void CatchUp(const std::shared_ptr<Watcher>& watcher);
   // Ends the streams of watchers whose access (or session) has ended.
   void RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
@@ -108,6 +117,8 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void RecheckEveryone(std::vector<std::shared_ptr<Watcher>> watchers);
   // Watchers of documents about `person_id` through someone else's relationship.
   std::vector<std::shared_ptr<Watcher>> WatchersAbout(const std::string& person_id) const;
+  // Ends the watches of a signed-out session.
+  void EndSession(const std::string& session_id);
   // Records this instance's presence of a person (nothing when it did not change) and
   // lets everyone know.
   void WritePresence(int64_t document_key, const std::string& person_id, bool present, bool editing);
@@ -119,22 +130,21 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void Tick();
   std::vector<std::shared_ptr<Watcher>> WatchersOf(int64_t document_key) const;
   std::vector<std::shared_ptr<Watcher>> AllWatchers() const;
-  static Caller Fresh(const Caller& reader);
+  // The reader as of now, for a check made on their behalf.
+  Caller Fresh(const Caller& reader) const;
 
-  Database& db_;
-  DocumentStore& store_;
-  PresenceStore& presence_;
-  DocumentService& documents_;
+  DocumentFeed& feed_;
+  PresenceBoard& presence_;
+  const Clock& clock_;
   const Options options_;
   Doorbell* doorbell_ = nullptr;
   std::unique_ptr<WorkerPool> pool_;
 
-  mutable std::mutex mutex_;
-  std::map<int64_t, Channel> channels_;  // guarded by mutex_
-  bool stopping_ = false;                // guarded by mutex_
-  std::atomic<int> full_recheck_jobs_{0};  // jobs of the last RecheckEveryone not yet done
+  mutable absl::Mutex mutex_;
+  std::map<int64_t, Channel> channels_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::atomic<int> full_recheck_jobs_{0};        // jobs of the last RecheckEveryone not yet done
   std::atomic<bool> full_recheck_again_{false};  // one was asked for while they ran
-  std::condition_variable wake_;
   std::thread timer_;
 };
 

@@ -2,35 +2,91 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
 #include "server/common/errors.h"
 
 namespace coplan {
 
-void Watcher::Run(const Action& action) {
-  if (action.reactor == nullptr) return;
+WatchStream::WatchStream(EventSink* sink, size_t queue_limit)
+    : queue_limit_(queue_limit), sink_(sink) {}
+
+WatchStream::~WatchStream() = default;
+
+WatchStream::Target WatchStream::AddTarget(int64_t start_revision) {
+  absl::MutexLock lock(&mutex_);
+  const Target target = targets_.empty() ? 0 : targets_.rbegin()->first + 1;
+  TargetState& state = targets_[target];
+  state.last_queued = state.last_written = start_revision;
+  return target;
+}
+
+void WatchStream::Run(const Action& action) {
+  // The sink stays valid until its OnDone, which cannot come before this Close.
+  if (action.sink == nullptr) return;
   if (action.write != nullptr) {
-    action.reactor->StartWrite(action.write);
+    action.sink->Send(action.write);
   } else if (action.finish) {
-    action.reactor->Finish(action.status);
+    action.sink->Close(action.status);
   }
 }
 
-bool Watcher::OfferPresence(Event event) {
+WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Event event,
+                                            bool catch_up) {
+  Action action;
+  Offer result;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (ending_ || finished_) return Offer::kClosed;
+    TargetState& state = targets_[target];
+    if (revision <= state.last_queued) return Offer::kDuplicate;
+    if (revision > state.last_queued + 1) return Offer::kGap;
+    if (catch_up && queue_.size() >= queue_limit_) return Offer::kFull;
+    if (queue_.size() >= queue_limit_) {
+      OverflowLocked();
+      result = Offer::kClosed;
+    } else {
+      queue_.push_back({std::move(event), target, revision});
+      state.last_queued = revision;
+      result = Offer::kQueued;
+    }
+    action = PumpLocked();
+  }
+  Run(action);
+  return result;
+}
+
+bool WatchStream::OfferOther(Event event) {
+  Action action;
+  bool queued = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (ending_ || finished_) return false;
+    if (queue_.size() >= queue_limit_) {
+      OverflowLocked();
+    } else {
+      queue_.push_back({std::move(event), -1, 0});
+      queued = true;
+    }
+    action = PumpLocked();
+  }
+  Run(action);
+  return queued;
+}
+
+bool WatchStream::OfferPresence(Target target, Event event) {
   Action action;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (ending_ || finished_) return false;
-    for (auto& queued : queue_) {
-      if (queued->has_presence()) {
-        queued = std::move(event);
+    for (Queued& queued : queue_) {
+      if (queued.target == target && queued.event->has_presence()) {
+        queued.event = std::move(event);
         return true;
       }
     }
     if (queue_.size() >= queue_limit_) {
       OverflowLocked();
     } else {
-      queue_.push_back(std::move(event));
+      queue_.push_back({std::move(event), target, 0});
     }
     action = PumpLocked();
   }
@@ -38,41 +94,21 @@ bool Watcher::OfferPresence(Event event) {
   return true;
 }
 
-bool Watcher::BeginCatchUp() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (catching_up_) {
-    catch_up_again_ = true;
-    return false;
-  }
-  catching_up_ = true;
-  catch_up_again_ = false;
-  return true;
+int64_t WatchStream::last_queued(Target target) const {
+  absl::MutexLock lock(&mutex_);
+  auto found = targets_.find(target);
+  return found == targets_.end() ? 0 : found->second.last_queued;
 }
 
-bool Watcher::FinishCatchUp() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (catch_up_again_) {
-    catch_up_again_ = false;
-    return false;
-  }
-  catching_up_ = false;
-  return true;
-}
-
-void Watcher::AbandonCatchUp() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  catching_up_ = catch_up_again_ = false;
-}
-
-size_t Watcher::free_slots() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+size_t WatchStream::free_slots() const {
+  absl::MutexLock lock(&mutex_);
   return queue_.size() >= queue_limit_ ? 0 : queue_limit_ - queue_.size();
 }
 
-void Watcher::CallWhenDrained(std::function<void()> callback) {
+void WatchStream::CallWhenDrained(std::function<void()> callback) {
   bool now = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (ending_ || finished_) return;
     if (queue_.size() <= queue_limit_ / 2) {
       now = true;
@@ -83,90 +119,64 @@ void Watcher::CallWhenDrained(std::function<void()> callback) {
   if (now) callback();
 }
 
-Watcher::Offer Watcher::OfferChange(int64_t revision, Event event, bool catch_up) {
-  Action action;
-  Offer result;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (ending_ || finished_) return Offer::kClosed;
-    if (revision <= last_queued_) return Offer::kDuplicate;
-    if (revision > last_queued_ + 1) return Offer::kGap;
-    if (catch_up && queue_.size() >= queue_limit_) return Offer::kFull;
-    if (queue_.size() >= queue_limit_) {
-      OverflowLocked();
-      result = Offer::kClosed;
-    } else {
-      queue_.push_back(std::move(event));
-      last_queued_ = revision;
-      result = Offer::kQueued;
-    }
-    action = PumpLocked();
+bool WatchStream::BeginCatchUp(Target target) {
+  absl::MutexLock lock(&mutex_);
+  TargetState& state = targets_[target];
+  if (state.catching_up) {
+    state.catch_up_again = true;
+    return false;
   }
-  Run(action);
-  return result;
+  state.catching_up = true;
+  state.catch_up_again = false;
+  return true;
 }
 
-bool Watcher::OfferOther(Event event) {
-  Action action;
-  bool queued = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (ending_ || finished_) return false;
-    if (queue_.size() >= queue_limit_) {
-      OverflowLocked();
-    } else {
-      queue_.push_back(std::move(event));
-      queued = true;
-    }
-    action = PumpLocked();
+bool WatchStream::FinishCatchUp(Target target) {
+  absl::MutexLock lock(&mutex_);
+  TargetState& state = targets_[target];
+  if (state.catch_up_again) {
+    state.catch_up_again = false;
+    return false;
   }
-  Run(action);
-  return queued;
+  state.catching_up = false;
+  return true;
 }
 
-int64_t Watcher::last_queued() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return last_queued_;
+void WatchStream::AbandonCatchUp(Target target) {
+  absl::MutexLock lock(&mutex_);
+  TargetState& state = targets_[target];
+  state.catching_up = state.catch_up_again = false;
 }
 
-void Watcher::SetStartRevision(int64_t revision) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  last_queued_ = last_written_ = revision;
-}
-
-bool Watcher::ended() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+bool WatchStream::ended() const {
+  absl::MutexLock lock(&mutex_);
   return ending_ || finished_;
 }
 
-void Watcher::OverflowLocked() {
+void WatchStream::OverflowLocked() {
+  // Nothing more is queued: what is waiting is dropped and resumed from the log. Where
+  // the reader resumes is settled when the stream closes, after the write in flight.
+  queue_.clear();
+  ending_ = true;
+  overflowed_ = true;
+}
+
+absl::Status WatchStream::OverflowStatusLocked() const {
+  // The last change the reader was sent whole of its (only) target.
+  const int64_t resume = targets_.empty() ? 0 : targets_.begin()->second.last_written;
   absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-      "this watcher fell too far behind; watch again with resume_after_revision=",
-      last_written_));
-  AttachErrorInfo(status, reason::kWatchTooSlow,
-                  {{"resume_after_revision", absl::StrCat(last_written_)}});
+      "this watcher fell too far behind; watch again with resume_after_revision=", resume));
+  AttachErrorInfo(status, reason::kWatchTooSlow, {{"resume_after_revision", absl::StrCat(resume)}});
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_nanos(100000000);
   AttachDetail(status, retry);
-  google::rpc::Status details;
-  details.set_code(static_cast<int>(status.code()));
-  details.set_message(std::string(status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    auto* any = details.add_details();
-    any->set_type_url(std::string(url));
-    any->set_value(std::string(payload));
-  });
-  // Nothing more is written: what is queued is dropped and resumed from the log.
-  queue_.clear();
-  ending_ = true;
-  end_status_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, std::string(status.message()),
-                             details.SerializeAsString());
+  return status;
 }
 
-void Watcher::End(const grpc::Status& status) {
+void WatchStream::End(const absl::Status& status) {
   Action action;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (ending_ || finished_) return;
     ending_ = true;
     end_status_ = status;
@@ -176,46 +186,40 @@ void Watcher::End(const grpc::Status& status) {
   Run(action);
 }
 
-void Watcher::Bind(WatchReactor* reactor) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  reactor_ = reactor;
-}
-
-Watcher::Action Watcher::PumpLocked() {
+WatchStream::Action WatchStream::PumpLocked() {
   Action action;
-  if (reactor_ == nullptr || finished_ || in_flight_ != nullptr) return action;
+  if (sink_ == nullptr || finished_ || in_flight_.event != nullptr) return action;
   if (!queue_.empty()) {
     in_flight_ = std::move(queue_.front());
     queue_.pop_front();
-    in_flight_revision_ = in_flight_->has_change() ? in_flight_->change().revision() : 0;
-    action.reactor = reactor_;
-    action.write = in_flight_.get();
+    action.sink = sink_;
+    action.write = in_flight_.event.get();
     return action;
   }
   if (ending_) {
     finished_ = true;
-    action.reactor = reactor_;
+    action.sink = sink_;
     action.finish = true;
-    action.status = end_status_;
+    action.status = overflowed_ ? OverflowStatusLocked() : end_status_;
   }
   return action;
 }
 
-void Watcher::OnWriteDone(bool ok) {
+void WatchStream::OnWriteDone(bool ok) {
   Action action;
-  Event written;  // released outside the lock
+  Queued written;  // released outside the lock
   std::function<void()> drained;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (in_flight_revision_ > 0 && ok) last_written_ = in_flight_revision_;
+    absl::MutexLock lock(&mutex_);
     written = std::move(in_flight_);
-    in_flight_revision_ = 0;
+    in_flight_ = Queued{};
+    if (written.revision > 0 && ok) targets_[written.target].last_written = written.revision;
     if (!ok) {
       // The client went away; finish so that OnDone comes.
       queue_.clear();
       if (!ending_) {
         ending_ = true;
-        end_status_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+        end_status_ = absl::CancelledError("the client went away");
       }
     }
     if (on_drained_ && queue_.size() <= queue_limit_ / 2) drained = std::move(on_drained_);
@@ -225,30 +229,34 @@ void Watcher::OnWriteDone(bool ok) {
   if (drained) drained();
 }
 
-void Watcher::OnReactorDone() {
+void WatchStream::OnCancel() { End(absl::CancelledError("cancelled")); }
+
+void WatchStream::OnClosed(std::function<void()> callback) {
+  bool now = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (closed_) {
+      now = true;
+    } else {
+      on_closed_ = std::move(callback);
+    }
+  }
+  if (now) callback();
+}
+
+void WatchStream::OnDone() {
   std::function<void()> drained;  // destroyed outside the lock
-  std::lock_guard<std::mutex> lock(mutex_);
-  reactor_ = nullptr;
-  finished_ = true;
-  queue_.clear();
-  drained = std::move(on_drained_);
-}
-
-WatchReactor::WatchReactor(std::shared_ptr<Watcher> watcher, std::function<void()> on_done)
-    : watcher_(std::move(watcher)), on_done_(std::move(on_done)) {
-  watcher_->Bind(this);
-}
-
-void WatchReactor::OnWriteDone(bool ok) { watcher_->OnWriteDone(ok); }
-
-void WatchReactor::OnCancel() {
-  watcher_->End(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-}
-
-void WatchReactor::OnDone() {
-  watcher_->OnReactorDone();
-  if (on_done_) on_done_();
-  delete this;
+  std::function<void()> closed;
+  {
+    absl::MutexLock lock(&mutex_);
+    sink_ = nullptr;
+    finished_ = true;
+    closed_ = true;
+    queue_.clear();
+    drained = std::move(on_drained_);
+    closed = std::move(on_closed_);
+  }
+  if (closed) closed();
 }
 
 }  // namespace coplan

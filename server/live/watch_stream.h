@@ -1,129 +1,123 @@
-// One watch stream: the gRPC write reactor, and the state the hub feeds.
+// The outgoing side of one watch stream: the events waiting for it, written one at a
+// time to its sink, and where each followed document stands in it.
 //
-// Events are queued per watcher (bounded) and written one at a time: a slow watcher only
-// fills its own queue, and when that overflows its stream ends with RESOURCE_EXHAUSTED
+// Events are queued per stream (bounded) and written one at a time: a slow reader only
+// fills its own queue, and when that overflows the stream ends with RESOURCE_EXHAUSTED
 // (ErrorInfo WATCH_TOO_SLOW, metadata resume_after_revision) so the client watches again
-// from its last revision. Changes are accepted strictly in revision order: a duplicate
-// is dropped, a gap makes the watcher ask the hub for a catch-up from the revision log.
+// from its last revision. Changes are accepted strictly in revision order per target: a
+// duplicate is dropped, a gap makes the hub catch the target up from the revision log.
+//
+//   auto stream = std::make_shared<WatchStream>(queue_limit);
+//   sink.Bind(stream);
+//   WatchStream::Target target = stream->AddTarget(start_revision);
+//   stream->OfferChange(target, 8, event);     // kQueued, kDuplicate, kGap, ...
+//   stream->End(absl::NotFoundError("..."));   // after what is being written
+//
+// A WatchDocument stream follows one document (one target).
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
-#include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "coplan/v1/editing_service.pb.h"
-#include "server/common/resource_names.h"
-#include "server/domain/access_policy.h"
-#include "server/service/caller.h"
+#include "server/live/event_sink.h"
 
 namespace coplan {
 
-class WatchReactor;
-
-class Watcher {
+class WatchStream : public SinkListener {
  public:
   using Event = std::shared_ptr<const coplan::v1::WatchEvent>;
-
-  explicit Watcher(size_t queue_limit) : queue_limit_(queue_limit) {}
-
-  // Set once the watch is authorised (before the watcher is attached to the hub).
-  DocumentName name;
-  int64_t document_key = 0;
-  bool editing = false;
-  bool see_withholdings = false;
-  Relationship via = Relationship::kNone;
-  const Caller& reader() const { return reader_; }
-  void SetReader(Caller reader) { reader_ = std::move(reader); }
-  // Set by the hub under its lock: attached once it joined a channel (its fields are
-  // then settled), detached once the call is over.
-  void MarkAttached() { attached_ = true; }
-  bool attached() const { return attached_; }
-  void MarkDetached() { detached_ = true; }
-  bool detached() const { return detached_; }
+  // A followed document within the stream.
+  using Target = int;
 
   // Result of offering a change.
   enum class Offer { kQueued, kDuplicate, kGap, kFull, kClosed };
-  // Queues change `revision` if it is the next one. A live (pushed) change that finds
-  // the queue full ends the stream (RESOURCE_EXHAUSTED); a catch-up change read from the
-  // log at the watcher's own pace gets kFull instead and is read again later.
-  Offer OfferChange(int64_t revision, Event event, bool catch_up = false);
+
+  WatchStream(EventSink* sink, size_t queue_limit);
+  ~WatchStream() override;
+
+  // A target whose reader already has everything up to `start_revision`.
+  Target AddTarget(int64_t start_revision);
+
+  // Queues change `revision` of `target` if it is the next one. A live (pushed) change
+  // that finds the queue full ends the stream (RESOURCE_EXHAUSTED); a catch-up change
+  // read from the log at the reader's own pace gets kFull instead and is read again later.
+  Offer OfferChange(Target target, int64_t revision, Event event, bool catch_up = false);
+  // Queues an event that is not a change (snapshot, agreement).
+  bool OfferOther(Event event);
+  // Queues a presence update for `target`, replacing one still waiting (only the latest
+  // matters), so that presence churn cannot fill the queue.
+  bool OfferPresence(Target target, Event event);
+
+  // The revision `target` has queued up to; changes after it are wanted next.
+  int64_t last_queued(Target target) const;
   // Room left in the queue.
   size_t free_slots() const;
   // Called once, outside any lock, when the queue has drained to half (catch-up pacing).
   void CallWhenDrained(std::function<void()> callback);
-  // Only one catch-up runs per watcher at a time. BeginCatchUp is false when one is
+
+  // Only one catch-up runs per target at a time. BeginCatchUp is false when one is
   // running already; that one is then asked to read once more before it stops.
-  bool BeginCatchUp();
+  bool BeginCatchUp(Target target);
   // False (and the catch-up must go on) if it was asked to read once more meanwhile.
-  bool FinishCatchUp();
+  bool FinishCatchUp(Target target);
   // Stops the catch-up whatever was asked (the stream ended, or it waits for the queue).
-  void AbandonCatchUp();
-  // Queues an event that is not a change (snapshot, agreement).
-  bool OfferOther(Event event);
-  // Queues a presence update, replacing one still waiting in the queue (only the latest
-  // matters), so that presence churn cannot fill the queue.
-  bool OfferPresence(Event event);
-  // The revision the watcher has queued up to; changes after it are wanted next.
-  int64_t last_queued() const;
-  void SetStartRevision(int64_t revision);
+  void AbandonCatchUp(Target target);
+
   // Ends the stream with `status` after what is already being written.
-  void End(const grpc::Status& status);
+  void End(const absl::Status& status);
   bool ended() const;
+  // Runs once when the call is over (after the sink's OnDone).
+  void OnClosed(std::function<void()> callback);
 
-  // Reactor side.
-  void Bind(WatchReactor* reactor);
-  void OnWriteDone(bool ok);
-  void OnReactorDone();
-
- private:
-  // What to do with the reactor once the lock is released: gRPC may run a reaction
-  // inline from StartWrite or Finish, which must not find the lock held.
-  struct Action {
-    WatchReactor* reactor = nullptr;
-    const coplan::v1::WatchEvent* write = nullptr;
-    bool finish = false;
-    grpc::Status status;
-  };
-  Action PumpLocked();
-  void OverflowLocked();
-  static void Run(const Action& action);
-
-  Caller reader_;  // set before the watcher is shared
-  const size_t queue_limit_;
-  std::atomic<bool> attached_{false};
-  std::atomic<bool> detached_{false};
-  bool catching_up_ = false;         // guarded by mutex_
-  bool catch_up_again_ = false;      // guarded by mutex_
-  std::function<void()> on_drained_;  // guarded by mutex_
-  mutable std::mutex mutex_;
-  WatchReactor* reactor_ = nullptr;  // guarded by mutex_; null once done
-  std::deque<Event> queue_;          // guarded by mutex_
-  Event in_flight_;                  // guarded by mutex_
-  int64_t last_queued_ = 0;          // guarded by mutex_
-  int64_t last_written_ = 0;         // guarded by mutex_
-  int64_t in_flight_revision_ = 0;   // guarded by mutex_
-  bool ending_ = false;              // guarded by mutex_
-  bool finished_ = false;            // guarded by mutex_
-  grpc::Status end_status_;          // guarded by mutex_
-};
-
-class WatchReactor : public grpc::ServerWriteReactor<coplan::v1::WatchEvent> {
- public:
-  // `on_done` runs once the call is over (the hub detaches the watcher).
-  WatchReactor(std::shared_ptr<Watcher> watcher, std::function<void()> on_done);
-  const std::shared_ptr<Watcher>& watcher() const { return watcher_; }
-
+  // SinkListener.
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
   void OnDone() override;
 
  private:
-  std::shared_ptr<Watcher> watcher_;
-  std::function<void()> on_done_;
+  struct TargetState {
+    int64_t last_queued = 0;
+    int64_t last_written = 0;  // the reader has it: where a resume starts
+    bool catching_up = false;
+    bool catch_up_again = false;
+  };
+  struct Queued {
+    Event event;
+    Target target = -1;     // -1 for events of the whole stream
+    int64_t revision = 0;   // of a change; 0 otherwise
+  };
+  // What to do with the sink once the lock is released: a reaction may run inline from
+  // Send or Close, and must not find the lock held.
+  struct Action {
+    EventSink* sink = nullptr;
+    const coplan::v1::WatchEvent* write = nullptr;
+    bool finish = false;
+    absl::Status status;
+  };
+  Action PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void OverflowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  absl::Status OverflowStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  static void Run(const Action& action);
+
+  const size_t queue_limit_;
+  mutable absl::Mutex mutex_;
+  EventSink* sink_ ABSL_GUARDED_BY(mutex_);  // null once the call is over
+  std::map<Target, TargetState> targets_ ABSL_GUARDED_BY(mutex_);
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
+  Queued in_flight_ ABSL_GUARDED_BY(mutex_);
+  bool ending_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+  bool overflowed_ ABSL_GUARDED_BY(mutex_) = false;  // ends for being too slow
+  absl::Status end_status_ ABSL_GUARDED_BY(mutex_);
+  std::function<void()> on_drained_ ABSL_GUARDED_BY(mutex_);
+  std::function<void()> on_closed_ ABSL_GUARDED_BY(mutex_);
+  bool closed_ ABSL_GUARDED_BY(mutex_) = false;
 };
 
 }  // namespace coplan

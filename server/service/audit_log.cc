@@ -29,8 +29,6 @@ std::string Canonical(const AuditRow& row) {
   return out;
 }
 
-absl::Time NowMicros() { return MicrosToTime(TimeToMicros(absl::Now())); }
-
 }  // namespace
 
 std::string AuditRowMac(const std::string& key, const AuditRow& row) {
@@ -46,14 +44,15 @@ std::string AuditHeadMac(const std::string& key, int64_t chain_seq, const std::s
   return HmacSha256(key, absl::StrCat("coplan-audit-head", BigEndian64(chain_seq), chain_hash));
 }
 
-AuditLog::AuditLog(Database& db, AuditStore& store, std::string audit_key, Options options)
-    : db_(db), store_(store), key_(std::move(audit_key)), options_(options) {}
+AuditLog::AuditLog(Database& db, AuditStore& store, const Clock& clock, std::string audit_key,
+                   Options options)
+    : db_(db), store_(store), clock_(clock), key_(std::move(audit_key)), options_(options) {}
 
 AuditLog::~AuditLog() { Stop(); }
 
 AuditRow AuditLog::ToRow(const AuditEvent& event) const {
   AuditRow row;
-  row.event_time = NowMicros();
+  row.event_time = MicrosToTime(TimeToMicros(clock_.Now()));  // what the database keeps
   row.actor_id = event.actor_id;
   row.on_behalf_of_id = event.on_behalf_of_id;
   row.action = event.action;
@@ -64,7 +63,7 @@ AuditRow AuditLog::ToRow(const AuditEvent& event) const {
   return row;
 }
 
-void AuditLog::RecordInTransaction(pqxx::work& tx, const AuditEvent& event) {
+void AuditLog::RecordInTransaction(WriteTransaction& tx, const AuditEvent& event) {
   store_.Insert(tx, {ToRow(event)});
 }
 
@@ -122,7 +121,7 @@ absl::Status AuditLog::Flush() {
     batch.swap(buffer_);
   }
   if (batch.empty()) return absl::OkStatus();
-  absl::Status status = db_.Write(absl::Now() + absl::Seconds(10), [&](pqxx::work& tx) {
+  absl::Status status = db_.Write(absl::Now() + absl::Seconds(10), [&](WriteTransaction& tx) {
     store_.Insert(tx, batch);
     return absl::OkStatus();
   });
@@ -147,7 +146,7 @@ absl::Status AuditLog::SealPending() {
     int64_t page_last_id = after_id;
     int64_t page_invalid = 0;
     int64_t page_first_invalid = 0;
-    absl::Status status = db_.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) {
+    absl::Status status = db_.Write(absl::Now() + absl::Seconds(30), [&](WriteTransaction& tx) {
       read = 0;
       page_last_id = after_id;
       page_invalid = 0;
@@ -193,9 +192,8 @@ AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::s
     report.ok = false;
     if (report.problems.size() < 100) report.problems.push_back(std::move(text));
   };
-  absl::Status status = db.Write(absl::InfiniteFuture(), [&](pqxx::work& tx) {
-    // One snapshot for the rows and the head.
-    tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  absl::Status status = db.Write(absl::InfiniteFuture(), [&](WriteTransaction& tx) {
+    store.UseOneSnapshot(tx);  // for the rows and the head
     int64_t expected_seq = 1;
     std::string chain_hash;
     store.ForEachRow(tx, [&](const AuditRow& row) {

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coplan/v1/audit_service.pb.h"
+#include "server/common/clock.h"
 #include "server/store/audit_store.h"
 #include "server/store/database.h"
 
@@ -51,11 +52,13 @@ class AuditLog {
     int seal_batch = 5000;
   };
 
-  AuditLog(Database& db, AuditStore& store, std::string audit_key, Options options);
+  // Events are stamped with `clock`'s time.
+  AuditLog(Database& db, AuditStore& store, const Clock& clock, std::string audit_key,
+           Options options);
   ~AuditLog();  // Stop()
 
   // Writes the event in the caller's transaction.
-  void RecordInTransaction(pqxx::work& tx, const AuditEvent& event);
+  void RecordInTransaction(WriteTransaction& tx, const AuditEvent& event);
   // Buffers the event; UNAVAILABLE if the buffer is full (the database is unreachable).
   absl::Status RecordLater(const AuditEvent& event);
 
@@ -74,6 +77,7 @@ class AuditLog {
 
   Database& db_;
   AuditStore& store_;
+  const Clock& clock_;
   const std::string key_;
   const Options options_;
   std::mutex mutex_;

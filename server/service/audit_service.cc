@@ -5,16 +5,14 @@
 #include "server/common/resource_names.h"
 #include "server/common/status_macros.h"
 #include "server/domain/access_policy.h"
-#include "server/domain/page_token.h"
+#include "server/service/page_token.h"
 #include "server/service/call_audit.h"
-#include "server/store/access_facts_query.h"
+#include "server/store/database.h"
 
 namespace coplan {
 
-AuditService::AuditService(Database& db, AuditStore& store, AuditLog& audit)
-    : db_(db), store_(store), audit_(audit) {
-  PrepareAccessFacts(db_);
-}
+AuditService::AuditService(Database& db, AuditStore& store, AccessGate& gate, AuditLog& audit)
+    : db_(db), store_(store), gate_(gate), audit_(audit) {}
 
 absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& caller,
                                                                 AuditQuery query, int page_size,
@@ -29,7 +27,7 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
   ++query.limit;
   std::vector<AuditRow> rows;
   std::map<std::string, std::string> names;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) {
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) {
     rows = store_.List(tx, query);
     std::vector<std::string> ids;
     for (const auto& row : rows) {
@@ -91,22 +89,15 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::ListAccessEvents(
   if (query.end_micros <= query.start_micros) {
     return InvalidFieldError("end_time", "must be after start_time");
   }
-  AccessFacts facts;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, person_id));
-    return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
   const std::string resource = request.parent() + "/accessEvents";
-  if (!can.read_access_log) {
-    return audit.Denied(person_id, v1::AUDIT_ACTION_READ, resource,
-                        can.know_exists ? PermissionDeniedError(
-                                              "only the person sees who accessed their records; "
-                                              "use ListMyActions for your own actions")
-                                        : NotFoundError("person", request.parent()));
-  }
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    PersonEntry entry{PersonNeed::kReadAccessLog, v1::AUDIT_ACTION_READ, resource};
+    entry.not_found_name = request.parent();
+    entry.refusal =
+        "only the person sees who accessed their records; use ListMyActions for your own actions";
+    return gate_.Person(tx, caller, person_id, entry, &audit).status();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   const std::string fingerprint =
       absl::StrCat(request.parent(), "|", request.document(), "|", request.actor(), "|",
@@ -129,13 +120,9 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::ListMyActions(
   if (query.end_micros <= query.start_micros) {
     return InvalidFieldError("end_time", "must be after start_time");
   }
-  AccessFacts facts;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, LoadAccessFacts(tx, caller.person_id, caller.session_id,
-                                                   caller.person_id));
-    return absl::OkStatus();
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    return gate_.Person(tx, caller, caller.person_id, {PersonNeed::kSignedIn}, nullptr).status();
   }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
   const std::string fingerprint =
       absl::StrCat(caller.person_id, "|", query.start_micros, "|", query.end_micros);
   return List(caller, query, request.page_size(), request.page_token(), fingerprint);

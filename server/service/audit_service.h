@@ -4,6 +4,7 @@
 
 #include "absl/status/statusor.h"
 #include "coplan/v1/audit_service.pb.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/store/audit_store.h"
@@ -13,7 +14,7 @@ namespace coplan {
 
 class AuditService {
  public:
-  AuditService(Database& db, AuditStore& store, AuditLog& audit);
+  AuditService(Database& db, AuditStore& store, AccessGate& gate, AuditLog& audit);
 
   absl::StatusOr<coplan::v1::ListAccessEventsResponse> ListAccessEvents(
       const Caller& caller, const coplan::v1::ListAccessEventsRequest& request);
@@ -27,6 +28,7 @@ class AuditService {
                                                             const std::string& fingerprint);
   Database& db_;
   AuditStore& store_;
+  AccessGate& gate_;
   AuditLog& audit_;
 };
 

@@ -37,7 +37,7 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
   auto username = NormalizeUsername(request.username(), "username");
   std::optional<AccountRow> account;
   if (username.ok()) {
-    COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) {
+    COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) {
       account = store_.FindAccount(tx, *username);
       return absl::OkStatus();
     }));
@@ -61,7 +61,7 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
   COPLAN_ASSIGN_OR_RETURN(bool ok, hasher_.Verify(account->password_hash, request.password(),
                                                   caller.deadline));
   if (!ok) {
-    COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) {
+    COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) {
       store_.RecordSignInFailure(tx, account->person_id, options_.max_failures,
                                  options_.lock_duration);
       audit_.RecordInTransaction(tx, audit_event(account->person_id, v1::AUDIT_OUTCOME_DENIED));
@@ -71,7 +71,7 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
   }
   const std::string session_id = NewRandomToken(24);
   const absl::Time expire = caller.now + options_.token_lifetime;
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) {
     store_.RecordSignInSuccess(tx, account->person_id);
     store_.InsertSession(tx, session_id, account->person_id, expire);
     audit_.RecordInTransaction(tx, audit_event(account->person_id, v1::AUDIT_OUTCOME_ALLOWED));
@@ -90,7 +90,7 @@ absl::Status AuthService::SignOut(const Caller& caller, const std::string& token
     return FailedPreconditionError(
         "this token comes from your identity provider; sign out there (it ends when it expires)");
   }
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     if (!store_.RevokeSession(tx, caller.session_id, caller.person_id)) {
       return UnauthenticatedError("this session has already ended");
     }

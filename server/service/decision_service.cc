@@ -8,51 +8,24 @@
 #include "server/domain/access_policy.h"
 #include "server/domain/decision_rules.h"
 #include "server/domain/field_rules.h"
-#include "server/domain/page_token.h"
 #include "server/domain/withholding.h"
 #include "server/service/call_audit.h"
-#include "server/store/access_facts_query.h"
-#include "server/store/people_store.h"
+#include "server/service/option_grid_service.h"
+#include "server/service/page_token.h"
+#include "server/store/database.h"
 
 namespace coplan {
 
-DecisionService::DecisionService(Database& db, DocumentService& documents,
-                                 DocumentStore& document_store, DecisionStore& store,
-                                 OptionGridService& grids, AuditLog& audit)
+DecisionService::DecisionService(Database& db, DocumentService& documents, AccessGate& gate,
+                                 DecisionStore& store, GridStore& grids, const DecisionRules& rules,
+                                 AuditLog& audit)
     : db_(db),
       documents_(documents),
-      document_store_(document_store),
+      gate_(gate),
       store_(store),
       grids_(grids),
-      audit_(audit) {
-  PrepareAccessFacts(db_);
-}
-
-CollectionHooks DecisionService::Hooks() {
-  CollectionHooks hooks;
-  hooks.load_context = [this](pqxx::transaction_base& tx, const google::protobuf::Message& document,
-                              DocumentContext* context) -> absl::Status {
-    const auto& record = static_cast<const v1::DecisionRecord&>(document);
-    if (record.option_grid_version().empty()) {
-      return InvalidFieldError("option_grid_version", "is required");
-    }
-    auto version = grids_.LoadVersion(tx, record.option_grid_version(), context->today);
-    if (!version.ok()) {
-      if (version.status().code() == absl::StatusCode::kNotFound) {
-        return InvalidFieldError("option_grid_version", "is not a published option grid version");
-      }
-      return PrefixFieldErrors(version.status(), "option_grid_version: ");
-    }
-    context->grid_version = std::make_shared<const v1::OptionGridVersion>(std::move(version).value());
-    return absl::OkStatus();
-  };
-  hooks.on_stored = [this](pqxx::work& tx, const StoredDocument& row,
-                           const google::protobuf::Message& body) {
-    store_.SaveSummary(tx, row.key, row.name.person_id, static_cast<const v1::DecisionRecord&>(body),
-                       row.delete_time.has_value());
-  };
-  return hooks;
-}
+      rules_(rules),
+      audit_(audit) {}
 
 absl::StatusOr<DocumentPtr> DecisionService::Create(const Caller& caller,
                                                     const v1::CreateDecisionRecordRequest& request) {
@@ -62,8 +35,9 @@ absl::StatusOr<DocumentPtr> DecisionService::Create(const Caller& caller,
   if (record->option_grid_version().empty()) return InvalidFieldError(field, "is required");
   COPLAN_RETURN_IF_ERROR(ParseGridVersionName(record->option_grid_version(), field).status());
   v1::OptionGridVersion version;
-  absl::Status loaded = db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(version, grids_.LoadVersion(tx, record->option_grid_version(), caller.today()));
+  absl::Status loaded = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(version, LoadPublishedVersion(grids_, tx, record->option_grid_version(),
+                                                          caller.today()));
     return absl::OkStatus();
   });
   if (loaded.code() == absl::StatusCode::kNotFound) {
@@ -92,42 +66,25 @@ absl::StatusOr<v1::CollaborateResponse> DecisionService::CreateCollaborateRespon
                           ParsePersonName(response.clinician(), "collaborate_response.clinician"));
   const std::string id = NewResourceId();
   const std::string resource = absl::StrCat(request.parent(), "/collaborateResponses/", id);
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded, document_store_.LockWithAccess(
-                                                       tx, caller.person_id, caller.session_id, decision));
-    const AccessFacts& facts = loaded.facts;
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const std::optional<StoredDocument>& row = loaded.document;
-    const DocumentPermissions can =
-        row ? PermissionsForDocument(facts, {v1::DOCUMENT_KIND_DECISION_RECORD, "decisions/" + decision.document_id},
-                                     caller.today())
-            : DocumentPermissions{};
-    if (!row || !can.read) {
-      denied = true;
-      return NotFoundError("decision record", request.parent());
-    }
-    if (!facts.is_self()) {
-      denied = true;
-      return PermissionDeniedError("only the person who made the decision answers CollaboRATE");
-    }
-    v1::DecisionRecord record;
-    record.ParseFromString(row->body);
-    if (row->delete_time || (record.status() != v1::DECISION_STATUS_DECIDED &&
-                             record.status() != v1::DECISION_STATUS_CLOSED)) {
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    DocumentEntry entry{DocumentNeed::kOwner, v1::AUDIT_ACTION_CREATE, resource};
+    entry.refusal = "only the person who made the decision answers CollaboRATE";
+    COPLAN_ASSIGN_OR_RETURN(OpenDocument open, gate_.Lock(tx, caller, decision, entry, &audit));
+    const auto& record = static_cast<const v1::DecisionRecord&>(*open.body);
+    if (open.row.delete_time || (record.status() != v1::DECISION_STATUS_DECIDED &&
+                                 record.status() != v1::DECISION_STATUS_CLOSED)) {
       return FailedPreconditionError("CollaboRATE is answered after the decision has been made");
     }
     std::optional<std::string> team = store_.CareTeamClinicianTeam(tx, decision.person_id, clinician_id);
     if (!team) {
       return InvalidFieldError("collaborate_response.clinician", "is not a clinician in your care team");
     }
-    COPLAN_RETURN_IF_ERROR(
-        store_.InsertCollaborate(tx, id, row->key, decision.person_id, clinician_id, *team, response));
+    COPLAN_RETURN_IF_ERROR(store_.InsertCollaborate(tx, id, open.row.key, decision.person_id,
+                                                    clinician_id, *team, response));
     audit.Write(tx, decision.person_id, v1::AUDIT_ACTION_CREATE, resource);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(decision.person_id, v1::AUDIT_ACTION_CREATE, resource, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   response.set_name(resource);
   *response.mutable_create_time() = ToTimestamp(caller.now);
   return response;
@@ -145,13 +102,12 @@ absl::StatusOr<v1::CollaborateSummary> DecisionService::GetCollaborateSummary(
   }
   AccessFacts facts;
   CollaborateCounts counts;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, LoadAccessFacts(tx, caller.person_id, caller.session_id,
-                                                   caller.person_id));
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, caller.person_id,
+                                                {PersonNeed::kSignedIn}, /*audit=*/nullptr));
     counts = team ? store_.CountForTeam(tx, id) : store_.CountForClinician(tx, id);
     return absl::OkStatus();
   }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
   const bool allowed = facts.actor.administrator ||
                        (team ? facts.actor.clinician && facts.actor.team_id == id
                              : caller.person_id == id && facts.actor.clinician);
@@ -181,26 +137,27 @@ absl::StatusOr<v1::ListCaseloadDecisionsResponse> DecisionService::ListCaseload(
     COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(request.page_token(), fingerprint, 1));
     after = cursor.Int(0);
   }
-  AccessFacts facts;
   std::vector<CaseloadRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, LoadAccessFacts(tx, caller.person_id, caller.session_id,
-                                                   caller.person_id));
-    if (facts.actor.clinician) rows = store_.Caseload(tx, caller.person_id, after, limit + 1);
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    PersonEntry entry{PersonNeed::kClinician, v1::AUDIT_ACTION_READ,
+                      caller.person_name() + "/caseload"};
+    entry.refusal = "the caseload view is for clinicians";
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
+    rows = store_.Caseload(tx, caller.person_id, after, limit + 1);
     return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-  if (!facts.actor.clinician) return PermissionDeniedError("the caseload view is for clinicians");
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   v1::ListCaseloadDecisionsResponse response;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
-  const DecisionRules& rules = static_cast<const DecisionRules&>(documents_.rules(Collection::kDecisions));
   for (const CaseloadRow& row : rows) {
     v1::DecisionRecord record;
-    record.ParseFromString(row.body);
+    if (!record.ParseFromString(row.body)) {
+      return absl::InternalError("a stored decision record could not be decoded");
+    }
     // What the person withholds from this clinician stays withheld here too.
     ApplyWithholdings(record, caller.person_name(), /*keep_list=*/false);
-    rules.Decorate(record, caller.today());
+    rules_.Decorate(record, caller.today());
     const SureResult sure = ScoreSure(record.sure());
     if (request.decisional_conflict_only() && !sure.decisional_conflict) continue;
     if (request.follow_up_overdue_only() && !record.follow_up_overdue()) continue;

@@ -2,18 +2,19 @@
 // responses and their aggregate results, and the clinician's caseload of decisions.
 //
 // Standard reads and writes of decision records go through DocumentService (the same
-// engine, access rules and audit as plans); this service adds what is particular to
-// decisions.
+// engine, access rules and audit as plans; decision_collection.h is what the records add
+// there); this service adds the calls particular to decisions.
 #pragma once
 
 #include "absl/status/statusor.h"
 #include "coplan/v1/decision_service.pb.h"
+#include "server/domain/decision_rules.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/service/document_service.h"
-#include "server/service/option_grid_service.h"
-#include "server/store/database.h"
 #include "server/store/decision_store.h"
+#include "server/store/grid_store.h"
 
 namespace coplan {
 
@@ -22,11 +23,8 @@ class DecisionService {
   // Below this many responses a CollaboRATE result is not reported (Elwyn et al.).
   static constexpr int kMinimumCollaborateResponses = 25;
 
-  DecisionService(Database& db, DocumentService& documents, DocumentStore& document_store,
-                  DecisionStore& store, OptionGridService& grids, AuditLog& audit);
-
-  // What DocumentService runs for decision records (grid version, summary upkeep).
-  CollectionHooks Hooks();
+  DecisionService(Database& db, DocumentService& documents, AccessGate& gate, DecisionStore& store,
+                  GridStore& grids, const DecisionRules& rules, AuditLog& audit);
 
   absl::StatusOr<DocumentPtr> Create(const Caller& caller,
                                      const coplan::v1::CreateDecisionRecordRequest& request);
@@ -40,9 +38,10 @@ class DecisionService {
  private:
   Database& db_;
   DocumentService& documents_;
-  DocumentStore& document_store_;
+  AccessGate& gate_;
   DecisionStore& store_;
-  OptionGridService& grids_;
+  GridStore& grids_;
+  const DecisionRules& rules_;
   AuditLog& audit_;
 };
 

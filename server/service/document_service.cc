@@ -4,56 +4,27 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "coplan/v1/decision.pb.h"
-#include "coplan/v1/plan.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "server/common/crypto.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/status_macros.h"
 #include "server/domain/document_meta.h"
-#include "server/domain/document_paths.h"
 #include "server/domain/edit_engine.h"
 #include "server/domain/field_rules.h"
-#include "server/domain/page_token.h"
 #include "server/domain/update_mask.h"
 #include "server/domain/withholding.h"
 #include "server/service/call_audit.h"
-#include "server/store/access_facts_query.h"
+#include "server/service/document_views.h"
+#include "server/service/page_token.h"
+#include "server/store/database.h"
+#include "server/store/document_store.h"
 
 namespace coplan {
 namespace {
 
 using google::protobuf::Message;
-
-DocumentRef RefOf(const StoredDocument& row) {
-  return DocumentRef{static_cast<v1::DocumentKind>(row.kind),
-                     absl::StrCat(CollectionSegment(row.name.collection), "/", row.name.document_id)};
-}
-
-DocumentMeta MetaOf(const StoredDocument& row) {
-  DocumentMeta meta;
-  meta.name = FormatDocumentName(row.name);
-  meta.key = row.key;
-  meta.revision = row.revision;
-  meta.create_time = row.create_time;
-  meta.update_time = row.update_time;
-  meta.creator = PersonName(row.creator_id);
-  meta.last_editor = PersonName(row.last_editor_id);
-  meta.delete_time = row.delete_time;
-  meta.agreement = row.agreement;
-  return meta;
-}
-
-v1::Document Wrap(const Message& message) {
-  v1::Document document;
-  if (message.GetDescriptor() == v1::Plan::descriptor()) {
-    document.mutable_plan()->CopyFrom(message);
-  } else {
-    document.mutable_decision_record()->CopyFrom(message);
-  }
-  return document;
-}
 
 std::string RequestHash(const v1::EditDocumentRequest& request) {
   v1::EditDocumentRequest canonical;
@@ -78,26 +49,18 @@ void DropRevisionsAfter(int64_t revision, std::vector<RevisionRow>& rows) {
              rows.end());
 }
 
-// A denial decided inside a transaction, audited once the transaction has rolled back.
-struct Denial {
-  bool denied = false;
-  std::string subject;
-  v1::AuditAction action = v1::AUDIT_ACTION_UNSPECIFIED;
-  std::string resource;
-  absl::Status Set(const std::string& subject_id, v1::AuditAction what, const std::string& name,
-                   absl::Status error) {
-    denied = true;
-    subject = subject_id;
-    action = what;
-    resource = name;
-    return error;
+// The ids an earlier batch inserted, one per operation, as its first answer gave them.
+std::vector<std::string> InsertedIds(const v1::Revision& revision) {
+  std::vector<std::string> ids;
+  for (const auto& op : revision.operations()) {
+    const auto& fields = op.insert_item().item().struct_value().fields();
+    auto id = fields.find("id");
+    ids.push_back(op.has_insert_item() && id != fields.end() ? id->second.string_value() : "");
   }
-};
-
-absl::Status Finish(absl::Status status, const Denial& denial, CallAudit& audit) {
-  if (denial.denied) audit.Denied(denial.subject, denial.action, denial.resource, status).IgnoreError();
-  return status;
+  return ids;
 }
+
+absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
 
 }  // namespace
 
@@ -115,58 +78,31 @@ absl::StatusOr<std::pair<DocumentName, int64_t>> ParseRevisionName(const std::st
   return std::make_pair(document, revision);
 }
 
-DocumentService::DocumentService(Database& db, DocumentStore& store, AuditLog& audit)
-    : db_(db), store_(store), audit_(audit) {
-  PrepareAccessFacts(db_);
-  db_.Prepare("sign_off_insert",
-              "INSERT INTO sign_offs (document_key, person_id, role, revision) VALUES ($1, $2, $3, $4)"
-              " ON CONFLICT DO NOTHING");
-}
-
-void DocumentService::Register(const DocumentRules& rules, CollectionHooks hooks) {
-  collections_[rules.collection()] = Registered{&rules, std::move(hooks)};
-}
-
-const DocumentService::Registered& DocumentService::registered(Collection collection) const {
-  return collections_.at(collection);
-}
-
-const DocumentRules& DocumentService::rules(Collection collection) const {
-  return *registered(collection).rules;
-}
+DocumentService::DocumentService(Database& db, DocumentStore& store, AccessGate& gate,
+                                 const DocumentCollections& collections, AuditLog& audit)
+    : db_(db), store_(store), gate_(gate), collections_(collections), audit_(audit) {}
 
 void DocumentService::Notify(int64_t key, int64_t revision) {
   if (events_ != nullptr) events_->RevisionCommitted(key, revision);
 }
 
-DocumentPtr DocumentService::Present(const Registered& reg, const StoredDocument& row,
-                                     const DocumentPermissions& can, const Caller& caller) const {
-  DocumentPtr document = reg.rules->New();
-  document->ParseFromString(row.body);
-  ApplyWithholdings(*document, caller.person_name(), /*keep_list=*/can.see_withholdings);
-  reg.rules->Decorate(*document, caller.today());
-  SetDocumentMeta(*document, MetaOf(row));
-  return document;
-}
-
-absl::Status DocumentService::LoadContext(pqxx::transaction_base& tx, const Registered& reg,
+absl::Status DocumentService::LoadContext(Transaction& tx, const DocumentCollection& collection,
                                           const Message& document, const AccessFacts& facts,
                                           const Caller& caller, DocumentContext* context) const {
   context->subject_birth_date = facts.subject.birth_date;
   context->today = caller.today();
-  if (reg.hooks.load_context) return reg.hooks.load_context(tx, document, context);
-  return absl::OkStatus();
+  return collection.LoadContext(tx, document, context);
 }
 
-void DocumentService::StoreRevision(pqxx::work& tx, const Registered& reg, StoredDocument& row,
-                                    const Message& body, const Caller& caller,
+void DocumentService::StoreRevision(WriteTransaction& tx, const OpenDocument& open,
+                                    StoredDocument& row, const Message& body, const Caller& caller,
                                     v1::RevisionKind kind,
                                     const std::vector<v1::EditOperation>& operations,
                                     const std::vector<std::string>& changed_paths,
                                     const std::string& idempotency_key,
                                     const std::string& request_hash) {
   row.revision += 1;
-  row.update_time = MicrosToTime(TimeToMicros(caller.now));
+  row.update_time = Micros(caller.now);
   row.last_editor_id = caller.person_id;
   row.body = body.SerializeAsString();
   RevisionRow revision;
@@ -182,15 +118,14 @@ void DocumentService::StoreRevision(pqxx::work& tx, const Registered& reg, Store
   revision.idempotency_key = idempotency_key;
   revision.request_hash = request_hash;
   store_.WriteRevision(tx, row, revision);
-  if (reg.hooks.on_stored) reg.hooks.on_stored(tx, row, body);
+  open.collection->OnStored(tx, row, body);
 }
 
 absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collection collection,
-                                                    const std::string& parent,
-                                                    DocumentPtr document,
+                                                    const std::string& parent, DocumentPtr document,
                                                     const std::string& requested_id,
                                                     const std::string& request_field) {
-  const Registered& reg = registered(collection);
+  const DocumentCollection& kind = collections_.Of(collection);
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(parent, "parent"));
   std::string document_id = requested_id;
@@ -205,32 +140,23 @@ absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collec
   AssignItemIds(*document);
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*document), request_field + "."));
 
-  DocumentName name{person_id, collection, document_id};
+  const DocumentName name{person_id, collection, document_id};
   const std::string resource = FormatDocumentName(name);
   StoredDocument row;
-  Denial denial;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, person_id));
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-    if (!can.know_exists) {
-      return denial.Set(person_id, v1::AUDIT_ACTION_CREATE, resource, NotFoundError("person", parent));
-    }
-    if (!can.create_documents) {
-      return denial.Set(person_id, v1::AUDIT_ACTION_CREATE, resource,
-                        PermissionDeniedError(absl::StrCat("you cannot create a ", reg.rules->noun(),
-                                                           " for this person")));
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    PersonEntry entry{PersonNeed::kCreateDocuments, v1::AUDIT_ACTION_CREATE, resource};
+    entry.not_found_name = parent;
+    entry.refusal = absl::StrCat("you cannot create a ", kind.rules().noun(), " for this person");
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
     DocumentContext context;
-    COPLAN_RETURN_IF_ERROR(LoadContext(tx, reg, *document, facts, caller, &context));
+    COPLAN_RETURN_IF_ERROR(LoadContext(tx, kind, *document, facts, caller, &context));
     COPLAN_RETURN_IF_ERROR(
-        PrefixFieldErrors(reg.rules->Check(*document, context), request_field + "."));
+        PrefixFieldErrors(kind.rules().Check(*document, context), request_field + "."));
     row.name = name;
-    row.kind = reg.rules->KindOf(*document);
+    row.kind = kind.rules().KindOf(*document);
     row.body = document->SerializeAsString();
     row.revision = 1;
-    row.create_time = row.update_time = MicrosToTime(TimeToMicros(caller.now));
+    row.create_time = row.update_time = Micros(caller.now);
     row.creator_id = row.last_editor_id = caller.person_id;
     COPLAN_ASSIGN_OR_RETURN(row.key, store_.Insert(tx, row));
     RevisionRow revision;
@@ -246,43 +172,34 @@ absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collec
     }
     revision.snapshot = row.body;
     store_.InsertRevision(tx, revision);
-    if (reg.hooks.on_stored) reg.hooks.on_stored(tx, row, *document);
+    kind.OnStored(tx, row, *document);
     audit.Write(tx, person_id, v1::AUDIT_ACTION_CREATE, resource);
     return absl::OkStatus();
   });
-  COPLAN_RETURN_IF_ERROR(Finish(status, denial, audit));
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   Notify(row.key, row.revision);
-  DocumentPermissions owner_view;
-  owner_view.see_withholdings = caller.person_id == person_id;
-  return Present(reg, row, owner_view, caller);
+  OpenDocument created;
+  created.collection = &kind;
+  created.can.see_withholdings = caller.person_id == person_id;
+  return PresentDocument(created, row, *document, caller);
 }
 
 absl::StatusOr<DocumentPtr> DocumentService::Get(const Caller& caller, const DocumentName& name) {
-  const Registered& reg = registered(name.collection);
   CallAudit audit(audit_, caller);
-  const std::string resource = FormatDocumentName(name);
-  LoadedDocument loaded;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded,
-                            store_.LoadWithAccess(tx, caller.person_id, caller.session_id, name));
+  OpenDocument open;
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, caller, name, {}, &audit));
     return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  DocumentPermissions can;
-  if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), caller.today());
-  if (!loaded.document || !can.read) {
-    return audit.Denied(name.person_id, v1::AUDIT_ACTION_READ, resource,
-                        NotFoundError(reg.rules->noun(), resource));
-  }
-  COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, resource));
-  return Present(reg, *loaded.document, can, caller);
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, FormatDocumentName(name)));
+  return PresentDocument(open, caller);
 }
 
 absl::StatusOr<DocumentList> DocumentService::List(const Caller& caller, Collection collection,
                                                    const std::string& parent, int kind,
                                                    bool show_deleted, int page_size,
                                                    const std::string& page_token) {
-  const Registered& reg = registered(collection);
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(parent, "parent"));
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
@@ -295,34 +212,32 @@ absl::StatusOr<DocumentList> DocumentService::List(const Caller& caller, Collect
   }
   AccessFacts facts;
   std::vector<StoredDocument> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts,
-                            LoadAccessFacts(tx, caller.person_id, caller.session_id, person_id));
-    if (!CallerIsValid(facts) || !PermissionsForPerson(facts, caller.today()).know_exists) {
-      return absl::OkStatus();
-    }
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    PersonEntry entry{PersonNeed::kKnow, v1::AUDIT_ACTION_READ, parent};
+    entry.not_found_name = parent;
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id, entry, &audit));
     COPLAN_ASSIGN_OR_RETURN(rows, store_.List(tx, person_id, collection, kind, show_deleted,
                                               cursor, limit + 1));
     return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-  if (!PermissionsForPerson(facts, caller.today()).know_exists) {
-    return audit.Denied(person_id, v1::AUDIT_ACTION_READ, parent, NotFoundError("person", parent));
-  }
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   DocumentList list;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
-  for (const StoredDocument& row : rows) {
-    const DocumentPermissions can = PermissionsForDocument(facts, RefOf(row), caller.today());
-    if (!can.read) continue;  // not shared with this caller
-    COPLAN_RETURN_IF_ERROR(audit.Read(person_id, FormatDocumentName(row.name)));
-    list.documents.push_back(Present(reg, row, can, caller));
+  for (StoredDocument& row : rows) {
+    OpenDocument open;
+    open.collection = &collections_.Of(collection);
+    open.can = PermissionsForDocument(facts, RefOf(row), caller.now);
+    if (!open.can.read) continue;  // not shared with this caller
+    COPLAN_ASSIGN_OR_RETURN(open.body, open.rules().Decode(row.body));
+    open.row = std::move(row);
+    COPLAN_RETURN_IF_ERROR(audit.Read(person_id, FormatDocumentName(open.row.name)));
+    list.documents.push_back(PresentDocument(open, caller));
   }
   if (more && !rows.empty()) {
-    list.next_page_token =
-        EncodePageToken({absl::StrCat(TimeToMicros(rows.back().create_time)),
-                         absl::StrCat(rows.back().key)},
-                        fingerprint);
+    list.next_page_token = EncodePageToken(
+        {absl::StrCat(TimeToMicros(rows.back().create_time)), absl::StrCat(rows.back().key)},
+        fingerprint);
   }
   return list;
 }
@@ -331,7 +246,6 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
                                                     const Message& request_document,
                                                     const google::protobuf::FieldMask& mask,
                                                     const std::string& request_field) {
-  const Registered& reg = registered(collection);
   CallAudit audit(audit_, caller);
   const auto* name_field = request_document.GetDescriptor()->FindFieldByName("name");
   const std::string name_text =
@@ -340,134 +254,91 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
                           ParseDocumentName(name_text, collection, request_field + ".name"));
   const std::string resource = FormatDocumentName(name);
   const std::string etag = EtagOf(request_document);
+  OpenDocument open;
   StoredDocument row;
-  DocumentPermissions can;
+  DocumentPtr stored;
   bool changed = false;
-  Denial denial;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
-                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
-    const AccessFacts& facts = loaded.facts;
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const std::optional<StoredDocument>& locked = loaded.document;
-    if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
-    if (!locked || !can.read) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
-                        NotFoundError(reg.rules->noun(), resource));
-    }
-    if (!can.edit) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
-                        PermissionDeniedError(absl::StrCat("you can read this ", reg.rules->noun(),
-                                                           " but not change it")));
-    }
-    row = *locked;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    changed = false;
+    COPLAN_ASSIGN_OR_RETURN(
+        open, gate_.Lock(tx, caller, name, {DocumentNeed::kEdit, v1::AUDIT_ACTION_UPDATE}, &audit));
+    const char* noun = open.rules().noun();
+    row = open.row;
     if (row.delete_time) {
-      return FailedPreconditionError(absl::StrCat("the ", reg.rules->noun(),
-                                                  " is deleted; undelete it before changing it"));
+      return FailedPreconditionError(
+          absl::StrCat("the ", noun, " is deleted; undelete it before changing it"));
     }
     if (!etag.empty() && etag != DocumentEtag(row.key, row.revision)) return EtagMismatchError(resource);
 
-    DocumentPtr stored = reg.rules->New();
-    stored->ParseFromString(row.body);
+    stored.reset(open.body->New());
+    stored->CopyFrom(*open.body);
     DocumentPtr request(request_document.New());
     request->CopyFrom(request_document);
     ClearOutputOnlyFields(*request);
-    if (!can.see_withholdings) {
-      // The caller never saw the list; "*" must not wipe it.
-      const auto* field = request->GetDescriptor()->FindFieldByName("withholdings");
-      if (field != nullptr) {
-        request->GetReflection()->ClearField(request.get(), field);
-        for (int i = 0; i < stored->GetReflection()->FieldSize(*stored, field); ++i) {
-          request->GetReflection()->AddMessage(request.get(), field)->CopyFrom(
-              stored->GetReflection()->GetRepeatedMessage(*stored, field, i));
-        }
-      }
-    }
     // Parts withheld from the caller were never sent to them, so their request lacks
-    // them: keep the stored parts. A request holding anything at a withheld path is
-    // refused (even outside the mask): it can only be a guess, and whether a guess
-    // matched must not show.
-    std::vector<std::string> hidden;
-    DocumentPtr before;
+    // them (and the list of withholdings itself): keep the stored parts. A request holding
+    // anything at a withheld path is refused (even outside the mask): it can only be a
+    // guess, and whether a guess matched must not show.
     bool nothing_sent = true;
-    if (!can.see_withholdings) {
-      hidden = PathsWithheldFrom(*stored, caller.person_name());
-      nothing_sent = CarryOverWithheld(*stored, *request, hidden);
-      before = reg.rules->New();
-      before->CopyFrom(*stored);
+    if (!open.can.see_withholdings) {
+      KeepWithholdingsList(*stored, *request);
+      nothing_sent = CarryOverWithheld(*stored, *request, open.withheld);
     }
     COPLAN_ASSIGN_OR_RETURN(MaskedUpdate update,
                             ApplyUpdateMask(*stored, *request, mask, request_field));
-    if (!nothing_sent || (before && !WithheldUnchanged(*before, *stored, hidden))) {
+    if (!nothing_sent || (!open.can.see_withholdings &&
+                          !WithheldUnchanged(*open.body, *stored, open.withheld))) {
       return PermissionDeniedError(
           "the change includes information the person prefers not to share with you");
     }
     COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*stored), request_field + "."));
     DocumentContext context;
-    COPLAN_RETURN_IF_ERROR(LoadContext(tx, reg, *stored, facts, caller, &context));
-    COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(reg.rules->Check(*stored, context), request_field + "."));
+    COPLAN_RETURN_IF_ERROR(LoadContext(tx, *open.collection, *stored, open.facts, caller, &context));
+    COPLAN_RETURN_IF_ERROR(
+        PrefixFieldErrors(open.rules().Check(*stored, context), request_field + "."));
     if (update.changed_paths.empty()) return absl::OkStatus();  // nothing to record
     changed = true;
-    StoreRevision(tx, reg, row, *stored, caller, v1::REVISION_KIND_UPDATE, update.operations,
-                  update.changed_paths, "", "");
+    StoreRevision(tx, open, row, *stored, caller, v1::REVISION_KIND_UPDATE, update.operations,
+                  update.changed_paths);
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_UPDATE, resource);
     return absl::OkStatus();
   });
-  COPLAN_RETURN_IF_ERROR(Finish(status, denial, audit));
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   if (changed) Notify(row.key, row.revision);
-  return Present(reg, row, can, caller);
+  return PresentDocument(open, row, changed ? *stored : *open.body, caller);
 }
 
 absl::StatusOr<DocumentPtr> DocumentService::Delete(const Caller& caller, const DocumentName& name,
                                                     const std::string& etag, bool undelete) {
-  const Registered& reg = registered(name.collection);
   CallAudit audit(audit_, caller);
   const std::string resource = FormatDocumentName(name);
+  OpenDocument open;
   StoredDocument row;
-  DocumentPermissions can;
-  Denial denial;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
-                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
-    const AccessFacts& facts = loaded.facts;
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const std::optional<StoredDocument>& locked = loaded.document;
-    if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
-    if (!locked || !can.read) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_DELETE, resource,
-                        NotFoundError(reg.rules->noun(), resource));
-    }
-    if (!can.remove) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_DELETE, resource,
-                        PermissionDeniedError(absl::StrCat("only the person and their care team can ",
-                                                           undelete ? "restore" : "delete", " a ",
-                                                           reg.rules->noun())));
-    }
-    row = *locked;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const DocumentEntry entry{undelete ? DocumentNeed::kUndelete : DocumentNeed::kDelete,
+                              v1::AUDIT_ACTION_DELETE};
+    COPLAN_ASSIGN_OR_RETURN(open, gate_.Lock(tx, caller, name, entry, &audit));
+    row = open.row;
     if (!etag.empty() && etag != DocumentEtag(row.key, row.revision)) return EtagMismatchError(resource);
     if (undelete != row.delete_time.has_value()) {
-      return FailedPreconditionError(absl::StrCat("the ", reg.rules->noun(), " is ",
+      return FailedPreconditionError(absl::StrCat("the ", open.rules().noun(), " is ",
                                                   undelete ? "not deleted" : "already deleted"));
     }
-    row.delete_time = undelete ? std::nullopt
-                               : std::optional<absl::Time>(MicrosToTime(TimeToMicros(caller.now)));
-    DocumentPtr body = reg.rules->New();
-    body->ParseFromString(row.body);
-    StoreRevision(tx, reg, row, *body, caller,
-                  undelete ? v1::REVISION_KIND_UNDELETE : v1::REVISION_KIND_DELETE, {}, {}, "", "");
+    row.delete_time = undelete ? std::nullopt : std::optional<absl::Time>(Micros(caller.now));
+    StoreRevision(tx, open, row, *open.body, caller,
+                  undelete ? v1::REVISION_KIND_UNDELETE : v1::REVISION_KIND_DELETE, {}, {});
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_DELETE, resource);
     return absl::OkStatus();
   });
-  COPLAN_RETURN_IF_ERROR(Finish(status, denial, audit));
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   Notify(row.key, row.revision);
-  return Present(reg, row, can, caller);
+  return PresentDocument(open, row, *open.body, caller);
 }
 
 absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& caller,
                                                                const v1::EditDocumentRequest& request) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(request.name(), "name"));
-  const Registered& reg = registered(name.collection);
   const std::string resource = FormatDocumentName(name);
   const std::string& key = request.idempotency_key();
   if (key.size() < 8 || key.size() > 100) {
@@ -483,62 +354,39 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
                                                         kMaxOperationsPerBatch, " per batch"));
   }
   const std::string request_hash = RequestHash(request);
+  OpenDocument open;
   StoredDocument row;
-  DocumentPermissions can;
+  DocumentPtr working;
   v1::EditDocumentResponse response;
   bool replay = false;
-  Denial denial;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     response.Clear();
-    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
-                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
-    const AccessFacts& facts = loaded.facts;
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const std::optional<StoredDocument>& locked = loaded.document;
-    if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
-    if (!locked || !can.read) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
-                        NotFoundError(reg.rules->noun(), resource));
-    }
-    if (!can.edit) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_UPDATE, resource,
-                        PermissionDeniedError(absl::StrCat("you can read this ", reg.rules->noun(),
-                                                           " but not change it")));
-    }
-    row = *locked;
+    replay = false;
+    COPLAN_ASSIGN_OR_RETURN(
+        open, gate_.Lock(tx, caller, name, {DocumentNeed::kEdit, v1::AUDIT_ACTION_UPDATE}, &audit));
+    row = open.row;
     DocumentStore::EditHistory history =
         store_.LoadEditHistory(tx, row.key, request.base_revision(), caller.person_id, key);
-    const std::optional<RevisionRow>& earlier = history.earlier;
-    if (earlier) {
+    if (const std::optional<RevisionRow>& earlier = history.earlier) {
       if (earlier->request_hash != request_hash) {
         return FailedPreconditionError(
             "idempotency_key was already used for a different batch; use a new key per batch");
       }
-      // A retry: answer as the first time, from the stored revision.
+      // A retry: answer as the first time, from the stored revision, as the caller may
+      // see it today.
       replay = true;
-      response.set_revision(earlier->revision.revision());
-      response.set_replayed(true);
       StoredDocument then = row;
       then.body = earlier->snapshot;
       then.revision = earlier->revision.revision();
-      DocumentPtr document = Present(reg, then, can, caller);
-      if (!can.see_withholdings) {
-        // Shared then, perhaps withheld since: today's wishes apply, as for GetRevision.
-        DocumentPtr current = reg.rules->New();
-        current->ParseFromString(row.body);
-        RemovePaths(*document, PathsWithheldFrom(*current, caller.person_name()));
-      }
-      *response.mutable_document() = Wrap(*document);
-      for (const auto& op : earlier->revision.operations()) {
-        response.add_inserted_ids(op.has_insert_item() &&
-                                          op.insert_item().item().struct_value().fields().count("id")
-                                      ? op.insert_item().item().struct_value().fields().at("id").string_value()
-                                      : "");
-      }
+      COPLAN_ASSIGN_OR_RETURN(DocumentPtr then_body, open.rules().Decode(then.body));
+      response.set_revision(then.revision);
+      response.set_replayed(true);
+      *response.mutable_document() = WrapDocument(*PresentDocumentAt(open, then, *then_body, caller));
+      for (const std::string& id : InsertedIds(earlier->revision)) response.add_inserted_ids(id);
       return absl::OkStatus();
     }
     if (row.delete_time) {
-      return FailedPreconditionError(absl::StrCat("the ", reg.rules->noun(),
+      return FailedPreconditionError(absl::StrCat("the ", open.rules().noun(),
                                                   " is deleted; undelete it before editing"));
     }
     if (request.base_revision() > row.revision) {
@@ -547,92 +395,30 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
                                             " does not exist yet; the current revision is ",
                                             row.revision));
     }
-    const std::vector<PriorChange>& changes = history.changes_since_base;
-    DocumentPtr working = reg.rules->New();
-    working->ParseFromString(row.body);
+    working.reset(open.body->New());
+    working->CopyFrom(*open.body);
     EditorView view;
-    view.may_write = WithholdingWriteRule(*working, caller.person_name(), can.see_withholdings);
-    if (!can.see_withholdings) view.hidden = PathsWithheldFrom(*working, caller.person_name());
+    view.may_write = WithholdingWriteRule(*working, caller.person_name(), open.can.see_withholdings);
+    view.hidden = open.withheld;
     COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
-                            ApplyEditBatch(*working, request.operations(), changes, row.revision,
-                                           view));
+                            ApplyEditBatch(*working, request.operations(),
+                                           history.changes_since_base, row.revision, view));
     DocumentContext context;
-    COPLAN_RETURN_IF_ERROR(LoadContext(tx, reg, *working, facts, caller, &context));
-    COPLAN_RETURN_IF_ERROR(reg.rules->Check(*working, context));
-    StoreRevision(tx, reg, row, *working, caller, v1::REVISION_KIND_EDIT, outcome.applied,
+    COPLAN_RETURN_IF_ERROR(LoadContext(tx, *open.collection, *working, open.facts, caller, &context));
+    COPLAN_RETURN_IF_ERROR(open.rules().Check(*working, context));
+    StoreRevision(tx, open, row, *working, caller, v1::REVISION_KIND_EDIT, outcome.applied,
                   outcome.changed_paths, key, request_hash);
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_UPDATE, resource);
     response.set_revision(row.revision);
     for (const auto& id : outcome.inserted_ids) response.add_inserted_ids(id);
     return absl::OkStatus();
   });
-  COPLAN_RETURN_IF_ERROR(Finish(status, denial, audit));
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   if (!replay) {
     Notify(row.key, row.revision);
-    *response.mutable_document() = Wrap(*Present(reg, row, can, caller));
+    *response.mutable_document() = WrapDocument(*PresentDocument(open, row, *working, caller));
   }
   return response;
-}
-
-DocumentPtr DocumentService::ParseBody(Collection collection, const std::string& body) const {
-  DocumentPtr document = registered(collection).rules->New();
-  document->ParseFromString(body);
-  return document;
-}
-
-std::vector<std::string> DocumentService::WithheldFrom(const Message& body,
-                                                       const std::string& reader_name) const {
-  return PathsWithheldFrom(body, reader_name);
-}
-
-v1::Revision DocumentService::PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
-                                                 const std::vector<std::string>& withheld,
-                                                 bool see_withholdings,
-                                                 const google::protobuf::Message& current,
-                                                 int64_t current_revision) const {
-  return PresentRevisionWith(registered(name.collection), name, row, withheld, see_withholdings,
-                             &current, current_revision);
-}
-
-v1::Revision DocumentService::PresentRevisionWith(const Registered& reg, const DocumentName& name,
-                                                  const RevisionRow& row,
-                                                  const std::vector<std::string>& withheld,
-                                                  bool see_withholdings,
-                                                  const google::protobuf::Message* current,
-                                                  int64_t current_revision) const {
-  v1::Revision revision = row.revision;
-  revision.set_name(absl::StrCat(FormatDocumentName(name), "/revisions/", revision.revision()));
-  if (see_withholdings) return revision;
-  revision.clear_operations();
-  const google::protobuf::Descriptor& root = *reg.rules->New()->GetDescriptor();
-  // A position anchored to a hidden item is re-anchored from the document as the
-  // operation left it; known exactly only for a one-operation batch that is the current
-  // revision. Otherwise the item is shown at the end of its list.
-  const bool exact = row.revision.revision() == current_revision && row.revision.operations_size() == 1;
-  for (const auto& op : row.revision.operations()) {
-    auto visible = RedactOperation(op, root, withheld, /*see_withholdings=*/false,
-                                   exact ? current : nullptr);
-    if (visible) *revision.add_operations() = *visible;
-  }
-  revision.clear_changed_paths();
-  for (const auto& path : row.revision.changed_paths()) {
-    bool hidden = PathCovers("withholdings", path);
-    for (const auto& w : withheld) hidden = hidden || PathCovers(w, path);
-    if (!hidden) revision.add_changed_paths(path);
-  }
-  return revision;
-}
-
-v1::Revision DocumentService::PresentRevision(const Registered& reg, const RevisionRow& row,
-                                              const StoredDocument& current,
-                                              const DocumentPermissions& can,
-                                              const Caller& caller) const {
-  if (can.see_withholdings) return PresentRevisionWith(reg, current.name, row, {}, true, nullptr, 0);
-  DocumentPtr current_body = reg.rules->New();
-  current_body->ParseFromString(current.body);
-  const std::vector<std::string> withheld = PathsWithheldFrom(*current_body, caller.person_name());
-  return PresentRevisionWith(reg, current.name, row, withheld, false, current_body.get(),
-                             current.revision);
 }
 
 absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& caller,
@@ -640,42 +426,28 @@ absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& 
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(auto parsed, ParseRevisionName(name, "name"));
   const auto& [document_name, number] = parsed;
-  const Registered& reg = registered(document_name.collection);
-  LoadedDocument loaded;
+  OpenDocument open;
   std::optional<RevisionRow> revision;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded, store_.LoadWithAccess(tx, caller.person_id, caller.session_id,
-                                                          document_name));
-    if (loaded.document) {
-      COPLAN_ASSIGN_OR_RETURN(revision, store_.GetRevision(tx, loaded.document->key, number));
-    }
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, caller, document_name,
+                                             {DocumentNeed::kRead, v1::AUDIT_ACTION_READ, name},
+                                             &audit));
+    COPLAN_ASSIGN_OR_RETURN(revision, store_.GetRevision(tx, open.row.key, number));
     return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  DocumentPermissions can;
-  if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), caller.today());
-  if (!loaded.document || !can.read) {
-    return audit.Denied(document_name.person_id, v1::AUDIT_ACTION_READ, name,
-                        NotFoundError(reg.rules->noun(), FormatDocumentName(document_name)));
-  }
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   if (!revision) return NotFoundError("revision", name);
   COPLAN_RETURN_IF_ERROR(audit.Read(document_name.person_id, name));
-  StoredDocument then = *loaded.document;
+  StoredDocument then = open.row;
   then.body = revision->snapshot;
   then.revision = number;
   then.update_time = FromTimestamp(revision->revision.create_time());
   then.last_editor_id = revision->revision.author().substr(std::string("people/").size());
   then.delete_time.reset();
-  // The person's current wishes about sharing apply to old versions too.
-  DocumentPtr document = Present(reg, then, can, caller);
-  if (!can.see_withholdings) {
-    DocumentPtr current = reg.rules->New();
-    current->ParseFromString(loaded.document->body);
-    RemovePaths(*document, PathsWithheldFrom(*current, caller.person_name()));
-  }
+  COPLAN_ASSIGN_OR_RETURN(DocumentPtr then_body, open.rules().Decode(then.body));
   v1::DocumentRevision out;
-  *out.mutable_revision() = PresentRevision(reg, *revision, *loaded.document, can, caller);
-  *out.mutable_document() = Wrap(*document);
+  *out.mutable_revision() = PresentRevision(open.rules(), document_name, *revision, ReaderView::Of(open));
+  *out.mutable_document() = WrapDocument(*PresentDocumentAt(open, then, *then_body, caller));
   return out;
 }
 
@@ -683,7 +455,6 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
     const Caller& caller, const v1::ListRevisionsRequest& request) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(request.parent(), "parent"));
-  const Registered& reg = registered(name.collection);
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 500));
   int64_t after = 0;
   if (!request.page_token().empty()) {
@@ -691,28 +462,25 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
                             DecodePageToken(request.page_token(), request.parent(), 1));
     after = position.Int(0);
   }
-  LoadedDocument loaded;
+  OpenDocument open;
   std::vector<RevisionRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded,
-                            store_.LoadWithAccess(tx, caller.person_id, caller.session_id, name));
-    if (loaded.document) rows = store_.ListRevisions(tx, loaded.document->key, after, limit + 1);
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, caller, name,
+                                             {DocumentNeed::kRead, v1::AUDIT_ACTION_READ,
+                                              request.parent()},
+                                             &audit));
+    rows = store_.ListRevisions(tx, open.row.key, after, limit + 1);
     return absl::OkStatus();
-  }));
-  if (loaded.document) DropRevisionsAfter(loaded.document->revision, rows);
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  DocumentPermissions can;
-  if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), caller.today());
-  if (!loaded.document || !can.read) {
-    return audit.Denied(name.person_id, v1::AUDIT_ACTION_READ, request.parent(),
-                        NotFoundError(reg.rules->noun(), request.parent()));
-  }
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  DropRevisionsAfter(open.row.revision, rows);
   COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, request.parent()));
   v1::ListRevisionsResponse response;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
+  const ReaderView view = ReaderView::Of(open);
   for (const RevisionRow& row : rows) {
-    *response.add_revisions() = PresentRevision(reg, row, *loaded.document, can, caller);
+    *response.add_revisions() = PresentRevision(open.rules(), name, row, view);
   }
   if (more) {
     response.set_next_page_token(
@@ -721,127 +489,87 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
   return response;
 }
 
-absl::StatusOr<v1::Agreement> DocumentService::SignOff(const Caller& caller, const std::string& name_text,
+absl::StatusOr<v1::Agreement> DocumentService::SignOff(const Caller& caller,
+                                                       const std::string& name_text,
                                                        int64_t revision) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(name_text, "name"));
-  const Registered& reg = registered(name.collection);
   const std::string resource = FormatDocumentName(name);
-  StoredDocument row;
-  Denial denial;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
-                            store_.LockWithAccess(tx, caller.person_id, caller.session_id, name));
-    const AccessFacts& facts = loaded.facts;
-    COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-    const std::optional<StoredDocument>& locked = loaded.document;
-    DocumentPermissions can;
-    if (locked) can = PermissionsForDocument(facts, RefOf(*locked), caller.today());
-    if (!locked || !can.read) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_SIGN_OFF, resource,
-                        NotFoundError(reg.rules->noun(), resource));
+  v1::Agreement agreement;
+  int64_t key = 0;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(
+        OpenDocument open,
+        gate_.Lock(tx, caller, name, {DocumentNeed::kSignOff, v1::AUDIT_ACTION_SIGN_OFF}, &audit));
+    if (open.row.delete_time) {
+      return FailedPreconditionError("a deleted document cannot be signed off");
     }
-    if (!can.sign_off_role) {
-      return denial.Set(name.person_id, v1::AUDIT_ACTION_SIGN_OFF, resource,
-                        PermissionDeniedError("only the person and a clinician in their care team "
-                                              "can sign off"));
-    }
-    if (locked->delete_time) return FailedPreconditionError("a deleted document cannot be signed off");
-    if (revision != locked->revision) {
+    if (revision != open.row.revision) {
       return FailedPreconditionError(absl::StrCat("revision ", revision,
                                                   " is not the current revision (",
-                                                  locked->revision, "); sign off what is current"));
+                                                  open.row.revision, "); sign off what is current"));
     }
-    tx.exec_prepared("sign_off_insert", locked->key, caller.person_id,
-                     static_cast<int>(*can.sign_off_role), revision);
+    store_.InsertSignOff(tx, open.row.key, caller.person_id, static_cast<int>(*open.can.sign_off_role),
+                         revision);
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_SIGN_OFF,
                 absl::StrCat(resource, "/revisions/", revision));
     COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> reread, store_.LockForUpdate(tx, name));
-    row = *reread;
+    key = reread->key;
+    agreement = reread->agreement;
     return absl::OkStatus();
   });
-  COPLAN_RETURN_IF_ERROR(Finish(status, denial, audit));
-  if (events_ != nullptr) events_->AgreementChanged(row.key);
-  return row.agreement;
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  if (events_ != nullptr) events_->AgreementChanged(key);
+  return agreement;
 }
 
-absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller, const std::string& name_text,
+absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
+                                                       const std::string& name_text,
                                                        int64_t resume_after) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(name_text, "name"));
-  const Registered& reg = registered(name.collection);
   const std::string resource = FormatDocumentName(name);
   if (resume_after < 0) return InvalidFieldError("resume_after_revision", "must not be negative");
-  LoadedDocument loaded;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded,
-                            store_.LoadWithAccess(tx, caller.person_id, caller.session_id, name));
+  OpenDocument open;
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(
+        open, gate_.Read(tx, caller, name, {DocumentNeed::kRead, v1::AUDIT_ACTION_WATCH}, &audit));
     return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  DocumentPermissions can;
-  if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), caller.today());
-  if (!loaded.document || !can.read) {
-    return audit.Denied(name.person_id, v1::AUDIT_ACTION_WATCH, resource,
-                        NotFoundError(reg.rules->noun(), resource));
-  }
-  if (resume_after > loaded.document->revision) {
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  if (resume_after > open.row.revision) {
     return InvalidFieldError("resume_after_revision",
                              absl::StrCat("revision ", resume_after,
                                           " does not exist yet; the current revision is ",
-                                          loaded.document->revision));
+                                          open.row.revision));
   }
   COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, resource, v1::AUDIT_ACTION_WATCH));
   WatchStart start;
-  start.document_key = loaded.document->key;
-  start.person_id = name.person_id;
-  start.document_name = resource;
-  start.revision = loaded.document->revision;
-  start.see_withholdings = can.see_withholdings;
-  start.via = can.via;
-  if (resume_after == 0) start.snapshot = Wrap(*Present(reg, *loaded.document, can, caller));
+  start.name = name;
+  start.document_key = open.row.key;
+  start.revision = open.row.revision;
+  start.start_revision = resume_after == 0 ? open.row.revision : resume_after;
+  start.see_withholdings = open.can.see_withholdings;
+  start.via = open.can.via;
+  if (resume_after == 0) start.snapshot = WrapDocument(*PresentDocument(open, caller));
   return start;
 }
 
 absl::StatusOr<std::vector<v1::Revision>> DocumentService::ChangesFor(const Caller& reader,
                                                                       const DocumentName& name,
                                                                       int64_t after, int limit) {
-  const Registered& reg = registered(name.collection);
-  LoadedDocument loaded;
+  OpenDocument open;
   std::vector<RevisionRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(reader.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded,
-                            store_.LoadWithAccess(tx, reader.person_id, reader.session_id, name));
-    if (loaded.document) rows = store_.ListRevisions(tx, loaded.document->key, after, limit);
+  COPLAN_RETURN_IF_ERROR(db_.Read(reader.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, reader, name, {}, /*audit=*/nullptr));
+    if (limit > 0) rows = store_.ListRevisions(tx, open.row.key, after, limit);
     return absl::OkStatus();
   }));
-  if (loaded.document) DropRevisionsAfter(loaded.document->revision, rows);
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  DocumentPermissions can;
-  if (loaded.document) can = PermissionsForDocument(loaded.facts, RefOf(*loaded.document), reader.today());
-  if (!loaded.document || !can.read) {
-    return NotFoundError(reg.rules->noun(), FormatDocumentName(name));
-  }
+  DropRevisionsAfter(open.row.revision, rows);
+  const ReaderView view = ReaderView::Of(open);
   std::vector<v1::Revision> out;
-  for (const RevisionRow& row : rows) out.push_back(PresentRevision(reg, row, *loaded.document, can, reader));
+  for (const RevisionRow& row : rows) out.push_back(PresentRevision(open.rules(), name, row, view));
   return out;
-}
-
-absl::StatusOr<v1::Agreement> DocumentService::AgreementFor(const Caller& reader,
-                                                            const DocumentName& name) {
-  const Registered& reg = registered(name.collection);
-  LoadedDocument loaded;
-  COPLAN_RETURN_IF_ERROR(db_.Read(reader.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(loaded,
-                            store_.LoadWithAccess(tx, reader.person_id, reader.session_id, name));
-    return absl::OkStatus();
-  }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(loaded.facts));
-  if (!loaded.document ||
-      !PermissionsForDocument(loaded.facts, RefOf(*loaded.document), reader.today()).read) {
-    return NotFoundError(reg.rules->noun(), FormatDocumentName(name));
-  }
-  return loaded.document->agreement;
 }
 
 }  // namespace coplan

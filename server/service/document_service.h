@@ -1,16 +1,15 @@
 // The one engine behind every jointly edited document (care plans, crisis plans, decision
 // records): create, read, list, whole-field update with etag, soft delete, batched edits
-// that merge, history, and sign-off. Access rules, withholdings and the audit trail are
-// applied here, for every call, so no handler can forget them.
+// that merge, history, and sign-off. Every call enters through the access gate
+// (access_gate.h), so the access rules, the withholdings and the audit trail apply to all
+// of them alike.
 //
-//   DocumentService documents(db, store, audit);
-//   documents.Register(plan_rules, {});
-//   COPLAN_ASSIGN_OR_RETURN(auto plan, documents.Get(caller, Collection::kPlans, name));
+//   DocumentService documents(db, store, gate, collections, audit);
+//   COPLAN_ASSIGN_OR_RETURN(DocumentPtr plan, documents.Get(caller, name));
 #pragma once
 
-#include <functional>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,39 +18,28 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 #include "server/domain/access_policy.h"
-#include "server/domain/document_rules.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
+#include "server/service/document_collection.h"
 #include "server/service/document_events.h"
-#include "server/store/database.h"
-#include "server/store/document_store.h"
 
 namespace coplan {
 
-// Per-collection additions to the generic flow (decision records use both).
-struct CollectionHooks {
-  // Fills what the rules need beyond the document (e.g. the grid version).
-  std::function<absl::Status(pqxx::transaction_base&, const google::protobuf::Message& document,
-                             DocumentContext* context)>
-      load_context;
-  // Runs in the write transaction after every stored change.
-  std::function<void(pqxx::work&, const StoredDocument& row, const google::protobuf::Message& body)>
-      on_stored;
-};
-
-using DocumentPtr = std::unique_ptr<google::protobuf::Message>;
+class Database;
+class DocumentStore;
 
 struct DocumentList {
   std::vector<DocumentPtr> documents;
   std::string next_page_token;
 };
 
-// What a watch starts from (see server/live).
+// Where an authorised watch starts (see server/live).
 struct WatchStart {
+  DocumentName name;
   int64_t document_key = 0;
-  std::string person_id;
-  std::string document_name;
-  int64_t revision = 0;  // current revision
+  int64_t revision = 0;        // current revision
+  int64_t start_revision = 0;  // the reader has everything up to here
   std::optional<coplan::v1::Document> snapshot;  // when starting fresh
   bool see_withholdings = false;
   Relationship via = Relationship::kNone;
@@ -59,9 +47,9 @@ struct WatchStart {
 
 class DocumentService {
  public:
-  DocumentService(Database& db, DocumentStore& store, AuditLog& audit);
+  DocumentService(Database& db, DocumentStore& store, AccessGate& gate,
+                  const DocumentCollections& collections, AuditLog& audit);
 
-  void Register(const DocumentRules& rules, CollectionHooks hooks);
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
   absl::StatusOr<DocumentPtr> Create(const Caller& caller, Collection collection,
@@ -92,63 +80,31 @@ class DocumentService {
   absl::StatusOr<WatchStart> StartWatch(const Caller& caller, const std::string& name,
                                         int64_t resume_after);
   // Changes after `after` (up to `limit`), as `reader` may see them; also re-checks that
-  // the reader still has access (NOT_FOUND if not).
+  // the reader still has access (NOT_FOUND if not). Not audited: the stream is.
   absl::StatusOr<std::vector<coplan::v1::Revision>> ChangesFor(const Caller& reader,
                                                                const DocumentName& name,
                                                                int64_t after, int limit);
-  absl::StatusOr<coplan::v1::Agreement> AgreementFor(const Caller& reader, const DocumentName& name);
-
-  const DocumentRules& rules(Collection collection) const;
-
-  // For fan-out to many readers: the stored body parsed, the parts withheld from a
-  // reader, and a revision as that reader may see it.
-  DocumentPtr ParseBody(Collection collection, const std::string& body) const;
-  std::vector<std::string> WithheldFrom(const google::protobuf::Message& body,
-                                        const std::string& reader_name) const;
-  // `current` is the document now (the body the withholdings came from), at revision
-  // `current_revision`.
-  coplan::v1::Revision PresentRevisionFor(const DocumentName& name, const RevisionRow& row,
-                                          const std::vector<std::string>& withheld,
-                                          bool see_withholdings,
-                                          const google::protobuf::Message& current,
-                                          int64_t current_revision) const;
 
  private:
-  struct Registered {
-    const DocumentRules* rules = nullptr;
-    CollectionHooks hooks;
-  };
-  const Registered& registered(Collection collection) const;
-
-  // The resource a reader gets: body + bookkeeping + computed fields - withholdings.
-  DocumentPtr Present(const Registered& reg, const StoredDocument& row,
-                      const DocumentPermissions& can, const Caller& caller) const;
-  absl::Status LoadContext(pqxx::transaction_base& tx, const Registered& reg,
-                           const google::protobuf::Message& document, const AccessFacts& facts,
-                           const Caller& caller, DocumentContext* context) const;
-  // Stores a new revision of `row` (already locked) with `body`, in `tx`.
-  void StoreRevision(pqxx::work& tx, const Registered& reg, StoredDocument& row,
+  // Stores a new revision of the locked document with `body`, in `tx`.
+  void StoreRevision(WriteTransaction& tx, const OpenDocument& open, StoredDocument& row,
                      const google::protobuf::Message& body, const Caller& caller,
                      coplan::v1::RevisionKind kind,
                      const std::vector<coplan::v1::EditOperation>& operations,
                      const std::vector<std::string>& changed_paths,
-                     const std::string& idempotency_key, const std::string& request_hash);
-  coplan::v1::Revision PresentRevision(const Registered& reg, const RevisionRow& row,
-                                       const StoredDocument& current,
-                                       const DocumentPermissions& can, const Caller& caller) const;
-  coplan::v1::Revision PresentRevisionWith(const Registered& reg, const DocumentName& name,
-                                           const RevisionRow& row,
-                                           const std::vector<std::string>& withheld,
-                                           bool see_withholdings,
-                                           const google::protobuf::Message* current,
-                                           int64_t current_revision) const;
+                     const std::string& idempotency_key = "",
+                     const std::string& request_hash = "");
+  absl::Status LoadContext(Transaction& tx, const DocumentCollection& collection,
+                           const google::protobuf::Message& document, const AccessFacts& facts,
+                           const Caller& caller, DocumentContext* context) const;
   void Notify(int64_t key, int64_t revision);
 
   Database& db_;
   DocumentStore& store_;
+  AccessGate& gate_;
+  const DocumentCollections& collections_;
   AuditLog& audit_;
   DocumentEvents* events_ = nullptr;
-  std::map<Collection, Registered> collections_;
 };
 
 // Parses "{document}/revisions/{n}".

@@ -15,10 +15,10 @@
 #include "server/domain/document_meta.h"
 #include "server/domain/field_rules.h"
 #include "server/domain/grid_quality.h"
-#include "server/domain/page_token.h"
+#include "server/service/page_token.h"
 #include "server/domain/update_mask.h"
 #include "server/service/call_audit.h"
-#include "server/store/access_facts_query.h"
+#include "server/store/database.h"
 
 namespace coplan {
 namespace {
@@ -90,19 +90,17 @@ absl::StatusOr<std::pair<std::string, int>> ParseGridVersionName(const std::stri
   return std::make_pair(parts[1], version);
 }
 
-OptionGridService::OptionGridService(Database& db, GridStore& store, AuditLog& audit, Options options)
-    : db_(db), store_(store), audit_(audit), options_(options) {
-  PrepareAccessFacts(db_);
-}
+OptionGridService::OptionGridService(Database& db, GridStore& store, AccessGate& gate,
+                                     AuditLog& audit, Options options)
+    : db_(db), store_(store), gate_(gate), audit_(audit), options_(options) {}
 
 absl::Status OptionGridService::RequireAuthor(const Caller& caller, bool* is_author) {
   AccessFacts facts;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, LoadAccessFacts(tx, caller.person_id, caller.session_id,
-                                                   caller.person_id));
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, caller.person_id,
+                                                {PersonNeed::kSignedIn}, /*audit=*/nullptr));
     return absl::OkStatus();
   }));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
   *is_author = facts.actor.grid_author;
   return absl::OkStatus();
 }
@@ -139,7 +137,7 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Get(const Caller& caller,
   if (draft && !is_author) return PermissionDeniedError("only grid authors see drafts");
   std::optional<GridRow> row;
   std::optional<GridVersionRow> latest;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) {
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) {
     row = store_.Get(tx, parts[0]);
     if (row && !draft && row->latest_version > 0) latest = store_.GetVersion(tx, parts[0], 0);
     return absl::OkStatus();
@@ -174,7 +172,7 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
   }
   std::vector<GridRow> rows;
   std::map<std::string, v1::OptionGrid> contents;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) {
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) {
     rows = store_.List(tx, request.locale(), draft, after_title, after_id, limit + 1);
     for (const GridRow& row : rows) {
       v1::OptionGrid content;
@@ -204,14 +202,16 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
   return response;
 }
 
-absl::StatusOr<v1::OptionGridVersion> OptionGridService::LoadVersion(pqxx::transaction_base& tx,
-                                                                    const std::string& name,
-                                                                    absl::CivilDay today) {
+absl::StatusOr<v1::OptionGridVersion> LoadPublishedVersion(GridStore& store, Transaction& tx,
+                                                           const std::string& name,
+                                                           absl::CivilDay today) {
   COPLAN_ASSIGN_OR_RETURN(auto parsed, ParseGridVersionName(name, "name"));
-  auto row = store_.GetVersion(tx, parsed.first, parsed.second);
+  auto row = store.GetVersion(tx, parsed.first, parsed.second);
   if (!row) return NotFoundError("option grid version", name);
   v1::OptionGridVersion version;
-  version.ParseFromString(row->content);
+  if (!version.ParseFromString(row->content)) {
+    return absl::InternalError("a stored option grid version could not be decoded");
+  }
   version.set_name(VersionName(row->grid_id, row->version));
   version.set_version(row->version);
   version.set_review_overdue(ReviewOverdue(version.grid().next_review_date(), today));
@@ -224,8 +224,8 @@ absl::StatusOr<v1::OptionGridVersion> OptionGridService::GetVersion(const Caller
   bool is_author = false;
   COPLAN_RETURN_IF_ERROR(RequireAuthor(caller, &is_author));
   v1::OptionGridVersion version;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(version, LoadVersion(tx, name, caller.today()));
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(version, LoadPublishedVersion(store_, tx, name, caller.today()));
     return absl::OkStatus();
   }));
   return version;
@@ -260,7 +260,7 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Create(const Caller& caller,
   row.draft = grid.SerializeAsString();
   row.created_by = caller.person_id;
   row.create_time = row.update_time = MicrosToTime(TimeToMicros(caller.now));
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     if (!translation_of.empty() && !store_.Get(tx, translation_of)) {
       return InvalidFieldError("option_grid.translation_of", "names a grid that does not exist");
     }
@@ -285,7 +285,7 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Update(const Caller& caller,
   if (!is_author) return PermissionDeniedError("only grid authors edit option grids");
   GridRow row;
   v1::OptionGrid stored;
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     auto found = store_.Get(tx, parts[0], /*lock=*/true);
     if (!found) return NotFoundError("option grid", name);
     row = *found;
@@ -321,7 +321,7 @@ absl::StatusOr<v1::OptionGridVersion> OptionGridService::Publish(
   COPLAN_RETURN_IF_ERROR(RequireAuthor(caller, &is_author));
   if (!is_author) return PermissionDeniedError("only grid authors publish option grids");
   v1::OptionGridVersion version;
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     auto row = store_.Get(tx, parts[0], /*lock=*/true);
     if (!row) return NotFoundError("option grid", request.name());
     if (!request.etag().empty() && request.etag() != GridEtag(*row)) return EtagMismatchError(request.name());

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "coplan/v1/option_grid_service.pb.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/store/database.h"
@@ -19,7 +20,8 @@ class OptionGridService {
     bool reading_age_enforced = false;
   };
 
-  OptionGridService(Database& db, GridStore& store, AuditLog& audit, Options options);
+  OptionGridService(Database& db, GridStore& store, AccessGate& gate, AuditLog& audit,
+                    Options options);
 
   absl::StatusOr<coplan::v1::OptionGrid> Get(const Caller& caller,
                                              const coplan::v1::GetOptionGridRequest& request);
@@ -34,11 +36,6 @@ class OptionGridService {
   absl::StatusOr<coplan::v1::OptionGridVersion> Publish(
       const Caller& caller, const coplan::v1::PublishOptionGridRequest& request);
 
-  // A published version by resource name, for decision records (no caller checks).
-  absl::StatusOr<coplan::v1::OptionGridVersion> LoadVersion(pqxx::transaction_base& tx,
-                                                           const std::string& name,
-                                                           absl::CivilDay today);
-
  private:
   // `content` (the draft or a published version's grid) with the grid's bookkeeping.
   coplan::v1::OptionGrid Present(const GridRow& row, const coplan::v1::OptionGrid& content,
@@ -47,9 +44,16 @@ class OptionGridService {
 
   Database& db_;
   GridStore& store_;
+  AccessGate& gate_;
   AuditLog& audit_;
   const Options options_;
 };
+
+// A published version by resource name, as read on `today` (no caller checks: decision
+// records load the version they are made from). NOT_FOUND if there is no such version.
+absl::StatusOr<coplan::v1::OptionGridVersion> LoadPublishedVersion(GridStore& store, Transaction& tx,
+                                                                   const std::string& name,
+                                                                   absl::CivilDay today);
 
 // Splits "optionGrids/{grid}/versions/{version}" (version a number, or "latest" = 0).
 absl::StatusOr<std::pair<std::string, int>> ParseGridVersionName(const std::string& name,

@@ -7,9 +7,9 @@
 #include "server/common/status_macros.h"
 #include "server/domain/access_policy.h"
 #include "server/domain/field_rules.h"
-#include "server/domain/page_token.h"
 #include "server/service/call_audit.h"
-#include "server/store/access_facts_query.h"
+#include "server/service/page_token.h"
+#include "server/store/database.h"
 
 namespace coplan {
 namespace {
@@ -19,20 +19,27 @@ using v1::AUDIT_ACTION_GRANT;
 using v1::AUDIT_ACTION_READ;
 using v1::AUDIT_ACTION_REVOKE;
 
-// The caller's own facts (subject = caller), for calls that concern no other person.
-absl::StatusOr<AccessFacts> CallerFacts(pqxx::transaction_base& tx, const Caller& caller) {
-  COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                          LoadAccessFacts(tx, caller.person_id, caller.session_id, caller.person_id));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-  return facts;
+// What a call about a person's relationships asks of the gate.
+PersonEntry Entry(PersonNeed need, v1::AuditAction action, std::string resource,
+                  std::string not_found_name, std::string refusal,
+                  std::string not_found_kind = "person") {
+  PersonEntry entry;
+  entry.need = need;
+  entry.action = action;
+  entry.resource = std::move(resource);
+  entry.not_found_kind = std::move(not_found_kind);
+  entry.not_found_name = std::move(not_found_name);
+  entry.refusal = std::move(refusal);
+  return entry;
 }
 
-absl::StatusOr<AccessFacts> FactsAbout(pqxx::transaction_base& tx, const Caller& caller,
-                                       const std::string& subject_id) {
-  COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                          LoadAccessFacts(tx, caller.person_id, caller.session_id, subject_id));
-  COPLAN_RETURN_IF_ERROR(RequireValidCaller(facts));
-  return facts;
+// An administrator-only call about `subject_id` (who need not be known to the caller).
+PersonEntry AdministratorEntry(const std::string& subject_id, v1::AuditAction action,
+                               std::string resource, std::string refusal) {
+  PersonEntry entry = Entry(PersonNeed::kAdministrator, action, std::move(resource), "",
+                            std::move(refusal));
+  entry.audit_subject = subject_id;
+  return entry;
 }
 
 v1::GrantState StateOf(const GrantRow& grant, absl::Time now) {
@@ -104,11 +111,9 @@ absl::StatusOr<std::string> NormalizeUsername(const std::string& username, const
   return lower;
 }
 
-PeopleService::PeopleService(Database& db, PeopleStore& store, AuditLog& audit,
+PeopleService::PeopleService(Database& db, PeopleStore& store, AccessGate& gate, AuditLog& audit,
                              PasswordHasher& hasher)
-    : db_(db), store_(store), audit_(audit), hasher_(hasher) {
-  PrepareAccessFacts(db_);
-}
+    : db_(db), store_(store), gate_(gate), audit_(audit), hasher_(hasher) {}
 
 void PeopleService::AccessChanged(const std::string& person_id) {
   if (events_ != nullptr) events_->AccessChanged(person_id);
@@ -119,13 +124,16 @@ absl::StatusOr<v1::Person> PeopleService::GetPerson(const Caller& caller, const 
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(name, "name"));
   AccessFacts facts;
   std::optional<v1::Person> person;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
-    if (PermissionsForPerson(facts, caller.today()).know_exists) person = store_.GetPerson(tx, person_id);
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id,
+                                                Entry(PersonNeed::kKnow, AUDIT_ACTION_READ, name, name, ""),
+                                                &audit));
+    person = store_.GetPerson(tx, person_id);
+    if (!person) return NotFoundError("person", name);
     return absl::OkStatus();
-  }));
-  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-  if (!person) return audit.Denied(person_id, AUDIT_ACTION_READ, name, NotFoundError("person", name));
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  const PersonPermissions can = PermissionsForPerson(facts, caller.now);
   COPLAN_RETURN_IF_ERROR(audit.Read(person_id, name));
   if (!can.full_profile) {
     // Carers and proxies see who the person is, not their details.
@@ -153,19 +161,17 @@ absl::StatusOr<v1::Person> PeopleService::CreatePerson(const Caller& caller,
   if (IsSet(person.birth_date()) && ToCivilDay(person.birth_date()) > caller.today()) {
     return InvalidFieldError("person.birth_date", "is in the future");
   }
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
-    if (!facts.actor.administrator) {
-      denied = true;
-      return PermissionDeniedError("only administrators register people");
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id,
+                                        AdministratorEntry(id, AUDIT_ACTION_CREATE, PersonName(id),
+                                                           "only administrators register people"),
+                                        &audit)
+                               .status());
     COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, id, person));
     audit.Write(tx, id, AUDIT_ACTION_CREATE, PersonName(id));
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(id, AUDIT_ACTION_CREATE, PersonName(id), status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   person.set_name(PersonName(id));
   *person.mutable_create_time() = ToTimestamp(caller.now);
   return person;
@@ -179,7 +185,7 @@ absl::StatusOr<v1::Person> PeopleService::RegisterDirectly(const v1::Person& per
   if (!username.empty()) {
     COPLAN_ASSIGN_OR_RETURN(hash, hasher_.Hash(password, absl::Now() + absl::Seconds(60)));
   }
-  COPLAN_RETURN_IF_ERROR(db_.Write(absl::Now() + absl::Seconds(30), [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(absl::Now() + absl::Seconds(30), [&](WriteTransaction& tx) -> absl::Status {
     COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, person_id, person));
     if (!username.empty()) COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
     audit_.RecordInTransaction(tx, AuditEvent{"", person_id, AUDIT_ACTION_CREATE,
@@ -203,18 +209,16 @@ absl::StatusOr<v1::Account> PeopleService::CreateAccount(const Caller& caller,
   }
   const std::string resource = absl::StrCat(request.parent(), "/account");
   // Only administrators may create accounts; check before spending a hash on it.
-  bool admin = false;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
-    admin = facts.actor.administrator;
-    return absl::OkStatus();
-  }));
-  if (!admin) {
-    return audit.Denied(person_id, AUDIT_ACTION_CREATE, resource,
-                        PermissionDeniedError("only administrators create accounts"));
-  }
+  absl::Status allowed = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    return gate_.Person(tx, caller, caller.person_id,
+                        AdministratorEntry(person_id, AUDIT_ACTION_CREATE, resource,
+                                           "only administrators create accounts"),
+                        &audit)
+        .status();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(allowed));
   COPLAN_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password(), caller.deadline));
-  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     if (!store_.GetPerson(tx, person_id)) return NotFoundError("person", request.parent());
     COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
     audit.Write(tx, person_id, AUDIT_ACTION_CREATE, resource);
@@ -236,21 +240,19 @@ absl::StatusOr<v1::ExternalIdentity> PeopleService::CreateExternalIdentity(
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(identity, ""), "external_identity."));
   const std::string id = NewResourceId();
   const std::string resource = absl::StrCat(request.parent(), "/externalIdentities/", id);
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, CallerFacts(tx, caller));
-    if (!facts.actor.administrator) {
-      denied = true;
-      return PermissionDeniedError("only administrators link identities");
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id,
+                                        AdministratorEntry(person_id, AUDIT_ACTION_GRANT, resource,
+                                                           "only administrators link identities"),
+                                        &audit)
+                               .status());
     if (!store_.GetPerson(tx, person_id)) return NotFoundError("person", request.parent());
     COPLAN_RETURN_IF_ERROR(
         store_.InsertIdentity(tx, id, person_id, identity.issuer(), identity.subject()));
     audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   identity.set_name(resource);
   return identity;
 }
@@ -268,9 +270,10 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     return InvalidFieldError("page_token", "is not a token this list gave out; start again without one");
   }
   std::vector<ConnectionRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(CallerFacts(tx, caller).status());
-    rows = store_.ListConnections(tx, caller.person_id);
+  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, caller.person_id, {PersonNeed::kSignedIn}, nullptr).status());
+    rows = store_.ListConnections(tx, caller.person_id, caller.now);
     return absl::OkStatus();
   }));
   std::vector<v1::Connection> connections;
@@ -312,19 +315,13 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::CreateCareTeamMember(
   const std::string resource =
       absl::StrCat(request.parent(), "/careTeamMembers/", clinician_id);
   CareTeamRow row;
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-    if (!can.know_exists) {
-      denied = true;
-      return NotFoundError("person", request.parent());
-    }
-    if (!can.manage_care_team) {
-      denied = true;
-      return PermissionDeniedError(
-          "only administrators and clinicians already in the care team can add to it");
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, person_id,
+                     Entry(PersonNeed::kManageCareTeam, AUDIT_ACTION_GRANT, resource, request.parent(),
+                           "only administrators and clinicians already in the care team can add to it"),
+                     &audit)
+            .status());
     auto clinician = store_.GetPerson(tx, clinician_id);
     if (!clinician) {
       return InvalidFieldError("care_team_member.clinician", "is not a known person");
@@ -340,8 +337,7 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::CreateCareTeamMember(
     audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   return ToMember(person_id, row);
 }
 
@@ -356,21 +352,20 @@ absl::StatusOr<v1::ListCareTeamMembersResponse> PeopleService::ListCareTeamMembe
                             DecodePageToken(request.page_token(), request.parent(), 1));
     after = position.Text(0);
   }
-  AccessFacts facts;
+  const std::string resource = request.parent() + "/careTeamMembers";
   std::vector<CareTeamRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, person_id,
+                     Entry(PersonNeed::kListCareTeam, AUDIT_ACTION_READ, resource, request.parent(),
+                           "you cannot see this person's care team"),
+                     &audit)
+            .status());
     rows = store_.ListCareTeam(tx, person_id, after, limit + 1);
     return absl::OkStatus();
-  }));
-  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-  if (!can.list_all_documents && !can.full_profile) {
-    const absl::Status error = can.know_exists
-                                   ? PermissionDeniedError("you cannot see this person's care team")
-                                   : NotFoundError("person", request.parent());
-    return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/careTeamMembers", error);
-  }
-  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, request.parent() + "/careTeamMembers"));
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   v1::ListCareTeamMembersResponse response;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
@@ -388,25 +383,20 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::DeleteCareTeamMember(const Cal
                           ParseName(name, "people/{person}/careTeamMembers/{clinician}", "name"));
   const std::string& person_id = parts[0];
   std::optional<CareTeamRow> removed;
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-    if (!can.know_exists) {
-      denied = true;
-      return NotFoundError("care team member", name);
-    }
-    if (!can.manage_care_team) {
-      denied = true;
-      return PermissionDeniedError("only administrators and care-team clinicians change the care team");
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, person_id,
+                     Entry(PersonNeed::kManageCareTeam, AUDIT_ACTION_REVOKE, name, name,
+                           "only administrators and care-team clinicians change the care team",
+                           "care team member"),
+                     &audit)
+            .status());
     removed = store_.DeleteCareTeamMember(tx, person_id, parts[1]);
     if (!removed) return NotFoundError("care team member", name);
     audit.Write(tx, person_id, AUDIT_ACTION_REVOKE, name);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   AccessChanged(person_id);
   return ToMember(person_id, *removed);
 }
@@ -451,17 +441,14 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
       return InvalidFieldError("grant.expire_time", "is in the past; a grant must end in the future");
     }
   }
-  const std::string resource_prefix = request.parent() + "/grants/";
-  bool denied = false;
+  const std::string resource = request.parent() + "/grants/" + row.id;
   std::string grantee_name;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-    if (!can.manage_sharing) {
-      denied = true;
-      return can.know_exists ? PermissionDeniedError("only the person can share their records")
-                             : NotFoundError("person", request.parent());
-    }
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id,
+                                        Entry(PersonNeed::kManageSharing, AUDIT_ACTION_GRANT, resource,
+                                              request.parent(), "only the person can share their records"),
+                                        &audit)
+                               .status());
     if (grantee_id == person_id) return InvalidFieldError("grant.grantee", "cannot be yourself");
     auto grantee = store_.GetPerson(tx, grantee_id);
     if (!grantee) return InvalidFieldError("grant.grantee", "is not a known person");
@@ -471,11 +458,10 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
       return InvalidFieldError("grant.documents", "names a document that does not exist");
     }
     store_.InsertGrant(tx, row);
-    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource_prefix + row.id);
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource_prefix + row.id, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   row.grantee_display_name = grantee_name;
   return ToGrant(row, caller.now);
 }
@@ -502,25 +488,21 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& c
     before_id = position.Text(1);
   }
   std::vector<GrantRow> rows;
-  AccessFacts facts;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, request.received() ? caller.person_id : person_id));
-    if (!request.received() && !PermissionsForPerson(facts, caller.today()).manage_sharing) {
-      return absl::OkStatus();
-    }
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    const PersonEntry entry =
+        request.received()
+            ? PersonEntry{PersonNeed::kSignedIn}
+            : Entry(PersonNeed::kManageSharing, AUDIT_ACTION_READ, request.parent() + "/grants",
+                    request.parent(), "only the person sees their grants");
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, request.received() ? caller.person_id : person_id, entry, &audit)
+            .status());
     rows = store_.ListGrants(tx, request.received() ? "" : person_id,
                              request.received() ? caller.person_id : "", request.show_inactive(),
-                             before_micros, before_id, limit + 1);
+                             caller.now, before_micros, before_id, limit + 1);
     return absl::OkStatus();
-  }));
-  if (!request.received()) {
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-    if (!can.manage_sharing) {
-      return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/grants",
-                          can.know_exists ? PermissionDeniedError("only the person sees their grants")
-                                          : NotFoundError("person", request.parent()));
-    }
-  }
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   v1::ListGrantsResponse response;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
@@ -538,16 +520,13 @@ absl::StatusOr<v1::Grant> PeopleService::RevokeGrant(const Caller& caller, const
                           ParseName(name, "people/{person}/grants/{grant}", "name"));
   const std::string& person_id = parts[0];
   std::optional<GrantRow> grant;
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id,
+                                        Entry(PersonNeed::kManageSharing, AUDIT_ACTION_REVOKE, name, name,
+                                              "only the person can revoke their grants", "grant"),
+                                        &audit)
+                               .status());
     grant = store_.GetGrant(tx, person_id, parts[1]);
-    if (!can.manage_sharing) {
-      denied = true;
-      return can.know_exists && grant ? PermissionDeniedError("only the person can revoke their grants")
-                                      : NotFoundError("grant", name);
-    }
     if (!grant) return NotFoundError("grant", name);
     if (!grant->revoke_time) {
       grant->revoke_time = Micros(caller.now);
@@ -556,8 +535,7 @@ absl::StatusOr<v1::Grant> PeopleService::RevokeGrant(const Caller& caller, const
     }
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   AccessChanged(person_id);
   return ToGrant(*grant, caller.now);
 }
@@ -579,20 +557,15 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
   row.granted_by_person = caller.person_id == person_id;
   row.create_time = Micros(caller.now);
   const std::string resource = absl::StrCat(request.parent(), "/proxyAccesses/", row.id);
-  bool denied = false;
   std::optional<absl::CivilDay> birth;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
-    const PersonPermissions can = PermissionsForPerson(facts, caller.today());
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const PersonEntry entry =
+        Entry(row.granted_by_person ? PersonNeed::kSelf : PersonNeed::kSetUpProxy, AUDIT_ACTION_GRANT,
+              resource, request.parent(),
+              "only the person, an administrator or their care team can set up proxy access");
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
     birth = facts.subject.birth_date;
     if (!row.granted_by_person) {
-      if (!can.set_up_proxy) {
-        denied = true;
-        return can.know_exists
-                   ? PermissionDeniedError("only the person, an administrator or their care team "
-                                           "can set up proxy access")
-                   : NotFoundError("person", request.parent());
-      }
       if (!IsUnder16(facts.subject.birth_date, caller.today())) {
         return FailedPreconditionError(
             facts.subject.birth_date
@@ -618,8 +591,7 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
     audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_GRANT, resource, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   return ToProxy(row, birth, caller.today());
 }
 
@@ -636,20 +608,20 @@ absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
     before_micros = position.Int(0);
     before_id = position.Text(1);
   }
+  const std::string resource = request.parent() + "/proxyAccesses";
   AccessFacts facts;
   std::vector<ProxyRow> rows;
-  COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](pqxx::nontransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, FactsAbout(tx, caller, person_id));
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id,
+                                                Entry(PersonNeed::kFullProfile, AUDIT_ACTION_READ,
+                                                      resource, request.parent(),
+                                                      "you cannot see this person's proxies"),
+                                                &audit));
     rows = store_.ListProxies(tx, person_id, before_micros, before_id, limit + 1);
     return absl::OkStatus();
-  }));
-  const PersonPermissions can = PermissionsForPerson(facts, caller.today());
-  if (!can.full_profile) {
-    return audit.Denied(person_id, AUDIT_ACTION_READ, request.parent() + "/proxyAccesses",
-                        can.know_exists ? PermissionDeniedError("you cannot see this person's proxies")
-                                        : NotFoundError("person", request.parent()));
-  }
-  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, request.parent() + "/proxyAccesses"));
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   v1::ListProxyAccessesResponse response;
   const bool more = static_cast<int>(rows.size()) > limit;
   if (more) rows.resize(limit);
@@ -671,17 +643,15 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::RefuseProxyAccess(const Caller& c
   const std::string& person_id = parts[0];
   std::optional<ProxyRow> proxy;
   std::optional<absl::CivilDay> birth;
-  bool denied = false;
-  absl::Status status = db_.Write(caller.deadline, [&](pqxx::work& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, FactsAbout(tx, caller, person_id));
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
+                            gate_.Person(tx, caller, person_id,
+                                         Entry(PersonNeed::kSelf, AUDIT_ACTION_REVOKE, name, name,
+                                               "only the young person can refuse proxy access",
+                                               "proxy access"),
+                                         &audit));
     birth = facts.subject.birth_date;
     proxy = store_.GetProxy(tx, person_id, parts[1]);
-    if (!facts.is_self()) {
-      denied = true;
-      return PermissionsForPerson(facts, caller.today()).know_exists && proxy
-                 ? PermissionDeniedError("only the young person can refuse proxy access")
-                 : NotFoundError("proxy access", name);
-    }
     if (!proxy) return NotFoundError("proxy access", name);
     if (!proxy->refuse_time) {
       proxy->refuse_time = Micros(caller.now);
@@ -690,8 +660,7 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::RefuseProxyAccess(const Caller& c
     }
     return absl::OkStatus();
   });
-  if (denied) return audit.Denied(person_id, AUDIT_ACTION_REVOKE, name, status);
-  COPLAN_RETURN_IF_ERROR(status);
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   AccessChanged(person_id);
   return ToProxy(*proxy, birth, caller.today());
 }

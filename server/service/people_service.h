@@ -1,11 +1,13 @@
 // People and the relationships that give access (DESIGN.md §3): registration by
 // administrators, care teams, grants made by the person, and guardian proxy access with
-// its age rules. Every decision goes through domain/access_policy and is audited.
+// its age rules. Every call passes the access gate (access_gate.h) once: the decision is
+// domain/access_policy's, and refusals are audited.
 #pragma once
 
 #include "absl/status/statusor.h"
 #include "coplan/v1/people_service.pb.h"
 #include "server/auth/password_hasher.h"
+#include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/service/document_events.h"
@@ -16,7 +18,8 @@ namespace coplan {
 
 class PeopleService {
  public:
-  PeopleService(Database& db, PeopleStore& store, AuditLog& audit, PasswordHasher& hasher);
+  PeopleService(Database& db, PeopleStore& store, AccessGate& gate, AuditLog& audit,
+                PasswordHasher& hasher);
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
   absl::StatusOr<coplan::v1::Person> GetPerson(const Caller& caller, const std::string& name);
@@ -60,6 +63,7 @@ class PeopleService {
 
   Database& db_;
   PeopleStore& store_;
+  AccessGate& gate_;
   AuditLog& audit_;
   PasswordHasher& hasher_;
   DocumentEvents* events_ = nullptr;

@@ -1,17 +1,21 @@
 #include "server/store/access_facts_query.h"
 
+#include <pqxx/pqxx>
+
 #include <nlohmann/json.hpp>
 
 #include "server/common/proto_time.h"
+#include "server/store/access_facts_store.h"
 #include "server/store/database.h"
 
 namespace coplan {
 
 const char kAccessFactsSelect[] = R"sql(
   a.id IS NOT NULL,
-  ($2 = '' OR EXISTS (SELECT 1 FROM sessions s
-                      WHERE s.id = $2 AND s.person_id = $1
-                        AND s.revoke_time IS NULL AND s.expire_time > now())),
+  -- -1: the token names no session; 0: no live session by that id; else when it ends.
+  CASE WHEN $2 = '' THEN -1 ELSE
+    coalesce((SELECT time_to_micros(s.expire_time) FROM sessions s
+               WHERE s.id = $2 AND s.person_id = $1 AND s.revoke_time IS NULL), 0) END,
   coalesce(a.administrator, false), coalesce(a.clinician, false), coalesce(a.grid_author, false),
   coalesce(a.display_name, ''), coalesce(a.team_id, ''),
   p.id IS NOT NULL,
@@ -20,10 +24,10 @@ const char kAccessFactsSelect[] = R"sql(
   -- Grants and proxies matter only to someone who is neither the person nor in the
   -- care team: CASE keeps PostgreSQL from reading them otherwise.
   CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
-    (SELECT coalesce(json_agg(json_build_array(g.id, g.documents, g.document_kinds, g.access)), '[]')
+    (SELECT coalesce(json_agg(json_build_array(g.id, g.documents, g.document_kinds, g.access,
+                                               coalesce(time_to_micros(g.expire_time), 0))), '[]')
        FROM grants g
-      WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL
-        AND (g.expire_time IS NULL OR g.expire_time > now())) END,
+      WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL) END,
   CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
     (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
        FROM proxy_accesses x
@@ -40,7 +44,9 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
   AccessFacts facts;
   facts.actor_id = actor_id;
   facts.actor.exists = row[c + 0].as<bool>();
-  facts.actor.session_valid = row[c + 1].as<bool>();
+  const int64_t session = row[c + 1].as<int64_t>();
+  facts.actor.session_needed = session != -1;
+  if (session > 0) facts.actor.session_expire_time = MicrosToTime(session);
   facts.actor.administrator = row[c + 2].as<bool>();
   facts.actor.clinician = row[c + 3].as<bool>();
   facts.actor.grid_author = row[c + 4].as<bool>();
@@ -58,6 +64,9 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
     fact.documents = grant[1].get<std::vector<std::string>>();
     fact.document_kinds = grant[2].get<std::vector<int>>();
     fact.access = grant[3].get<int>();
+    if (const int64_t expire = grant[4].get<int64_t>(); expire != 0) {
+      fact.expire_time = MicrosToTime(expire);
+    }
     facts.subject.grants.push_back(std::move(fact));
   }
   for (const auto& proxy : nlohmann::json::parse(row[c + 11].c_str())) {
@@ -70,14 +79,13 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
   return facts;
 }
 
-void PrepareAccessFacts(Database& db) {
+AccessFactsStore::AccessFactsStore(Database& db) {
   db.Prepare("access_facts", std::string("SELECT ") + kAccessFactsSelect);
 }
 
-absl::StatusOr<AccessFacts> LoadAccessFacts(pqxx::transaction_base& tx, const std::string& actor_id,
-                                            const std::string& session_id,
-                                            const std::string& subject_id) {
-  auto result = tx.exec_prepared("access_facts", actor_id, session_id, subject_id);
+AccessFacts AccessFactsStore::Load(Transaction& tx, const std::string& actor_id,
+                                   const std::string& session_id, const std::string& subject_id) {
+  auto result = tx.sql().exec_prepared("access_facts", actor_id, session_id, subject_id);
   return ReadAccessFacts(result[0], 0, actor_id, subject_id);
 }
 

@@ -1,6 +1,7 @@
-// Loads AccessFacts (domain/access_facts.h) with one statement.
+// Store-internal: the SQL that loads AccessFacts (domain/access_facts.h), and how to
+// read its columns. Other layers use AccessFactsStore (access_facts_store.h).
 //
-// The SQL is a fragment that other stores embed (for example to load a document and
+// The SQL is a fragment that stores embed (for example to load a document and
 // the facts about it in a single round trip). Its parameters are $1 actor person id,
 // $2 session id ('' for OIDC tokens) and $3 subject person id; its columns are read by
 // ReadAccessFacts starting at `first_column`.
@@ -21,13 +22,5 @@ inline constexpr int kAccessFactsColumns = 12;
 // Reads the facts from a row produced by kAccessFactsSelect.
 AccessFacts ReadAccessFacts(const pqxx::row& row, int first_column, const std::string& actor_id,
                             const std::string& subject_id);
-
-class Database;
-
-// Registers the stand-alone statement "access_facts" ($1, $2, $3).
-void PrepareAccessFacts(Database& db);
-absl::StatusOr<AccessFacts> LoadAccessFacts(pqxx::transaction_base& tx, const std::string& actor_id,
-                                            const std::string& session_id,
-                                            const std::string& subject_id);
 
 }  // namespace coplan

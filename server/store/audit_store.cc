@@ -1,5 +1,6 @@
 #include "server/store/audit_store.h"
 
+#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
@@ -70,61 +71,65 @@ AuditStore::AuditStore(Database& db) : db_(db) {
               " WHERE id IN (SELECT json_array_elements_text($1::json))");
 }
 
-void AuditStore::Insert(pqxx::transaction_base& tx, const std::vector<AuditRow>& rows) {
+void AuditStore::Insert(Transaction& tx, const std::vector<AuditRow>& rows) {
   if (rows.empty()) return;
   nlohmann::json array = nlohmann::json::array();
   for (const AuditRow& row : rows) {
     array.push_back({TimeToMicros(row.event_time), row.actor_id, row.on_behalf_of_id, row.action,
                      row.resource, row.outcome, row.method, absl::BytesToHexString(row.row_mac)});
   }
-  tx.exec_prepared("audit_insert", array.dump());
+  tx.sql().exec_prepared("audit_insert", array.dump());
 }
 
-std::vector<AuditRow> AuditStore::LockUnsealed(pqxx::work& tx, int64_t after_id, int limit) {
+std::vector<AuditRow> AuditStore::LockUnsealed(WriteTransaction& tx, int64_t after_id, int limit) {
   std::vector<AuditRow> rows;
-  for (const auto& row : tx.exec_prepared("audit_lock_unsealed", after_id, limit)) rows.push_back(ReadRow(row));
+  for (const auto& row : tx.sql().exec_prepared("audit_lock_unsealed", after_id, limit)) rows.push_back(ReadRow(row));
   return rows;
 }
 
-std::optional<ChainHead> AuditStore::LockHead(pqxx::work& tx) {
-  auto result = tx.exec_prepared("audit_lock_head");
+std::optional<ChainHead> AuditStore::LockHead(WriteTransaction& tx) {
+  auto result = tx.sql().exec_prepared("audit_lock_head");
   if (result.empty()) return std::nullopt;
   return ChainHead{result[0][0].as<int64_t>(), pqxx::binarystring(result[0][1]).str(),
                    pqxx::binarystring(result[0][2]).str()};
 }
 
-std::optional<ChainHead> AuditStore::ReadHead(pqxx::transaction_base& tx) {
-  auto result = tx.exec("SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head");
+void AuditStore::UseOneSnapshot(WriteTransaction& tx) {
+  tx.sql().exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+}
+
+std::optional<ChainHead> AuditStore::ReadHead(Transaction& tx) {
+  auto result = tx.sql().exec("SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head");
   if (result.empty()) return std::nullopt;
   return ChainHead{result[0][0].as<int64_t>(), pqxx::binarystring(result[0][1]).str(),
                    pqxx::binarystring(result[0][2]).str()};
 }
 
-void AuditStore::SealRows(pqxx::work& tx, const std::vector<Seal>& seals) {
+void AuditStore::SealRows(WriteTransaction& tx, const std::vector<Seal>& seals) {
   if (seals.empty()) return;
   nlohmann::json rows = nlohmann::json::array();
   for (const Seal& seal : seals) {
     rows.push_back({{"id", seal.id}, {"seq", seal.chain_seq}, {"hash", absl::BytesToHexString(seal.chain_hash)}});
   }
-  tx.exec_prepared("audit_seal", rows.dump());
+  tx.sql().exec_prepared("audit_seal", rows.dump());
 }
 
-void AuditStore::SaveHead(pqxx::work& tx, const ChainHead& head) {
-  tx.exec_prepared("audit_save_head", head.chain_seq, pqxx::binarystring(head.chain_hash),
+void AuditStore::SaveHead(WriteTransaction& tx, const ChainHead& head) {
+  tx.sql().exec_prepared("audit_save_head", head.chain_seq, pqxx::binarystring(head.chain_hash),
                    pqxx::binarystring(head.head_mac));
 }
 
-bool AuditStore::TrySealLock(pqxx::work& tx) {
-  return tx.exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kSealLockId) + ")")[0][0]
+bool AuditStore::TrySealLock(WriteTransaction& tx) {
+  return tx.sql().exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kSealLockId) + ")")[0][0]
       .as<bool>();
 }
 
-void AuditStore::ForEachRow(pqxx::transaction_base& tx,
+void AuditStore::ForEachRow(Transaction& tx,
                             const std::function<void(const AuditRow&)>& visit) {
   // In batches, to keep memory flat on a long trail.
   int64_t after_seq = -1;
   for (;;) {
-    auto result = tx.exec_params(std::string("SELECT ") + kRowColumns +
+    auto result = tx.sql().exec_params(std::string("SELECT ") + kRowColumns +
                                      " FROM audit_events WHERE chain_seq > $1"
                                      " ORDER BY chain_seq LIMIT 10000",
                                  after_seq);
@@ -135,15 +140,15 @@ void AuditStore::ForEachRow(pqxx::transaction_base& tx,
       visit(parsed);
     }
   }
-  for (const auto& row : tx.exec(std::string("SELECT ") + kRowColumns +
+  for (const auto& row : tx.sql().exec(std::string("SELECT ") + kRowColumns +
                                  " FROM audit_events WHERE chain_seq IS NULL ORDER BY id")) {
     visit(ReadRow(row));
   }
 }
 
-std::vector<AuditRow> AuditStore::List(pqxx::transaction_base& tx, const AuditQuery& query) {
+std::vector<AuditRow> AuditStore::List(Transaction& tx, const AuditQuery& query) {
   std::vector<AuditRow> rows;
-  for (const auto& row : tx.exec_prepared("audit_list", query.on_behalf_of_id, query.actor_id,
+  for (const auto& row : tx.sql().exec_prepared("audit_list", query.on_behalf_of_id, query.actor_id,
                                           query.resource_prefix, query.by_actor_id,
                                           query.start_micros, query.end_micros,
                                           query.before_micros, query.before_id, query.limit)) {
@@ -152,12 +157,12 @@ std::vector<AuditRow> AuditStore::List(pqxx::transaction_base& tx, const AuditQu
   return rows;
 }
 
-std::map<std::string, std::string> AuditStore::DisplayNames(pqxx::transaction_base& tx,
+std::map<std::string, std::string> AuditStore::DisplayNames(Transaction& tx,
                                                             const std::vector<std::string>& ids) {
   std::map<std::string, std::string> names;
   if (ids.empty()) return names;
   nlohmann::json array = ids;
-  for (const auto& row : tx.exec_prepared("people_display_names", array.dump())) {
+  for (const auto& row : tx.sql().exec_prepared("people_display_names", array.dump())) {
     names[row[0].as<std::string>()] = row[1].as<std::string>();
   }
   return names;

@@ -5,12 +5,12 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -58,29 +58,31 @@ class AuditStore {
  public:
   explicit AuditStore(Database& db);
 
-  void Insert(pqxx::transaction_base& tx, const std::vector<AuditRow>& rows);
+  void Insert(Transaction& tx, const std::vector<AuditRow>& rows);
 
   // Sealing: unsealed rows in id order (locked), the head (locked), and the updates.
-  std::vector<AuditRow> LockUnsealed(pqxx::work& tx, int64_t after_id, int limit);
-  std::optional<ChainHead> LockHead(pqxx::work& tx);
+  std::vector<AuditRow> LockUnsealed(WriteTransaction& tx, int64_t after_id, int limit);
+  std::optional<ChainHead> LockHead(WriteTransaction& tx);
   struct Seal {
     int64_t id;
     int64_t chain_seq;
     std::string chain_hash;
   };
   // Gives rows their chain positions and hashes, all in one statement.
-  void SealRows(pqxx::work& tx, const std::vector<Seal>& seals);
-  void SaveHead(pqxx::work& tx, const ChainHead& head);
+  void SealRows(WriteTransaction& tx, const std::vector<Seal>& seals);
+  void SaveHead(WriteTransaction& tx, const ChainHead& head);
   // Returns false if another instance holds the sealing lock.
-  bool TrySealLock(pqxx::work& tx);
+  bool TrySealLock(WriteTransaction& tx);
 
+  // Makes the rest of the transaction read from one snapshot (first statement only).
+  void UseOneSnapshot(WriteTransaction& tx);
   // Verification: every row, sealed ones in chain order then unsealed ones by id.
-  void ForEachRow(pqxx::transaction_base& tx, const std::function<void(const AuditRow&)>& visit);
-  std::optional<ChainHead> ReadHead(pqxx::transaction_base& tx);
+  void ForEachRow(Transaction& tx, const std::function<void(const AuditRow&)>& visit);
+  std::optional<ChainHead> ReadHead(Transaction& tx);
 
-  std::vector<AuditRow> List(pqxx::transaction_base& tx, const AuditQuery& query);
+  std::vector<AuditRow> List(Transaction& tx, const AuditQuery& query);
   // Display names of people, by id (for listings).
-  std::map<std::string, std::string> DisplayNames(pqxx::transaction_base& tx,
+  std::map<std::string, std::string> DisplayNames(Transaction& tx,
                                                   const std::vector<std::string>& ids);
 
  private:

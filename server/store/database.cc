@@ -1,5 +1,6 @@
 #include "server/store/database.h"
 
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,12 @@ int64_t StatementTimeoutStepMs(absl::Duration remaining, absl::Duration max) {
   if (remaining >= max) return absl::ToInt64Milliseconds(max);
   return step;
 }
+
+struct Database::PooledConnection {
+  std::unique_ptr<pqxx::connection> conn;
+  int64_t statement_timeout_ms = -1;  // as last SET on this connection
+  size_t registered = 0;              // how many of statements_ it knows
+};
 
 class Database::Lease {
  public:
@@ -167,7 +174,7 @@ absl::Status Database::ApplyDeadline(PooledConnection& pooled, absl::Time deadli
   return absl::OkStatus();
 }
 
-template <typename Tx>
+template <typename PqxxTx, typename Tx>
 absl::Status Database::Run(absl::Time deadline, bool write,
                            const std::function<absl::Status(Tx&)>& work) {
   for (int attempt = 0;; ++attempt) {
@@ -178,14 +185,15 @@ absl::Status Database::Run(absl::Time deadline, bool write,
     try {
       absl::Status status = ApplyDeadline(lease.get(), deadline);
       if (!status.ok()) return status;
-      Tx tx(*lease.get().conn);
+      PqxxTx sql(*lease.get().conn);
+      Tx tx(sql);
       status = work(tx);
       if (!status.ok()) {
-        tx.abort();
+        sql.abort();
         return status;
       }
       committing = write;
-      tx.commit();
+      sql.commit();
       return absl::OkStatus();
     } catch (const pqxx::in_doubt_error&) {
       lease.MarkBroken();
@@ -225,18 +233,18 @@ absl::Status Database::Run(absl::Time deadline, bool write,
 }
 
 absl::Status Database::Write(absl::Time deadline,
-                             const std::function<absl::Status(pqxx::work&)>& work) {
-  return Run<pqxx::work>(deadline, /*write=*/true, work);
+                             const std::function<absl::Status(WriteTransaction&)>& work) {
+  return Run<pqxx::work, WriteTransaction>(deadline, /*write=*/true, work);
 }
 
 absl::Status Database::Read(absl::Time deadline,
-                            const std::function<absl::Status(pqxx::nontransaction&)>& work) {
-  return Run<pqxx::nontransaction>(deadline, /*write=*/false, work);
+                            const std::function<absl::Status(Transaction&)>& work) {
+  return Run<pqxx::nontransaction, Transaction>(deadline, /*write=*/false, work);
 }
 
 absl::Status Database::Ping(absl::Time deadline) {
-  return Read(deadline, [](pqxx::nontransaction& tx) {
-    tx.exec("SELECT 1");
+  return Read(deadline, [](Transaction& tx) {
+    tx.sql().exec("SELECT 1");
     return absl::OkStatus();
   });
 }

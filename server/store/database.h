@@ -2,7 +2,7 @@
 //
 //   Database db({.conninfo = "host=/var/lib/coplan/socket dbname=coplan", .pool_size = 8});
 //   db.Prepare("get_plan", "SELECT body FROM documents WHERE key = $1");
-//   absl::Status status = db.Write(deadline, [&](pqxx::work& tx) -> absl::Status {
+//   absl::Status status = db.Write(deadline, [&](WriteTransaction& tx) -> absl::Status {
 //     tx.exec_prepared("get_plan", key);
 //     ...
 //     return absl::OkStatus();   // commits; any other status rolls back
@@ -24,13 +24,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -55,11 +55,11 @@ class Database {
   void Prepare(const std::string& name, const std::string& sql);
 
   // Runs `work` in a read-write transaction; commits when it returns OK.
-  absl::Status Write(absl::Time deadline, const std::function<absl::Status(pqxx::work&)>& work);
+  absl::Status Write(absl::Time deadline, const std::function<absl::Status(WriteTransaction&)>& work);
   // Runs `work` without a transaction block (autocommit): for single-statement reads,
   // which are consistent on their own, at one round trip each.
   absl::Status Read(absl::Time deadline,
-                    const std::function<absl::Status(pqxx::nontransaction&)>& work);
+                    const std::function<absl::Status(Transaction&)>& work);
 
   // Checks that a connection can be made (start-up).
   absl::Status Ping(absl::Time deadline);
@@ -69,11 +69,7 @@ class Database {
   int broken_connections() const;
 
  private:
-  struct PooledConnection {
-    std::unique_ptr<pqxx::connection> conn;
-    int64_t statement_timeout_ms = -1;  // as last SET on this connection
-    size_t registered = 0;              // how many of statements_ it knows
-  };
+  struct PooledConnection;  // a libpqxx connection and what it has been told
   class Lease;
 
   absl::StatusOr<std::unique_ptr<PooledConnection>> Acquire(absl::Time deadline);
@@ -81,7 +77,7 @@ class Database {
   absl::Status Connect(PooledConnection& pooled);
   void RegisterNewStatements(PooledConnection& pooled);
   absl::Status ApplyDeadline(PooledConnection& pooled, absl::Time deadline);
-  template <typename Tx>
+  template <typename PqxxTx, typename Tx>
   absl::Status Run(absl::Time deadline, bool write, const std::function<absl::Status(Tx&)>& work);
 
   const Options options_;

@@ -1,5 +1,7 @@
 #include "server/store/decision_store.h"
 
+#include <pqxx/pqxx>
+
 #include "server/common/errors.h"
 #include "server/common/proto_time.h"
 #include "server/domain/decision_rules.h"
@@ -40,31 +42,31 @@ DecisionStore::DecisionStore(Database& db) : db_(db) {
               " FROM collaborate_responses WHERE team_id = $1");
 }
 
-void DecisionStore::SaveSummary(pqxx::work& tx, int64_t document_key, const std::string& person_id,
+void DecisionStore::SaveSummary(WriteTransaction& tx, int64_t document_key, const std::string& person_id,
                                 const v1::DecisionRecord& record, bool deleted) {
   const SureResult sure = ScoreSure(record.sure());
-  tx.exec_prepared("decision_summary_upsert", document_key, person_id, record.title(),
+  tx.sql().exec_prepared("decision_summary_upsert", document_key, person_id, record.title(),
                    static_cast<int>(record.stage()), static_cast<int>(record.status()), sure.complete,
                    sure.score, ToIsoDate(record.follow_up_date()), deleted);
 }
 
-std::vector<CaseloadRow> DecisionStore::Caseload(pqxx::transaction_base& tx,
+std::vector<CaseloadRow> DecisionStore::Caseload(Transaction& tx,
                                                  const std::string& clinician_id, int64_t after_key,
                                                  int limit) {
   std::vector<CaseloadRow> rows;
-  for (const auto& row : tx.exec_prepared("decision_caseload", clinician_id, after_key, limit)) {
+  for (const auto& row : tx.sql().exec_prepared("decision_caseload", clinician_id, after_key, limit)) {
     rows.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                     row[3].as<std::string>(), pqxx::binarystring(row[4]).str()});
   }
   return rows;
 }
 
-absl::Status DecisionStore::InsertCollaborate(pqxx::work& tx, const std::string& id,
+absl::Status DecisionStore::InsertCollaborate(WriteTransaction& tx, const std::string& id,
                                               int64_t document_key, const std::string& person_id,
                                               const std::string& clinician_id,
                                               const std::string& team_id,
                                               const v1::CollaborateResponse& response) {
-  if (tx.exec_prepared("collaborate_insert", id, document_key, person_id, clinician_id, team_id,
+  if (tx.sql().exec_prepared("collaborate_insert", id, document_key, person_id, clinician_id, team_id,
                        response.understand_health_issues(), response.listen_to_what_matters(),
                        response.include_what_matters())
           .empty()) {
@@ -73,22 +75,22 @@ absl::Status DecisionStore::InsertCollaborate(pqxx::work& tx, const std::string&
   return absl::OkStatus();
 }
 
-std::optional<std::string> DecisionStore::CareTeamClinicianTeam(pqxx::transaction_base& tx,
+std::optional<std::string> DecisionStore::CareTeamClinicianTeam(Transaction& tx,
                                                                const std::string& person_id,
                                                                const std::string& clinician_id) {
-  auto result = tx.exec_prepared("decision_clinician_in_team", person_id, clinician_id);
+  auto result = tx.sql().exec_prepared("decision_clinician_in_team", person_id, clinician_id);
   if (result.empty() || !result[0][0].as<bool>()) return std::nullopt;
   return result[0][1].as<std::string>();
 }
 
-CollaborateCounts DecisionStore::CountForClinician(pqxx::transaction_base& tx,
+CollaborateCounts DecisionStore::CountForClinician(Transaction& tx,
                                                    const std::string& clinician_id) {
-  auto row = tx.exec_prepared("collaborate_by_clinician", clinician_id)[0];
+  auto row = tx.sql().exec_prepared("collaborate_by_clinician", clinician_id)[0];
   return {row[0].as<int>(), row[1].as<int>()};
 }
 
-CollaborateCounts DecisionStore::CountForTeam(pqxx::transaction_base& tx, const std::string& team_id) {
-  auto row = tx.exec_prepared("collaborate_by_team", team_id)[0];
+CollaborateCounts DecisionStore::CountForTeam(Transaction& tx, const std::string& team_id) {
+  auto row = tx.sql().exec_prepared("collaborate_by_team", team_id)[0];
   return {row[0].as<int>(), row[1].as<int>()};
 }
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <optional>
-#include <pqxx/pqxx>
+#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -31,23 +31,23 @@ class DecisionStore {
  public:
   explicit DecisionStore(Database& db);
 
-  void SaveSummary(pqxx::work& tx, int64_t document_key, const std::string& person_id,
+  void SaveSummary(WriteTransaction& tx, int64_t document_key, const std::string& person_id,
                    const coplan::v1::DecisionRecord& record, bool deleted);
   // Open decisions of the people in the clinician's care team, after `after_key`.
-  std::vector<CaseloadRow> Caseload(pqxx::transaction_base& tx, const std::string& clinician_id,
+  std::vector<CaseloadRow> Caseload(Transaction& tx, const std::string& clinician_id,
                                     int64_t after_key, int limit);
 
   // ALREADY_EXISTS if the decision already has a response.
-  absl::Status InsertCollaborate(pqxx::work& tx, const std::string& id, int64_t document_key,
+  absl::Status InsertCollaborate(WriteTransaction& tx, const std::string& id, int64_t document_key,
                                  const std::string& person_id, const std::string& clinician_id,
                                  const std::string& team_id,
                                  const coplan::v1::CollaborateResponse& response);
   // The team of `clinician_id` if they are a clinician in the person's care team.
-  std::optional<std::string> CareTeamClinicianTeam(pqxx::transaction_base& tx,
+  std::optional<std::string> CareTeamClinicianTeam(Transaction& tx,
                                                    const std::string& person_id,
                                                    const std::string& clinician_id);
-  CollaborateCounts CountForClinician(pqxx::transaction_base& tx, const std::string& clinician_id);
-  CollaborateCounts CountForTeam(pqxx::transaction_base& tx, const std::string& team_id);
+  CollaborateCounts CountForClinician(Transaction& tx, const std::string& clinician_id);
+  CollaborateCounts CountForTeam(Transaction& tx, const std::string& team_id);
 
  private:
   Database& db_;

@@ -1,5 +1,6 @@
 #include "server/store/document_store.h"
 
+#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -126,6 +127,9 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN request_hash END"
               " FROM document_revisions WHERE document_key = $1 AND (revision > $2 OR"
               " (author_id = $3 AND idempotency_key = $4)) ORDER BY revision");
+  db_.Prepare("sign_off_insert",
+              "INSERT INTO sign_offs (document_key, person_id, role, revision) VALUES ($1, $2, $3, $4)"
+              " ON CONFLICT DO NOTHING");
   db_.Prepare("rev_get",
               "SELECT document_key, operations, snapshot, idempotency_key, request_hash"
               " FROM document_revisions WHERE document_key = $1 AND revision = $2");
@@ -135,25 +139,25 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " ORDER BY revision LIMIT $3");
 }
 
-absl::StatusOr<LoadedDocument> DocumentStore::LoadWithAccess(pqxx::transaction_base& tx,
+absl::StatusOr<LoadedDocument> DocumentStore::LoadWithAccess(Transaction& tx,
                                                              const std::string& actor_id,
                                                              const std::string& session_id,
                                                              const DocumentName& name) {
   return ReadWithAccess(tx, "doc_load_with_facts", actor_id, session_id, name);
 }
 
-absl::StatusOr<LoadedDocument> DocumentStore::LockWithAccess(pqxx::work& tx,
+absl::StatusOr<LoadedDocument> DocumentStore::LockWithAccess(WriteTransaction& tx,
                                                              const std::string& actor_id,
                                                              const std::string& session_id,
                                                              const DocumentName& name) {
   return ReadWithAccess(tx, "doc_lock_with_facts", actor_id, session_id, name);
 }
 
-LoadedDocument DocumentStore::ReadWithAccess(pqxx::transaction_base& tx, const char* statement,
+LoadedDocument DocumentStore::ReadWithAccess(Transaction& tx, const char* statement,
                                              const std::string& actor_id,
                                              const std::string& session_id,
                                              const DocumentName& name) {
-  auto result = tx.exec_prepared(statement, actor_id, session_id, name.person_id,
+  auto result = tx.sql().exec_prepared(statement, actor_id, session_id, name.person_id,
                                  CollectionText(name.collection), name.document_id);
   LoadedDocument loaded;
   const pqxx::row row = result[0];
@@ -165,9 +169,9 @@ LoadedDocument DocumentStore::ReadWithAccess(pqxx::transaction_base& tx, const c
 }
 
 absl::StatusOr<std::vector<StoredDocument>> DocumentStore::List(
-    pqxx::transaction_base& tx, const std::string& person_id, Collection collection, int kind,
+    Transaction& tx, const std::string& person_id, Collection collection, int kind,
     bool show_deleted, const DocumentCursor& after, int limit) {
-  auto result = tx.exec_prepared("doc_list", person_id, CollectionText(collection), kind,
+  auto result = tx.sql().exec_prepared("doc_list", person_id, CollectionText(collection), kind,
                                  show_deleted, after.create_micros, after.key, limit);
   std::vector<StoredDocument> out;
   out.reserve(result.size());
@@ -176,15 +180,15 @@ absl::StatusOr<std::vector<StoredDocument>> DocumentStore::List(
 }
 
 absl::StatusOr<std::optional<StoredDocument>> DocumentStore::LockForUpdate(
-    pqxx::work& tx, const DocumentName& name) {
-  auto result = tx.exec_prepared("doc_lock", name.person_id, CollectionText(name.collection),
+    WriteTransaction& tx, const DocumentName& name) {
+  auto result = tx.sql().exec_prepared("doc_lock", name.person_id, CollectionText(name.collection),
                                  name.document_id);
   if (result.empty()) return std::optional<StoredDocument>();
   return std::optional<StoredDocument>(ReadDocument(result[0], 0));
 }
 
-absl::StatusOr<int64_t> DocumentStore::Insert(pqxx::work& tx, const StoredDocument& document) {
-  auto result = tx.exec_prepared(
+absl::StatusOr<int64_t> DocumentStore::Insert(WriteTransaction& tx, const StoredDocument& document) {
+  auto result = tx.sql().exec_prepared(
       "doc_insert", document.name.person_id, CollectionText(document.name.collection),
       document.name.document_id, document.kind, pqxx::binarystring(document.body),
       document.revision, TimeToMicros(document.create_time), document.creator_id);
@@ -192,38 +196,43 @@ absl::StatusOr<int64_t> DocumentStore::Insert(pqxx::work& tx, const StoredDocume
   return result[0][0].as<int64_t>();
 }
 
-void DocumentStore::InsertRevision(pqxx::work& tx, const RevisionRow& row) {
+void DocumentStore::InsertRevision(WriteTransaction& tx, const RevisionRow& row) {
   nlohmann::json paths = nlohmann::json::array();
   for (const auto& path : row.revision.changed_paths()) paths.push_back(path);
   std::string operations;
   row.revision.SerializeToString(&operations);
-  tx.exec_prepared("rev_insert", row.document_key, row.revision.revision(),
+  tx.sql().exec_prepared("rev_insert", row.document_key, row.revision.revision(),
                    static_cast<int>(row.revision.kind()), row.author_id,
                    TimeToMicros(FromTimestamp(row.revision.create_time())),
                    pqxx::binarystring(operations), paths.dump(), pqxx::binarystring(row.snapshot),
                    row.idempotency_key, pqxx::binarystring(row.request_hash));
 }
 
-void DocumentStore::WriteRevision(pqxx::work& tx, const StoredDocument& document,
+void DocumentStore::WriteRevision(WriteTransaction& tx, const StoredDocument& document,
                                   const RevisionRow& row) {
   nlohmann::json paths = nlohmann::json::array();
   for (const auto& path : row.revision.changed_paths()) paths.push_back(path);
   std::string operations;
   row.revision.SerializeToString(&operations);
-  tx.exec_prepared("doc_write_revision", document.key, pqxx::binarystring(document.body),
+  tx.sql().exec_prepared("doc_write_revision", document.key, pqxx::binarystring(document.body),
                    document.revision, TimeToMicros(document.update_time), document.last_editor_id,
                    document.delete_time ? TimeToMicros(*document.delete_time) : int64_t{0},
                    static_cast<int>(row.revision.kind()), pqxx::binarystring(operations),
                    paths.dump(), row.idempotency_key, pqxx::binarystring(row.request_hash));
 }
 
-DocumentStore::EditHistory DocumentStore::LoadEditHistory(pqxx::transaction_base& tx,
+void DocumentStore::InsertSignOff(WriteTransaction& tx, int64_t document_key,
+                                  const std::string& person_id, int role, int64_t revision) {
+  tx.sql().exec_prepared("sign_off_insert", document_key, person_id, role, revision);
+}
+
+DocumentStore::EditHistory DocumentStore::LoadEditHistory(Transaction& tx,
                                                           int64_t document_key,
                                                           int64_t base_revision,
                                                           const std::string& author_id,
                                                           const std::string& idempotency_key) {
   EditHistory history;
-  for (const auto& row : tx.exec_prepared("rev_edit_history", document_key, base_revision,
+  for (const auto& row : tx.sql().exec_prepared("rev_edit_history", document_key, base_revision,
                                           author_id, idempotency_key)) {
     const int64_t revision = row[0].as<int64_t>();
     if (row[2].as<bool>()) {
@@ -245,35 +254,35 @@ DocumentStore::EditHistory DocumentStore::LoadEditHistory(pqxx::transaction_base
   return history;
 }
 
-absl::StatusOr<std::optional<RevisionRow>> DocumentStore::GetRevision(pqxx::transaction_base& tx,
+absl::StatusOr<std::optional<RevisionRow>> DocumentStore::GetRevision(Transaction& tx,
                                                                       int64_t document_key,
                                                                       int64_t revision) {
-  auto result = tx.exec_prepared("rev_get", document_key, revision);
+  auto result = tx.sql().exec_prepared("rev_get", document_key, revision);
   if (result.empty()) return std::optional<RevisionRow>();
   return std::optional<RevisionRow>(ReadRevision(result[0], /*with_snapshot=*/true));
 }
 
-std::optional<StoredDocument> DocumentStore::LoadByKey(pqxx::transaction_base& tx, int64_t key) {
-  auto result = tx.exec_prepared("doc_by_key", key);
+std::optional<StoredDocument> DocumentStore::LoadByKey(Transaction& tx, int64_t key) {
+  auto result = tx.sql().exec_prepared("doc_by_key", key);
   if (result.empty()) return std::nullopt;
   return ReadDocument(result[0], 0);
 }
 
-std::map<int64_t, int64_t> DocumentStore::LatestRevisions(pqxx::transaction_base& tx,
+std::map<int64_t, int64_t> DocumentStore::LatestRevisions(Transaction& tx,
                                                           const std::vector<int64_t>& keys) {
   std::map<int64_t, int64_t> latest;
   if (keys.empty()) return latest;
-  for (const auto& row : tx.exec_prepared("doc_latest_revisions", nlohmann::json(keys).dump())) {
+  for (const auto& row : tx.sql().exec_prepared("doc_latest_revisions", nlohmann::json(keys).dump())) {
     latest[row[0].as<int64_t>()] = row[1].as<int64_t>();
   }
   return latest;
 }
 
-std::vector<RevisionRow> DocumentStore::ListRevisions(pqxx::transaction_base& tx,
+std::vector<RevisionRow> DocumentStore::ListRevisions(Transaction& tx,
                                                       int64_t document_key,
                                                       int64_t after_revision, int limit) {
   std::vector<RevisionRow> out;
-  for (const auto& row : tx.exec_prepared("rev_list", document_key, after_revision, limit)) {
+  for (const auto& row : tx.sql().exec_prepared("rev_list", document_key, after_revision, limit)) {
     out.push_back(ReadRevision(row, /*with_snapshot=*/false));
   }
   return out;

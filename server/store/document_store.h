@@ -1,11 +1,11 @@
 // SQL for jointly edited documents (plans and decision records) and their history.
 //
 // Reads are single statements (one round trip, run with Database::Read); writes take a
-// pqxx::work from Database::Write so that the new state, the revision row and the audit
+// WriteTransaction from Database::Write so that the new state, the revision row and the audit
 // row commit together.
 //
 //   DocumentStore store(db);
-//   db.Read(deadline, [&](pqxx::nontransaction& tx) {
+//   db.Read(deadline, [&](Transaction& tx) {
 //     COPLAN_ASSIGN_OR_RETURN(LoadedDocument loaded,
 //                             store.LoadWithAccess(tx, actor_id, session_id, name));
 //     ...
@@ -14,7 +14,7 @@
 
 #include <map>
 #include <optional>
-#include <pqxx/pqxx>
+#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -71,28 +71,33 @@ class DocumentStore {
   explicit DocumentStore(Database& db);
 
   // The document and the facts about the caller and its owner, in one statement.
-  absl::StatusOr<LoadedDocument> LoadWithAccess(pqxx::transaction_base& tx,
+  absl::StatusOr<LoadedDocument> LoadWithAccess(Transaction& tx,
                                                 const std::string& actor_id,
                                                 const std::string& session_id,
                                                 const DocumentName& name);
   // A person's documents of a collection (optionally one kind), newest first.
-  absl::StatusOr<std::vector<StoredDocument>> List(pqxx::transaction_base& tx,
+  absl::StatusOr<std::vector<StoredDocument>> List(Transaction& tx,
                                                    const std::string& person_id,
                                                    Collection collection, int kind,
                                                    bool show_deleted, const DocumentCursor& after,
                                                    int limit);
   // As LoadWithAccess, and locks the document's row for the rest of the transaction.
-  absl::StatusOr<LoadedDocument> LockWithAccess(pqxx::work& tx, const std::string& actor_id,
+  absl::StatusOr<LoadedDocument> LockWithAccess(WriteTransaction& tx, const std::string& actor_id,
                                                 const std::string& session_id,
                                                 const DocumentName& name);
   // Locks the row for the rest of the transaction; NOT_FOUND-free: nullopt if absent.
-  absl::StatusOr<std::optional<StoredDocument>> LockForUpdate(pqxx::work& tx,
+  absl::StatusOr<std::optional<StoredDocument>> LockForUpdate(WriteTransaction& tx,
                                                               const DocumentName& name);
   // Inserts a new document at revision 1; ALREADY_EXISTS if the name is taken.
-  absl::StatusOr<int64_t> Insert(pqxx::work& tx, const StoredDocument& document);
-  void InsertRevision(pqxx::work& tx, const RevisionRow& row);
+  absl::StatusOr<int64_t> Insert(WriteTransaction& tx, const StoredDocument& document);
+  void InsertRevision(WriteTransaction& tx, const RevisionRow& row);
   // Stores the document's new state and its revision row, in one statement.
-  void WriteRevision(pqxx::work& tx, const StoredDocument& document, const RevisionRow& row);
+  void WriteRevision(WriteTransaction& tx, const StoredDocument& document, const RevisionRow& row);
+
+  // Records that a person signed `revision` off in a role (coplan.v1.SignOffRole); once
+  // per person, role and revision.
+  void InsertSignOff(WriteTransaction& tx, int64_t document_key, const std::string& person_id,
+                     int role, int64_t revision);
 
   // What an edit needs from the history, in one statement: the revision already
   // recorded for this author and idempotency key (a retry), and the paths changed by
@@ -101,24 +106,24 @@ class DocumentStore {
     std::optional<RevisionRow> earlier;
     std::vector<PriorChange> changes_since_base;
   };
-  EditHistory LoadEditHistory(pqxx::transaction_base& tx, int64_t document_key,
+  EditHistory LoadEditHistory(Transaction& tx, int64_t document_key,
                               int64_t base_revision, const std::string& author_id,
                               const std::string& idempotency_key);
-  absl::StatusOr<std::optional<RevisionRow>> GetRevision(pqxx::transaction_base& tx,
+  absl::StatusOr<std::optional<RevisionRow>> GetRevision(Transaction& tx,
                                                          int64_t document_key, int64_t revision);
   // A document by its key (nullopt if absent).
-  std::optional<StoredDocument> LoadByKey(pqxx::transaction_base& tx, int64_t key);
+  std::optional<StoredDocument> LoadByKey(Transaction& tx, int64_t key);
   // Current revisions of the given documents (absent ones are left out).
-  std::map<int64_t, int64_t> LatestRevisions(pqxx::transaction_base& tx,
+  std::map<int64_t, int64_t> LatestRevisions(Transaction& tx,
                                              const std::vector<int64_t>& keys);
 
   // Revisions after `after_revision` (without snapshots), oldest first, up to `limit`.
-  std::vector<RevisionRow> ListRevisions(pqxx::transaction_base& tx, int64_t document_key,
+  std::vector<RevisionRow> ListRevisions(Transaction& tx, int64_t document_key,
                                          int64_t after_revision, int limit);
 
  private:
   // One of the "…_with_facts" statements: the access facts, and the document if any.
-  LoadedDocument ReadWithAccess(pqxx::transaction_base& tx, const char* statement,
+  LoadedDocument ReadWithAccess(Transaction& tx, const char* statement,
                                 const std::string& actor_id, const std::string& session_id,
                                 const DocumentName& name);
   Database& db_;

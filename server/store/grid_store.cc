@@ -1,5 +1,6 @@
 #include "server/store/grid_store.h"
 
+#include <pqxx/pqxx>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -65,15 +66,15 @@ GridStore::GridStore(Database& db) : db_(db) {
               " THEN (SELECT latest_version FROM option_grids WHERE id = $1) ELSE $2 END");
 }
 
-absl::Status GridStore::Insert(pqxx::work& tx, const GridRow& grid) {
-  auto result = tx.exec_prepared("grid_insert", grid.id, grid.title, grid.locale, grid.translation_of,
+absl::Status GridStore::Insert(WriteTransaction& tx, const GridRow& grid) {
+  auto result = tx.sql().exec_prepared("grid_insert", grid.id, grid.title, grid.locale, grid.translation_of,
                                  pqxx::binarystring(grid.draft), grid.created_by,
                                  TimeToMicros(grid.create_time));
   if (result.empty()) return AlreadyExistsError("option grid", "optionGrids/" + grid.id);
   return absl::OkStatus();
 }
 
-void GridStore::LoadExtras(pqxx::transaction_base& tx, std::vector<GridRow>& grids) {
+void GridStore::LoadExtras(Transaction& tx, std::vector<GridRow>& grids) {
   if (grids.empty()) return;
   std::vector<std::string> ids;
   std::map<std::string, GridRow*> by_id;
@@ -82,7 +83,7 @@ void GridStore::LoadExtras(pqxx::transaction_base& tx, std::vector<GridRow>& gri
     by_id[grid.id] = &grid;
   }
   const std::string json = nlohmann::json(ids).dump();
-  for (const auto& row : tx.exec_prepared("grid_versions", json)) {
+  for (const auto& row : tx.sql().exec_prepared("grid_versions", json)) {
     GridVersionRow version;
     version.grid_id = row[0].as<std::string>();
     version.version = row[1].as<int>();
@@ -90,29 +91,29 @@ void GridStore::LoadExtras(pqxx::transaction_base& tx, std::vector<GridRow>& gri
     version.next_review_date = row[3].as<std::string>();
     by_id[version.grid_id]->versions.push_back(std::move(version));
   }
-  for (const auto& row : tx.exec_prepared("grid_translations", json)) {
+  for (const auto& row : tx.sql().exec_prepared("grid_translations", json)) {
     by_id[row[0].as<std::string>()]->translations.push_back(row[1].as<std::string>());
   }
 }
 
-std::optional<GridRow> GridStore::Get(pqxx::transaction_base& tx, const std::string& id, bool lock) {
-  auto result = tx.exec_prepared(lock ? "grid_get_lock" : "grid_get", id);
+std::optional<GridRow> GridStore::Get(Transaction& tx, const std::string& id, bool lock) {
+  auto result = tx.sql().exec_prepared(lock ? "grid_get_lock" : "grid_get", id);
   if (result.empty()) return std::nullopt;
   std::vector<GridRow> grids = {ReadGrid(result[0])};
   LoadExtras(tx, grids);
   return grids[0];
 }
 
-void GridStore::UpdateDraft(pqxx::work& tx, const GridRow& grid) {
-  tx.exec_prepared("grid_update", grid.id, grid.title, grid.locale, pqxx::binarystring(grid.draft),
+void GridStore::UpdateDraft(WriteTransaction& tx, const GridRow& grid) {
+  tx.sql().exec_prepared("grid_update", grid.id, grid.title, grid.locale, pqxx::binarystring(grid.draft),
                    grid.draft_revision, grid.latest_version, grid.published_draft_revision);
 }
 
-std::vector<GridRow> GridStore::List(pqxx::transaction_base& tx, const std::string& locale,
+std::vector<GridRow> GridStore::List(Transaction& tx, const std::string& locale,
                                      bool include_drafts, const std::string& after_title,
                                      const std::string& after_id, int limit) {
   std::vector<GridRow> grids;
-  for (const auto& row : tx.exec_prepared("grid_list", locale, include_drafts, after_title,
+  for (const auto& row : tx.sql().exec_prepared("grid_list", locale, include_drafts, after_title,
                                           after_id, limit)) {
     grids.push_back(ReadGrid(row));
   }
@@ -120,15 +121,15 @@ std::vector<GridRow> GridStore::List(pqxx::transaction_base& tx, const std::stri
   return grids;
 }
 
-void GridStore::InsertVersion(pqxx::work& tx, const GridVersionRow& version) {
-  tx.exec_prepared("grid_version_insert", version.grid_id, version.version,
+void GridStore::InsertVersion(WriteTransaction& tx, const GridVersionRow& version) {
+  tx.sql().exec_prepared("grid_version_insert", version.grid_id, version.version,
                    pqxx::binarystring(version.content), TimeToMicros(version.publish_time),
                    version.publisher_id, version.next_review_date);
 }
 
-std::optional<GridVersionRow> GridStore::GetVersion(pqxx::transaction_base& tx, const std::string& id,
+std::optional<GridVersionRow> GridStore::GetVersion(Transaction& tx, const std::string& id,
                                                     int version) {
-  auto result = tx.exec_prepared("grid_version_get", id, version);
+  auto result = tx.sql().exec_prepared("grid_version_get", id, version);
   if (result.empty()) return std::nullopt;
   GridVersionRow row;
   row.grid_id = result[0][0].as<std::string>();

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <optional>
-#include <pqxx/pqxx>
+#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -43,21 +43,21 @@ class GridStore {
   explicit GridStore(Database& db);
 
   // ALREADY_EXISTS if the id is taken.
-  absl::Status Insert(pqxx::work& tx, const GridRow& grid);
+  absl::Status Insert(WriteTransaction& tx, const GridRow& grid);
   // With version summaries and translations; `lock` for an update.
-  std::optional<GridRow> Get(pqxx::transaction_base& tx, const std::string& id, bool lock = false);
-  void UpdateDraft(pqxx::work& tx, const GridRow& grid);
+  std::optional<GridRow> Get(Transaction& tx, const std::string& id, bool lock = false);
+  void UpdateDraft(WriteTransaction& tx, const GridRow& grid);
   // By title, after (title, id); published only unless `include_drafts`.
-  std::vector<GridRow> List(pqxx::transaction_base& tx, const std::string& locale,
+  std::vector<GridRow> List(Transaction& tx, const std::string& locale,
                             bool include_drafts, const std::string& after_title,
                             const std::string& after_id, int limit);
-  void InsertVersion(pqxx::work& tx, const GridVersionRow& version);
+  void InsertVersion(WriteTransaction& tx, const GridVersionRow& version);
   // A published version; version 0 means the latest.
-  std::optional<GridVersionRow> GetVersion(pqxx::transaction_base& tx, const std::string& id,
+  std::optional<GridVersionRow> GetVersion(Transaction& tx, const std::string& id,
                                            int version);
 
  private:
-  void LoadExtras(pqxx::transaction_base& tx, std::vector<GridRow>& grids);
+  void LoadExtras(Transaction& tx, std::vector<GridRow>& grids);
   Database& db_;
 };
 

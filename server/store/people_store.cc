@@ -1,5 +1,6 @@
 #include "server/store/people_store.h"
 
+#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
 
 #include "server/common/errors.h"
@@ -109,7 +110,8 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               std::string("SELECT ") + kGrantColumns +
                   " FROM grants g JOIN people p ON p.id = g.grantee_id"
                   " WHERE (($1 <> '' AND g.person_id = $1) OR ($2 <> '' AND g.grantee_id = $2))"
-                  " AND ($3 OR (g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > now())))"
+                  " AND ($3 OR (g.revoke_time IS NULL AND"
+                  "             (g.expire_time IS NULL OR g.expire_time > micros_to_time($8))))"
                   " AND (NOT $4 OR (time_to_micros(g.create_time), g.id) < ($5, $6))"
                   " ORDER BY g.create_time DESC, g.id DESC LIMIT $7");
   db_.Prepare("grant_revoke",
@@ -141,7 +143,7 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "   JOIN people p ON p.id = c.person_id WHERE c.clinician_id = $1"
               " UNION ALL SELECT DISTINCT g.person_id, p.display_name, 2, '', false FROM grants g"
               "   JOIN people p ON p.id = g.person_id WHERE g.grantee_id = $1"
-              "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > now())"
+              "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > micros_to_time($2))"
               " UNION ALL SELECT x.person_id, p.display_name, 3,"
               "   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), x.granted_by_person"
               "   FROM proxy_accesses x JOIN people p ON p.id = x.person_id"
@@ -149,9 +151,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               " ORDER BY 2, 1, 3");
 }
 
-absl::Status PeopleStore::InsertPerson(pqxx::work& tx, const std::string& id,
+absl::Status PeopleStore::InsertPerson(WriteTransaction& tx, const std::string& id,
                                        const v1::Person& person) {
-  auto result = tx.exec_prepared("person_insert", id, person.display_name(),
+  auto result = tx.sql().exec_prepared("person_insert", id, person.display_name(),
                                  ToIsoDate(person.birth_date()), person.clinician(),
                                  person.grid_author(), person.administrator(),
                                  person.team().empty() ? "" : person.team().substr(6));
@@ -159,8 +161,8 @@ absl::Status PeopleStore::InsertPerson(pqxx::work& tx, const std::string& id,
   return absl::OkStatus();
 }
 
-std::optional<v1::Person> PeopleStore::GetPerson(pqxx::transaction_base& tx, const std::string& id) {
-  auto result = tx.exec_prepared("person_get", id);
+std::optional<v1::Person> PeopleStore::GetPerson(Transaction& tx, const std::string& id) {
+  auto result = tx.sql().exec_prepared("person_get", id);
   if (result.empty()) return std::nullopt;
   const auto& row = result[0];
   v1::Person person;
@@ -175,19 +177,19 @@ std::optional<v1::Person> PeopleStore::GetPerson(pqxx::transaction_base& tx, con
   return person;
 }
 
-absl::Status PeopleStore::InsertAccount(pqxx::work& tx, const std::string& person_id,
+absl::Status PeopleStore::InsertAccount(WriteTransaction& tx, const std::string& person_id,
                                         const std::string& username,
                                         const std::string& password_hash) {
-  auto result = tx.exec_prepared("account_insert", person_id, username, password_hash);
+  auto result = tx.sql().exec_prepared("account_insert", person_id, username, password_hash);
   if (result.empty()) {
     return AlreadyExistsError("account", "this person already has an account, or the username is taken");
   }
   return absl::OkStatus();
 }
 
-std::optional<AccountRow> PeopleStore::FindAccount(pqxx::transaction_base& tx,
+std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx,
                                                    const std::string& username) {
-  auto result = tx.exec_prepared("account_find", username);
+  auto result = tx.sql().exec_prepared("account_find", username);
   if (result.empty()) return std::nullopt;
   AccountRow row;
   row.person_id = result[0][0].as<std::string>();
@@ -197,152 +199,153 @@ std::optional<AccountRow> PeopleStore::FindAccount(pqxx::transaction_base& tx,
   return row;
 }
 
-void PeopleStore::RecordSignInFailure(pqxx::work& tx, const std::string& person_id,
+void PeopleStore::RecordSignInFailure(WriteTransaction& tx, const std::string& person_id,
                                       int max_failures, absl::Duration lock_for) {
-  tx.exec_prepared("account_failure", person_id, max_failures,
+  tx.sql().exec_prepared("account_failure", person_id, max_failures,
                    absl::ToInt64Seconds(lock_for));
 }
 
-void PeopleStore::RecordSignInSuccess(pqxx::work& tx, const std::string& person_id) {
-  tx.exec_prepared("account_success", person_id);
+void PeopleStore::RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id) {
+  tx.sql().exec_prepared("account_success", person_id);
 }
 
-void PeopleStore::InsertSession(pqxx::work& tx, const std::string& session_id,
+void PeopleStore::InsertSession(WriteTransaction& tx, const std::string& session_id,
                                 const std::string& person_id, absl::Time expire) {
-  tx.exec_prepared("session_insert", session_id, person_id, TimeToMicros(expire));
+  tx.sql().exec_prepared("session_insert", session_id, person_id, TimeToMicros(expire));
 }
 
-bool PeopleStore::RevokeSession(pqxx::work& tx, const std::string& session_id,
+bool PeopleStore::RevokeSession(WriteTransaction& tx, const std::string& session_id,
                                 const std::string& person_id) {
-  return !tx.exec_prepared("session_revoke", session_id, person_id).empty();
+  return !tx.sql().exec_prepared("session_revoke", session_id, person_id).empty();
 }
 
-absl::Status PeopleStore::InsertIdentity(pqxx::work& tx, const std::string& id,
+absl::Status PeopleStore::InsertIdentity(WriteTransaction& tx, const std::string& id,
                                          const std::string& person_id, const std::string& issuer,
                                          const std::string& subject) {
-  if (tx.exec_prepared("identity_insert", id, person_id, issuer, subject).empty()) {
+  if (tx.sql().exec_prepared("identity_insert", id, person_id, issuer, subject).empty()) {
     return AlreadyExistsError("external identity", "this issuer and subject are already linked");
   }
   return absl::OkStatus();
 }
 
-std::optional<std::string> PeopleStore::FindIdentity(pqxx::transaction_base& tx,
+std::optional<std::string> PeopleStore::FindIdentity(Transaction& tx,
                                                      const std::string& issuer,
                                                      const std::string& subject) {
-  auto result = tx.exec_prepared("identity_find", issuer, subject);
+  auto result = tx.sql().exec_prepared("identity_find", issuer, subject);
   if (result.empty()) return std::nullopt;
   return result[0][0].as<std::string>();
 }
 
-absl::Status PeopleStore::InsertCareTeamMember(pqxx::work& tx, const std::string& person_id,
+absl::Status PeopleStore::InsertCareTeamMember(WriteTransaction& tx, const std::string& person_id,
                                                const std::string& clinician_id,
                                                const std::string& role) {
-  if (tx.exec_prepared("care_team_insert", person_id, clinician_id, role).empty()) {
+  if (tx.sql().exec_prepared("care_team_insert", person_id, clinician_id, role).empty()) {
     return AlreadyExistsError("care team member",
                               "people/" + person_id + "/careTeamMembers/" + clinician_id);
   }
   return absl::OkStatus();
 }
 
-std::vector<CareTeamRow> PeopleStore::ListCareTeam(pqxx::transaction_base& tx,
+std::vector<CareTeamRow> PeopleStore::ListCareTeam(Transaction& tx,
                                                    const std::string& person_id,
                                                    const std::string& after_clinician, int limit) {
   std::vector<CareTeamRow> rows;
-  for (const auto& row : tx.exec_prepared("care_team_list", person_id, after_clinician, limit)) {
+  for (const auto& row : tx.sql().exec_prepared("care_team_list", person_id, after_clinician, limit)) {
     rows.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                     MicrosToTime(row[3].as<int64_t>())});
   }
   return rows;
 }
 
-std::optional<CareTeamRow> PeopleStore::DeleteCareTeamMember(pqxx::work& tx,
+std::optional<CareTeamRow> PeopleStore::DeleteCareTeamMember(WriteTransaction& tx,
                                                              const std::string& person_id,
                                                              const std::string& clinician_id) {
-  auto result = tx.exec_prepared("care_team_delete", person_id, clinician_id);
+  auto result = tx.sql().exec_prepared("care_team_delete", person_id, clinician_id);
   if (result.empty()) return std::nullopt;
   const auto& row = result[0];
   return CareTeamRow{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                      MicrosToTime(row[3].as<int64_t>())};
 }
 
-void PeopleStore::InsertGrant(pqxx::work& tx, const GrantRow& grant) {
-  tx.exec_prepared("grant_insert", grant.id, grant.person_id, grant.grantee_id,
+void PeopleStore::InsertGrant(WriteTransaction& tx, const GrantRow& grant) {
+  tx.sql().exec_prepared("grant_insert", grant.id, grant.person_id, grant.grantee_id,
                    nlohmann::json(grant.documents).dump(),
                    nlohmann::json(grant.document_kinds).dump(), grant.access,
                    grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
                    TimeToMicros(grant.create_time));
 }
 
-std::optional<GrantRow> PeopleStore::GetGrant(pqxx::transaction_base& tx,
+std::optional<GrantRow> PeopleStore::GetGrant(Transaction& tx,
                                               const std::string& person_id,
                                               const std::string& grant_id) {
-  auto result = tx.exec_prepared("grant_get", person_id, grant_id);
+  auto result = tx.sql().exec_prepared("grant_get", person_id, grant_id);
   if (result.empty()) return std::nullopt;
   return ReadGrant(result[0]);
 }
 
-std::vector<GrantRow> PeopleStore::ListGrants(pqxx::transaction_base& tx,
-                                              const std::string& person_id,
+std::vector<GrantRow> PeopleStore::ListGrants(Transaction& tx, const std::string& person_id,
                                               const std::string& grantee_id, bool show_inactive,
-                                              int64_t before_micros, const std::string& before_id,
-                                              int limit) {
+                                              absl::Time now, int64_t before_micros,
+                                              const std::string& before_id, int limit) {
   std::vector<GrantRow> rows;
   const bool has_cursor = !before_id.empty();
-  for (const auto& row : tx.exec_prepared("grant_list", person_id, grantee_id, show_inactive,
-                                          has_cursor, before_micros, before_id, limit)) {
+  for (const auto& row : tx.sql().exec_prepared("grant_list", person_id, grantee_id, show_inactive,
+                                                has_cursor, before_micros, before_id, limit,
+                                                TimeToMicros(now))) {
     rows.push_back(ReadGrant(row));
   }
   return rows;
 }
 
-void PeopleStore::RevokeGrant(pqxx::work& tx, const std::string& grant_id, absl::Time when) {
-  tx.exec_prepared("grant_revoke", grant_id, TimeToMicros(when));
+void PeopleStore::RevokeGrant(WriteTransaction& tx, const std::string& grant_id, absl::Time when) {
+  tx.sql().exec_prepared("grant_revoke", grant_id, TimeToMicros(when));
 }
 
-int PeopleStore::CountDocuments(pqxx::transaction_base& tx, const std::string& person_id,
+int PeopleStore::CountDocuments(Transaction& tx, const std::string& person_id,
                                 const std::vector<std::string>& documents) {
-  return tx.exec_prepared("documents_count", person_id, nlohmann::json(documents).dump())[0][0]
+  return tx.sql().exec_prepared("documents_count", person_id, nlohmann::json(documents).dump())[0][0]
       .as<int>();
 }
 
-void PeopleStore::InsertProxy(pqxx::work& tx, const ProxyRow& proxy, const std::string& created_by) {
-  tx.exec_prepared("proxy_insert", proxy.id, proxy.person_id, proxy.proxy_id, proxy.access,
+void PeopleStore::InsertProxy(WriteTransaction& tx, const ProxyRow& proxy, const std::string& created_by) {
+  tx.sql().exec_prepared("proxy_insert", proxy.id, proxy.person_id, proxy.proxy_id, proxy.access,
                    proxy.granted_by_person, created_by, TimeToMicros(proxy.create_time));
 }
 
-std::optional<ProxyRow> PeopleStore::GetProxy(pqxx::transaction_base& tx,
+std::optional<ProxyRow> PeopleStore::GetProxy(Transaction& tx,
                                               const std::string& person_id,
                                               const std::string& proxy_id) {
-  auto result = tx.exec_prepared("proxy_get", person_id, proxy_id);
+  auto result = tx.sql().exec_prepared("proxy_get", person_id, proxy_id);
   if (result.empty()) return std::nullopt;
   return ReadProxy(result[0]);
 }
 
-std::vector<ProxyRow> PeopleStore::ListProxies(pqxx::transaction_base& tx,
+std::vector<ProxyRow> PeopleStore::ListProxies(Transaction& tx,
                                                const std::string& person_id, int64_t before_micros,
                                                const std::string& before_id, int limit) {
   std::vector<ProxyRow> rows;
   const bool has_cursor = !before_id.empty();
   for (const auto& row :
-       tx.exec_prepared("proxy_list", person_id, has_cursor, before_micros, before_id, limit)) {
+       tx.sql().exec_prepared("proxy_list", person_id, has_cursor, before_micros, before_id, limit)) {
     rows.push_back(ReadProxy(row));
   }
   return rows;
 }
 
-bool PeopleStore::ProxyWasRefused(pqxx::transaction_base& tx, const std::string& person_id,
+bool PeopleStore::ProxyWasRefused(Transaction& tx, const std::string& person_id,
                                   const std::string& proxy_id) {
-  return tx.exec_prepared("proxy_was_refused", person_id, proxy_id)[0][0].as<bool>();
+  return tx.sql().exec_prepared("proxy_was_refused", person_id, proxy_id)[0][0].as<bool>();
 }
 
-void PeopleStore::RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when) {
-  tx.exec_prepared("proxy_refuse", proxy_id, TimeToMicros(when));
+void PeopleStore::RefuseProxy(WriteTransaction& tx, const std::string& proxy_id, absl::Time when) {
+  tx.sql().exec_prepared("proxy_refuse", proxy_id, TimeToMicros(when));
 }
 
-std::vector<ConnectionRow> PeopleStore::ListConnections(pqxx::transaction_base& tx,
-                                                        const std::string& actor_id) {
+std::vector<ConnectionRow> PeopleStore::ListConnections(Transaction& tx,
+                                                        const std::string& actor_id,
+                                                        absl::Time now) {
   std::vector<ConnectionRow> rows;
-  for (const auto& row : tx.exec_prepared("connections", actor_id)) {
+  for (const auto& row : tx.sql().exec_prepared("connections", actor_id, TimeToMicros(now))) {
     ConnectionRow connection;
     connection.person_id = row[0].as<std::string>();
     connection.display_name = row[1].as<std::string>();

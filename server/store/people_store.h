@@ -3,7 +3,7 @@
 #pragma once
 
 #include <optional>
-#include <pqxx/pqxx>
+#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -67,63 +67,66 @@ class PeopleStore {
   explicit PeopleStore(Database& db);
 
   // People. `person` fields are stored as given (name is output only).
-  absl::Status InsertPerson(pqxx::work& tx, const std::string& id, const coplan::v1::Person& person);
-  std::optional<coplan::v1::Person> GetPerson(pqxx::transaction_base& tx, const std::string& id);
+  absl::Status InsertPerson(WriteTransaction& tx, const std::string& id, const coplan::v1::Person& person);
+  std::optional<coplan::v1::Person> GetPerson(Transaction& tx, const std::string& id);
 
   // Accounts and sessions.
-  absl::Status InsertAccount(pqxx::work& tx, const std::string& person_id,
+  absl::Status InsertAccount(WriteTransaction& tx, const std::string& person_id,
                              const std::string& username, const std::string& password_hash);
-  std::optional<AccountRow> FindAccount(pqxx::transaction_base& tx, const std::string& username);
+  std::optional<AccountRow> FindAccount(Transaction& tx, const std::string& username);
   // Counts a failed sign-in; locks the account for `lock_for` after `max_failures`.
-  void RecordSignInFailure(pqxx::work& tx, const std::string& person_id, int max_failures,
+  void RecordSignInFailure(WriteTransaction& tx, const std::string& person_id, int max_failures,
                            absl::Duration lock_for);
-  void RecordSignInSuccess(pqxx::work& tx, const std::string& person_id);
-  void InsertSession(pqxx::work& tx, const std::string& session_id, const std::string& person_id,
+  void RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id);
+  void InsertSession(WriteTransaction& tx, const std::string& session_id, const std::string& person_id,
                      absl::Time expire);
   // False if there was no live session to revoke.
-  bool RevokeSession(pqxx::work& tx, const std::string& session_id, const std::string& person_id);
+  bool RevokeSession(WriteTransaction& tx, const std::string& session_id, const std::string& person_id);
 
   // External identities.
-  absl::Status InsertIdentity(pqxx::work& tx, const std::string& id, const std::string& person_id,
+  absl::Status InsertIdentity(WriteTransaction& tx, const std::string& id, const std::string& person_id,
                               const std::string& issuer, const std::string& subject);
-  std::optional<std::string> FindIdentity(pqxx::transaction_base& tx, const std::string& issuer,
+  std::optional<std::string> FindIdentity(Transaction& tx, const std::string& issuer,
                                           const std::string& subject);
 
   // Care teams.
-  absl::Status InsertCareTeamMember(pqxx::work& tx, const std::string& person_id,
+  absl::Status InsertCareTeamMember(WriteTransaction& tx, const std::string& person_id,
                                     const std::string& clinician_id, const std::string& role);
-  std::vector<CareTeamRow> ListCareTeam(pqxx::transaction_base& tx, const std::string& person_id,
+  std::vector<CareTeamRow> ListCareTeam(Transaction& tx, const std::string& person_id,
                                         const std::string& after_clinician, int limit);
-  std::optional<CareTeamRow> DeleteCareTeamMember(pqxx::work& tx, const std::string& person_id,
+  std::optional<CareTeamRow> DeleteCareTeamMember(WriteTransaction& tx, const std::string& person_id,
                                                   const std::string& clinician_id);
 
   // Grants.
-  void InsertGrant(pqxx::work& tx, const GrantRow& grant);
-  std::optional<GrantRow> GetGrant(pqxx::transaction_base& tx, const std::string& person_id,
+  void InsertGrant(WriteTransaction& tx, const GrantRow& grant);
+  std::optional<GrantRow> GetGrant(Transaction& tx, const std::string& person_id,
                                    const std::string& grant_id);
   // By grantor (person_id) or by grantee; newest first, after the cursor (none when
-  // `before_id` is empty).
-  std::vector<GrantRow> ListGrants(pqxx::transaction_base& tx, const std::string& person_id,
+  // `before_id` is empty). Unless `show_inactive`, only grants live at `now`.
+  std::vector<GrantRow> ListGrants(Transaction& tx, const std::string& person_id,
                                    const std::string& grantee_id, bool show_inactive,
-                                   int64_t before_micros, const std::string& before_id, int limit);
-  void RevokeGrant(pqxx::work& tx, const std::string& grant_id, absl::Time when);
+                                   absl::Time now, int64_t before_micros,
+                                   const std::string& before_id, int limit);
+  void RevokeGrant(WriteTransaction& tx, const std::string& grant_id, absl::Time when);
   // How many of `documents` ("plans/{id}", ...) exist for the person.
-  int CountDocuments(pqxx::transaction_base& tx, const std::string& person_id,
+  int CountDocuments(Transaction& tx, const std::string& person_id,
                      const std::vector<std::string>& documents);
 
   // Proxy access.
-  void InsertProxy(pqxx::work& tx, const ProxyRow& proxy, const std::string& created_by);
-  std::optional<ProxyRow> GetProxy(pqxx::transaction_base& tx, const std::string& person_id,
+  void InsertProxy(WriteTransaction& tx, const ProxyRow& proxy, const std::string& created_by);
+  std::optional<ProxyRow> GetProxy(Transaction& tx, const std::string& person_id,
                                    const std::string& proxy_id);
-  std::vector<ProxyRow> ListProxies(pqxx::transaction_base& tx, const std::string& person_id,
+  std::vector<ProxyRow> ListProxies(Transaction& tx, const std::string& person_id,
                                     int64_t before_micros, const std::string& before_id, int limit);
-  void RefuseProxy(pqxx::work& tx, const std::string& proxy_id, absl::Time when);
+  void RefuseProxy(WriteTransaction& tx, const std::string& proxy_id, absl::Time when);
   // True if the person refused a proxy access of `proxy_id` and has not granted that
   // proxy access themself since (staff set-ups after a refusal do not lift it).
-  bool ProxyWasRefused(pqxx::transaction_base& tx, const std::string& person_id,
+  bool ProxyWasRefused(Transaction& tx, const std::string& person_id,
                        const std::string& proxy_id);
 
-  std::vector<ConnectionRow> ListConnections(pqxx::transaction_base& tx, const std::string& actor_id);
+  // Grants count while live at `now`.
+  std::vector<ConnectionRow> ListConnections(Transaction& tx, const std::string& actor_id,
+                                             absl::Time now);
 
  private:
   Database& db_;

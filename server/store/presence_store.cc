@@ -1,5 +1,7 @@
 #include "server/store/presence_store.h"
 
+#include <pqxx/pqxx>
+
 #include "server/common/proto_time.h"
 #include "server/common/resource_names.h"
 #include "server/store/database.h"
@@ -22,27 +24,27 @@ PresenceStore::PresenceStore(Database& db) : db_(db) {
               " GROUP BY p.person_id, people.display_name ORDER BY min(p.since), p.person_id");
 }
 
-void PresenceStore::Set(pqxx::work& tx, int64_t document_key, const std::string& instance_id,
+void PresenceStore::Set(WriteTransaction& tx, int64_t document_key, const std::string& instance_id,
                         const std::string& person_id, bool present, bool editing) {
   if (present) {
-    tx.exec_prepared("presence_upsert", document_key, instance_id, person_id, editing);
+    tx.sql().exec_prepared("presence_upsert", document_key, instance_id, person_id, editing);
   } else {
-    tx.exec_prepared("presence_delete", document_key, instance_id, person_id);
+    tx.sql().exec_prepared("presence_delete", document_key, instance_id, person_id);
   }
 }
 
-void PresenceStore::Heartbeat(pqxx::work& tx, const std::string& instance_id) {
-  tx.exec_prepared("presence_heartbeat", instance_id);
+void PresenceStore::Heartbeat(WriteTransaction& tx, const std::string& instance_id) {
+  tx.sql().exec_prepared("presence_heartbeat", instance_id);
 }
 
-void PresenceStore::Clear(pqxx::work& tx, const std::string& instance_id) {
-  tx.exec_prepared("presence_clear", instance_id);
+void PresenceStore::Clear(WriteTransaction& tx, const std::string& instance_id) {
+  tx.sql().exec_prepared("presence_clear", instance_id);
 }
 
-v1::PresenceUpdate PresenceStore::Load(pqxx::transaction_base& tx, int64_t document_key,
+v1::PresenceUpdate PresenceStore::Load(Transaction& tx, int64_t document_key,
                                        absl::Duration stale_after) {
   v1::PresenceUpdate update;
-  for (const auto& row : tx.exec_prepared("presence_load", document_key,
+  for (const auto& row : tx.sql().exec_prepared("presence_load", document_key,
                                           absl::ToInt64Seconds(stale_after))) {
     auto* present = update.add_present();
     present->set_person(PersonName(row[0].as<std::string>()));

@@ -1,7 +1,7 @@
 // SQL for presence: who watches (or edits) which document, per server instance.
 #pragma once
 
-#include <pqxx/pqxx>
+#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -18,15 +18,15 @@ class PresenceStore {
 
   // Sets this instance's presence of a person on a document (editing or viewing), or
   // removes it when `present` is false.
-  void Set(pqxx::work& tx, int64_t document_key, const std::string& instance_id,
+  void Set(WriteTransaction& tx, int64_t document_key, const std::string& instance_id,
            const std::string& person_id, bool present, bool editing);
   // Refreshes the heartbeat of every row of this instance.
-  void Heartbeat(pqxx::work& tx, const std::string& instance_id);
+  void Heartbeat(WriteTransaction& tx, const std::string& instance_id);
   // Removes every row of this instance (shutdown).
-  void Clear(pqxx::work& tx, const std::string& instance_id);
+  void Clear(WriteTransaction& tx, const std::string& instance_id);
   // Everyone present on the document across instances, whose heartbeat is fresher
   // than `stale_after`.
-  coplan::v1::PresenceUpdate Load(pqxx::transaction_base& tx, int64_t document_key,
+  coplan::v1::PresenceUpdate Load(Transaction& tx, int64_t document_key,
                                   absl::Duration stale_after);
 
  private:

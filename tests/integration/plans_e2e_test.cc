@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "google/rpc/error_details.pb.h"
-#include "server/domain/page_token.h"
+#include "server/service/page_token.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/test_server.h"
 

@@ -1,4 +1,4 @@
-#include "server/domain/page_token.h"
+#include "server/service/page_token.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"

@@ -1,0 +1,13 @@
+// The one log line of every call, unary or streaming, when it ends: method, gRPC code and
+// duration, never anything the caller sent.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "absl/time/time.h"
+
+namespace coplan {
+
+void LogCallEnd(const char* method, const grpc::Status& status, absl::Time start);
+
+}  // namespace coplan

@@ -1,0 +1,10 @@
+#include "server/common/clock.h"
+
+namespace coplan {
+
+Clock& SystemClock() {
+  static RealClock* const clock = new RealClock();
+  return *clock;
+}
+
+}  // namespace coplan

@@ -1,0 +1,43 @@
+// The write side of one server stream, as the live layer sees it: the gRPC write reactor
+// of server/api (see RpcRunner::RunStream), or a fake in tests.
+//
+// A stream writes one event at a time: Send, then wait for the listener's OnWriteDone
+// before the next. Close ends the call; the API layer maps its status to the gRPC status
+// at the same boundary as unary calls.
+//
+//   sink.Bind(stream);                 // before the first write
+//   sink.Send(&event);                 // ... stream->OnWriteDone(true)
+//   sink.Close(absl::OkStatus());      // ... stream->OnDone()
+#pragma once
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "coplan/v1/editing_service.pb.h"
+
+namespace coplan {
+
+// What hears back from a sink. Called on gRPC's threads, never with a sink lock held.
+class SinkListener {
+ public:
+  virtual ~SinkListener() = default;
+  // The last Send finished; `ok` is false when the client has gone.
+  virtual void OnWriteDone(bool ok) = 0;
+  // The client cancelled (or went away); Close must still be called.
+  virtual void OnCancel() = 0;
+  // The call is over (after Close); the sink is gone once this returns.
+  virtual void OnDone() = 0;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Names who hears back. Once, before the first Send. A cancellation that came before
+  // is passed on at once.
+  virtual void Bind(std::shared_ptr<SinkListener> listener) = 0;
+  // `event` must stay alive until OnWriteDone.
+  virtual void Send(const coplan::v1::WatchEvent* event) = 0;
+  virtual void Close(const absl::Status& status) = 0;
+};
+
+}  // namespace coplan

@@ -1,0 +1,66 @@
+// One reader following one document, as the watch hub holds it: who reads, what, and
+// how they may see it, all settled by the access check before the watcher is made, and
+// the place of this document in the reader's stream (live/watch_stream.h).
+//
+//   auto watcher = std::make_shared<Watcher>(target, stream, start_revision);
+//   watcher->OfferChange(8, event);
+#pragma once
+
+#include <memory>
+
+#include "server/common/resource_names.h"
+#include "server/domain/access_policy.h"
+#include "server/live/watch_stream.h"
+#include "server/service/caller.h"
+
+namespace coplan {
+
+// What is watched, by whom, as the access check allowed it.
+struct WatchTarget {
+  DocumentName name;
+  int64_t document_key = 0;
+  Caller reader;  // the session and person re-checked while the watch lasts
+  bool editing = false;
+  bool see_withholdings = false;
+  Relationship via = Relationship::kNone;
+};
+
+class Watcher {
+ public:
+  using Event = WatchStream::Event;
+  using Offer = WatchStream::Offer;
+
+  // The reader already has everything up to `start_revision`.
+  Watcher(WatchTarget target, std::shared_ptr<WatchStream> stream, int64_t start_revision)
+      : target_(std::move(target)),
+        stream_(std::move(stream)),
+        id_(stream_->AddTarget(start_revision)) {}
+
+  const DocumentName& name() const { return target_.name; }
+  int64_t document_key() const { return target_.document_key; }
+  const Caller& reader() const { return target_.reader; }
+  bool editing() const { return target_.editing; }
+  bool see_withholdings() const { return target_.see_withholdings; }
+  Relationship via() const { return target_.via; }
+  WatchStream& stream() const { return *stream_; }
+
+  Offer OfferChange(int64_t revision, Event event, bool catch_up = false) {
+    return stream_->OfferChange(id_, revision, std::move(event), catch_up);
+  }
+  bool OfferPresence(Event event) { return stream_->OfferPresence(id_, std::move(event)); }
+  bool OfferOther(Event event) { return stream_->OfferOther(std::move(event)); }
+  int64_t last_queued() const { return stream_->last_queued(id_); }
+  bool BeginCatchUp() { return stream_->BeginCatchUp(id_); }
+  bool FinishCatchUp() { return stream_->FinishCatchUp(id_); }
+  void AbandonCatchUp() { stream_->AbandonCatchUp(id_); }
+  // Ends the reader's watch of this document.
+  void End(const absl::Status& status) { stream_->End(status); }
+  bool ended() const { return stream_->ended(); }
+
+ private:
+  const WatchTarget target_;
+  const std::shared_ptr<WatchStream> stream_;
+  const WatchStream::Target id_;
+};
+
+}  // namespace coplan

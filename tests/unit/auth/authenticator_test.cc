@@ -1,0 +1,30 @@
+// Bearer tokens: the server's own and OpenID Connect ones, checked at chosen instants.
+#include "server/auth/authenticator.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "tests/support/jwt_signer.h"
+
+namespace coplan {
+namespace {
+
+using testing::TestIdentityProvider;
+
+TEST(AuthenticatorTest, CachesVerifiedTokensButNeverPastTheirExpiry) {
+  TestIdentityProvider idp("https://idp.test");
+  AuthOptions options;
+  options.token_key = std::string(32, 'k');
+  auto auth = Authenticator::Create(options, nullptr);
+  ASSERT_TRUE(auth.ok());
+  const absl::Time now = absl::Now();
+  const std::string token = (*auth)->IssueToken("p1", "s1", now, now + absl::Minutes(5));
+  ASSERT_TRUE((*auth)->Authenticate("Bearer " + token, now).ok());
+  ASSERT_TRUE((*auth)->Authenticate("Bearer " + token, now).ok());
+  EXPECT_EQ((*auth)->cache_hits(), 1u);
+  auto later = (*auth)->Authenticate("Bearer " + token, now + absl::Minutes(6));
+  EXPECT_EQ(later.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace coplan

@@ -1,0 +1,121 @@
+// The relationship rules: who may do what with whose records, decided at chosen
+// instants (grant and session expiry, the 16th birthday).
+#include "server/domain/access_policy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "server/common/proto_time.h"
+
+namespace coplan {
+namespace {
+
+AccessFacts Facts(const std::string& actor, const std::string& subject) {
+  AccessFacts facts;
+  facts.actor_id = actor;
+  facts.actor.exists = true;
+  facts.subject.person_id = subject;
+  facts.subject.exists = true;
+  return facts;
+}
+
+// An instant in the UK (London) time zone.
+absl::Time UkTime(int year, int month, int day, int hour, int minute = 0, int second = 0) {
+  absl::TimeZone london;
+  EXPECT_TRUE(absl::LoadTimeZone("Europe/London", &london));
+  return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second), london);
+}
+
+const DocumentRef kCrisisPlan{v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"};
+
+TEST(AccessPolicyTest, ProxyAccessEndsAtSixteenUnlessTheYoungPersonGrantedIt) {
+  const absl::CivilDay today(2026, 6, 15);
+  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 16), today), v1::PROXY_STATE_ACTIVE);  // 15
+  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 15), today),
+            v1::PROXY_STATE_SUSPENDED_AT_16);  // 16 today
+  EXPECT_EQ(ProxyStateOn(true, false, absl::CivilDay(2010, 6, 15), today), v1::PROXY_STATE_ACTIVE);
+  EXPECT_EQ(ProxyStateOn(false, true, absl::CivilDay(2012, 1, 1), today), v1::PROXY_STATE_REFUSED);
+  EXPECT_EQ(ProxyStateOn(false, false, std::nullopt, today), v1::PROXY_STATE_SUSPENDED_AT_16);
+  EXPECT_EQ(AgeOn(absl::CivilDay(2008, 2, 29), absl::CivilDay(2026, 2, 28)), 17);
+  EXPECT_EQ(AgeOn(absl::CivilDay(2008, 2, 29), absl::CivilDay(2026, 3, 1)), 18);
+}
+
+TEST(AccessPolicyTest, GrantsCoverNamedDocumentsOrKindsAndNeverDeletion) {
+  AccessFacts facts = Facts("carer", "person");
+  facts.subject.grants.push_back({"g", {"plans/crisis"}, {}, v1::ACCESS_LEVEL_EDIT, std::nullopt});
+  const absl::Time today = UkTime(2026, 1, 1, 12);
+  auto crisis = PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today);
+  EXPECT_TRUE(crisis.read && crisis.edit);
+  EXPECT_FALSE(crisis.remove);
+  EXPECT_FALSE(crisis.sign_off_role.has_value());
+  EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/other"}, today).read);
+  facts.subject.grants.push_back({"k", {}, {v1::DOCUMENT_KIND_CARE_PLAN}, v1::ACCESS_LEVEL_READ, std::nullopt});
+  auto care = PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/any"}, today);
+  EXPECT_TRUE(care.read);
+  EXPECT_FALSE(care.edit);
+  // A revoked session or an unknown caller gets nothing, whatever the relationship.
+  facts.actor.session_needed = true;
+  EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today).read);
+}
+
+TEST(AccessPolicyTest, CareTeamNeedsARegisteredClinicianAndAdministratorsSeeNoRecords) {
+  const absl::Time today = UkTime(2026, 1, 1, 12);
+  AccessFacts facts = Facts("c", "p");
+  facts.subject.in_care_team = true;
+  EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).read);
+  facts.actor.clinician = true;
+  EXPECT_TRUE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).remove);
+  AccessFacts admin = Facts("a", "p");
+  admin.actor.administrator = true;
+  EXPECT_FALSE(PermissionsForDocument(admin, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).read);
+  EXPECT_TRUE(PermissionsForPerson(admin, today).manage_care_team);
+  EXPECT_FALSE(PermissionsForPerson(admin, today).read_access_log);
+}
+
+TEST(AccessPolicyTest, AGrantEndsAtItsExpiryInstantNotTheNextDay) {
+  AccessFacts facts = Facts("carer", "person");
+  const absl::Time expiry = UkTime(2026, 3, 14, 17, 30);
+  facts.subject.grants.push_back({"g", {"plans/crisis"}, {}, v1::ACCESS_LEVEL_READ, expiry});
+  EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, expiry - absl::Seconds(1)).read);
+  EXPECT_FALSE(PermissionsForDocument(facts, kCrisisPlan, expiry).read);
+  EXPECT_FALSE(PermissionsForDocument(facts, kCrisisPlan, expiry + absl::Hours(1)).read);
+  // With the only grant expired, the person is not known to the carer at all.
+  EXPECT_TRUE(PermissionsForPerson(facts, expiry - absl::Seconds(1)).know_exists);
+  EXPECT_FALSE(PermissionsForPerson(facts, expiry).know_exists);
+}
+
+TEST(AccessPolicyTest, GuardianAccessEndsAtUkMidnightOfTheSixteenthBirthday) {
+  AccessFacts facts = Facts("guardian", "young-person");
+  facts.subject.birth_date = absl::CivilDay(2010, 7, 1);
+  facts.subject.proxies.push_back({"x", v1::ACCESS_LEVEL_EDIT, /*granted_by_person=*/false});
+  // 30 June 2026, 23:59:59 in London (British Summer Time): still 15.
+  EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, UkTime(2026, 6, 30, 23, 59, 59)).edit);
+  // One second later the young person is 16: staff-made proxy access is suspended.
+  EXPECT_FALSE(PermissionsForDocument(facts, kCrisisPlan, UkTime(2026, 7, 1, 0, 0, 0)).read);
+  EXPECT_FALSE(PermissionsForPerson(facts, UkTime(2026, 7, 1, 0, 0, 0)).know_exists);
+  // Access the young person granted themself goes on.
+  facts.subject.proxies[0].granted_by_person = true;
+  EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, UkTime(2027, 1, 1, 9)).edit);
+}
+
+TEST(AccessPolicyTest, TheServersOwnSessionsEndAtTheirExpiry) {
+  AccessFacts facts = Facts("person", "person");
+  const absl::Time expiry = UkTime(2026, 5, 1, 10);
+  facts.actor.session_needed = true;
+  facts.actor.session_expire_time = expiry;
+  EXPECT_TRUE(CallerIsValid(facts, expiry - absl::Milliseconds(1)));
+  EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, expiry - absl::Milliseconds(1)).read);
+  EXPECT_FALSE(CallerIsValid(facts, expiry));
+  EXPECT_FALSE(PermissionsForDocument(facts, kCrisisPlan, expiry).read);
+  // A revoked (or unknown) session has no expiry on record: never valid.
+  facts.actor.session_expire_time.reset();
+  EXPECT_FALSE(CallerIsValid(facts, expiry - absl::Hours(1)));
+  // Tokens that name no session (OpenID Connect) need none.
+  facts.actor.session_needed = false;
+  EXPECT_TRUE(CallerIsValid(facts, expiry + absl::Hours(1)));
+}
+
+}  // namespace
+}  // namespace coplan

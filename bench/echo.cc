@@ -129,7 +129,7 @@ absl::StatusOr<EchoServer> StartEchoServer(const std::string& work_dir, size_t f
   options.stdout_file = name + ".out";
   options.stderr_file = name + ".log";
   EchoServer server;
-  auto process = Subprocess::Start(options);
+  auto process = StartChild(options);
   if (!process.ok()) return process.status();
   server.process = std::move(process).value();
   auto target = server.process->WaitForLine(kEchoServingPrefix, absl::Seconds(30));

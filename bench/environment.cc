@@ -132,7 +132,7 @@ absl::Status BenchEnvironment::Build(const Options& options) {
   create_admin.stdin_data = admin_password + "\n";
   create_admin.stdout_file = work_dir_ + "/create-admin.out";
   create_admin.stderr_file = work_dir_ + "/create-admin.err";
-  auto admin_process = Subprocess::Start(create_admin);
+  auto admin_process = StartChild(create_admin);
   if (!admin_process.ok()) return admin_process.status();
   auto admin_exit = (*admin_process)->Wait(absl::Minutes(2));
   if (!admin_exit.ok()) return admin_exit.status();
@@ -194,7 +194,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> BenchEnvironment::StartServer(const 
   server.stdout_file = absl::StrCat(work_dir_, "/server-", instance, ".out");
   server.stderr_file = absl::StrCat(work_dir_, "/server-", instance, ".log");
   target->clear();
-  return Subprocess::Start(server);
+  return StartChild(server);
 }
 
 absl::Status BenchEnvironment::CreatePlans(const Options& options) {

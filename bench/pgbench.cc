@@ -24,7 +24,7 @@ absl::Status RunToCompletion(const std::vector<std::string>& argv, const std::st
   options.argv = argv;
   options.stdout_file = out;
   options.stderr_file = err;
-  auto process = Subprocess::Start(options);
+  auto process = StartChild(options);
   if (!process.ok()) return process.status();
   auto exit_code = (*process)->Wait(timeout);
   if (!exit_code.ok()) return exit_code.status();

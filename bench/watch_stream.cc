@@ -1,6 +1,5 @@
 #include "bench/watch_stream.h"
 
-#include <random>
 
 namespace coplan::bench {
 namespace {
@@ -11,15 +10,6 @@ int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-// The server asks for 100 ms (RetryInfo); doubling up to 2 s, with jitter so that
-// watchers ended together do not all come back together.
-std::chrono::steady_clock::duration ResumeDelay(int resumes) {
-  thread_local std::mt19937 random(std::random_device{}());
-  const int64_t base_ms = std::min<int64_t>(2000, 100LL << std::min(resumes - 1, 5));
-  std::uniform_real_distribution<double> spread(0.5, 1.5);
-  return milliseconds(static_cast<int64_t>(base_ms * spread(random)));
 }
 
 }  // namespace
@@ -33,95 +23,27 @@ bool WatchGroup::WaitQuiet(milliseconds quiet, milliseconds timeout) {
       timeout);
 }
 
-DelayedRunner::DelayedRunner() {
-  thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-      if (due_.empty()) {
-        wake_.wait(lock);
-        continue;
-      }
-      if (wake_.wait_until(lock, due_.begin()->first) == std::cv_status::no_timeout) continue;
-      auto next = due_.begin();
-      if (next->first > std::chrono::steady_clock::now()) continue;
-      std::function<void()> fn = std::move(next->second);
-      due_.erase(next);
-      lock.unlock();
-      fn();
-      lock.lock();
-    }
-  });
-}
-
-DelayedRunner::~DelayedRunner() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-}
-
-void DelayedRunner::After(std::chrono::steady_clock::duration delay, std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    due_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
-  }
-  wake_.notify_all();
-}
-
-WatchStream::Attempt::Attempt(WatchStream* owner, int64_t resume_after) : owner_(owner) {
-  request.set_name(owner->document_);
-  request.set_resume_after_revision(resume_after);
-  context.AddMetadata("authorization", owner->bearer_);
-}
-
-void WatchStream::Attempt::OnReadDone(bool ok) {
-  if (!ok) return;  // the call is over; OnDone follows
-  owner_->Record(event);
-  StartRead(&event);
-}
-
-void WatchStream::Attempt::OnDone(const grpc::Status& status) { owner_->AttemptDone(this, status); }
-
 void WatchStream::Start(v1::EditingService::Stub* stub, const std::string& bearer,
                         const std::string& document) {
-  stub_ = stub;
-  bearer_ = bearer;
-  document_ = document;
-  Open();
-}
-
-void WatchStream::Open() {
-  Attempt* attempt;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_) return;
-    if (cancelled_) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting to resume"));
-      return;
+  client::remote::WatchReaderOptions options;
+  options.document = document;
+  options.resumer = resumer_;
+  options.on_event = [this](const v1::WatchEvent& event) { Record(event); };
+  options.on_resume = [this](const grpc::Status& status) {
+    last_resumed_status_ = status;
+    group_->resumes.fetch_add(1);
+    group_->waiting_to_resume.fetch_add(1);
+  };
+  options.on_reopen = [this] { group_->waiting_to_resume.fetch_sub(1); };
+  options.on_end = [this](const grpc::Status&) {
+    {
+      std::lock_guard<std::mutex> lock(group_->mutex);
+      group_->finished.fetch_add(1);
     }
-    // After the first snapshot, resume after the last revision read: no snapshot, and
-    // the server catches this watcher up from its revision log.
-    attempts_.push_back(std::make_unique<Attempt>(this, got_snapshot_ ? last_revision_.load() : 0));
-    attempt = current_ = attempts_.back().get();
-  }
-  stub_->async()->WatchDocument(&attempt->context, &attempt->request, attempt);
-  attempt->StartRead(&attempt->event);
-  attempt->StartCall();
-}
-
-void WatchStream::Cancel() {
-  Attempt* attempt = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (finished_ || cancelled_) return;
-    cancelled_ = true;
-    attempt = current_;
-    // Waiting to resume: nothing to cancel in gRPC, the stream ends here.
-    if (attempt == nullptr) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
-  }
-  if (attempt != nullptr) attempt->context.TryCancel();
+    group_->changed.notify_all();
+  };
+  reader_ = std::make_unique<client::remote::WatchReader>(stub, bearer, options);
+  reader_->Start();
 }
 
 void WatchStream::Record(const v1::WatchEvent& event) {
@@ -130,56 +52,20 @@ void WatchStream::Record(const v1::WatchEvent& event) {
   group_->last_event_ns.store(now, std::memory_order_relaxed);
   switch (event.event_case()) {
     case v1::WatchEvent::kSnapshot:
-      last_revision_.store(event.snapshot().plan().revision());
-      if (!got_snapshot_.exchange(true)) group_->snapshots.fetch_add(1);
-      break;
-    case v1::WatchEvent::kChange: {
-      const int64_t revision = event.change().revision();
-      const int64_t last = last_revision_.load();
-      if (revision <= last) {
-        ++duplicates_;
-      } else {
-        if (revision != last + 1) ++gaps_;
-        last_revision_.store(revision);
+      if (!counted_snapshot_) {
+        counted_snapshot_ = true;
+        group_->snapshots.fetch_add(1);
       }
-      if (record_changes_) received_.push_back({revision, now});
       break;
-    }
+    case v1::WatchEvent::kChange:
+      if (record_changes_) received_.push_back({event.change().revision(), now});
+      break;
     case v1::WatchEvent::kPresence:
       group_->presence_events.fetch_add(1, std::memory_order_relaxed);
       break;
     default:
       break;
   }
-}
-
-void WatchStream::AttemptDone(Attempt* attempt, const grpc::Status& status) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (current_ == attempt) current_ = nullptr;
-  const bool passing = status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
-                       status.error_code() == grpc::StatusCode::UNAVAILABLE;
-  if (cancelled_ || !passing) {
-    FinishLocked(status);
-    return;
-  }
-  last_resumed_status_ = status;
-  const int resumes = ++resumes_;
-  group_->resumes.fetch_add(1);
-  group_->waiting_to_resume.fetch_add(1);
-  resumer_->After(ResumeDelay(resumes), [this] {
-    group_->waiting_to_resume.fetch_sub(1);
-    Open();
-  });
-}
-
-void WatchStream::FinishLocked(const grpc::Status& status) {
-  status_ = status;
-  {
-    std::lock_guard<std::mutex> lock(group_->mutex);
-    finished_.store(true);
-    group_->finished.fetch_add(1);
-  }
-  group_->changed.notify_all();
 }
 
 bool WatchFleet::Open(const std::string& target, const std::string& bearer, const std::string& document) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "bench/harness.h"
+#include "remote/watch_reader.h"
 #include "coplan/v1/editing_service.grpc.pb.h"
 
 namespace coplan::bench {
@@ -46,22 +47,10 @@ struct WatchGroup {
   bool WaitQuiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
 };
 
-// Runs functions after a delay, on one thread (the resumes of watch streams).
-class DelayedRunner {
- public:
-  DelayedRunner();
-  // Drops what has not run yet.
-  ~DelayedRunner();
-  void After(std::chrono::steady_clock::duration delay, std::function<void()> fn);
+using client::remote::DelayedRunner;
 
- private:
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> due_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
+// One watcher of a measure: a client::remote::WatchReader that resumes by itself, and
+// reports to its group.
 class WatchStream {
  public:
   struct Received {
@@ -76,68 +65,33 @@ class WatchStream {
   // Starts watching `document` from a snapshot.
   void Start(v1::EditingService::Stub* stub, const std::string& bearer, const std::string& document);
   // Ends the stream (status CANCELLED); no resume follows.
-  void Cancel();
+  void Cancel() { reader_->Cancel(); }
   void ReserveChanges(size_t count) { received_.reserve(count); }
 
-  bool finished() const { return finished_.load(); }
-  bool got_snapshot() const { return got_snapshot_.load(); }
-  int64_t last_revision() const { return last_revision_.load(); }
-  int resumes() const { return resumes_.load(); }
+  bool finished() const { return reader_ != nullptr && reader_->finished(); }
+  bool got_snapshot() const { return reader_->got_snapshot(); }
+  int64_t last_revision() const { return reader_->last_revision(); }
+  int resumes() const { return reader_->resumes(); }
   // Read these once the stream is finished (group->finished counts it).
-  int64_t gaps() const { return gaps_; }
-  int64_t duplicates() const { return duplicates_; }
+  int64_t gaps() const { return reader_->gaps(); }
+  int64_t duplicates() const { return reader_->duplicates(); }
   const std::vector<Received>& received() const { return received_; }
-  const grpc::Status& status() const { return status_; }
+  grpc::Status status() const { return reader_->status(); }
   // The status that ended the latest attempt that was resumed.
   const grpc::Status& last_resumed_status() const { return last_resumed_status_; }
   // True when the stream ended by itself for good (not by our Cancel).
-  bool failed() const { return finished_ && status_.error_code() != grpc::StatusCode::CANCELLED; }
+  bool failed() const { return finished() && status().error_code() != grpc::StatusCode::CANCELLED; }
 
  private:
-  // One WatchDocument call; a resume is a new call (a reactor serves one call).
-  class Attempt : public grpc::ClientReadReactor<v1::WatchEvent> {
-   public:
-    Attempt(WatchStream* owner, int64_t resume_after);
-    void OnReadDone(bool ok) override;
-    void OnDone(const grpc::Status& status) override;
-
-    grpc::ClientContext context;
-    v1::WatchDocumentRequest request;
-    v1::WatchEvent event;
-
-   private:
-    WatchStream* const owner_;
-  };
-
-  void Open();
   void Record(const v1::WatchEvent& event);
-  void AttemptDone(Attempt* attempt, const grpc::Status& status);
-  void FinishLocked(const grpc::Status& status);
 
   WatchGroup* const group_;
   DelayedRunner* const resumer_;
   const bool record_changes_;
-  v1::EditingService::Stub* stub_ = nullptr;
-  std::string bearer_;
-  std::string document_;
-
-  std::mutex mutex_;
-  // Every attempt is kept until the stream is destroyed, so that Cancel can reach the
-  // current one outside the lock (gRPC may finish a call inline in TryCancel).
-  std::vector<std::unique_ptr<Attempt>> attempts_;  // guarded by mutex_
-  Attempt* current_ = nullptr;  // guarded by mutex_; null while waiting to resume
-  bool cancelled_ = false;      // guarded by mutex_
-
-  std::atomic<bool> got_snapshot_{false};
-  std::atomic<int64_t> last_revision_{0};
-  std::atomic<bool> finished_{false};
-  std::atomic<int> resumes_{0};
-  // Written by the one active attempt at a time (handed over under mutex_).
-  int64_t gaps_ = 0;
-  int64_t duplicates_ = 0;
-  std::vector<Received> received_;
-  grpc::Status status_;
-  grpc::Status last_resumed_status_;
+  std::unique_ptr<client::remote::WatchReader> reader_;
+  bool counted_snapshot_ = false;          // written by the one active read at a time
+  std::vector<Received> received_;         // likewise
+  grpc::Status last_resumed_status_;       // written between attempts
 };
 
 // Many streams over shared connections (`streams_per_channel` to a connection), opened

@@ -18,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/log.h"
+#include "server/common/status_macros.h"
+#include "server/common/subprocess.h"
 
 namespace coplan {
 namespace fs = std::filesystem;
@@ -141,38 +143,17 @@ absl::Status EmbeddedPostgres::Prepare() {
 
 absl::Status EmbeddedPostgres::RunProgram(const std::vector<std::string>& argv,
                                           const std::string& log_file, int* exit_code) {
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  const std::string path_env = "PATH=/usr/bin:/bin";
-  const std::string home_env = absl::StrCat("HOME=", options_.data_dir);
-  char* envp[] = {const_cast<char*>(path_env.c_str()), const_cast<char*>(home_env.c_str()),
-                  const_cast<char*>("LC_ALL=C"), nullptr};
-
-  pid_t pid = ::fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork failed: ", strerror(errno)));
-  if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
-    int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::close(fd);
-    }
-    int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (run_uid_ >= 0) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(run_gid_) != 0 || ::setuid(run_uid_) != 0) {
-        ::_exit(126);
-      }
-    }
-    ::execve(args[0], args.data(), envp);
-    ::_exit(127);
-  }
-  int wait_status = 0;
-  while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
-  }
-  const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+  Subprocess::Options options;
+  options.argv = argv;
+  options.environment = std::vector<std::string>{"PATH=/usr/bin:/bin",
+                                                 absl::StrCat("HOME=", options_.data_dir), "LC_ALL=C"};
+  options.stdout_file = options.stderr_file = log_file;
+  options.uid = run_uid_;
+  options.gid = run_uid_ >= 0 ? run_gid_ : -1;
+  // pg_ctl leaves the server running on its own: it must not be tied to this thread.
+  options.die_with_parent = false;
+  COPLAN_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> child, Subprocess::Start(options));
+  COPLAN_ASSIGN_OR_RETURN(const int code, child->Wait(absl::Minutes(10)));
   if (exit_code != nullptr) {
     *exit_code = code;
     return absl::OkStatus();

@@ -25,7 +25,8 @@
 #include "absl/strings/str_split.h"
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
-#include "tests/support/edit_helpers.h"
+#include "tests/support/edit_operations.h"
+#include "tests/support/watch_collector.h"
 #include "tests/support/test_server.h"
 
 namespace coplan {

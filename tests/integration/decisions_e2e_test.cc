@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "server/common/proto_time.h"
-#include "tests/support/edit_helpers.h"
+#include "tests/support/edit_operations.h"
+#include "tests/support/watch_collector.h"
+#include "tests/support/records.h"
 #include "tests/support/test_server.h"
 
 namespace coplan {
@@ -26,39 +28,7 @@ google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + day
 
 // A grid that meets every publishing criterion, in plain words.
 v1::OptionGrid CompleteGrid(const std::string& title = "Sleep problems") {
-  v1::OptionGrid grid;
-  grid.set_title(title);
-  grid.set_locale("en-GB");
-  grid.set_decision_question("What could help me sleep better?");
-  for (const auto& [id, name] : std::vector<std::pair<std::string, std::string>>{
-           {"habits", "Change my habits"}, {"app", "Use a sleep app"}, {"wait", "Wait and see"}}) {
-    auto* option = grid.add_options();
-    option->set_id(id);
-    option->set_title(name);
-    option->set_wait_and_see(id == "wait");
-  }
-  for (const auto& [id, text] : std::vector<std::pair<std::string, std::string>>{
-           {"how", "What do I do?"}, {"soon", "How soon does it work?"}}) {
-    auto* question = grid.add_questions();
-    question->set_id(id);
-    question->set_question(text);
-    for (const char* option : {"habits", "app", "wait"}) {
-      auto* answer = question->add_answers();
-      answer->set_option_id(option);
-      answer->set_text("It is simple. You try it for two weeks.");
-      answer->add_source_ids("guide");
-    }
-  }
-  auto* source = grid.add_sources();
-  source->set_id("guide");
-  source->set_citation("NHS. Insomnia.");
-  source->set_url("https://www.nhs.uk/conditions/insomnia/");
-  grid.add_authors()->set_name("Test author");
-  grid.set_funding("None");
-  grid.set_conflict_of_interest("None");
-  *grid.mutable_last_review_date() = InDays(-1);
-  *grid.mutable_next_review_date() = InDays(300);
-  return grid;
+  return testing::CompleteGrid(title, TodayInUk(absl::Now()));
 }
 
 class DecisionsTest : public ::testing::Test {

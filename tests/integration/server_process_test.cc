@@ -12,7 +12,8 @@
 #include <pwd.h>
 
 #include "coplan/client/client.h"
-#include "tests/support/edit_helpers.h"
+#include "tests/support/edit_operations.h"
+#include "tests/support/watch_collector.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/process.h"
 #include "tests/support/test_cluster.h"

@@ -1,4 +1,5 @@
-// Running the real coplan-server binary (or any program) from tests.
+// Running the real coplan-server binary (or any program) from tests, on the project's one
+// subprocess runner (server/common/subprocess.h).
 //
 //   ProcessResult result = RunProgram({ServerBinary(), "migrate", "--database_url=..."});
 //   auto server = ServerProcess::Start({"--demo", "--data_dir=/tmp/x", "--listen=127.0.0.1:0"});
@@ -14,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/common/subprocess.h"
 
 namespace coplan::testing {
 
@@ -21,7 +23,7 @@ namespace coplan::testing {
 std::string ServerBinary();
 
 struct ProcessResult {
-  int exit_code = -1;
+  int exit_code = -1;  // -1 when it did not finish in time
   std::string output;  // stdout and stderr
 };
 
@@ -37,19 +39,17 @@ class ServerProcess {
   ~ServerProcess();  // SIGKILL if still running
 
   const std::string& address() const { return address_; }
-  pid_t pid() const { return pid_; }
-  void Signal(int signal);
+  pid_t pid() const { return child_->pid(); }
+  void Signal(int signal) { child_->Signal(signal); }
   // Waits for the exit; the exit code, or -1 on timeout (or death by signal).
   int Wait(absl::Duration timeout);
   // Everything it printed so far.
-  std::string Output();
+  std::string Output() const { return ReadFileOrEmpty(output_file_); }
 
  private:
-  pid_t pid_ = -1;
-  int output_fd_ = -1;
-  std::string output_;
+  std::string output_file_;
+  std::unique_ptr<Subprocess> child_;  // SIGTERM, then SIGKILL, when destroyed
   std::string address_;
-  bool exited_ = false;
 };
 
 }  // namespace coplan::testing

@@ -52,12 +52,14 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
   if (options.conninfo.empty()) {
     Check(RunCreateAdmin(config, "admin", "Test administrator", kPassword), "create admin");
   }
-  auto app = ServerApp::Start(config);
+  auto app = ServerApp::Start(config, options.clock != nullptr ? *options.clock : SystemClock());
   Check(app.status(), "start");
   server->app_ = std::move(app).value();
   server->admin_ = server->SignInAs("admin");
   return server;
 }
+
+std::unique_ptr<TestServer> TestServer::Start() { return Start(Options()); }
 
 TestServer::~TestServer() { Stop(); }
 

@@ -14,6 +14,7 @@
 #include "coplan/client/client.h"
 #include "server/app/config.h"
 #include "server/app/server_app.h"
+#include "server/common/clock.h"
 
 namespace coplan::testing {
 
@@ -41,9 +42,12 @@ class TestServer {
     std::string conninfo;
     // Reuse a secret file (instances of one deployment share it).
     std::string secret_file;
+    // What time it is for the server's rules; the real clock when null.
+    const Clock* clock = nullptr;
   };
 
-  static std::unique_ptr<TestServer> Start(Options options = {});
+  static std::unique_ptr<TestServer> Start(Options options);
+  static std::unique_ptr<TestServer> Start();
   ~TestServer();
 
   std::string address() const { return app_->address(); }

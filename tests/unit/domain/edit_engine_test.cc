@@ -9,66 +9,20 @@
 #include "google/rpc/error_details.pb.h"
 #include "server/common/errors.h"
 #include "server/domain/document_paths.h"
+#include "tests/support/edit_operations.h"
 
 namespace coplan {
 namespace {
 
 using google::protobuf::RepeatedPtrField;
+using testing::Batch;
+using testing::InsertOp;
+using testing::JsonValue;
+using testing::MoveOp;
+using testing::RemoveOp;
+using testing::SetOp;
+using testing::UpdateOp;
 using v1::EditOperation;
-
-google::protobuf::Value Json(const std::string& text) {
-  google::protobuf::Value value;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &value).ok()) << text;
-  return value;
-}
-
-EditOperation Set(const std::string& path, const std::string& json) {
-  EditOperation op;
-  op.mutable_set_field()->set_path(path);
-  *op.mutable_set_field()->mutable_value() = Json(json);
-  return op;
-}
-
-EditOperation Insert(const std::string& list, const std::string& item_json,
-                     const std::string& after = "") {
-  EditOperation op;
-  op.mutable_insert_item()->set_list_path(list);
-  *op.mutable_insert_item()->mutable_item() = Json(item_json);
-  if (!after.empty()) op.mutable_insert_item()->mutable_position()->set_after_id(after);
-  return op;
-}
-
-EditOperation Remove(const std::string& item) {
-  EditOperation op;
-  op.mutable_remove_item()->set_item_path(item);
-  return op;
-}
-
-EditOperation Move(const std::string& item, const std::string& before) {
-  EditOperation op;
-  op.mutable_move_item()->set_item_path(item);
-  if (before.empty()) {
-    op.mutable_move_item()->mutable_position()->set_at_start(true);
-  } else {
-    op.mutable_move_item()->mutable_position()->set_before_id(before);
-  }
-  return op;
-}
-
-EditOperation Update(const std::string& item, const std::string& fields_json) {
-  EditOperation op;
-  op.mutable_update_item()->set_item_path(item);
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(fields_json,
-                                                          op.mutable_update_item()->mutable_fields())
-                  .ok());
-  return op;
-}
-
-RepeatedPtrField<EditOperation> Batch(std::initializer_list<EditOperation> ops) {
-  RepeatedPtrField<EditOperation> batch;
-  for (const auto& op : ops) *batch.Add() = op;
-  return batch;
-}
 
 v1::Plan CrisisPlan() {
   v1::Plan plan;
@@ -92,10 +46,10 @@ TEST(EditEngineTest, AppliesEveryKindOfOperationInOrder) {
   v1::Plan plan = CrisisPlan();
   auto outcome = ApplyEditBatch(
       plan,
-      Batch({Set("title", "\"My plan\""),
-             Insert("crisis_plan.warning_signs", R"({"id": "c", "text": "staying in bed"})", "a"),
-             Update("crisis_plan.warning_signs[b]", R"({"text": "skipping meals"})"),
-             Move("crisis_plan.warning_signs[b]", ""), Remove("crisis_plan.warning_signs[a]")}),
+      Batch({SetOp("title", "\"My plan\""),
+             InsertOp("crisis_plan.warning_signs", R"({"id": "c", "text": "staying in bed"})", "a"),
+             UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "skipping meals"})"),
+             MoveOp("crisis_plan.warning_signs[b]", ""), RemoveOp("crisis_plan.warning_signs[a]")}),
       {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.title(), "My plan");
@@ -112,7 +66,7 @@ TEST(EditEngineTest, AppliesEveryKindOfOperationInOrder) {
 TEST(EditEngineTest, AssignsIdsToInsertedItemsAndRecordsThemForReplay) {
   v1::Plan plan = CrisisPlan();
   auto outcome = ApplyEditBatch(
-      plan, Batch({Insert("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}), {},
+      plan, Batch({InsertOp("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}), {},
       1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   const std::string id = plan.crisis_plan().help_contacts(0).id();
@@ -130,10 +84,10 @@ TEST(EditEngineTest, ConvertsJsonValuesOfEveryFieldType) {
   plan.mutable_care_plan();
   auto outcome = ApplyEditBatch(
       plan,
-      Batch({Set("care_plan.review_date", R"({"year": 2026, "month": 12, "day": 1})"),
-             Insert("care_plan.goals", R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
-             Set("carePlan.keyWorker", R"({"displayName": "Sam"})"),
-             Insert("care_plan.dialog.ratings", R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
+      Batch({SetOp("care_plan.review_date", R"({"year": 2026, "month": 12, "day": 1})"),
+             InsertOp("care_plan.goals", R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
+             SetOp("carePlan.keyWorker", R"({"displayName": "Sam"})"),
+             InsertOp("care_plan.dialog.ratings", R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
       {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.care_plan().review_date().month(), 12);
@@ -150,8 +104,8 @@ TEST(EditEngineTest, ConcurrentEditsOfDifferentPartsMerge) {
   std::vector<PriorChange> prior = {{2, "crisis_plan.warning_signs[a].text"},
                                     {3, "crisis_plan.warning_signs[z]"}};
   auto outcome = ApplyEditBatch(
-      plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), Set("title", "\"t\""),
-                   Insert("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
+      plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), SetOp("title", "\"t\""),
+                   InsertOp("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
       prior, 3, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.title(), "t");
@@ -167,7 +121,7 @@ TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentVal
   std::vector<PriorChange> prior = {{5, "crisis_plan.warning_signs[b].text"}};
   v1::Plan before = plan;
   auto outcome = ApplyEditBatch(
-      plan, Batch({Set("title", "\"t\""), Update("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
+      plan, Batch({SetOp("title", "\"t\""), UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
       prior, 6, {});
   ASSERT_EQ(outcome.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
@@ -182,10 +136,10 @@ TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentVal
 TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
   for (const auto& [prior_path, op] :
        std::vector<std::pair<std::string, EditOperation>>{
-           {"crisis_plan.warning_signs", Update("crisis_plan.warning_signs[a]", R"({"text": "x"})")},
-           {"crisis_plan.warning_signs[a].text", Remove("crisis_plan.warning_signs[a]")},
-           {"crisis_plan.warning_signs[a]@position", Move("crisis_plan.warning_signs[a]", "b")},
-           {"crisis_plan", Set("crisis_plan.warning_signs", "[]")}}) {
+           {"crisis_plan.warning_signs", UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")},
+           {"crisis_plan.warning_signs[a].text", RemoveOp("crisis_plan.warning_signs[a]")},
+           {"crisis_plan.warning_signs[a]@position", MoveOp("crisis_plan.warning_signs[a]", "b")},
+           {"crisis_plan", SetOp("crisis_plan.warning_signs", "[]")}}) {
     v1::Plan plan = CrisisPlan();
     auto outcome = ApplyEditBatch(plan, Batch({op}), {{2, prior_path}}, 2, {});
     EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << prior_path;
@@ -195,17 +149,17 @@ TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
 TEST(EditEngineTest, EditingAnItemRemovedSinceTheBaseConflictsButAnUnknownIdIsInvalid) {
   v1::Plan plan = CrisisPlan();
   plan.mutable_crisis_plan()->mutable_warning_signs()->RemoveLast();  // b was removed in rev 4
-  auto removed = ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
+  auto removed = ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
                                 {{4, "crisis_plan.warning_signs[b]"}}, 4, {});
   EXPECT_EQ(removed.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
   ASSERT_TRUE(ReadDetail(removed.status(), conflict));
   EXPECT_EQ(conflict.current_value().kind_case(), google::protobuf::Value::kNullValue);
 
-  auto unknown = ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[zz]")}), {}, 4, {});
+  auto unknown = ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[zz]")}), {}, 4, {});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   auto anchor = ApplyEditBatch(
-      plan, Batch({Insert("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, {});
+      plan, Batch({InsertOp("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, {});
   EXPECT_EQ(anchor.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -215,23 +169,23 @@ TEST(EditEngineTest, BadOperationsNameTheirIndexAndField) {
     std::string field_prefix;
   };
   std::vector<Case> cases = {
-      {Set("crisis_plan.nonsense", "1"), "operations[1].set_field.path"},
-      {Set("revision", "5"), "operations[1].set_field.path"},
-      {Set("care_plan.goals", "[]"), "operations[1].set_field.path"},
-      {Set("crisis_plan.warning_signs[a].id", "\"x\""), "operations[1].set_field.path"},
-      {Set("title", "{\"not\": \"a string\"}"), "operations[1].set_field.value"},
-      {Set("title", std::string("\"") + std::string(201, 'x') + "\""), "title"},
-      {Insert("crisis_plan.warning_signs", R"({"text": "x", "colour": "red"})"), "operations[1].insert_item.item"},
-      {Insert("crisis_plan.warning_signs", R"({"id": "a", "text": "dup"})"), "operations[1].insert_item.item.id"},
-      {Insert("title", R"({"text": "x"})"), "operations[1].insert_item.list_path"},
-      {Update("crisis_plan.warning_signs[a]", R"({"id": "new"})"), "operations[1].update_item.fields.id"},
-      {Move("crisis_plan.warning_signs[a]", "a"), "operations[1].move_item.position"},
+      {SetOp("crisis_plan.nonsense", "1"), "operations[1].set_field.path"},
+      {SetOp("revision", "5"), "operations[1].set_field.path"},
+      {SetOp("care_plan.goals", "[]"), "operations[1].set_field.path"},
+      {SetOp("crisis_plan.warning_signs[a].id", "\"x\""), "operations[1].set_field.path"},
+      {SetOp("title", "{\"not\": \"a string\"}"), "operations[1].set_field.value"},
+      {SetOp("title", std::string("\"") + std::string(201, 'x') + "\""), "title"},
+      {InsertOp("crisis_plan.warning_signs", R"({"text": "x", "colour": "red"})"), "operations[1].insert_item.item"},
+      {InsertOp("crisis_plan.warning_signs", R"({"id": "a", "text": "dup"})"), "operations[1].insert_item.item.id"},
+      {InsertOp("title", R"({"text": "x"})"), "operations[1].insert_item.list_path"},
+      {UpdateOp("crisis_plan.warning_signs[a]", R"({"id": "new"})"), "operations[1].update_item.fields.id"},
+      {MoveOp("crisis_plan.warning_signs[a]", "a"), "operations[1].move_item.position"},
       {EditOperation(), "operations[1].operation"},
   };
   for (const Case& c : cases) {
     v1::Plan plan = CrisisPlan();
     v1::Plan before = plan;
-    auto outcome = ApplyEditBatch(plan, Batch({Set("title", "\"first\""), c.op}), {}, 1, {});
+    auto outcome = ApplyEditBatch(plan, Batch({SetOp("title", "\"first\""), c.op}), {}, 1, {});
     ASSERT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument) << c.op.DebugString();
     google::rpc::BadRequest bad;
     ASSERT_TRUE(ReadDetail(outcome.status(), bad)) << outcome.status();
@@ -248,7 +202,7 @@ TEST(EditEngineTest, RefusesEmptyAndOversizedBatches) {
   EXPECT_EQ(ApplyEditBatch(plan, Batch({}), {}, 1, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
   RepeatedPtrField<EditOperation> big;
-  for (int i = 0; i <= kMaxOperationsPerBatch; ++i) *big.Add() = Set("title", "\"x\"");
+  for (int i = 0; i <= kMaxOperationsPerBatch; ++i) *big.Add() = SetOp("title", "\"x\"");
   EXPECT_EQ(ApplyEditBatch(plan, big, {}, 1, {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -259,10 +213,10 @@ TEST(EditEngineTest, WritePermissionIsAskedForEveryPathWritten) {
     return PathsOverlap(path, "crisis_plan.warning_signs[b]") ? PermissionDeniedError("withheld")
                                                               : absl::OkStatus();
   };
-  EXPECT_TRUE(ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
+  EXPECT_TRUE(ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
                              {}, 1, EditorView{deny_b, {}})
                   .ok());
-  EXPECT_EQ(ApplyEditBatch(plan, Batch({Remove("crisis_plan.warning_signs[b]")}), {}, 1, EditorView{deny_b, {}})
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[b]")}), {}, 1, EditorView{deny_b, {}})
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
@@ -272,15 +226,15 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
   v1::Plan plan = CrisisPlan();
   const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
   // Naming, anchoring to or re-using the id of a hidden item reads like an unknown item.
-  auto update = ApplyEditBatch(plan, Batch({Update("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
+  auto update = ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
                                {}, 1, view);
   EXPECT_EQ(update.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(update.status().message().find("no item"), std::string::npos) << update.status();
   auto anchored = ApplyEditBatch(
-      plan, Batch({Insert("crisis_plan.warning_signs", R"({"id": "n", "text": "y"})", "b")}), {}, 1, view);
+      plan, Batch({InsertOp("crisis_plan.warning_signs", R"({"id": "n", "text": "y"})", "b")}), {}, 1, view);
   EXPECT_NE(anchored.status().message().find("no item"), std::string::npos) << anchored.status();
   // A conflict on the list shows its current value without the hidden item.
-  auto conflict = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs", "[]")}),
+  auto conflict = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs", "[]")}),
                                  {{2, "crisis_plan.warning_signs[a]"}}, 2, view);
   ASSERT_EQ(conflict.status().code(), absl::StatusCode::kAborted) << conflict.status();
   EXPECT_EQ(std::string(conflict.status().message()).find("[b]"), std::string::npos);
@@ -296,7 +250,7 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
                                                               : absl::OkStatus();
   };
   const EditorView guarded{refuse_hidden, {"crisis_plan.warning_signs[b]"}};
-  auto field = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs[b].text", "\"x\"")}), {},
+  auto field = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs[b].text", "\"x\"")}), {},
                               1, guarded);
   EXPECT_EQ(field.status().code(), absl::StatusCode::kInvalidArgument) << field.status();
   EXPECT_NE(field.status().message().find("no item"), std::string::npos) << field.status();
@@ -306,7 +260,7 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
 TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
   v1::Plan plan = CrisisPlan();
   const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
-  auto whole = ApplyEditBatch(plan, Batch({Set("crisis_plan.warning_signs", R"([{"id": "a", "text": "A2"}])")}),
+  auto whole = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "a", "text": "A2"}])")}),
                               {}, 1, view);
   ASSERT_TRUE(whole.ok()) << whole.status();
   ASSERT_EQ(plan.crisis_plan().warning_signs_size(), 2);
@@ -317,11 +271,11 @@ TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
   EXPECT_NE(whole->applied[0].DebugString().find("\"b\""), std::string::npos);
   // A value that holds the hidden item is refused, whether or not it guessed it right.
   auto guessed = ApplyEditBatch(
-      plan, Batch({Set("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1, view);
+      plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1, view);
   EXPECT_EQ(guessed.status().code(), absl::StatusCode::kPermissionDenied) << guessed.status();
   v1::Plan again = CrisisPlan();
   auto matched = ApplyEditBatch(
-      again, Batch({Set("crisis_plan.warning_signs", R"([{"id": "b", "text": "not eating"}])")}), {}, 1,
+      again, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "not eating"}])")}), {}, 1,
       view);
   EXPECT_EQ(matched.status().code(), absl::StatusCode::kPermissionDenied) << matched.status();
 }

@@ -1,0 +1,95 @@
+#include "tests/support/records.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/proto_time.h"
+
+namespace coplan::testing {
+
+v1::Plan CreateCrisisPlan(TestUser& person, int warning_signs) {
+  v1::CreatePlanRequest request;
+  request.set_parent(person.name);
+  auto* plan = request.mutable_plan();
+  plan->set_title("My crisis plan");
+  for (int i = 0; i < warning_signs; ++i) {
+    auto* sign = plan->mutable_crisis_plan()->add_warning_signs();
+    sign->set_id(absl::StrCat("w", i));
+    sign->set_text(absl::StrCat("warning sign ", i));
+  }
+  auto created = person.client->Call(&v1::PlanService::Stub::CreatePlan, request);
+  EXPECT_TRUE(created.ok()) << created.status();
+  return created.ok() ? *created : v1::Plan();
+}
+
+v1::OptionGrid CompleteGrid(const std::string& title, absl::CivilDay today) {
+  v1::OptionGrid grid;
+  grid.set_title(title);
+  grid.set_locale("en-GB");
+  grid.set_decision_question("What could help me sleep better?");
+  for (const auto& [id, name] : std::vector<std::pair<std::string, std::string>>{
+           {"habits", "Change my habits"}, {"app", "Use a sleep app"}, {"wait", "Wait and see"}}) {
+    auto* option = grid.add_options();
+    option->set_id(id);
+    option->set_title(name);
+    option->set_wait_and_see(id == "wait");
+  }
+  for (const auto& [id, text] : std::vector<std::pair<std::string, std::string>>{
+           {"how", "What do I do?"}, {"soon", "How soon does it work?"}}) {
+    auto* question = grid.add_questions();
+    question->set_id(id);
+    question->set_question(text);
+    for (const char* option : {"habits", "app", "wait"}) {
+      auto* answer = question->add_answers();
+      answer->set_option_id(option);
+      answer->set_text("It is simple. You try it for two weeks.");
+      answer->add_source_ids("guide");
+    }
+  }
+  auto* source = grid.add_sources();
+  source->set_id("guide");
+  source->set_citation("NHS. Insomnia.");
+  source->set_url("https://www.nhs.uk/conditions/insomnia/");
+  grid.add_authors()->set_name("Test author");
+  grid.set_funding("None");
+  grid.set_conflict_of_interest("None");
+  *grid.mutable_last_review_date() = ToDate(today - 1);
+  *grid.mutable_next_review_date() = ToDate(today + 300);
+  return grid;
+}
+
+std::string PublishGrid(client::Client& author, const v1::OptionGrid& grid) {
+  v1::CreateOptionGridRequest create;
+  *create.mutable_option_grid() = grid;
+  auto draft = author.Call(&v1::OptionGridService::Stub::CreateOptionGrid, create);
+  EXPECT_TRUE(draft.ok()) << draft.status();
+  if (!draft.ok()) return "";
+  v1::PublishOptionGridRequest publish;
+  publish.set_name(draft->name());
+  auto version = author.Call(&v1::OptionGridService::Stub::PublishOptionGrid, publish);
+  EXPECT_TRUE(version.ok()) << version.status();
+  return version.ok() ? version->name() : "";
+}
+
+void JoinCareTeam(TestServer& server, const TestUser& person, const TestUser& clinician) {
+  v1::CreateCareTeamMemberRequest member;
+  member.set_parent(person.name);
+  member.mutable_care_team_member()->set_clinician(clinician.name);
+  auto joined = server.admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member);
+  EXPECT_TRUE(joined.ok()) << joined.status();
+}
+
+std::string Grant(TestUser& person, const TestUser& grantee, const std::string& document,
+                  v1::AccessLevel access, std::optional<absl::Time> expire_time) {
+  v1::CreateGrantRequest request;
+  request.set_parent(person.name);
+  request.mutable_grant()->set_grantee(grantee.name);
+  request.mutable_grant()->add_documents(document);
+  request.mutable_grant()->set_access(access);
+  if (expire_time) *request.mutable_grant()->mutable_expire_time() = ToTimestamp(*expire_time);
+  auto grant = person.client->Call(&v1::PeopleService::Stub::CreateGrant, request);
+  EXPECT_TRUE(grant.ok()) << grant.status();
+  return grant.ok() ? grant->name() : "";
+}
+
+}  // namespace coplan::testing

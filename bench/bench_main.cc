@@ -47,7 +47,8 @@ void Progress(const std::string& message) {
 }
 
 std::string DefaultServerBinary() {
-  if (const char* env = std::getenv("COPLAN_SERVER_BINARY"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("COPLAN_SERVER_BINARY"); env != nullptr && *env != '\0')
+    return env;
   const std::string self = SelfExecutable();
   const std::string dir = self.substr(0, self.rfind('/'));
   return dir + "/../server/coplan-server";
@@ -55,7 +56,8 @@ std::string DefaultServerBinary() {
 
 absl::Status ParseInt(absl::string_view value, int minimum, int* out) {
   if (!absl::SimpleAtoi(value, out) || *out < minimum) {
-    return absl::InvalidArgumentError(absl::StrCat("expected a whole number >= ", minimum, ", got \"", value, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected a whole number >= ", minimum, ", got \"", value, "\""));
   }
   return absl::OkStatus();
 }
@@ -159,21 +161,24 @@ class Run {
     env_ = env->get();
 
     const bool reads_run = settings_.Runs("reads") || settings_.Runs("echo");
-    auto echo = Measure(absl::StrCat("echo baseline (", env_->plan_response_bytes(), "-byte payload)"),
-                        reads_run,
-                        [&] { return MeasureEcho(settings_, env_->work_dir(), env_->plan_response_bytes()); });
-    auto reads = Measure("reads: GetPlan", reads_run, [&] { return MeasureReads(settings_, *env_); });
+    auto echo = Measure(
+        absl::StrCat("echo baseline (", env_->plan_response_bytes(), "-byte payload)"), reads_run,
+        [&] { return MeasureEcho(settings_, env_->work_dir(), env_->plan_response_bytes()); });
+    auto reads =
+        Measure("reads: GetPlan", reads_run, [&] { return MeasureReads(settings_, *env_); });
     auto edits = Measure("edits: EditDocument", settings_.Runs("edits"),
                          [&] { return MeasureEdits(settings_, *env_); });
     auto pgbench = Measure("edit baseline: pgbench -N", settings_.Runs("edits"),
                            [&] { return MeasurePgbench(settings_, *env_); });
     // Idle watchers before fan-out: instance b has then served nothing yet, so the growth
     // of its memory is the streams' alone.
-    auto idle = Measure(absl::StrCat("idle watchers: ", settings_.idle_watchers, " streams on instance b"),
-                        settings_.Runs("idle"), [&] { return MeasureIdleWatchers(settings_, *env_); });
-    auto fanout = Measure(absl::StrCat("fan-out: ", settings_.watchers, " watchers, ",
-                                       settings_.edit_rate, " edits/s"),
-                          settings_.Runs("fanout"), [&] { return MeasureFanout(settings_, *env_); });
+    auto idle =
+        Measure(absl::StrCat("idle watchers: ", settings_.idle_watchers, " streams on instance b"),
+                settings_.Runs("idle"), [&] { return MeasureIdleWatchers(settings_, *env_); });
+    auto fanout =
+        Measure(absl::StrCat("fan-out: ", settings_.watchers, " watchers, ", settings_.edit_rate,
+                             " edits/s"),
+                settings_.Runs("fanout"), [&] { return MeasureFanout(settings_, *env_); });
     if (!env_->ServersRunning()) Fail("a coplan-server instance exited during the run");
     if (!failures_.empty()) std::cerr << env_->ServerLogTails();
 
@@ -185,13 +190,15 @@ class Run {
 
     std::cout << "\n## Coplan benchmark, "
               << absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::Now(), absl::UTCTimeZone()) << "\n\n"
-              << "Machine: " << DescribeMachine() << " (clients, both servers and PostgreSQL share it)\n"
-              << "Settings: duration " << absl::FormatDuration(settings_.duration) << ", concurrency "
-              << settings_.concurrency << ", payload " << settings_.payload_bytes
-              << " B (GetPlan response " << env_->plan_response_bytes() << " B), plans "
-              << settings_.plans << ", watchers " << settings_.watchers << ", idle watchers "
-              << settings_.idle_watchers << ", edit rate " << settings_.edit_rate
-              << "/s, streams per connection " << settings_.streams_per_channel
+              << "Machine: " << DescribeMachine()
+              << " (clients, both servers and PostgreSQL share it)\n"
+              << "Settings: duration " << absl::FormatDuration(settings_.duration)
+              << ", concurrency " << settings_.concurrency << ", payload "
+              << settings_.payload_bytes << " B (GetPlan response " << env_->plan_response_bytes()
+              << " B), plans " << settings_.plans << ", watchers " << settings_.watchers
+              << ", idle watchers " << settings_.idle_watchers << ", edit rate "
+              << settings_.edit_rate << "/s, streams per connection "
+              << settings_.streams_per_channel
               << ", PostgreSQL durable (fsync, synchronous_commit on), 2 instances, db_pool_size 8"
               << (settings_.smoke ? ", smoke sizes" : "") << "\n\n"
               << FormatTable(rows) << "\n"
@@ -226,9 +233,14 @@ class Run {
     }
   }
 
-  ReportRow ReadRow(const absl::StatusOr<LoadResult>& echo, const absl::StatusOr<LoadResult>& reads) {
-    ReportRow row{"Read: GetPlan (authenticated, authorized, audited), QPS", "not run",
-                  "not run", "—", "≥ 0.6 × echo QPS", "not run"};
+  ReportRow ReadRow(const absl::StatusOr<LoadResult>& echo,
+                    const absl::StatusOr<LoadResult>& reads) {
+    ReportRow row{"Read: GetPlan (authenticated, authorized, audited), QPS",
+                  "not run",
+                  "not run",
+                  "—",
+                  "≥ 0.6 × echo QPS",
+                  "not run"};
     if (reads.ok()) {
       CheckErrors("reads", *reads);
       row.coplan = absl::StrCat(FormatRate(reads->rate()), " QPS; ", FormatLatency(reads->latency));
@@ -246,9 +258,14 @@ class Run {
     return row;
   }
 
-  ReportRow EditRow(const absl::StatusOr<LoadResult>& edits, const absl::StatusOr<PgbenchResult>& pgbench) {
-    ReportRow row{"Durable edit: EditDocument (1 op per batch), TPS", "not run", "not run", "—",
-                  "≥ 0.8 × pgbench TPS", "not run"};
+  ReportRow EditRow(const absl::StatusOr<LoadResult>& edits,
+                    const absl::StatusOr<PgbenchResult>& pgbench) {
+    ReportRow row{"Durable edit: EditDocument (1 op per batch), TPS",
+                  "not run",
+                  "not run",
+                  "—",
+                  "≥ 0.8 × pgbench TPS",
+                  "not run"};
     if (edits.ok()) {
       CheckErrors("edits", *edits);
       row.coplan = absl::StrCat(FormatRate(edits->rate()), " TPS; ", FormatLatency(edits->latency));
@@ -268,7 +285,11 @@ class Run {
   ReportRow FanoutRow(const absl::StatusOr<FanoutResult>& fanout) {
     ReportRow row{absl::StrCat("Live fan-out: edit sent → change read, ", settings_.watchers,
                                " watchers on a and b"),
-                  "not run", "—", "—", "p99 ≤ 10 ms, no gaps or duplicates", "not run"};
+                  "not run",
+                  "—",
+                  "—",
+                  "p99 ≤ 10 ms, no gaps or duplicates",
+                  "not run"};
     if (!fanout.ok()) return row;
     const FanoutResult& f = *fanout;
     row.coplan = absl::StrFormat(
@@ -278,10 +299,12 @@ class Run {
         f.gaps, f.duplicates, f.missing, f.resumes_while_editing);
     const bool correct = f.gaps == 0 && f.duplicates == 0 && f.missing == 0;
     row.met = Met(correct && f.deliveries > 0 && f.latency.p99_ms <= 10.0);
-    if (!correct) Fail(absl::StrCat("fan-out: ", f.gaps, " gaps, ", f.duplicates, " duplicates, ",
-                                    f.missing, " missing changes"));
+    if (!correct)
+      Fail(absl::StrCat("fan-out: ", f.gaps, " gaps, ", f.duplicates, " duplicates, ", f.missing,
+                        " missing changes"));
     if (f.watchers < settings_.watchers) {
-      Fail(absl::StrCat("fan-out: only ", f.watchers, " of ", settings_.watchers, " watchers started"));
+      Fail(absl::StrCat("fan-out: only ", f.watchers, " of ", settings_.watchers,
+                        " watchers started"));
     }
     if (f.stream_failures > 0 || f.edit_errors > 0) {
       Fail(absl::StrCat("fan-out: ", f.stream_failures, " streams ended early, ", f.edit_errors,
@@ -297,14 +320,20 @@ class Run {
         "ended and resumed %d times; while editing, %d presence events and %d resumes.%s",
         f.presence_while_joining, f.resumes_while_joining, f.presence_while_editing,
         f.resumes_while_editing,
-        f.first_resume_reason.empty() ? "" : absl::StrCat(" First resume after: ", f.first_resume_reason)));
+        f.first_resume_reason.empty()
+            ? ""
+            : absl::StrCat(" First resume after: ", f.first_resume_reason)));
     return row;
   }
 
   ReportRow IdleRow(const absl::StatusOr<IdleResult>& idle) {
-    ReportRow row{absl::StrCat("Idle watchers: server memory per open stream (", settings_.idle_watchers,
-                               " on b)"),
-                  "not run", "—", "—", "≤ 16 KiB", "not run"};
+    ReportRow row{absl::StrCat("Idle watchers: server memory per open stream (",
+                               settings_.idle_watchers, " on b)"),
+                  "not run",
+                  "—",
+                  "—",
+                  "≤ 16 KiB",
+                  "not run"};
     if (!idle.ok()) return row;
     const IdleResult& i = *idle;
     row.coplan = absl::StrFormat("%.1f KiB (VmRSS %.1f → %.1f MiB; %.1f MiB after closing)",
@@ -313,7 +342,8 @@ class Run {
     row.baseline = absl::StrFormat("gRPC alone (echo-server holding %d streams): %.1f KiB",
                                    i.baseline_streams, i.baseline_kib_per_stream);
     if (i.baseline_kib_per_stream > 0) {
-      row.ratio = absl::StrFormat("%.2f (Coplan ÷ gRPC)", i.kib_per_stream() / i.baseline_kib_per_stream);
+      row.ratio =
+          absl::StrFormat("%.2f (Coplan ÷ gRPC)", i.kib_per_stream() / i.baseline_kib_per_stream);
     }
     row.met = Met(i.streams > 0 && i.kib_per_stream() <= 16.0);
     if (i.baseline_streams < settings_.idle_watchers) {
@@ -325,9 +355,10 @@ class Run {
                         " streams got their snapshot, ", i.stream_failures,
                         " ended early; first: ", i.first_failure));
     }
-    notes_.push_back(absl::StrFormat(
-        "Idle watchers: %d streams over %d connections joined in %.1f s (%d presence events, %d resumes).",
-        i.streams, i.connections, i.seconds_to_open, i.presence_events, i.resumes));
+    notes_.push_back(
+        absl::StrFormat("Idle watchers: %d streams over %d connections joined in %.1f s (%d "
+                        "presence events, %d resumes).",
+                        i.streams, i.connections, i.seconds_to_open, i.presence_events, i.resumes));
     return row;
   }
 
@@ -350,7 +381,8 @@ int main(int argc, char** argv) {
       if (absl::StartsWith(args[i], "--listen=")) {
         listen = args[i].substr(9);
       } else if (absl::StartsWith(args[i], "--first_message_bytes=") &&
-                 absl::SimpleAtoi(args[i].substr(22), &first_message_bytes) && first_message_bytes >= 0) {
+                 absl::SimpleAtoi(args[i].substr(22), &first_message_bytes) &&
+                 first_message_bytes >= 0) {
       } else {
         std::cerr << kUsage;
         return 2;

@@ -5,19 +5,19 @@
 // - the baseline for idle watchers: any other method (the bench calls WatchDocument)
 //   is held open by a generic callback handler after one snapshot-sized message, which
 //   is what an idle stream costs gRPC alone.
+#include <grpcpp/generic/async_generic_service.h>
 #include <signal.h>
 
 #include <atomic>
 #include <iostream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/measures.h"
 #include "bench/process.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "coplan/bench/v1/echo.grpc.pb.h"
 #include "coplan/v1/editing.pb.h"
-#include <grpcpp/generic/async_generic_service.h>
 
 namespace coplan::bench {
 namespace {
@@ -120,7 +120,8 @@ int RunEchoServer(const std::string& listen, size_t first_message_bytes) {
   return 0;
 }
 
-absl::StatusOr<EchoServer> StartEchoServer(const std::string& work_dir, size_t first_message_bytes) {
+absl::StatusOr<EchoServer> StartEchoServer(const std::string& work_dir,
+                                           size_t first_message_bytes) {
   static int started = 0;
   const std::string name = absl::StrCat(work_dir, "/echo-", ++started);
   Subprocess::Options options;

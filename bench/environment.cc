@@ -59,7 +59,8 @@ v1::CreatePlanRequest PlanRequest(const std::string& parent, int index, size_t p
   v1::Plan* plan = request.mutable_plan();
   plan->set_title(absl::StrCat("Crisis plan ", index));
   v1::CrisisPlan* crisis = plan->mutable_crisis_plan();
-  const size_t content = payload_bytes > kServerFieldsBytes ? payload_bytes - kServerFieldsBytes : 0;
+  const size_t content =
+      payload_bytes > kServerFieldsBytes ? payload_bytes - kServerFieldsBytes : 0;
   // Items of about 80 characters, longer when needed to reach the size in 50 items.
   const size_t item_length = std::clamp<size_t>(content / kMaxItems + 1, 80, 2000);
   ids->clear();
@@ -103,7 +104,8 @@ absl::Status BenchEnvironment::Build(const Options& options) {
                                             " (use --server_binary or COPLAN_SERVER_BINARY)"));
   }
   char pattern[] = "/tmp/coplan-bench-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) return absl::InternalError("cannot create a temporary directory");
+  if (mkdtemp(pattern) == nullptr)
+    return absl::InternalError("cannot create a temporary directory");
   work_dir_ = pattern;
   // PostgreSQL runs as an unprivileged account that must reach its data directory.
   ::chmod(work_dir_.c_str(), 0755);
@@ -126,8 +128,12 @@ absl::Status BenchEnvironment::Build(const Options& options) {
 
   const std::string admin_password = RandomHex(12);
   Subprocess::Options create_admin;
-  create_admin.argv = {server_binary_, "create-admin", kAdminUsername, "Bench Administrator",
-                       "--database_url=" + conninfo_, "--secret_file=" + secret_file_,
+  create_admin.argv = {server_binary_,
+                       "create-admin",
+                       kAdminUsername,
+                       "Bench Administrator",
+                       "--database_url=" + conninfo_,
+                       "--secret_file=" + secret_file_,
                        "--log_level=warning"};
   create_admin.stdin_data = admin_password + "\n";
   create_admin.stdout_file = work_dir_ + "/create-admin.out";
@@ -182,8 +188,8 @@ absl::Status BenchEnvironment::Build(const Options& options) {
   return CreatePlans(options);
 }
 
-absl::StatusOr<std::unique_ptr<Subprocess>> BenchEnvironment::StartServer(const std::string& instance,
-                                                                         std::string* target) {
+absl::StatusOr<std::unique_ptr<Subprocess>> BenchEnvironment::StartServer(
+    const std::string& instance, std::string* target) {
   Subprocess::Options server;
   server.argv = {server_binary_,
                  "--database_url=" + conninfo_,
@@ -260,7 +266,8 @@ BenchEnvironment::~BenchEnvironment() {
   if (!work_dir_.empty()) {
     std::error_code error;
     fs::remove_all(work_dir_, error);
-    if (error) std::cerr << "coplan-bench: cannot remove " << work_dir_ << ": " << error.message() << "\n";
+    if (error)
+      std::cerr << "coplan-bench: cannot remove " << work_dir_ << ": " << error.message() << "\n";
   }
 }
 

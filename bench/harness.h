@@ -50,8 +50,8 @@ using WorkerFactory = std::function<absl::StatusOr<Call>(int index)>;
 // Runs `concurrency` threads, each calling its Call back to back for `warmup` (not
 // recorded, to fill connection pools and caches) and then `duration` (recorded: calls
 // started inside the window). Fails without running if a worker cannot be built.
-absl::StatusOr<LoadResult> RunClosedLoop(int concurrency, absl::Duration warmup, absl::Duration duration,
-                         const WorkerFactory& factory);
+absl::StatusOr<LoadResult> RunClosedLoop(int concurrency, absl::Duration warmup,
+                                         absl::Duration duration, const WorkerFactory& factory);
 
 // A channel that gets its own TCP connection: gRPC would otherwise share one
 // subchannel (connection) between channels with identical arguments.

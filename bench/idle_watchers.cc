@@ -35,7 +35,8 @@ struct Held {
 // Opens `count` streams on `target` (served by process `pid`), reads its VmRSS before
 // and once they are all open and quiet, then closes them.
 absl::StatusOr<Held> HoldStreams(const Settings& settings, const std::string& target, pid_t pid,
-                                 const std::string& bearer, const std::vector<std::string>& documents) {
+                                 const std::string& bearer,
+                                 const std::vector<std::string>& documents) {
   Held held;
   // The baseline after the server has been idle for a moment.
   std::this_thread::sleep_for(milliseconds(500));
@@ -81,7 +82,8 @@ absl::StatusOr<Held> HoldStreams(const Settings& settings, const std::string& ta
 
 }  // namespace
 
-absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings, const BenchEnvironment& env) {
+absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings,
+                                               const BenchEnvironment& env) {
   IdleResult result;
   const std::string bearer = "Bearer " + env.token();
 

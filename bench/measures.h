@@ -62,9 +62,9 @@ absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const Ben
 // 4. Changes of one plan fanned out to watchers on both instances.
 struct FanoutResult {
   int watchers = 0;
-  int revisions = 0;          // edits made
-  int64_t deliveries = 0;     // (revision, watcher) pairs received
-  int64_t missing = 0;        // (revision, watcher) pairs never received
+  int revisions = 0;       // edits made
+  int64_t deliveries = 0;  // (revision, watcher) pairs received
+  int64_t missing = 0;     // (revision, watcher) pairs never received
   int64_t gaps = 0;
   int64_t duplicates = 0;
   int64_t presence_while_joining = 0;
@@ -104,6 +104,7 @@ struct IdleResult {
     return streams > 0 ? static_cast<double>(rss_after_kib - rss_before_kib) / streams : 0;
   }
 };
-absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings, const BenchEnvironment& env);
+absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings,
+                                               const BenchEnvironment& env);
 
 }  // namespace coplan::bench

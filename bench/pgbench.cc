@@ -43,7 +43,8 @@ std::vector<int64_t> ReadTransactionLatencies(const std::string& dir, const std:
     for (absl::string_view line : absl::StrSplit(ReadFileOrEmpty(entry.path()), '\n')) {
       std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
       int64_t micros = 0;
-      if (fields.size() >= 3 && absl::SimpleAtoi(fields[2], &micros)) nanos.push_back(micros * 1000);
+      if (fields.size() >= 3 && absl::SimpleAtoi(fields[2], &micros))
+        nanos.push_back(micros * 1000);
     }
   }
   return nanos;
@@ -51,7 +52,8 @@ std::vector<int64_t> ReadTransactionLatencies(const std::string& dir, const std:
 
 }  // namespace
 
-absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const BenchEnvironment& env) {
+absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings,
+                                             const BenchEnvironment& env) {
   EmbeddedPostgres& pg = env.postgres();
   try {
     pqxx::connection conn(pg.ConnectionString("postgres"));
@@ -61,7 +63,8 @@ absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const Ben
     return absl::InternalError(absl::StrCat("creating the pgbench database: ", error.what()));
   }
   const std::string pgbench = pg.bin_dir() + "/pgbench";
-  const std::vector<std::string> connection = {"-h", pg.socket_dir(), "-U", EmbeddedPostgres::kSuperuser};
+  const std::vector<std::string> connection = {"-h", pg.socket_dir(), "-U",
+                                               EmbeddedPostgres::kSuperuser};
 
   PgbenchResult result;
   // -N touches one random row of pgbench_accounts (100,000 rows per scale unit) per
@@ -81,9 +84,11 @@ absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const Ben
   const int seconds = std::max<int>(1, static_cast<int>(absl::ToInt64Seconds(settings.duration)));
   const std::string log_dir = env.work_dir() + "/pgbench-log";
   std::filesystem::create_directories(log_dir);
-  std::vector<std::string> run = {pgbench, "-N", "-c", absl::StrCat(clients), "-j",
-                                  absl::StrCat(std::min(2, clients)), "-T", absl::StrCat(seconds),
-                                  "-l", "--log-prefix=" + log_dir + "/tx"};
+  std::vector<std::string> run = {pgbench, "-N",
+                                  "-c",    absl::StrCat(clients),
+                                  "-j",    absl::StrCat(std::min(2, clients)),
+                                  "-T",    absl::StrCat(seconds),
+                                  "-l",    "--log-prefix=" + log_dir + "/tx"};
   run.insert(run.end(), connection.begin(), connection.end());
   run.push_back(kDatabase);
   result.command = absl::StrCat("pgbench -N -c ", clients, " -j ", std::min(2, clients), " -T ",
@@ -100,7 +105,8 @@ absl::StatusOr<PgbenchResult> MeasurePgbench(const Settings& settings, const Ben
     if (absl::SimpleAtod(line.substr(0, space), &result.tps)) break;
   }
   if (result.tps <= 0) {
-    return absl::InternalError(absl::StrCat("no \"tps = \" in pgbench's output:\n", TailOfFile(out)));
+    return absl::InternalError(
+        absl::StrCat("no \"tps = \" in pgbench's output:\n", TailOfFile(out)));
   }
   std::vector<int64_t> latencies = ReadTransactionLatencies(log_dir, "tx");
   result.latency = Summarize(latencies);

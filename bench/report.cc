@@ -58,8 +58,8 @@ std::string FormatTable(const std::vector<ReportRow>& rows) {
   std::string out = "| Measure | Coplan | Baseline | Ratio | Target | Met? |\n";
   out += "|---|---|---|---|---|---|\n";
   for (const auto& row : rows) {
-    absl::StrAppend(&out, "| ", row.measure, " | ", row.coplan, " | ", row.baseline, " | ", row.ratio,
-                    " | ", row.target, " | ", row.met, " |\n");
+    absl::StrAppend(&out, "| ", row.measure, " | ", row.coplan, " | ", row.baseline, " | ",
+                    row.ratio, " | ", row.target, " | ", row.met, " |\n");
   }
   return out;
 }

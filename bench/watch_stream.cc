@@ -1,6 +1,5 @@
 #include "bench/watch_stream.h"
 
-
 namespace coplan::bench {
 namespace {
 
@@ -68,7 +67,8 @@ void WatchStream::Record(const v1::WatchEvent& event) {
   }
 }
 
-bool WatchFleet::Open(const std::string& target, const std::string& bearer, const std::string& document) {
+bool WatchFleet::Open(const std::string& target, const std::string& bearer,
+                      const std::string& document) {
   WatchGroup& group = *group_;
   const int opened = static_cast<int>(streams_.size());
   if (!group.WaitFor(
@@ -93,8 +93,8 @@ bool WatchFleet::Open(const std::string& target, const std::string& bearer, cons
 
 bool WatchFleet::WaitJoined(milliseconds timeout) {
   const int opened = static_cast<int>(streams_.size());
-  return group_->WaitFor([&] { return group_->snapshots.load() + group_->finished.load() >= opened; },
-                         timeout);
+  return group_->WaitFor(
+      [&] { return group_->snapshots.load() + group_->finished.load() >= opened; }, timeout);
 }
 
 bool WatchFleet::CloseAll(milliseconds timeout) {

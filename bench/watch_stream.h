@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "bench/harness.h"
-#include "remote/watch_reader.h"
 #include "coplan/v1/editing_service.grpc.pb.h"
+#include "remote/watch_reader.h"
 
 namespace coplan::bench {
 
@@ -63,7 +63,8 @@ class WatchStream {
       : group_(group), resumer_(resumer), record_changes_(record_changes) {}
 
   // Starts watching `document` from a snapshot.
-  void Start(v1::EditingService::Stub* stub, const std::string& bearer, const std::string& document);
+  void Start(v1::EditingService::Stub* stub, const std::string& bearer,
+             const std::string& document);
   // Ends the stream (status CANCELLED); no resume follows.
   void Cancel() { reader_->Cancel(); }
   void ReserveChanges(size_t count) { received_.reserve(count); }
@@ -89,9 +90,9 @@ class WatchStream {
   DelayedRunner* const resumer_;
   const bool record_changes_;
   std::unique_ptr<client::remote::WatchReader> reader_;
-  bool counted_snapshot_ = false;          // written by the one active read at a time
-  std::vector<Received> received_;         // likewise
-  grpc::Status last_resumed_status_;       // written between attempts
+  bool counted_snapshot_ = false;     // written by the one active read at a time
+  std::vector<Received> received_;    // likewise
+  grpc::Status last_resumed_status_;  // written between attempts
 };
 
 // Many streams over shared connections (`streams_per_channel` to a connection), opened
@@ -99,7 +100,8 @@ class WatchStream {
 // not overrun the server's queue of calls waiting for a worker.
 class WatchFleet {
  public:
-  WatchFleet(int streams_per_channel, int opening_window, bool record_changes, size_t reserve_changes)
+  WatchFleet(int streams_per_channel, int opening_window, bool record_changes,
+             size_t reserve_changes)
       : per_channel_(std::max(1, streams_per_channel)),
         opening_window_(opening_window),
         record_changes_(record_changes),

@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
 
   auto app = coplan::ServerApp::Start(*config);
   if (!app.ok()) return Fail(app.status());
-  std::cout << "Coplan is serving on " << (*app)->address() << (config->demo ? " with demo data" : "")
-            << std::endl;
+  std::cout << "Coplan is serving on " << (*app)->address()
+            << (config->demo ? " with demo data" : "") << std::endl;
   int received = 0;
   sigwait(&signals, &received);
   coplan::Log(coplan::LogLevel::kInfo, "signal").Int("signal", received);

@@ -6,9 +6,9 @@
 // Prints resources as JSON; errors (with their field violations) go to stderr.
 #include <atomic>
 #include <csignal>
-#include <random>
 #include <iostream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -55,7 +55,8 @@ std::string Json(const google::protobuf::Message& message, bool pretty = true) {
 }
 
 int Fail(const absl::Status& status) {
-  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message() << "\n";
+  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
   if (auto bad = client::ErrorDetail<google::rpc::BadRequest>(status)) {
     for (const auto& violation : bad->field_violations()) {
       std::cerr << "  " << violation.field() << ": " << violation.description() << "\n";
@@ -63,7 +64,8 @@ int Fail(const absl::Status& status) {
   }
   if (auto failure = client::ErrorDetail<google::rpc::PreconditionFailure>(status)) {
     for (const auto& violation : failure->violations()) {
-      std::cerr << "  " << violation.type() << " " << violation.subject() << ": " << violation.description() << "\n";
+      std::cerr << "  " << violation.type() << " " << violation.subject() << ": "
+                << violation.description() << "\n";
     }
   }
   return 1;
@@ -191,7 +193,8 @@ int main(int argc, char** argv) {
     r.set_base_revision(std::atoll(args[2].c_str()));
     const std::string json = "{\"operations\": " + args[3] + "}";
     auto parsed = google::protobuf::util::JsonStringToMessage(json, &r);
-    if (!parsed.ok()) return Fail(absl::InvalidArgumentError("OPS is not a JSON array of operations"));
+    if (!parsed.ok())
+      return Fail(absl::InvalidArgumentError("OPS is not a JSON array of operations"));
     std::random_device random;
     r.set_idempotency_key("cli-" + std::to_string(random()) + "-" + std::to_string(random()));
     return Print(c.Call(&v1::EditingService::Stub::EditDocument, r, {.retry = true}));
@@ -203,7 +206,8 @@ int main(int argc, char** argv) {
     return Print(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
   }
   if (command == "grids") {
-    return Print(c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest(), {.retry = true}));
+    return Print(c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest(),
+                        {.retry = true}));
   }
   if (command == "access-log" && need(1)) {
     v1::ListAccessEventsRequest r;
@@ -212,7 +216,8 @@ int main(int argc, char** argv) {
     return Print(c.Call(&v1::AuditService::Stub::ListAccessEvents, r, {.retry = true}));
   }
   if (command == "caseload") {
-    return Print(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions, v1::ListCaseloadDecisionsRequest()));
+    return Print(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
+                        v1::ListCaseloadDecisionsRequest()));
   }
   if (command == "watch" && need(1)) {
     // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
@@ -223,14 +228,15 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     absl::Status ended;
     std::atomic<bool> done{false};
-    client::WatchSubscription watch(c, args[1],
-                                    {.on_event = [](const v1::WatchEvent& event) {
-                                       std::cout << Json(event, false) << std::endl;
-                                     },
-                                     .on_end = [&](const absl::Status& status) {
-                                       ended = status;
-                                       done = true;
-                                     }});
+    client::WatchSubscription watch(
+        c, args[1],
+        {.on_event =
+             [](const v1::WatchEvent& event) { std::cout << Json(event, false) << std::endl; },
+         .on_end =
+             [&](const absl::Status& status) {
+               ended = status;
+               done = true;
+             }});
     while (!done) {
       timespec wait{0, 200000000};
       if (sigtimedwait(&signals, nullptr, &wait) > 0) break;

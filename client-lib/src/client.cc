@@ -21,7 +21,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   google::rpc::Status details;
   if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
-    for (const auto& any : details.details()) out.SetPayload(any.type_url(), absl::Cord(any.value()));
+    for (const auto& any : details.details())
+      out.SetPayload(any.type_url(), absl::Cord(any.value()));
   }
   return out;
 }
@@ -29,7 +30,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 Client::Client(ClientOptions options) : options_(std::move(options)) {
   channel_ = options_.channel;
   if (channel_ == nullptr) {
-    auto credentials = options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
+    auto credentials =
+        options_.credentials ? options_.credentials : grpc::InsecureChannelCredentials();
     channel_ = grpc::CreateChannel(options_.target, credentials);
   }
   plans_ = coplan::v1::PlanService::NewStub(channel_);
@@ -88,12 +90,14 @@ absl::Status Client::SignOut() {
   return result.status();
 }
 
-std::unique_ptr<grpc::ClientContext> Client::NewContext(std::optional<absl::Duration> deadline) const {
+std::unique_ptr<grpc::ClientContext> Client::NewContext(
+    std::optional<absl::Duration> deadline) const {
   auto context = std::make_unique<grpc::ClientContext>();
   const std::string bearer = token();
   if (!bearer.empty()) context->AddMetadata("authorization", "Bearer " + bearer);
   if (!deadline || *deadline != absl::InfiniteDuration()) {
-    context->set_deadline(absl::ToChronoTime(absl::Now() + deadline.value_or(options_.default_deadline)));
+    context->set_deadline(
+        absl::ToChronoTime(absl::Now() + deadline.value_or(options_.default_deadline)));
   }
   return context;
 }

@@ -48,14 +48,16 @@ void WatchSubscription::Run() {
     request.set_resume_after_revision(last_revision_.load());
     request.set_editing(options_.editing);
     ++connections_;
-    auto reader = client_.stub<coplan::v1::EditingService::Stub>().WatchDocument(context.get(), request);
+    auto reader =
+        client_.stub<coplan::v1::EditingService::Stub>().WatchDocument(context.get(), request);
     coplan::v1::WatchEvent event;
     bool received = false;
     while (reader->Read(&event)) {
       received = true;
       if (event.has_snapshot()) {
-        last_revision_ = event.snapshot().has_plan() ? event.snapshot().plan().revision()
-                                                     : event.snapshot().decision_record().revision();
+        last_revision_ = event.snapshot().has_plan()
+                             ? event.snapshot().plan().revision()
+                             : event.snapshot().decision_record().revision();
       } else if (event.has_change()) {
         // Never deliver a revision twice, even across a resume.
         if (event.change().revision() <= last_revision_.load()) continue;

@@ -17,11 +17,11 @@ grpc::ServerUnaryReactor* EditingHandler::EditDocument(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* EditingHandler::GetDocumentRevision(
     grpc::CallbackServerContext* context, const v1::GetDocumentRevisionRequest* request,
     v1::DocumentRevision* response) {
-  return runner_.Run(context, "coplan.v1.EditingService/GetDocumentRevision",
-                     [=](const Caller& caller) {
-                       return Respond(documents_.GetRevision(caller, ResolveMe(request->name(), caller)),
-                                      response);
-                     });
+  return runner_.Run(
+      context, "coplan.v1.EditingService/GetDocumentRevision", [=](const Caller& caller) {
+        return Respond(documents_.GetRevision(caller, ResolveMe(request->name(), caller)),
+                       response);
+      });
 }
 
 grpc::ServerUnaryReactor* EditingHandler::ListRevisions(grpc::CallbackServerContext* context,
@@ -37,10 +37,12 @@ grpc::ServerUnaryReactor* EditingHandler::ListRevisions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* EditingHandler::SignOffDocument(grpc::CallbackServerContext* context,
                                                           const v1::SignOffDocumentRequest* request,
                                                           v1::Agreement* response) {
-  return runner_.Run(context, "coplan.v1.EditingService/SignOffDocument", [=](const Caller& caller) {
-    return Respond(documents_.SignOff(caller, ResolveMe(request->name(), caller), request->revision()),
-                   response);
-  });
+  return runner_.Run(
+      context, "coplan.v1.EditingService/SignOffDocument", [=](const Caller& caller) {
+        return Respond(
+            documents_.SignOff(caller, ResolveMe(request->name(), caller), request->revision()),
+            response);
+      });
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(

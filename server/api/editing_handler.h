@@ -17,9 +17,9 @@ class EditingHandler final : public coplan::v1::EditingService::CallbackService 
   grpc::ServerUnaryReactor* EditDocument(grpc::CallbackServerContext* context,
                                          const coplan::v1::EditDocumentRequest* request,
                                          coplan::v1::EditDocumentResponse* response) override;
-  grpc::ServerUnaryReactor* GetDocumentRevision(grpc::CallbackServerContext* context,
-                                                const coplan::v1::GetDocumentRevisionRequest* request,
-                                                coplan::v1::DocumentRevision* response) override;
+  grpc::ServerUnaryReactor* GetDocumentRevision(
+      grpc::CallbackServerContext* context, const coplan::v1::GetDocumentRevisionRequest* request,
+      coplan::v1::DocumentRevision* response) override;
   grpc::ServerUnaryReactor* ListRevisions(grpc::CallbackServerContext* context,
                                           const coplan::v1::ListRevisionsRequest* request,
                                           coplan::v1::ListRevisionsResponse* response) override;
@@ -27,7 +27,8 @@ class EditingHandler final : public coplan::v1::EditingService::CallbackService 
                                             const coplan::v1::SignOffDocumentRequest* request,
                                             coplan::v1::Agreement* response) override;
   grpc::ServerWriteReactor<coplan::v1::WatchEvent>* WatchDocument(
-      grpc::CallbackServerContext* context, const coplan::v1::WatchDocumentRequest* request) override;
+      grpc::CallbackServerContext* context,
+      const coplan::v1::WatchDocumentRequest* request) override;
 
  private:
   RpcRunner& runner_;

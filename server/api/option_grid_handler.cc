@@ -69,11 +69,12 @@ grpc::ServerUnaryReactor* OptionGridHandler::PublishOptionGrid(
 grpc::ServerUnaryReactor* DecisionHandler::CreateDecisionRecord(
     grpc::CallbackServerContext* context, const v1::CreateDecisionRecordRequest* request,
     v1::DecisionRecord* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(CreateDecisionRecord), [=](const Caller& caller) {
-    v1::CreateDecisionRecordRequest resolved = *request;
-    resolved.set_parent(ResolveMe(request->parent(), caller));
-    return TakeRecord(decisions_.Create(caller, resolved), response);
-  });
+  return runner_.Run(context, COPLAN_DECISION_METHOD(CreateDecisionRecord),
+                     [=](const Caller& caller) {
+                       v1::CreateDecisionRecordRequest resolved = *request;
+                       resolved.set_parent(ResolveMe(request->parent(), caller));
+                       return TakeRecord(decisions_.Create(caller, resolved), response);
+                     });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::GetDecisionRecord(
@@ -81,10 +82,9 @@ grpc::ServerUnaryReactor* DecisionHandler::GetDecisionRecord(
     v1::DecisionRecord* response) {
   return runner_.Run(context, COPLAN_DECISION_METHOD(GetDecisionRecord),
                      [=](const Caller& caller) -> absl::Status {
-                       COPLAN_ASSIGN_OR_RETURN(
-                           DocumentName name,
-                           ParseDocumentName(ResolveMe(request->name(), caller),
-                                             Collection::kDecisions, "name"));
+                       COPLAN_ASSIGN_OR_RETURN(DocumentName name,
+                                               ParseDocumentName(ResolveMe(request->name(), caller),
+                                                                 Collection::kDecisions, "name"));
                        return TakeRecord(documents_.Get(caller, name), response);
                      });
 }
@@ -92,21 +92,19 @@ grpc::ServerUnaryReactor* DecisionHandler::GetDecisionRecord(
 grpc::ServerUnaryReactor* DecisionHandler::ListDecisionRecords(
     grpc::CallbackServerContext* context, const v1::ListDecisionRecordsRequest* request,
     v1::ListDecisionRecordsResponse* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(ListDecisionRecords),
-                     [=](const Caller& caller) -> absl::Status {
-                       COPLAN_ASSIGN_OR_RETURN(
-                           DocumentList list,
-                           documents_.List(caller, Collection::kDecisions,
-                                           ResolveMe(request->parent(), caller), 0,
-                                           request->show_deleted(), request->page_size(),
-                                           request->page_token()));
-                       for (auto& document : list.documents) {
-                         response->add_decision_records()->Swap(
-                             static_cast<v1::DecisionRecord*>(document.get()));
-                       }
-                       response->set_next_page_token(list.next_page_token);
-                       return absl::OkStatus();
-                     });
+  return runner_.Run(
+      context, COPLAN_DECISION_METHOD(ListDecisionRecords),
+      [=](const Caller& caller) -> absl::Status {
+        COPLAN_ASSIGN_OR_RETURN(
+            DocumentList list,
+            documents_.List(caller, Collection::kDecisions, ResolveMe(request->parent(), caller), 0,
+                            request->show_deleted(), request->page_size(), request->page_token()));
+        for (auto& document : list.documents) {
+          response->add_decision_records()->Swap(static_cast<v1::DecisionRecord*>(document.get()));
+        }
+        response->set_next_page_token(list.next_page_token);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::UpdateDecisionRecord(
@@ -119,52 +117,55 @@ grpc::ServerUnaryReactor* DecisionHandler::UpdateDecisionRecord(
                        }
                        v1::DecisionRecord record = request->decision_record();
                        record.set_name(ResolveMe(record.name(), caller));
-                       return TakeRecord(documents_.Update(caller, Collection::kDecisions, record,
-                                                           request->update_mask(), "decision_record"),
-                                         response);
+                       return TakeRecord(
+                           documents_.Update(caller, Collection::kDecisions, record,
+                                             request->update_mask(), "decision_record"),
+                           response);
                      });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::DeleteDecisionRecord(
     grpc::CallbackServerContext* context, const v1::DeleteDecisionRecordRequest* request,
     v1::DecisionRecord* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(DeleteDecisionRecord),
-                     [=](const Caller& caller) -> absl::Status {
-                       COPLAN_ASSIGN_OR_RETURN(
-                           DocumentName name,
-                           ParseDocumentName(ResolveMe(request->name(), caller),
-                                             Collection::kDecisions, "name"));
-                       return TakeRecord(documents_.Delete(caller, name, request->etag(), false),
-                                         response);
-                     });
+  return runner_.Run(
+      context, COPLAN_DECISION_METHOD(DeleteDecisionRecord),
+      [=](const Caller& caller) -> absl::Status {
+        COPLAN_ASSIGN_OR_RETURN(
+            DocumentName name,
+            ParseDocumentName(ResolveMe(request->name(), caller), Collection::kDecisions, "name"));
+        return TakeRecord(documents_.Delete(caller, name, request->etag(), false), response);
+      });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::CreateCollaborateResponse(
     grpc::CallbackServerContext* context, const v1::CreateCollaborateResponseRequest* request,
     v1::CollaborateResponse* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(CreateCollaborateResponse),
-                     [=](const Caller& caller) {
-                       v1::CreateCollaborateResponseRequest resolved = *request;
-                       resolved.set_parent(ResolveMe(request->parent(), caller));
-                       return Respond(decisions_.CreateCollaborateResponse(caller, resolved), response);
-                     });
+  return runner_.Run(
+      context, COPLAN_DECISION_METHOD(CreateCollaborateResponse), [=](const Caller& caller) {
+        v1::CreateCollaborateResponseRequest resolved = *request;
+        resolved.set_parent(ResolveMe(request->parent(), caller));
+        return Respond(decisions_.CreateCollaborateResponse(caller, resolved), response);
+      });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::GetCollaborateSummary(
     grpc::CallbackServerContext* context, const v1::GetCollaborateSummaryRequest* request,
     v1::CollaborateSummary* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(GetCollaborateSummary), [=](const Caller& caller) {
-    return Respond(decisions_.GetCollaborateSummary(caller, ResolveMe(request->subject(), caller)),
-                   response);
-  });
+  return runner_.Run(
+      context, COPLAN_DECISION_METHOD(GetCollaborateSummary), [=](const Caller& caller) {
+        return Respond(
+            decisions_.GetCollaborateSummary(caller, ResolveMe(request->subject(), caller)),
+            response);
+      });
 }
 
 grpc::ServerUnaryReactor* DecisionHandler::ListCaseloadDecisions(
     grpc::CallbackServerContext* context, const v1::ListCaseloadDecisionsRequest* request,
     v1::ListCaseloadDecisionsResponse* response) {
-  return runner_.Run(context, COPLAN_DECISION_METHOD(ListCaseloadDecisions), [=](const Caller& caller) {
-    return Respond(decisions_.ListCaseload(caller, *request), response);
-  });
+  return runner_.Run(context, COPLAN_DECISION_METHOD(ListCaseloadDecisions),
+                     [=](const Caller& caller) {
+                       return Respond(decisions_.ListCaseload(caller, *request), response);
+                     });
 }
 
 }  // namespace coplan

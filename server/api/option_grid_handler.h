@@ -14,9 +14,9 @@ class OptionGridHandler final : public coplan::v1::OptionGridService::CallbackSe
  public:
   OptionGridHandler(RpcRunner& runner, OptionGridService& grids) : runner_(runner), grids_(grids) {}
 
-#define COPLAN_GRID_RPC(Method, Request, Response)                                            \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                      \
-                                   const coplan::v1::Request* request,                        \
+#define COPLAN_GRID_RPC(Method, Request, Response)                       \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
+                                   const coplan::v1::Request* request,   \
                                    coplan::v1::Response* response) override;
   COPLAN_GRID_RPC(GetOptionGrid, GetOptionGridRequest, OptionGrid)
   COPLAN_GRID_RPC(ListOptionGrids, ListOptionGridsRequest, ListOptionGridsResponse)
@@ -36,16 +36,17 @@ class DecisionHandler final : public coplan::v1::DecisionService::CallbackServic
   DecisionHandler(RpcRunner& runner, DocumentService& documents, DecisionService& decisions)
       : runner_(runner), documents_(documents), decisions_(decisions) {}
 
-#define COPLAN_DECISION_RPC(Method, Request, Response)                                        \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                      \
-                                   const coplan::v1::Request* request,                        \
+#define COPLAN_DECISION_RPC(Method, Request, Response)                   \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
+                                   const coplan::v1::Request* request,   \
                                    coplan::v1::Response* response) override;
   COPLAN_DECISION_RPC(CreateDecisionRecord, CreateDecisionRecordRequest, DecisionRecord)
   COPLAN_DECISION_RPC(GetDecisionRecord, GetDecisionRecordRequest, DecisionRecord)
   COPLAN_DECISION_RPC(ListDecisionRecords, ListDecisionRecordsRequest, ListDecisionRecordsResponse)
   COPLAN_DECISION_RPC(UpdateDecisionRecord, UpdateDecisionRecordRequest, DecisionRecord)
   COPLAN_DECISION_RPC(DeleteDecisionRecord, DeleteDecisionRecordRequest, DecisionRecord)
-  COPLAN_DECISION_RPC(CreateCollaborateResponse, CreateCollaborateResponseRequest, CollaborateResponse)
+  COPLAN_DECISION_RPC(CreateCollaborateResponse, CreateCollaborateResponseRequest,
+                      CollaborateResponse)
   COPLAN_DECISION_RPC(GetCollaborateSummary, GetCollaborateSummaryRequest, CollaborateSummary)
   COPLAN_DECISION_RPC(ListCaseloadDecisions, ListCaseloadDecisionsRequest,
                       ListCaseloadDecisionsResponse)

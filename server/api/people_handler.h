@@ -11,9 +11,9 @@ class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
  public:
   PeopleHandler(RpcRunner& runner, PeopleService& people) : runner_(runner), people_(people) {}
 
-#define COPLAN_PEOPLE_RPC(Method, Request, Response)                                          \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                      \
-                                   const coplan::v1::Request* request,                        \
+#define COPLAN_PEOPLE_RPC(Method, Request, Response)                     \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
+                                   const coplan::v1::Request* request,   \
                                    coplan::v1::Response* response) override;
   COPLAN_PEOPLE_RPC(GetPerson, GetPersonRequest, Person)
   COPLAN_PEOPLE_RPC(CreatePerson, CreatePersonRequest, Person)

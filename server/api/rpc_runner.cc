@@ -32,8 +32,8 @@ absl::Time RpcRunner::DeadlineOf(grpc::CallbackServerContext* context, absl::Tim
   return std::min(limit, absl::FromChrono(deadline));
 }
 
-absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization, absl::Time deadline,
-                                               const char* method) {
+absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization,
+                                               absl::Time deadline, const char* method) {
   Caller caller;
   caller.method = method;
   caller.now = clock_.Now();

@@ -44,7 +44,8 @@ class RpcRunner {
       : pool_(pool), authenticator_(authenticator), clock_(clock), max_call_time_(max_call_time) {}
 
   // An authenticated call.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method, Body body);
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+                                Body body);
   // A call that needs no token (SignIn). The caller has no person.
   grpc::ServerUnaryReactor* RunAnonymous(grpc::CallbackServerContext* context, const char* method,
                                          Body body);

@@ -84,10 +84,12 @@ ABSL_FLAG(absl::Duration, max_call_time, EnvDuration("COPLAN_MAX_CALL_TIME", abs
           "longest database time of a call sent without a deadline [COPLAN_MAX_CALL_TIME]");
 ABSL_FLAG(int, password_hash_concurrency, EnvInt("COPLAN_PASSWORD_HASH_CONCURRENCY", 2),
           "Argon2id hashes at once (19 MiB each) [COPLAN_PASSWORD_HASH_CONCURRENCY]");
-ABSL_FLAG(double, grid_reading_age_target, EnvDouble("COPLAN_GRID_READING_AGE_TARGET", 12),
-          "reading age (years) above which publishing a grid warns [COPLAN_GRID_READING_AGE_TARGET]");
-ABSL_FLAG(bool, grid_reading_age_enforced, EnvBool("COPLAN_GRID_READING_AGE_ENFORCED", false),
-          "refuse to publish grids above the reading-age target [COPLAN_GRID_READING_AGE_ENFORCED]");
+ABSL_FLAG(
+    double, grid_reading_age_target, EnvDouble("COPLAN_GRID_READING_AGE_TARGET", 12),
+    "reading age (years) above which publishing a grid warns [COPLAN_GRID_READING_AGE_TARGET]");
+ABSL_FLAG(
+    bool, grid_reading_age_enforced, EnvBool("COPLAN_GRID_READING_AGE_ENFORCED", false),
+    "refuse to publish grids above the reading-age target [COPLAN_GRID_READING_AGE_ENFORCED]");
 ABSL_FLAG(std::string, instance_id, Env("COPLAN_INSTANCE_ID", ""),
           "name of this instance among several on one database (random when empty) "
           "[COPLAN_INSTANCE_ID]");
@@ -105,7 +107,8 @@ std::string DefaultDataDir() {
   return Env("HOME", "/tmp") + "/.local/share/coplan";
 }
 
-absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv, std::vector<std::string>* args) {
+absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
+                                               std::vector<std::string>* args) {
   absl::SetProgramUsageMessage(
       "Coplan server.\n"
       "  coplan-server [serve] [flags]   serve gRPC (embedded PostgreSQL when no database URL)\n"

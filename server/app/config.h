@@ -19,15 +19,15 @@ namespace coplan {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
-  std::string database_url;        // empty: embedded PostgreSQL in data_dir
-  std::string data_dir;            // embedded database, secret file
+  std::string database_url;  // empty: embedded PostgreSQL in data_dir
+  std::string data_dir;      // embedded database, secret file
   std::string embedded_os_user = "postgres";
-  bool embedded_durable = true;    // false only for throwaway test clusters
-  bool demo = false;               // seed demo people, plans and a grid
+  bool embedded_durable = true;  // false only for throwaway test clusters
+  bool demo = false;             // seed demo people, plans and a grid
   int db_pool_size = 8;
-  int worker_threads = 0;          // 0: db_pool_size + 2
+  int worker_threads = 0;  // 0: db_pool_size + 2
   int max_queued_calls = 5000;
-  std::string secret_file;         // empty: <data_dir>/secret.key when embedded, else database
+  std::string secret_file;  // empty: <data_dir>/secret.key when embedded, else database
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string token_issuer = "coplan";
@@ -38,7 +38,7 @@ struct ServerConfig {
   int password_hash_concurrency = 2;
   double grid_reading_age_target = 12;
   bool grid_reading_age_enforced = false;
-  std::string instance_id;         // empty: random
+  std::string instance_id;  // empty: random
   int watch_queue_limit = 256;
   // How often every watch stream's access and session are checked again.
   absl::Duration watch_access_recheck = absl::Seconds(30);
@@ -47,7 +47,8 @@ struct ServerConfig {
 
 // Parses flags (and environment) into a config; positional arguments (the subcommand)
 // are returned in `args`.
-absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv, std::vector<std::string>* args);
+absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
+                                               std::vector<std::string>* args);
 
 // The default data directory: /var/lib/coplan as root (PostgreSQL's account must be able
 // to reach it), else $XDG_DATA_HOME/coplan or ~/.local/share/coplan.

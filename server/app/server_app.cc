@@ -35,14 +35,14 @@
 #include "server/service/auth_service.h"
 #include "server/service/decision_collection.h"
 #include "server/service/decision_service.h"
-#include "server/service/option_grid_service.h"
 #include "server/service/document_service.h"
+#include "server/service/option_grid_service.h"
 #include "server/service/people_service.h"
 #include "server/store/audit_store.h"
-#include "server/store/decision_store.h"
-#include "server/store/grid_store.h"
 #include "server/store/database.h"
+#include "server/store/decision_store.h"
 #include "server/store/document_store.h"
+#include "server/store/grid_store.h"
 #include "server/store/migrations.h"
 #include "server/store/people_store.h"
 #include "server/store/presence_store.h"
@@ -107,7 +107,8 @@ absl::StatusOr<OpenedDatabase> OpenDatabase(const ServerConfig& config) {
   options.data_dir = config.data_dir;
   options.os_user = config.embedded_os_user;
   options.durable = config.embedded_durable;
-  options.settings = {absl::StrCat("max_connections=", std::max(100, config.db_pool_size * 4 + 20))};
+  options.settings = {
+      absl::StrCat("max_connections=", std::max(100, config.db_pool_size * 4 + 20))};
   COPLAN_ASSIGN_OR_RETURN(opened.embedded, EmbeddedPostgres::Start(options));
   opened.conninfo = opened.embedded->ConnectionString();
   return opened;
@@ -128,7 +129,8 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config, const Clock& clock) {
+absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config,
+                                                            const Clock& clock) {
   SetMinLogLevel(config.log_level);
   // gRPC locks absl::Mutex on every call; Debian's Abseil records lock graphs for
   // deadlock detection by default, a debugging aid that costs on every lock.
@@ -158,10 +160,11 @@ absl::Status ServerApp::Build() {
   db_options.max_statement_timeout = config_.max_call_time;
   c.db = std::make_unique<Database>(db_options);
   COPLAN_RETURN_IF_ERROR(c.db->Ping(absl::Now() + absl::Seconds(30)));
-  COPLAN_ASSIGN_OR_RETURN(c.keys, LoadServerKeys(SecretFileFor(config_),
-                                                 /*create_file=*/config_.database_url.empty() &&
-                                                     config_.secret_file.empty(),
-                                                 [&c] { return LoadOrCreateDatabaseSecret(*c.db); }));
+  COPLAN_ASSIGN_OR_RETURN(
+      c.keys,
+      LoadServerKeys(SecretFileFor(config_),
+                     /*create_file=*/config_.database_url.empty() && config_.secret_file.empty(),
+                     [&c] { return LoadOrCreateDatabaseSecret(*c.db); }));
   c.document_store = std::make_unique<DocumentStore>(*c.db);
   c.people_store = std::make_unique<PeopleStore>(*c.db);
   c.audit_store = std::make_unique<AuditStore>(*c.db);
@@ -202,12 +205,12 @@ absl::Status ServerApp::Build() {
   c.collections.Add(*c.plans);
   c.collections.Add(*c.decisions_collection);
   c.gate = std::make_unique<AccessGate>(*c.db, *c.document_store, c.collections);
-  c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, c.collections,
-                                                  *c.audit);
+  c.documents =
+      std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, c.collections, *c.audit);
   OptionGridService::Options grid_options;
   grid_options.reading_age_target = config_.grid_reading_age_target;
   grid_options.reading_age_enforced = config_.grid_reading_age_enforced;
-  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.gate, *c.audit, grid_options);
+  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.gate, grid_options);
   c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.gate, *c.decision_store,
                                                   *c.grid_store, c.decision_rules, *c.audit);
   c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.audit, *c.hasher);
@@ -218,7 +221,8 @@ absl::Status ServerApp::Build() {
   c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.audit);
 
   // The live layer: the hub sees documents and presence only through the feed and board.
-  c.feed = std::make_unique<StoredDocumentFeed>(*c.db, *c.document_store, *c.documents, c.collections);
+  c.feed =
+      std::make_unique<StoredDocumentFeed>(*c.db, *c.document_store, *c.documents, c.collections);
   c.presence = std::make_unique<StoredPresenceBoard>(*c.db, *c.presence_store, config_.instance_id);
   WatchHub::Options hub_options;
   hub_options.instance_id = config_.instance_id;
@@ -238,9 +242,11 @@ absl::Status ServerApp::Build() {
     COPLAN_RETURN_IF_ERROR(SeedDemo(demo));
   }
 
-  const int workers = config_.worker_threads > 0 ? config_.worker_threads : config_.db_pool_size + 2;
+  const int workers =
+      config_.worker_threads > 0 ? config_.worker_threads : config_.db_pool_size + 2;
   c.workers = std::make_unique<WorkerPool>(workers, config_.max_queued_calls);
-  c.runner = std::make_unique<RpcRunner>(*c.workers, *c.authenticator, clock_, config_.max_call_time);
+  c.runner =
+      std::make_unique<RpcRunner>(*c.workers, *c.authenticator, clock_, config_.max_call_time);
   c.plan_handler = std::make_unique<PlanHandler>(*c.runner, *c.documents);
   c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
@@ -255,7 +261,8 @@ absl::Status ServerApp::Build() {
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!config_.tls_cert_file.empty()) {
     grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({ReadFile(config_.tls_key_file), ReadFile(config_.tls_cert_file)});
+    ssl.pem_key_cert_pairs.push_back(
+        {ReadFile(config_.tls_key_file), ReadFile(config_.tls_cert_file)});
     if (ssl.pem_key_cert_pairs.back().private_key.empty() ||
         ssl.pem_key_cert_pairs.back().cert_chain.empty()) {
       return absl::FailedPreconditionError("cannot read the TLS certificate or key file");
@@ -381,7 +388,8 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   AccessGate gate(db, document_store, no_collections);
   PeopleService people(db, people_store, gate, audit, hasher);
   COPLAN_ASSIGN_OR_RETURN(std::string normalized, NormalizeUsername(username, "username"));
-  if (password.size() < 12) return absl::InvalidArgumentError("the password needs 12 characters or more");
+  if (password.size() < 12)
+    return absl::InvalidArgumentError("the password needs 12 characters or more");
   v1::Person person;
   person.set_display_name(display_name);
   person.set_administrator(true);

@@ -76,6 +76,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions
       return absl::InvalidArgumentError("a provider cannot use the server's own issuer name");
     }
     COPLAN_ASSIGN_OR_RETURN(Provider provider, LoadProvider(config));
+    absl::MutexLock lock(&auth->mutex_);
     auth->providers_.push_back(std::move(provider));
   }
   return auth;
@@ -93,12 +94,12 @@ std::string Authenticator::IssueToken(const std::string& person_id, const std::s
 }
 
 size_t Authenticator::cache_hits() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return cache_hits_;
 }
 
 void Authenticator::Forget(absl::string_view token) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   cache_.erase(Sha256(token));
 }
 
@@ -107,7 +108,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   COPLAN_ASSIGN_OR_RETURN(std::string token, BearerToken(authorization));
   const std::string cache_key = Sha256(token);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     auto found = cache_.find(cache_key);
     if (found != cache_.end()) {
       if (found->second.expire > now) {
@@ -120,7 +121,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   absl::Time expire;
   COPLAN_ASSIGN_OR_RETURN(Principal principal, Verify(token, now, &expire));
   principal.expire = expire;
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (cache_.size() >= options_.cache_capacity) {
     // Drop expired entries; if that is not enough, start afresh (tokens are re-verified).
     for (auto it = cache_.begin(); it != cache_.end();) {
@@ -164,12 +165,13 @@ absl::StatusOr<std::shared_ptr<const JsonWebKey>> Authenticator::ProviderKey(
     const std::string& issuer, const Jwt& jwt, std::string* audience) {
   const std::string alg = jwt.header["alg"].get<std::string>();
   if (alg != "RS256" && alg != "ES256") {
-    return UnauthenticatedError(absl::StrCat("the token's algorithm \"", alg,
-                                             "\" is not accepted (use RS256 or ES256)"));
+    return UnauthenticatedError(
+        absl::StrCat("the token's algorithm \"", alg, "\" is not accepted (use RS256 or ES256)"));
   }
-  const std::string kid =
-      jwt.header.contains("kid") && jwt.header["kid"].is_string() ? jwt.header["kid"].get<std::string>() : "";
-  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string kid = jwt.header.contains("kid") && jwt.header["kid"].is_string()
+                              ? jwt.header["kid"].get<std::string>()
+                              : "";
+  absl::MutexLock lock(&mutex_);
   for (Provider& provider : providers_) {
     if (provider.config.issuer != issuer) continue;
     // Pick up a rotated JWKS file (checked at most every 30 seconds).
@@ -208,8 +210,8 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
   if (issuer == options_.self_issuer) {
     // Only HS256 with the server's key; never a key chosen by the token.
     if (alg != "HS256") {
-      return UnauthenticatedError(absl::StrCat("the token's algorithm \"", alg,
-                                               "\" is not accepted for this issuer"));
+      return UnauthenticatedError(
+          absl::StrCat("the token's algorithm \"", alg, "\" is not accepted for this issuer"));
     }
     if (!VerifyHs256(jwt, options_.token_key)) {
       return UnauthenticatedError("the token's signature is invalid");

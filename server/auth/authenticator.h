@@ -16,13 +16,14 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/jwt.h"
 
@@ -44,14 +45,13 @@ struct AuthOptions {
 
 struct Principal {
   std::string person_id;
-  std::string session_id;  // the server's own tokens only
+  std::string session_id;                      // the server's own tokens only
   absl::Time expire = absl::InfiniteFuture();  // when the token stops being accepted
 };
 
 // Maps (issuer, subject) of an OIDC token to a person id; nullopt if not linked.
-using IdentityLookup =
-    std::function<absl::StatusOr<std::optional<std::string>>(const std::string& issuer,
-                                                             const std::string& subject)>;
+using IdentityLookup = std::function<absl::StatusOr<std::optional<std::string>>(
+    const std::string& issuer, const std::string& subject)>;
 
 class Authenticator {
  public:
@@ -95,10 +95,10 @@ class Authenticator {
 
   const AuthOptions options_;
   const IdentityLookup lookup_;
-  mutable std::mutex mutex_;
-  std::vector<Provider> providers_;                              // guarded by mutex_
-  absl::flat_hash_map<std::string, CachedToken> cache_;          // guarded by mutex_
-  size_t cache_hits_ = 0;                                        // guarded by mutex_
+  mutable absl::Mutex mutex_;
+  std::vector<Provider> providers_ ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, CachedToken> cache_ ABSL_GUARDED_BY(mutex_);
+  size_t cache_hits_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 // The token from "Bearer <token>" metadata (scheme case-insensitive).

@@ -10,31 +10,27 @@
 namespace coplan {
 
 absl::Status PasswordHasher::Acquire(absl::Time deadline) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (in_flight_ >= options_.max_concurrent) {
-    const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      absl::Status status =
-          absl::UnavailableError("too many sign-ins at once; try again in a moment");
-      AttachErrorInfo(status, reason::kUnavailable);
-      return status;
-    }
-    freed_.wait_for(lock, absl::ToChronoNanoseconds(std::min(deadline - now, absl::Seconds(1))));
+  absl::MutexLock lock(&mutex_);
+  auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return in_flight_ < options_.max_concurrent;
+  };
+  if (!mutex_.AwaitWithDeadline(absl::Condition(&free), deadline)) {
+    absl::Status status =
+        absl::UnavailableError("too many sign-ins at once; try again in a moment");
+    AttachErrorInfo(status, reason::kUnavailable);
+    return status;
   }
   ++in_flight_;
   return absl::OkStatus();
 }
 
 void PasswordHasher::Release() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    --in_flight_;
-  }
-  freed_.notify_one();
+  absl::MutexLock lock(&mutex_);
+  --in_flight_;
 }
 
 int PasswordHasher::in_flight() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return in_flight_;
 }
 
@@ -42,8 +38,7 @@ absl::StatusOr<std::string> PasswordHasher::Hash(const std::string& password, ab
   unsigned char salt[16];
   if (RAND_bytes(salt, sizeof salt) != 1) return absl::InternalError("no randomness for a salt");
   const size_t encoded_length = argon2_encodedlen(options_.iterations, options_.memory_kib,
-                                                  options_.parallelism, sizeof salt, 32,
-                                                  Argon2_id);
+                                                  options_.parallelism, sizeof salt, 32, Argon2_id);
   std::vector<char> encoded(encoded_length);
   if (auto status = Acquire(deadline); !status.ok()) return status;
   const int result = argon2id_hash_encoded(options_.iterations, options_.memory_kib,

@@ -9,12 +9,12 @@
 //   COPLAN_ASSIGN_OR_RETURN(bool ok, hasher.Verify(encoded, attempt, deadline));
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace coplan {
@@ -43,9 +43,8 @@ class PasswordHasher {
   void Release();
 
   const Options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable freed_;
-  int in_flight_ = 0;  // guarded by mutex_
+  mutable absl::Mutex mutex_;
+  int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace coplan

@@ -34,16 +34,16 @@ absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool c
         return absl::FailedPreconditionError(
             absl::StrCat("cannot create secret file ", secret_file, ": ", strerror(errno)));
       }
-      const bool written = ::write(fd, secret.data(), secret.size()) ==
-                           static_cast<ssize_t>(secret.size());
+      const bool written =
+          ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size());
       ::close(fd);
       if (!written) return absl::InternalError("cannot write the secret file");
     }
     std::ifstream in(secret_file);
     if (!in) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot read secret file ", secret_file,
-                       " (create one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot read secret file ", secret_file,
+          " (create one with: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE)"));
     }
     std::stringstream text;
     text << in.rdbuf();
@@ -57,7 +57,8 @@ absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool c
   absl::StatusOr<std::string> secret = database_secret();
   if (!secret.ok()) return secret.status();
   Log(LogLevel::kWarning, "secret_in_database")
-      .Str("advice", "set --secret-file so that database access alone cannot forge tokens or audit rows");
+      .Str("advice",
+           "set --secret-file so that database access alone cannot forge tokens or audit rows");
   return DeriveServerKeys(*secret, /*from_file=*/false);
 }
 

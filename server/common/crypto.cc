@@ -51,7 +51,8 @@ bool Base64UrlDecode(absl::string_view text, std::string* out) {
 
 void AppendField(std::string* out, absl::string_view field) {
   const uint32_t size = static_cast<uint32_t>(field.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((size >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((size >> shift) & 0xff));
   out->append(field.data(), field.size());
 }
 

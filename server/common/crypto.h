@@ -10,7 +10,7 @@
 
 namespace coplan {
 
-std::string Sha256(absl::string_view data);                         // 32 raw bytes
+std::string Sha256(absl::string_view data);                             // 32 raw bytes
 std::string HmacSha256(absl::string_view key, absl::string_view data);  // 32 raw bytes
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 std::string Base64UrlEncode(absl::string_view data);  // no padding

@@ -49,10 +49,9 @@ absl::Status InvalidFieldsError(const std::vector<FieldViolation>& violations) {
     out->set_field(v.field);
     out->set_description(v.description);
   }
-  std::string message = violations.empty()
-                            ? std::string("invalid request")
-                            : absl::StrCat(violations.front().field, ": ",
-                                           violations.front().description);
+  std::string message = violations.empty() ? std::string("invalid request")
+                                           : absl::StrCat(violations.front().field, ": ",
+                                                          violations.front().description);
   if (violations.size() > 1) {
     absl::StrAppend(&message, " (and ", violations.size() - 1, " more)");
   }
@@ -80,9 +79,9 @@ absl::Status AlreadyExistsError(absl::string_view kind, absl::string_view name) 
 }
 
 absl::Status EtagMismatchError(absl::string_view name) {
-  absl::Status status = absl::FailedPreconditionError(absl::StrCat(
-      "etag does not match: ", name,
-      " has changed since it was read; read it again and reapply the change"));
+  absl::Status status = absl::FailedPreconditionError(
+      absl::StrCat("etag does not match: ", name,
+                   " has changed since it was read; read it again and reapply the change"));
   google::rpc::PreconditionFailure failure;
   auto* violation = failure.add_violations();
   violation->set_type("ETAG");
@@ -108,9 +107,8 @@ absl::Status UnauthenticatedError(absl::string_view message) {
 absl::Status PrefixFieldErrors(const absl::Status& status, absl::string_view prefix) {
   if (status.ok()) return status;
   absl::Status out(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
+  status.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   google::rpc::BadRequest bad_request;
   if (ReadDetail(status, bad_request)) {
     for (auto& v : *bad_request.mutable_field_violations()) {

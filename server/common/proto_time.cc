@@ -28,7 +28,8 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
 int64_t TimeToMicros(absl::Time time) { return absl::ToUnixMicros(time); }
 absl::Time MicrosToTime(int64_t micros) { return absl::FromUnixMicros(micros); }
 
-absl::Status ValidateTimestamp(const google::protobuf::Timestamp& timestamp, const std::string& field) {
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& timestamp,
+                               const std::string& field) {
   constexpr int64_t kMin = -2208988800;   // 1900-01-01T00:00:00Z
   constexpr int64_t kMax = 253402300799;  // 9999-12-31T23:59:59Z
   if (timestamp.seconds() < kMin || timestamp.seconds() > kMax || timestamp.nanos() < 0 ||

@@ -23,7 +23,8 @@ absl::Time MicrosToTime(int64_t micros);
 
 // INVALID_ARGUMENT naming `field` unless the timestamp is within 1900-01-01 and
 // 9999-12-31 with valid nanos (what the database can store).
-absl::Status ValidateTimestamp(const google::protobuf::Timestamp& timestamp, const std::string& field);
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& timestamp,
+                               const std::string& field);
 
 // A date is "set" when all of year, month and day are non-zero.
 bool IsSet(const google::type::Date& date);

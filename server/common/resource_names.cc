@@ -39,9 +39,7 @@ absl::StatusOr<std::string> ParsePersonName(absl::string_view name, absl::string
   return (*parts)[0];
 }
 
-std::string PersonName(absl::string_view person_id) {
-  return absl::StrCat("people/", person_id);
-}
+std::string PersonName(absl::string_view person_id) { return absl::StrCat("people/", person_id); }
 
 absl::string_view CollectionSegment(Collection collection) {
   return collection == Collection::kPlans ? "plans" : "decisions";

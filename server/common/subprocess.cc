@@ -137,7 +137,8 @@ int Subprocess::Terminate(absl::Duration grace) {
   return exit_code_;
 }
 
-absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& prefix, absl::Duration timeout) {
+absl::StatusOr<std::string> Subprocess::WaitForLine(const std::string& prefix,
+                                                    absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
     for (absl::string_view line : absl::StrSplit(ReadFileOrEmpty(options_.stdout_file), '\n')) {

@@ -4,7 +4,8 @@
 // the benchmark's servers and baselines, and the tests' server processes.
 //
 //   COPLAN_ASSIGN_OR_RETURN(auto child, Subprocess::Start({.argv = {"/usr/bin/pg_ctl", ...},
-//                                                          .stdout_file = log, .stderr_file = log}));
+//                                                          .stdout_file = log, .stderr_file =
+//                                                          log}));
 //   COPLAN_ASSIGN_OR_RETURN(int code, child->Wait(absl::Seconds(60)));
 //
 // Everything the child needs is prepared before fork; after it the child makes only

@@ -23,7 +23,9 @@ Caller As(const std::string& person_id, const Clock& clock) {
   return caller;
 }
 
-google::type::Date InDays(const Clock& clock, int days) { return ToDate(TodayInUk(clock.Now()) + days); }
+google::type::Date InDays(const Clock& clock, int days) {
+  return ToDate(TodayInUk(clock.Now()) + days);
+}
 
 void Add(google::protobuf::RepeatedPtrField<v1::TextItem>* list, const std::string& text) {
   list->Add()->set_text(text);
@@ -73,7 +75,8 @@ v1::Plan CrisisPlan() {
   Add(crisis->mutable_warning_signs(), "I stop replying to my friends");
   Add(crisis->mutable_warning_signs(), "I can't sleep and stay in my room all day");
   Add(crisis->mutable_coping_strategies(), "Draw, or take Biscuit for a walk");
-  Add(crisis->mutable_coping_strategies(), "Cold water on my face and slow breathing (4 in, 6 out)");
+  Add(crisis->mutable_coping_strategies(),
+      "Cold water on my face and slow breathing (4 in, 6 out)");
   Add(crisis->mutable_distractions(), "The climbing wall with Priya");
   auto* mum = crisis->add_help_contacts();
   mum->set_name("Jordan (Mum)");
@@ -126,13 +129,15 @@ v1::OptionGrid LowMoodGrid(const Clock& clock) {
     o->set_description(description);
     o->set_wait_and_see(wait);
   };
-  option("talk", "Talking therapy", "You meet a therapist. This is often CBT, for about 6 to 12 weeks.",
-         false);
-  option("self-help", "Guided self-help", "You work through a book or an app, with short check-ins.",
-         false);
+  option("talk", "Talking therapy",
+         "You meet a therapist. This is often CBT, for about 6 to 12 weeks.", false);
+  option("self-help", "Guided self-help",
+         "You work through a book or an app, with short check-ins.", false);
   option("medicine", "Medicine with therapy",
-         "You take a medicine called fluoxetine each day. You keep having talking therapy too.", false);
-  option("wait", "Wait and see", "You keep an eye on how you feel. You meet again in 2 weeks.", true);
+         "You take a medicine called fluoxetine each day. You keep having talking therapy too.",
+         false);
+  option("wait", "Wait and see", "You keep an eye on how you feel. You meet again in 2 weeks.",
+         true);
   struct Answer {
     const char* option;
     const char* text;
@@ -149,48 +154,63 @@ v1::OptionGrid LowMoodGrid(const Clock& clock) {
       for (const char* source : answer.sources) a->add_source_ids(source);
     }
   };
-  question("what", "What does it involve?",
-           {{"talk", "You meet a therapist once a week. You talk about your thoughts, feelings and what you do.",
-             {"nice", "nhs-cbt"}},
-            {"self-help", "You use a book or an app at home. Someone checks in with you every week or two.",
-             {"nice"}},
-            {"medicine", "You take a tablet once a day. You keep seeing your therapist. A doctor checks on you often.",
-             {"nice", "nhs-medicine"}},
-            {"wait", "You do not start a treatment yet. You agree when to meet again, often within 2 weeks.",
-             {"nice"}}});
-  question("when", "How soon might it help?",
-           {{"talk", "Many people notice a change after a few weeks. A full course takes about 3 months.",
-             {"nhs-cbt"}},
-            {"self-help", "Some people feel better within a few weeks if they keep going.", {"nice"}},
-            {"medicine", "It can take 4 to 6 weeks to start to work.", {"nhs-medicine"}},
-            {"wait", "Mild low mood often gets better by itself in a few weeks.", {"nice"}}});
-  question("risks", "Are there side effects or risks?",
-           {{"talk", "Talking about hard things can feel upsetting at first. It has no medical side effects.",
-             {"nhs-cbt"}},
-            {"self-help", "It has no medical side effects. It can be hard to keep going on your own.",
-             {"nice"}},
-            {"medicine",
-             "Some people feel sick or sleep badly at first. Rarely, young people have more thoughts of "
-             "self-harm. So you are checked often.",
-             {"nhs-medicine", "nice"}},
-            {"wait", "If your mood gets worse, waiting could delay help. Tell someone if it does.",
-             {"nice"}}});
-  question("who", "Who is it a good choice for?",
-           {{"talk", "People whose low mood has lasted a while, or is more than mild.", {"nice"}},
-            {"self-help", "People with mild low mood who like to work at their own pace.", {"nice"}},
-            {"medicine", "Young people with moderate or severe depression, when therapy alone has not been enough.",
-             {"nice"}},
-            {"wait", "People with mild low mood who want to see if it lifts by itself.", {"nice"}}});
+  question(
+      "what", "What does it involve?",
+      {{"talk",
+        "You meet a therapist once a week. You talk about your thoughts, feelings and what you do.",
+        {"nice", "nhs-cbt"}},
+       {"self-help",
+        "You use a book or an app at home. Someone checks in with you every week or two.",
+        {"nice"}},
+       {"medicine",
+        "You take a tablet once a day. You keep seeing your therapist. A doctor checks on you "
+        "often.",
+        {"nice", "nhs-medicine"}},
+       {"wait",
+        "You do not start a treatment yet. You agree when to meet again, often within 2 weeks.",
+        {"nice"}}});
+  question(
+      "when", "How soon might it help?",
+      {{"talk",
+        "Many people notice a change after a few weeks. A full course takes about 3 months.",
+        {"nhs-cbt"}},
+       {"self-help", "Some people feel better within a few weeks if they keep going.", {"nice"}},
+       {"medicine", "It can take 4 to 6 weeks to start to work.", {"nhs-medicine"}},
+       {"wait", "Mild low mood often gets better by itself in a few weeks.", {"nice"}}});
+  question(
+      "risks", "Are there side effects or risks?",
+      {{"talk",
+        "Talking about hard things can feel upsetting at first. It has no medical side effects.",
+        {"nhs-cbt"}},
+       {"self-help",
+        "It has no medical side effects. It can be hard to keep going on your own.",
+        {"nice"}},
+       {"medicine",
+        "Some people feel sick or sleep badly at first. Rarely, young people have more thoughts of "
+        "self-harm. So you are checked often.",
+        {"nhs-medicine", "nice"}},
+       {"wait",
+        "If your mood gets worse, waiting could delay help. Tell someone if it does.",
+        {"nice"}}});
+  question(
+      "who", "Who is it a good choice for?",
+      {{"talk", "People whose low mood has lasted a while, or is more than mild.", {"nice"}},
+       {"self-help", "People with mild low mood who like to work at their own pace.", {"nice"}},
+       {"medicine",
+        "Young people with moderate or severe depression, when therapy alone has not been enough.",
+        {"nice"}},
+       {"wait", "People with mild low mood who want to see if it lifts by itself.", {"nice"}}});
   auto source = [&](const char* id, const char* citation, const char* url) {
     auto* s = grid.add_sources();
     s->set_id(id);
     s->set_citation(citation);
     s->set_url(url);
   };
-  source("nice",
-         "National Institute for Health and Care Excellence. Depression in children and young people: "
-         "identification and management. NICE guideline NG134, 2019.",
-         "https://www.nice.org.uk/guidance/ng134");
+  source(
+      "nice",
+      "National Institute for Health and Care Excellence. Depression in children and young people: "
+      "identification and management. NICE guideline NG134, 2019.",
+      "https://www.nice.org.uk/guidance/ng134");
   source("nhs-cbt", "NHS. Cognitive behavioural therapy (CBT).",
          "https://www.nhs.uk/mental-health/talking-therapies-medicine-treatments/"
          "talking-therapies-and-counselling/cognitive-behavioural-therapy-cbt/overview/");
@@ -201,7 +221,8 @@ v1::OptionGrid LowMoodGrid(const Clock& clock) {
   author->set_name("The Coplan project");
   author->set_role("example content for the demo; not clinically reviewed");
   grid.set_funding("Written by the Coplan project as example content. No external funding.");
-  grid.set_conflict_of_interest("None. This grid is for demonstration and has not been clinically reviewed.");
+  grid.set_conflict_of_interest(
+      "None. This grid is for demonstration and has not been clinically reviewed.");
   *grid.mutable_last_review_date() = InDays(clock, -10);
   *grid.mutable_next_review_date() = InDays(clock, 355);
   return grid;
@@ -253,15 +274,18 @@ absl::Status SeedDemo(const DemoServices& services) {
   member.set_parent("people/alex");
   member.mutable_care_team_member()->set_clinician("people/okafor");
   member.mutable_care_team_member()->set_role("care coordinator");
-  COPLAN_RETURN_IF_ERROR(services.people.CreateCareTeamMember(As("admin", services.clock), member).status());
+  COPLAN_RETURN_IF_ERROR(
+      services.people.CreateCareTeamMember(As("admin", services.clock), member).status());
 
   COPLAN_RETURN_IF_ERROR(services.documents
                              .Create(As("alex", services.clock), Collection::kPlans, "people/alex",
-                                     std::make_unique<v1::Plan>(CarePlan(services.clock)), "care-plan", "plan")
+                                     std::make_unique<v1::Plan>(CarePlan(services.clock)),
+                                     "care-plan", "plan")
                              .status());
   COPLAN_RETURN_IF_ERROR(services.documents
                              .Create(As("alex", services.clock), Collection::kPlans, "people/alex",
-                                     std::make_unique<v1::Plan>(CrisisPlan()), "crisis-plan", "plan")
+                                     std::make_unique<v1::Plan>(CrisisPlan()), "crisis-plan",
+                                     "plan")
                              .status());
   v1::CreateGrantRequest grant;
   grant.set_parent("people/alex");

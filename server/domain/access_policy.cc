@@ -52,8 +52,7 @@ bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay t
 }
 
 v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
-                            const std::optional<absl::CivilDay>& birth_date,
-                            absl::CivilDay today) {
+                            const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today) {
   if (refused) return v1::PROXY_STATE_REFUSED;
   if (granted_by_person) return v1::PROXY_STATE_ACTIVE;
   // Set up by someone else: valid only for a known under-16.
@@ -97,8 +96,9 @@ PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now)
   const bool self = facts.is_self();
   const bool care_team = InCareTeam(facts);
   const int proxy = ActiveProxyLevel(facts.subject, TodayInUk(now));
-  const bool granted = std::any_of(facts.subject.grants.begin(), facts.subject.grants.end(),
-                                   [now](const GrantFact& grant) { return GrantActiveAt(grant, now); });
+  const bool granted =
+      std::any_of(facts.subject.grants.begin(), facts.subject.grants.end(),
+                  [now](const GrantFact& grant) { return GrantActiveAt(grant, now); });
   const bool admin = facts.actor.administrator;
   can.know_exists = self || care_team || proxy > 0 || granted || admin;
   can.create_documents = self || care_team || proxy >= ACCESS_LEVEL_EDIT;

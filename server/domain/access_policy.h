@@ -1,4 +1,4 @@
-// Who may do what with a person's records: the relationship rules of DESIGN.md §3, as
+// Who may do what with a person's records: the relationship rules (listed below), as
 // pure functions of AccessFacts.
 //
 //   DocumentPermissions can = PermissionsForDocument(facts, {kind, "plans/crisis"}, now);
@@ -39,21 +39,21 @@ struct DocumentRef {
 struct DocumentPermissions {
   bool read = false;
   bool edit = false;
-  bool remove = false;         // delete / undelete
+  bool remove = false;            // delete / undelete
   bool see_withholdings = false;  // the person's own "prefer not to share" list
   std::optional<coplan::v1::SignOffRole> sign_off_role;
   Relationship via = Relationship::kNone;
 };
 
 struct PersonPermissions {
-  bool know_exists = false;       // any relationship at all
-  bool create_documents = false;  // owner, care-team clinician, proxy with edit
+  bool know_exists = false;         // any relationship at all
+  bool create_documents = false;    // owner, care-team clinician, proxy with edit
   bool list_all_documents = false;  // owner, care team, active proxy (grantees see granted ones)
-  bool full_profile = false;      // self, care team, administrator
-  bool manage_sharing = false;    // grants and own proxy decisions: the person only
-  bool manage_care_team = false;  // administrator or a clinician already in the team
-  bool read_access_log = false;   // the person only
-  bool set_up_proxy = false;      // administrator or care-team clinician (under-16s)
+  bool full_profile = false;        // self, care team, administrator
+  bool manage_sharing = false;      // grants and own proxy decisions: the person only
+  bool manage_care_team = false;    // administrator or a clinician already in the team
+  bool read_access_log = false;     // the person only
+  bool set_up_proxy = false;        // administrator or care-team clinician (under-16s)
 };
 
 // True when the caller is a known person whose session, if their token names one, is

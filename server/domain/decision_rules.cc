@@ -12,7 +12,8 @@ namespace coplan {
 
 SureResult ScoreSure(const v1::SureTest& sure) {
   SureResult result;
-  const v1::SureAnswer answers[] = {sure.sure_of_best_choice(), sure.understands_benefits_and_risks(),
+  const v1::SureAnswer answers[] = {sure.sure_of_best_choice(),
+                                    sure.understands_benefits_and_risks(),
                                     sure.clear_about_what_matters(), sure.enough_support()};
   result.complete = true;
   for (v1::SureAnswer answer : answers) {
@@ -47,14 +48,16 @@ absl::Status DecisionRules::Check(const google::protobuf::Message& document,
   for (const auto& option : grid.options()) options.insert(option.id());
   for (const auto& question : grid.questions()) questions.insert(question.id());
   auto option_error = [](const std::string& field, const std::string& id) {
-    return InvalidFieldError(field, absl::StrCat("\"", id, "\" is not an option of the grid version"));
+    return InvalidFieldError(field,
+                             absl::StrCat("\"", id, "\" is not an option of the grid version"));
   };
   std::set<std::string> rated;
   for (int i = 0; i < record.importances_size(); ++i) {
     const std::string& id = record.importances(i).question_id();
     const std::string field = absl::StrCat("importances[", i, "].question_id");
     if (!questions.count(id)) {
-      return InvalidFieldError(field, absl::StrCat("\"", id, "\" is not a question of the grid version"));
+      return InvalidFieldError(field,
+                               absl::StrCat("\"", id, "\" is not a question of the grid version"));
     }
     if (!rated.insert(id).second) return InvalidFieldError(field, "this question is rated twice");
   }
@@ -72,7 +75,8 @@ absl::Status DecisionRules::Check(const google::protobuf::Message& document,
   if (!outcome.option_id().empty() && !options.count(outcome.option_id())) {
     return option_error("outcome.option_id", outcome.option_id());
   }
-  if (record.status() == v1::DECISION_STATUS_DECIDED || record.status() == v1::DECISION_STATUS_CLOSED) {
+  if (record.status() == v1::DECISION_STATUS_DECIDED ||
+      record.status() == v1::DECISION_STATUS_CLOSED) {
     if (outcome.option_id().empty()) {
       return InvalidFieldError("outcome.option_id", "a decided record names the option chosen");
     }

@@ -1,4 +1,4 @@
-// Rules of decision records (DESIGN.md §2):
+// Rules of decision records (Ottawa Personal Decision Guide, SURE, three-talk model):
 // - made from one published grid version, which never changes for the record;
 // - every question and option it refers to (importances, notes, leaning, the decision)
 //   exists in that version;

@@ -72,7 +72,8 @@ absl::StatusOr<DocumentPath> DocumentPath::Parse(const Descriptor& root, absl::s
   size_t pos = 0;
   while (pos <= text.size()) {
     if (type == nullptr) {
-      return InvalidFieldError("path", absl::StrCat("\"", text, "\" goes inside a field that has no fields"));
+      return InvalidFieldError(
+          "path", absl::StrCat("\"", text, "\" goes inside a field that has no fields"));
     }
     size_t end = pos;
     while (end < text.size() && text[end] != '.' && text[end] != '[') ++end;
@@ -97,15 +98,15 @@ absl::StatusOr<DocumentPath> DocumentPath::Parse(const Descriptor& root, absl::s
             "path", absl::StrCat("\"", text, "\": ", field->name(), " is not a list of items"));
       }
       if (!IsValidItemId(id)) {
-        return InvalidFieldError("path", absl::StrCat("\"", text, "\": \"", id,
-                                                      "\" is not a valid item id"));
+        return InvalidFieldError(
+            "path", absl::StrCat("\"", text, "\": \"", id, "\" is not a valid item id"));
       }
       step.item_id = std::string(id);
       end = close + 1;
     } else if (field->is_repeated() && end < text.size()) {
-      return InvalidFieldError(
-          "path", absl::StrCat("\"", text, "\": select an item of ", field->name(),
-                               " by its id, e.g. ", field->name(), "[id]"));
+      return InvalidFieldError("path",
+                               absl::StrCat("\"", text, "\": select an item of ", field->name(),
+                                            " by its id, e.g. ", field->name(), "[id]"));
     }
     path.steps_.push_back(step);
     if (!path.text_.empty()) path.text_.push_back('.');
@@ -155,9 +156,8 @@ absl::StatusOr<Location> Locate(Message& root, const DocumentPath& path, bool cr
     if (oneof != nullptr) {
       const FieldDescriptor* set = reflection->GetOneofFieldDescriptor(*current, oneof);
       if (set != nullptr && set != step.field) {
-        return InvalidFieldError(
-            "path", absl::StrCat("\"", path.text(), "\": this document has ", set->name(),
-                                 ", not ", step.field->name()));
+        return InvalidFieldError("path", absl::StrCat("\"", path.text(), "\": this document has ",
+                                                      set->name(), ", not ", step.field->name()));
       }
     }
     const bool last = i + 1 == steps.size();
@@ -170,8 +170,8 @@ absl::StatusOr<Location> Locate(Message& root, const DocumentPath& path, bool cr
     }
     if (last) return Location{current, step.field, -1};
     if (step.field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
-      return InvalidFieldError("path", absl::StrCat("\"", path.text(), "\": ", step.field->name(),
-                                                    " has no fields"));
+      return InvalidFieldError(
+          "path", absl::StrCat("\"", path.text(), "\": ", step.field->name(), " has no fields"));
     }
     if (!create && !reflection->HasField(*current, step.field)) {
       // Absent message: nothing below it exists yet.
@@ -205,9 +205,10 @@ absl::Status MessageFromValue(const Value& value, Message& message) {
 
 Value FieldToValue(const Message& holder, const FieldDescriptor* field) {
   const Reflection* reflection = holder.GetReflection();
-  const bool present = field->is_repeated() ? reflection->FieldSize(holder, field) > 0
-                                            : reflection->HasField(holder, field) ||
-                                                  field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE;
+  const bool present = field->is_repeated()
+                           ? reflection->FieldSize(holder, field) > 0
+                           : reflection->HasField(holder, field) ||
+                                 field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE;
   Value null_value;
   null_value.set_null_value(google::protobuf::NULL_VALUE);
   if (!present) {
@@ -228,8 +229,8 @@ Value FieldToValue(const Message& holder, const FieldDescriptor* field) {
     if (other != field) single->GetReflection()->ClearField(single.get(), other);
   }
   google::protobuf::util::JsonPrintOptions options = PrintOptions();
-  options.always_print_primitive_fields = !field->is_repeated() &&
-                                          field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE;
+  options.always_print_primitive_fields =
+      !field->is_repeated() && field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE;
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(*single, &json, options);
   google::protobuf::Struct object;
@@ -271,9 +272,8 @@ absl::StatusOr<Value> ValueAt(const Message& root, const DocumentPath& path) {
     return location.status();
   }
   if (location->index >= 0) {
-    return MessageToValue(
-        location->holder->GetReflection()->GetRepeatedMessage(*location->holder, location->field,
-                                                              location->index));
+    return MessageToValue(location->holder->GetReflection()->GetRepeatedMessage(
+        *location->holder, location->field, location->index));
   }
   return FieldToValue(*location->holder, location->field);
 }

@@ -60,15 +60,15 @@ class DocumentPath {
 // True for a repeated message field whose items carry a string "id" (a list of items).
 bool IsItemList(const google::protobuf::FieldDescriptor* field);
 // Index of the item with `id` in the list, or -1.
-int FindItem(const google::protobuf::Message& holder,
-             const google::protobuf::FieldDescriptor* list, absl::string_view id);
+int FindItem(const google::protobuf::Message& holder, const google::protobuf::FieldDescriptor* list,
+             absl::string_view id);
 std::string ItemId(const google::protobuf::Message& item);
 
 // Where a path leads within a document.
 struct Location {
-  google::protobuf::Message* holder = nullptr;           // message holding the last field
+  google::protobuf::Message* holder = nullptr;  // message holding the last field
   const google::protobuf::FieldDescriptor* field = nullptr;
-  int index = -1;                                         // item index for an item path
+  int index = -1;  // item index for an item path
 };
 
 // Resolves `path` in `root`. With `create`, absent intermediate messages are created.

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "google/rpc/error_details.pb.h"
 #include "coplan/v1/editing_service.pb.h"
+#include "google/rpc/error_details.pb.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/status_macros.h"
@@ -64,8 +64,9 @@ class BatchApplier {
         status = MoveItem(applied.move_item(), outcome);
         break;
       default:
-        status = InvalidFieldError("operation", "no operation set (set_field, insert_item, "
-                                                "update_item, remove_item or move_item)");
+        status = InvalidFieldError("operation",
+                                   "no operation set (set_field, insert_item, "
+                                   "update_item, remove_item or move_item)");
     }
     if (!status.ok()) return Indexed(status);
     outcome.applied.push_back(std::move(applied));
@@ -81,8 +82,9 @@ class BatchApplier {
     google::rpc::ErrorInfo info;
     if (!ReadDetail(out, info)) {
       info.set_domain(kErrorDomain);
-      info.set_reason(out.code() == absl::StatusCode::kInvalidArgument ? reason::kInvalidField
-                                                                       : reason::kFailedPrecondition);
+      info.set_reason(out.code() == absl::StatusCode::kInvalidArgument
+                          ? reason::kInvalidField
+                          : reason::kFailedPrecondition);
     }
     (*info.mutable_metadata())["operation_index"] = absl::StrCat(index_);
     AttachDetail(out, info);
@@ -177,10 +179,11 @@ class BatchApplier {
     }
     conflict.set_changed_in_revision(change.revision);
     conflict.set_current_revision(current_revision_);
-    absl::Status status = absl::AbortedError(absl::StrCat(
-        "operations[", index_, "] conflicts with a change to \"", change.path, "\" made in revision ",
-        change.revision, " after the base revision; nothing was applied. Rebase on revision ",
-        current_revision_, " and try again"));
+    absl::Status status = absl::AbortedError(
+        absl::StrCat("operations[", index_, "] conflicts with a change to \"", change.path,
+                     "\" made in revision ", change.revision,
+                     " after the base revision; nothing was applied. Rebase on revision ",
+                     current_revision_, " and try again"));
     AttachDetail(status, conflict);
     AttachErrorInfo(status, reason::kEditConflict,
                     {{"operation_index", absl::StrCat(index_)},
@@ -245,9 +248,8 @@ class BatchApplier {
     COPLAN_ASSIGN_OR_RETURN(Location at, LocateOrExplain(path, /*create=*/true, "set_field.path"));
     absl::Status set = SetFieldFromValue(*at.holder, at.field, op.value());
     if (!set.ok()) {
-      return InvalidFieldError("set_field.value",
-                               absl::StrCat("not a valid value for \"", path.text(), "\": ",
-                                            set.message()));
+      return InvalidFieldError("set_field.value", absl::StrCat("not a valid value for \"",
+                                                               path.text(), "\": ", set.message()));
     }
     AssignItemIds(*at.holder);
     COPLAN_RETURN_IF_ERROR(KeepHidden(before.get(), inside));
@@ -269,7 +271,8 @@ class BatchApplier {
         const bool before = position.place_case() == ItemPosition::kBeforeId;
         const std::string& anchor = before ? position.before_id() : position.after_id();
         const std::string anchor_field = absl::StrCat(field, before ? ".before_id" : ".after_id");
-        if (!IsValidItemId(anchor)) return InvalidFieldError(anchor_field, "is not a valid item id");
+        if (!IsValidItemId(anchor))
+          return InvalidFieldError(anchor_field, "is not a valid item id");
         const std::string anchor_path = absl::StrCat(list_text, "[", anchor, "]");
         if (Hidden(anchor_path)) return MissingItem(anchor_path, anchor_field);
         const int index = FindItem(holder, list, anchor);
@@ -299,9 +302,9 @@ class BatchApplier {
         reflection->GetMessageFactory()->GetPrototype(at.field->message_type())->New());
     absl::Status parsed = MessageFromValue(op.item(), *item);
     if (!parsed.ok()) {
-      return InvalidFieldError("insert_item.item",
-                               absl::StrCat("not a valid ", at.field->message_type()->name(), ": ",
-                                            parsed.message()));
+      return InvalidFieldError(
+          "insert_item.item",
+          absl::StrCat("not a valid ", at.field->message_type()->name(), ": ", parsed.message()));
     }
     ClearOutputOnlyFields(*item);
     std::string id = ItemId(*item);
@@ -316,9 +319,9 @@ class BatchApplier {
                                "must be 1 to 40 of A-Z, a-z, 0-9, '-' and '_'");
     } else if (FindItem(*at.holder, at.field, id) >= 0) {
       // Said the same way whether or not the item is withheld from the caller.
-      return InvalidFieldError("insert_item.item.id",
-                               absl::StrCat("\"", id, "\" cannot be used in ", path.text(),
-                                            "; choose another id"));
+      return InvalidFieldError(
+          "insert_item.item.id",
+          absl::StrCat("\"", id, "\" cannot be used in ", path.text(), "; choose another id"));
     }
     AssignItemIds(*item);
     const std::string item_path = absl::StrCat(path.text(), "[", id, "]");
@@ -339,8 +342,8 @@ class BatchApplier {
                                                                absl::string_view field) {
     COPLAN_ASSIGN_OR_RETURN(DocumentPath path, ParsePath(text, field));
     if (!path.ends_with_item()) {
-      return InvalidFieldError(field, absl::StrCat("\"", path.text(),
-                                                   "\" does not name a list item (list[id])"));
+      return InvalidFieldError(
+          field, absl::StrCat("\"", path.text(), "\" does not name a list item (list[id])"));
     }
     COPLAN_RETURN_IF_ERROR(CheckWritable(path, field));
     COPLAN_ASSIGN_OR_RETURN(Location at, LocateOrExplain(path, /*create=*/false, field));
@@ -355,7 +358,8 @@ class BatchApplier {
     }
     const std::vector<std::string> inside = HiddenBelow(path.text());
     const std::unique_ptr<Message> before = CopyIfHidden(inside);
-    Message* item = at.holder->GetReflection()->MutableRepeatedMessage(at.holder, at.field, at.index);
+    Message* item =
+        at.holder->GetReflection()->MutableRepeatedMessage(at.holder, at.field, at.index);
     std::vector<const FieldDescriptor*> written;
     // Struct fields are a map: apply in name order so that replay is deterministic.
     std::map<std::string, Value> ordered(op.fields().fields().begin(), op.fields().fields().end());
@@ -465,11 +469,12 @@ absl::StatusOr<EditOutcome> ApplyEditBatch(
     Message& document, const google::protobuf::RepeatedPtrField<EditOperation>& operations,
     const std::vector<PriorChange>& changes_since_base, int64_t current_revision,
     const EditorView& view, EditMode mode) {
-  if (operations.empty()) return InvalidFieldError("operations", "must hold at least one operation");
+  if (operations.empty())
+    return InvalidFieldError("operations", "must hold at least one operation");
   if (operations.size() > kMaxOperationsPerBatch) {
-    return InvalidFieldError("operations", absl::StrCat("has ", operations.size(),
-                                                        " operations; at most ",
-                                                        kMaxOperationsPerBatch, " per batch"));
+    return InvalidFieldError("operations",
+                             absl::StrCat("has ", operations.size(), " operations; at most ",
+                                          kMaxOperationsPerBatch, " per batch"));
   }
   BatchApplier applier(document, changes_since_base, current_revision, view, mode);
   EditOutcome outcome;

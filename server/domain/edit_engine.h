@@ -9,8 +9,9 @@
 // caller discards the document copy).
 //
 //   Plan working = current;   // a copy
+//   EditorView view{WithholdingWriteRule(current, writer, owner), withheld_from_writer};
 //   COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
-//       ApplyEditBatch(working, request.operations(), changes, current_revision, may_write));
+//       ApplyEditBatch(working, request.operations(), changes, current_revision, view));
 //   // outcome.applied: the operations with inserted ids filled in, to store and broadcast
 //   // outcome.changed_paths: what this revision changed, for later conflict checks
 #pragma once
@@ -44,8 +45,8 @@ using WritePermission = std::function<absl::Status(const std::string& path)>;
 
 // What the caller may do and see while editing.
 struct EditorView {
-  WritePermission may_write;         // empty: anything
-  std::vector<std::string> hidden;   // paths withheld from the caller: absent to them
+  WritePermission may_write;        // empty: anything
+  std::vector<std::string> hidden;  // paths withheld from the caller: absent to them
 };
 
 enum class EditMode {

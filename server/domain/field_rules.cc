@@ -43,8 +43,8 @@ class Validator {
     for (int i = 0; i < descriptor->field_count(); ++i) {
       const FieldDescriptor* field = descriptor->field(i);
       if (IsOutputOnly(field)) continue;
-      const std::string field_path = path.empty() ? std::string(field->name())
-                                                  : absl::StrCat(path, ".", field->name());
+      const std::string field_path =
+          path.empty() ? std::string(field->name()) : absl::StrCat(path, ".", field->name());
       if (field->is_repeated()) {
         Repeated(message, reflection, field, field_path);
       } else {
@@ -63,8 +63,8 @@ class Validator {
     const int max_length = options.GetExtension(coplan::v1::max_length);
     const size_t length = CodePointCount(value);
     if (max_length > 0 && length > static_cast<size_t>(max_length)) {
-      Add(path, absl::StrCat("is ", length, " characters long; at most ", max_length,
-                             " are allowed"));
+      Add(path,
+          absl::StrCat("is ", length, " characters long; at most ", max_length, " are allowed"));
     }
     const std::string& pattern = options.GetExtension(coplan::v1::resource_pattern);
     if (!pattern.empty() && !value.empty()) {
@@ -153,7 +153,8 @@ class Validator {
             if (!id.empty() && !IsValidItemId(id)) {
               Add(item_path + ".id", "must be 1 to 40 of A-Z, a-z, 0-9, '-' and '_'");
             } else if (!id.empty() && !ids.insert(id).second) {
-              Add(item_path + ".id", absl::StrCat("\"", id, "\" is used by another item of the list"));
+              Add(item_path + ".id",
+                  absl::StrCat("\"", id, "\" is used by another item of the list"));
             }
           }
           Visit(item, item_path);
@@ -174,9 +175,7 @@ bool IsOutputOnly(const FieldDescriptor* field) {
 bool IsImmutable(const FieldDescriptor* field) {
   return HasBehavior(field, google::api::IMMUTABLE);
 }
-bool IsRequired(const FieldDescriptor* field) {
-  return HasBehavior(field, google::api::REQUIRED);
-}
+bool IsRequired(const FieldDescriptor* field) { return HasBehavior(field, google::api::REQUIRED); }
 
 size_t CodePointCount(absl::string_view text) {
   size_t count = 0;

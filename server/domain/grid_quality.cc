@@ -29,7 +29,8 @@ GridCheck CheckForPublishing(const v1::OptionGrid& grid, absl::CivilDay today,
     check.problems.push_back({std::move(type), std::move(subject), std::move(description)});
   };
   if (grid.decision_question().empty()) {
-    problem("MISSING_DECISION_QUESTION", "decision_question", "the grid must say what decision it helps with");
+    problem("MISSING_DECISION_QUESTION", "decision_question",
+            "the grid must say what decision it helps with");
   }
   if (grid.options_size() < 2) {
     problem("TOO_FEW_OPTIONS", "options", "a grid compares at least two options");
@@ -38,7 +39,8 @@ GridCheck CheckForPublishing(const v1::OptionGrid& grid, absl::CivilDay today,
   for (const auto& option : grid.options()) options.insert(option.id());
   std::set<std::string> sources;
   for (const auto& source : grid.sources()) sources.insert(source.id());
-  if (grid.questions().empty()) problem("NO_QUESTIONS", "questions", "a grid needs at least one question");
+  if (grid.questions().empty())
+    problem("NO_QUESTIONS", "questions", "a grid needs at least one question");
   for (const auto& question : grid.questions()) {
     std::map<std::string, int> answered;
     for (const auto& answer : question.answers()) {
@@ -46,7 +48,8 @@ GridCheck CheckForPublishing(const v1::OptionGrid& grid, absl::CivilDay today,
           absl::StrCat("questions[", question.id(), "].answers[", answer.id(), "]");
       if (!options.count(answer.option_id())) {
         problem("UNKNOWN_OPTION", subject,
-                absl::StrCat("answers option \"", answer.option_id(), "\", which the grid does not have"));
+                absl::StrCat("answers option \"", answer.option_id(),
+                             "\", which the grid does not have"));
       }
       ++answered[answer.option_id()];
       if (answer.source_ids().empty()) {
@@ -65,13 +68,15 @@ GridCheck CheckForPublishing(const v1::OptionGrid& grid, absl::CivilDay today,
           absl::StrCat("questions[", question.id(), "].answers[option=", option.id(), "]");
       if (count == 0) {
         problem("MISSING_ANSWER", subject,
-                absl::StrCat("\"", question.question(), "\" has no answer for \"", option.title(), "\""));
+                absl::StrCat("\"", question.question(), "\" has no answer for \"", option.title(),
+                             "\""));
       } else if (count > 1) {
         problem("DUPLICATE_ANSWER", subject, "a question has one answer per option");
       }
     }
   }
-  if (grid.sources().empty()) problem("NO_SOURCES", "sources", "list the evidence the answers rest on");
+  if (grid.sources().empty())
+    problem("NO_SOURCES", "sources", "list the evidence the answers rest on");
   if (grid.authors().empty()) problem("NO_AUTHORS", "authors", "name the authors and reviewers");
   if (grid.funding().empty()) problem("MISSING_FUNDING", "funding", "say who funded the grid");
   if (grid.conflict_of_interest().empty()) {
@@ -79,12 +84,14 @@ GridCheck CheckForPublishing(const v1::OptionGrid& grid, absl::CivilDay today,
             "state the authors' conflicts of interest, or that there are none");
   }
   if (!IsSet(grid.last_review_date())) {
-    problem("MISSING_LAST_REVIEW_DATE", "last_review_date", "say when the evidence was last checked");
+    problem("MISSING_LAST_REVIEW_DATE", "last_review_date",
+            "say when the evidence was last checked");
   } else if (ToCivilDay(grid.last_review_date()) > today) {
     problem("LAST_REVIEW_IN_FUTURE", "last_review_date", "the last review cannot be in the future");
   }
   if (!IsSet(grid.next_review_date())) {
-    problem("MISSING_NEXT_REVIEW_DATE", "next_review_date", "say when the evidence must next be checked");
+    problem("MISSING_NEXT_REVIEW_DATE", "next_review_date",
+            "say when the evidence must next be checked");
   } else if (ToCivilDay(grid.next_review_date()) <= today) {
     problem("NEXT_REVIEW_PASSED", "next_review_date",
             "the next review date has passed: review the evidence before publishing");

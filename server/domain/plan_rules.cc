@@ -9,9 +9,7 @@
 namespace coplan {
 namespace {
 
-bool IsEmpty(const v1::AdvanceDecision& decision) {
-  return decision.ByteSizeLong() == 0;
-}
+bool IsEmpty(const v1::AdvanceDecision& decision) { return decision.ByteSizeLong() == 0; }
 
 absl::Status CheckAdvanceDecision(const v1::AdvanceDecision& decision,
                                   const DocumentContext& context) {
@@ -59,9 +57,12 @@ std::unique_ptr<google::protobuf::Message> PlanRules::New() const {
 v1::DocumentKind PlanRules::KindOf(const google::protobuf::Message& document) const {
   const auto& plan = static_cast<const v1::Plan&>(document);
   switch (plan.content_case()) {
-    case v1::Plan::kCarePlan: return v1::DOCUMENT_KIND_CARE_PLAN;
-    case v1::Plan::kCrisisPlan: return v1::DOCUMENT_KIND_CRISIS_PLAN;
-    default: return v1::DOCUMENT_KIND_UNSPECIFIED;
+    case v1::Plan::kCarePlan:
+      return v1::DOCUMENT_KIND_CARE_PLAN;
+    case v1::Plan::kCrisisPlan:
+      return v1::DOCUMENT_KIND_CRISIS_PLAN;
+    default:
+      return v1::DOCUMENT_KIND_UNSPECIFIED;
   }
 }
 

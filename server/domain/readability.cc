@@ -8,8 +8,15 @@ namespace {
 
 bool IsVowel(char c) {
   switch (c) {
-    case 'a': case 'e': case 'i': case 'o': case 'u': case 'y': return true;
-    default: return false;
+    case 'a':
+    case 'e':
+    case 'i':
+    case 'o':
+    case 'u':
+    case 'y':
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -18,7 +25,8 @@ bool IsVowel(char c) {
 int CountSyllables(absl::string_view raw) {
   std::string word;
   for (char c : raw) {
-    if (std::isalpha(static_cast<unsigned char>(c))) word.push_back(static_cast<char>(std::tolower(c)));
+    if (std::isalpha(static_cast<unsigned char>(c)))
+      word.push_back(static_cast<char>(std::tolower(c)));
   }
   if (word.empty()) return 0;
   if (word.size() <= 3) return 1;
@@ -50,8 +58,9 @@ ReadabilityResult Readability(const std::vector<std::string>& texts) {
     bool in_sentence = false;
     std::string word;
     auto finish_word = [&] {
-      bool has_letter = std::any_of(word.begin(), word.end(),
-                                    [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+      bool has_letter = std::any_of(word.begin(), word.end(), [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c));
+      });
       if (has_letter) {
         ++result.words;
         result.syllables += CountSyllables(word);
@@ -65,7 +74,8 @@ ReadabilityResult Readability(const std::vector<std::string>& texts) {
         finish_word();
       } else if (c == '.' || c == '!' || c == '?' || c == ';' || c == ':') {
         // "e.g." and decimals are not sentence ends.
-        const bool inside_token = i + 1 < text.size() && !std::isspace(static_cast<unsigned char>(text[i + 1]));
+        const bool inside_token =
+            i + 1 < text.size() && !std::isspace(static_cast<unsigned char>(text[i + 1]));
         finish_word();
         if (!inside_token && in_sentence && c != ':') {
           ++sentences_here;
@@ -80,8 +90,8 @@ ReadabilityResult Readability(const std::vector<std::string>& texts) {
     result.sentences += sentences_here;
   }
   if (result.words == 0 || result.sentences == 0) return result;
-  result.flesch_kincaid_grade = 0.39 * result.words / result.sentences +
-                                11.8 * result.syllables / result.words - 15.59;
+  result.flesch_kincaid_grade =
+      0.39 * result.words / result.sentences + 11.8 * result.syllables / result.words - 15.59;
   result.reading_age_years = std::max(5.0, result.flesch_kincaid_grade + 5.0);
   return result;
 }

@@ -25,19 +25,28 @@ bool ScalarEquals(const Message& a, const Message& b, const FieldDescriptor* fie
   const Reflection* ra = a.GetReflection();
   const Reflection* rb = b.GetReflection();
   const bool repeated = field->is_repeated();
-#define COPLAN_COMPARE(GETTER)                                                  \
+#define COPLAN_COMPARE(GETTER)                                                                   \
   return repeated ? ra->GetRepeated##GETTER(a, field, i) == rb->GetRepeated##GETTER(b, field, i) \
                   : ra->Get##GETTER(a, field) == rb->Get##GETTER(b, field)
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_INT32: COPLAN_COMPARE(Int32);
-    case FieldDescriptor::CPPTYPE_INT64: COPLAN_COMPARE(Int64);
-    case FieldDescriptor::CPPTYPE_UINT32: COPLAN_COMPARE(UInt32);
-    case FieldDescriptor::CPPTYPE_UINT64: COPLAN_COMPARE(UInt64);
-    case FieldDescriptor::CPPTYPE_DOUBLE: COPLAN_COMPARE(Double);
-    case FieldDescriptor::CPPTYPE_FLOAT: COPLAN_COMPARE(Float);
-    case FieldDescriptor::CPPTYPE_BOOL: COPLAN_COMPARE(Bool);
-    case FieldDescriptor::CPPTYPE_ENUM: COPLAN_COMPARE(EnumValue);
-    case FieldDescriptor::CPPTYPE_STRING: COPLAN_COMPARE(String);
+    case FieldDescriptor::CPPTYPE_INT32:
+      COPLAN_COMPARE(Int32);
+    case FieldDescriptor::CPPTYPE_INT64:
+      COPLAN_COMPARE(Int64);
+    case FieldDescriptor::CPPTYPE_UINT32:
+      COPLAN_COMPARE(UInt32);
+    case FieldDescriptor::CPPTYPE_UINT64:
+      COPLAN_COMPARE(UInt64);
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      COPLAN_COMPARE(Double);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      COPLAN_COMPARE(Float);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      COPLAN_COMPARE(Bool);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      COPLAN_COMPARE(EnumValue);
+    case FieldDescriptor::CPPTYPE_STRING:
+      COPLAN_COMPARE(String);
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       const Message& ma = repeated ? ra->GetRepeatedMessage(a, field, i) : ra->GetMessage(a, field);
       const Message& mb = repeated ? rb->GetRepeatedMessage(b, field, i) : rb->GetMessage(b, field);
@@ -63,7 +72,8 @@ void DiffField(const Message& a, const Message& b, const FieldDescriptor* field,
     }
     if (IsItemList(field)) {
       for (int i = 0; i < size; ++i) {
-        if (ItemId(ra->GetRepeatedMessage(a, field, i)) != ItemId(rb->GetRepeatedMessage(b, field, i))) {
+        if (ItemId(ra->GetRepeatedMessage(a, field, i)) !=
+            ItemId(rb->GetRepeatedMessage(b, field, i))) {
           out->push_back(path);
           return;
         }
@@ -110,7 +120,8 @@ void DiffMessage(const Message& a, const Message& b, const std::string& prefix,
 }
 
 // The implied mask of AIP-134: set fields, descending into set messages (not lists).
-void PopulatedPaths(const Message& message, const std::string& prefix, std::vector<std::string>* out) {
+void PopulatedPaths(const Message& message, const std::string& prefix,
+                    std::vector<std::string>* out) {
   std::vector<const FieldDescriptor*> fields;
   message.GetReflection()->ListFields(message, &fields);
   for (const FieldDescriptor* field : fields) {
@@ -167,7 +178,8 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
     }
   }
   if (everything) {
-    if (!paths.empty()) return InvalidFieldError("update_mask", "\"*\" cannot be combined with other paths");
+    if (!paths.empty())
+      return InvalidFieldError("update_mask", "\"*\" cannot be combined with other paths");
     for (int i = 0; i < descriptor->field_count(); ++i) {
       const FieldDescriptor* field = descriptor->field(i);
       if (!Editable(field) || IsResourceBookkeeping(field)) continue;
@@ -193,15 +205,15 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
     }
     auto parsed = DocumentPath::Parse(*descriptor, paths[i]);
     if (!parsed.ok()) {
-      return InvalidFieldError(mask_field, absl::StrCat("\"", paths[i], "\" is not a field of ",
-                                                        descriptor->name()));
+      return InvalidFieldError(
+          mask_field, absl::StrCat("\"", paths[i], "\" is not a field of ", descriptor->name()));
     }
     const DocumentPath& path = *parsed;
     for (size_t s = 0; s < path.steps().size(); ++s) {
       const FieldDescriptor* field = path.steps()[s].field;
       if (IsOutputOnly(field) || (s == 0 && IsResourceBookkeeping(field))) {
-        return InvalidFieldError(mask_field, absl::StrCat("\"", path.text(),
-                                                          "\" is set by the server"));
+        return InvalidFieldError(mask_field,
+                                 absl::StrCat("\"", path.text(), "\" is set by the server"));
       }
       if (field->is_repeated() && s + 1 < path.steps().size()) {
         return InvalidFieldError(mask_field, "cannot reach inside a list; name the list");
@@ -209,8 +221,8 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
     }
     const FieldDescriptor* last = path.last().field;
     if (IsImmutable(last) && last->containing_oneof() == nullptr) {
-      return InvalidFieldError(mask_field, absl::StrCat("\"", path.text(),
-                                                        "\" cannot be changed once set"));
+      return InvalidFieldError(mask_field,
+                               absl::StrCat("\"", path.text(), "\" cannot be changed once set"));
     }
     // Copy the field from the request (or clear it when the request does not set it).
     auto target = Locate(stored, path, /*create=*/true);

@@ -39,6 +39,7 @@ std::vector<std::string> ChangedPaths(const google::protobuf::Message& before,
                                       const google::protobuf::Message& after);
 
 // The set_field operations that build `document` from an empty message (creation).
-std::vector<coplan::v1::EditOperation> CreationOperations(const google::protobuf::Message& document);
+std::vector<coplan::v1::EditOperation> CreationOperations(
+    const google::protobuf::Message& document);
 
 }  // namespace coplan

@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "coplan/v1/common.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "coplan/v1/common.pb.h"
 #include "server/common/errors.h"
 #include "server/domain/document_paths.h"
 
@@ -88,12 +88,18 @@ std::vector<std::string> RelativeBelow(const std::vector<std::string>& withheld,
 
 std::string PathOf(const v1::EditOperation& operation) {
   switch (operation.operation_case()) {
-    case v1::EditOperation::kSetField: return operation.set_field().path();
-    case v1::EditOperation::kInsertItem: return operation.insert_item().list_path();
-    case v1::EditOperation::kUpdateItem: return operation.update_item().item_path();
-    case v1::EditOperation::kRemoveItem: return operation.remove_item().item_path();
-    case v1::EditOperation::kMoveItem: return operation.move_item().item_path();
-    default: return "";
+    case v1::EditOperation::kSetField:
+      return operation.set_field().path();
+    case v1::EditOperation::kInsertItem:
+      return operation.insert_item().list_path();
+    case v1::EditOperation::kUpdateItem:
+      return operation.update_item().item_path();
+    case v1::EditOperation::kRemoveItem:
+      return operation.remove_item().item_path();
+    case v1::EditOperation::kMoveItem:
+      return operation.move_item().item_path();
+    default:
+      return "";
   }
 }
 
@@ -164,8 +170,8 @@ std::optional<v1::EditOperation> RedactOperation(const v1::EditOperation& operat
   }
   v1::EditOperation redacted = operation;
   if (operation.has_insert_item() && operation.insert_item().has_position()) {
-    ReanchorPosition(*redacted.mutable_insert_item()->mutable_position(), path->text(),
-                     inserted_id, root, current, withheld);
+    ReanchorPosition(*redacted.mutable_insert_item()->mutable_position(), path->text(), inserted_id,
+                     root, current, withheld);
   }
   if (operation.has_move_item() && path->last().item_id) {
     const std::string list_text = path->text().substr(0, path->text().rfind('['));
@@ -278,7 +284,8 @@ bool WithheldUnchanged(const Message& before, const Message& after,
     auto new_value = ValueAt(after, *path);
     // A withheld item that no longer exists in either is unchanged too.
     if (old_value.ok() != new_value.ok()) return false;
-    if (old_value.ok() && !google::protobuf::util::MessageDifferencer::Equals(*old_value, *new_value)) {
+    if (old_value.ok() &&
+        !google::protobuf::util::MessageDifferencer::Equals(*old_value, *new_value)) {
       return false;
     }
   }
@@ -313,14 +320,16 @@ absl::Status ValidateWithholdingPaths(const Message& document) {
       auto parsed = DocumentPath::Parse(*document.GetDescriptor(), path);
       const std::string field = absl::StrCat("withholdings[", i, "].paths[", j, "]");
       if (!parsed.ok()) {
-        return InvalidFieldError(field, absl::StrCat("\"", path, "\" is not a part of this document"));
+        return InvalidFieldError(field,
+                                 absl::StrCat("\"", path, "\" is not a part of this document"));
       }
       if (PathCovers("withholdings", parsed->text())) {
         return InvalidFieldError(field, "cannot withhold the withholdings themselves");
       }
     }
     if (withholdings[i].paths().empty()) {
-      return InvalidFieldError(absl::StrCat("withholdings[", i, "].paths"), "names nothing to withhold");
+      return InvalidFieldError(absl::StrCat("withholdings[", i, "].paths"),
+                               "names nothing to withhold");
     }
     if (withholdings[i].withheld_from().empty()) {
       return InvalidFieldError(absl::StrCat("withholdings[", i, "].withheld_from"),

@@ -49,8 +49,9 @@ std::optional<coplan::v1::EditOperation> RedactOperation(
 // already held something at a withheld path (a value for a withheld field, an item with a
 // hidden item's id): the caller must refuse that write whatever the value, or whether it
 // matched would tell the writer what is hidden.
-[[nodiscard]] bool CarryOverWithheld(const google::protobuf::Message& stored, google::protobuf::Message& incoming,
-                       const std::vector<std::string>& withheld);
+[[nodiscard]] bool CarryOverWithheld(const google::protobuf::Message& stored,
+                                     google::protobuf::Message& incoming,
+                                     const std::vector<std::string>& withheld);
 
 // True when every withheld part has the same value in both documents.
 bool WithheldUnchanged(const google::protobuf::Message& before,

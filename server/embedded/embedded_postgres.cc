@@ -60,8 +60,7 @@ absl::Status Chown(const std::string& path, int uid, int gid) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(
-    const Options& options) {
+absl::StatusOr<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::Start(const Options& options) {
   std::unique_ptr<EmbeddedPostgres> pg(new EmbeddedPostgres(options));
   if (auto status = pg->Prepare(); !status.ok()) return status;
   if (!fs::exists(fs::path(pg->pgdata_) / "PG_VERSION")) {
@@ -108,9 +107,9 @@ absl::Status EmbeddedPostgres::Prepare() {
   socket_dir_ = (data / "socket").string();
   // A Unix socket path is limited to 107 bytes.
   if (socket_dir_.size() + sizeof("/.s.PGSQL.5432") > 107) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data directory path is too long for a Unix socket; use a shorter one than ",
-        data.string()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory path is too long for a Unix socket; use a shorter one than ",
+                     data.string()));
   }
   fs::create_directories(socket_dir_, ec);
 
@@ -145,8 +144,8 @@ absl::Status EmbeddedPostgres::RunProgram(const std::vector<std::string>& argv,
                                           const std::string& log_file, int* exit_code) {
   Subprocess::Options options;
   options.argv = argv;
-  options.environment = std::vector<std::string>{"PATH=/usr/bin:/bin",
-                                                 absl::StrCat("HOME=", options_.data_dir), "LC_ALL=C"};
+  options.environment = std::vector<std::string>{
+      "PATH=/usr/bin:/bin", absl::StrCat("HOME=", options_.data_dir), "LC_ALL=C"};
   options.stdout_file = options.stderr_file = log_file;
   options.uid = run_uid_;
   options.gid = run_uid_ >= 0 ? run_gid_ : -1;
@@ -159,9 +158,8 @@ absl::Status EmbeddedPostgres::RunProgram(const std::vector<std::string>& argv,
     return absl::OkStatus();
   }
   if (code != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(fs::path(argv[0]).filename().string(), " failed (exit ", code, "): ",
-                     Tail(log_file)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        fs::path(argv[0]).filename().string(), " failed (exit ", code, "): ", Tail(log_file)));
   }
   return absl::OkStatus();
 }
@@ -173,8 +171,15 @@ absl::Status EmbeddedPostgres::InitCluster() {
     ::chown(log_file.c_str(), run_uid_, run_gid_);
   }
   std::vector<std::string> argv = {(fs::path(bin_dir_) / "initdb").string(),
-                                   "-D", pgdata_, "-U", kSuperuser, "-A", "trust",
-                                   "-E", "UTF8", "--no-locale"};
+                                   "-D",
+                                   pgdata_,
+                                   "-U",
+                                   kSuperuser,
+                                   "-A",
+                                   "trust",
+                                   "-E",
+                                   "UTF8",
+                                   "--no-locale"};
   if (!options_.durable) argv.push_back("--no-sync");
   Log(LogLevel::kInfo, "embedded_postgres_init");
   return RunProgram(argv, log_file);
@@ -196,9 +201,9 @@ absl::Status EmbeddedPostgres::StartServer() {
     running_ = true;
     return absl::OkStatus();
   }
-  std::vector<std::string> server_options = {
-      "-c listen_addresses=''", absl::StrCat("-k ", socket_dir_),
-      "-c unix_socket_permissions=0700"};
+  std::vector<std::string> server_options = {"-c listen_addresses=''",
+                                             absl::StrCat("-k ", socket_dir_),
+                                             "-c unix_socket_permissions=0700"};
   if (!options_.durable) {
     server_options.push_back("-c fsync=off");
     server_options.push_back("-c synchronous_commit=off");
@@ -218,8 +223,7 @@ absl::Status EmbeddedPostgres::EnsureDatabase() {
   try {
     pqxx::connection conn(ConnectionString("postgres"));
     pqxx::nontransaction tx(conn);
-    auto exists = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1",
-                                 options_.database);
+    auto exists = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", options_.database);
     if (exists.empty()) tx.exec("CREATE DATABASE " + tx.quote_name(options_.database));
   } catch (const std::exception& e) {
     return absl::UnavailableError(

@@ -52,7 +52,8 @@ class DocumentFeed {
   // access checked again: NOT_FOUND (or UNAUTHENTICATED) once it has ended.
   virtual absl::StatusOr<std::vector<coplan::v1::Revision>> ChangesFor(const Caller& reader,
                                                                        const DocumentName& name,
-                                                                       int64_t after, int limit) = 0;
+                                                                       int64_t after,
+                                                                       int limit) = 0;
 };
 
 // Who is here: presence shared by the instances on one database.

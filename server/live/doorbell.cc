@@ -51,7 +51,8 @@ std::optional<DoorbellMessage> Decode(absl::string_view text) {
   if (parts[0] == "a" && absl::SimpleAtoi(parts[1], &key)) return DoorbellMessage::Agreement(key);
   if (parts[0] == "p" && absl::SimpleAtoi(parts[1], &key)) return DoorbellMessage::Presence(key);
   if (parts[0] == "x" && IsPlainId(parts[1])) return DoorbellMessage::Access(std::string(parts[1]));
-  if (parts[0] == "s" && IsPlainId(parts[1])) return DoorbellMessage::Session(std::string(parts[1]));
+  if (parts[0] == "s" && IsPlainId(parts[1]))
+    return DoorbellMessage::Session(std::string(parts[1]));
   return std::nullopt;
 }
 
@@ -161,9 +162,8 @@ void Doorbell::Deliver(const std::string& payload) {
 
 void Doorbell::Send() {
   NotificationSender sender(conninfo_, kChannel);
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-    return stopping_ || !outbox_.empty();
-  };
+  auto ready = [this]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return stopping_ || !outbox_.empty(); };
   for (;;) {
     std::vector<DoorbellMessage> batch;
     bool stopping;

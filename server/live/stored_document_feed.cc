@@ -16,7 +16,10 @@ class StoredRevisionBatch : public RevisionBatch {
  public:
   StoredRevisionBatch(const DocumentRules& rules, StoredDocument current, DocumentPtr body,
                       std::vector<RevisionRow> rows)
-      : rules_(rules), current_(std::move(current)), body_(std::move(body)), rows_(std::move(rows)) {
+      : rules_(rules),
+        current_(std::move(current)),
+        body_(std::move(body)),
+        rows_(std::move(rows)) {
     for (const RevisionRow& row : rows_) numbers_.push_back(row.revision.revision());
   }
 
@@ -36,7 +39,8 @@ class StoredRevisionBatch : public RevisionBatch {
     view.current = body_.get();
     view.current_revision = current_.revision;
     std::vector<v1::Revision> out;
-    for (const RevisionRow& row : rows_) out.push_back(PresentRevision(rules_, current_.name, row, view));
+    for (const RevisionRow& row : rows_)
+      out.push_back(PresentRevision(rules_, current_.name, row, view));
     return out;
   }
 
@@ -59,7 +63,8 @@ absl::StatusOr<std::optional<std::unique_ptr<RevisionBatch>>> StoredDocumentFeed
     current = store_.LoadByKey(tx, document_key);
     if (current && current->revision > after) {
       rows = store_.ListRevisions(
-          tx, document_key, after, static_cast<int>(std::min<int64_t>(limit, current->revision - after)));
+          tx, document_key, after,
+          static_cast<int>(std::min<int64_t>(limit, current->revision - after)));
     }
     return absl::OkStatus();
   }));

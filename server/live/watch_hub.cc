@@ -106,7 +106,8 @@ void WatchHub::Watch(EventSink& sink, WatchTarget target, int64_t start_revision
          std::move(snapshot));
 }
 
-void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, std::optional<v1::Document> snapshot) {
+void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
+                      std::optional<v1::Document> snapshot) {
   const int64_t start_revision = watcher->last_queued();
   if (snapshot) {
     auto event = std::make_shared<v1::WatchEvent>();
@@ -124,21 +125,21 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher, std::optional<v1:
     absl::MutexLock lock(&mutex_);
     stopping = stopping_;
     if (!stopping) {
-    Channel& channel = channels_[key];
-    if (channel.watchers.empty() && channel.fetched == 0) {
-      channel.name = watcher->name();
-      channel.fetched = channel.wanted = start_revision;
-    }
-    channel.watchers.push_back(watcher);
-    // A fetch in flight may hand out revisions past our start before it counts them as
-    // fetched, and without us: read the log ourselves rather than wait for the next commit.
-    behind = channel.fetching || start_revision < channel.fetched;
-    LocalPresence& local = channel.present[person];
-    presence_changed = local.streams == 0 || (watcher->editing() && local.editing_streams == 0);
-    ++local.streams;
-    if (watcher->editing()) ++local.editing_streams;
-    editing_now = local.editing_streams > 0;
-    current_presence = channel.presence;
+      Channel& channel = channels_[key];
+      if (channel.watchers.empty() && channel.fetched == 0) {
+        channel.name = watcher->name();
+        channel.fetched = channel.wanted = start_revision;
+      }
+      channel.watchers.push_back(watcher);
+      // A fetch in flight may hand out revisions past our start before it counts them as
+      // fetched, and without us: read the log ourselves rather than wait for the next commit.
+      behind = channel.fetching || start_revision < channel.fetched;
+      LocalPresence& local = channel.present[person];
+      presence_changed = local.streams == 0 || (watcher->editing() && local.editing_streams == 0);
+      ++local.streams;
+      if (watcher->editing()) ++local.editing_streams;
+      editing_now = local.editing_streams > 0;
+      current_presence = channel.presence;
     }
   }
   if (stopping) {
@@ -308,8 +309,8 @@ void WatchHub::FetchLoop(int64_t document_key) {
     auto found = channels_.find(document_key);
     if (found == channels_.end()) return;
     Channel& channel = found->second;
-    channel.fetched = std::max(channel.fetched,
-                               batch.revisions().empty() ? target : batch.revisions().back());
+    channel.fetched =
+        std::max(channel.fetched, batch.revisions().empty() ? target : batch.revisions().back());
     // A revision wanted before the read but beyond what it found does not exist (a stray
     // ring): forget it. One wanted since may have committed after the read: keep it.
     if (channel.wanted == wanted_before) {
@@ -373,7 +374,8 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         const int64_t revision = change.revision();
         auto event = std::make_shared<v1::WatchEvent>();
         *event->mutable_change() = std::move(change);
-        const Watcher::Offer offer = watcher->OfferChange(revision, std::move(event), /*catch_up=*/true);
+        const Watcher::Offer offer =
+            watcher->OfferChange(revision, std::move(event), /*catch_up=*/true);
         if (offer == Watcher::Offer::kClosed) {
           watcher->AbandonCatchUp();
           return;
@@ -426,7 +428,8 @@ void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
     const bool submitted = Submit([this, running_jobs, batch = std::move(job)] {
       for (const auto& group : batch) {
         const std::shared_ptr<Watcher>& first = group.front();
-        auto check = feed_.ChangesFor(Fresh(first->reader()), first->name(), first->last_queued(), 0);
+        auto check =
+            feed_.ChangesFor(Fresh(first->reader()), first->name(), first->last_queued(), 0);
         if (check.ok() || check.status().code() == absl::StatusCode::kUnavailable ||
             check.status().code() == absl::StatusCode::kDeadlineExceeded) {
           continue;  // still allowed, or cannot tell now: the next re-check will
@@ -557,8 +560,8 @@ void WatchHub::Tick() {
       std::vector<std::shared_ptr<Watcher>> live;
       for (const auto& watcher : AllWatchers()) {
         if (watcher->reader().token_expire <= rule_now) {
-          watcher->End(absl::UnauthenticatedError(
-              "the token has expired; watch again with a fresh token"));
+          watcher->End(
+              absl::UnauthenticatedError("the token has expired; watch again with a fresh token"));
         } else {
           live.push_back(watcher);
         }

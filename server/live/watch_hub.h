@@ -95,9 +95,9 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     int64_t wanted = 0;   // highest revision known to exist
     bool fetching = false;
     std::map<std::string, LocalPresence> present;  // by person id
-    Watcher::Event presence;         // the latest presence update sent, for newcomers
-    bool presence_running = false;   // a broadcast is being prepared
-    bool presence_again = false;     // something changed meanwhile: broadcast once more
+    Watcher::Event presence;                       // the latest presence update sent, for newcomers
+    bool presence_running = false;                 // a broadcast is being prepared
+    bool presence_again = false;  // something changed meanwhile: broadcast once more
   };
 
   void Detach(const std::shared_ptr<Watcher>& watcher);
@@ -121,7 +121,8 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void EndSession(const std::string& session_id);
   // Records this instance's presence of a person (nothing when it did not change) and
   // lets everyone know.
-  void WritePresence(int64_t document_key, const std::string& person_id, bool present, bool editing);
+  void WritePresence(int64_t document_key, const std::string& person_id, bool present,
+                     bool editing);
   // Sends the current presence to every watcher of the document; broadcasts requested
   // while one is under way are folded into one more.
   void BroadcastPresence(int64_t document_key);

@@ -106,17 +106,15 @@ size_t WatchStream::free_slots() const {
 }
 
 void WatchStream::CallWhenDrained(std::function<void()> callback) {
-  bool now = false;
   {
     absl::MutexLock lock(&mutex_);
     if (ending_ || finished_) return;
-    if (queue_.size() <= queue_limit_ / 2) {
-      now = true;
-    } else {
+    if (queue_.size() > queue_limit_ / 2) {
       on_drained_ = std::move(callback);
+      return;
     }
   }
-  if (now) callback();
+  callback();  // room already
 }
 
 bool WatchStream::BeginCatchUp(Target target) {
@@ -232,16 +230,14 @@ void WatchStream::OnWriteDone(bool ok) {
 void WatchStream::OnCancel() { End(absl::CancelledError("cancelled")); }
 
 void WatchStream::OnClosed(std::function<void()> callback) {
-  bool now = false;
   {
     absl::MutexLock lock(&mutex_);
-    if (closed_) {
-      now = true;
-    } else {
+    if (!closed_) {
       on_closed_ = std::move(callback);
+      return;
     }
   }
-  if (now) callback();
+  callback();  // over already
 }
 
 void WatchStream::OnDone() {

@@ -89,8 +89,8 @@ class WatchStream : public SinkListener {
   };
   struct Queued {
     Event event;
-    Target target = -1;     // -1 for events of the whole stream
-    int64_t revision = 0;   // of a change; 0 otherwise
+    Target target = -1;    // -1 for events of the whole stream
+    int64_t revision = 0;  // of a change; 0 otherwise
   };
   // What to do with the sink once the lock is released: a reaction may run inline from
   // Send or Close, and must not find the lock held.

@@ -87,9 +87,31 @@ absl::Status Refuse(CallAudit* audit, const std::string& subject_id, coplan::v1:
 
 }  // namespace
 
+PersonEntry PersonEntry::For(PersonNeed need, v1::AuditAction action, std::string resource,
+                             std::string not_found_name, std::string refusal,
+                             std::string not_found_kind) {
+  PersonEntry entry;
+  entry.need = need;
+  entry.action = action;
+  entry.resource = std::move(resource);
+  entry.not_found_kind = std::move(not_found_kind);
+  entry.not_found_name = std::move(not_found_name);
+  entry.refusal = std::move(refusal);
+  return entry;
+}
+
+PersonEntry PersonEntry::ForAdministrators(std::string subject_id, v1::AuditAction action,
+                                           std::string resource, std::string refusal) {
+  PersonEntry entry =
+      For(PersonNeed::kAdministrator, action, std::move(resource), "", std::move(refusal));
+  entry.audit_subject = std::move(subject_id);
+  return entry;
+}
+
 DocumentRef RefOf(const StoredDocument& row) {
-  return DocumentRef{static_cast<v1::DocumentKind>(row.kind),
-                     absl::StrCat(CollectionSegment(row.name.collection), "/", row.name.document_id)};
+  return DocumentRef{
+      static_cast<v1::DocumentKind>(row.kind),
+      absl::StrCat(CollectionSegment(row.name.collection), "/", row.name.document_id)};
 }
 
 AccessGate::AccessGate(Database& db, DocumentStore& documents,
@@ -120,7 +142,8 @@ absl::StatusOr<OpenDocument> AccessGate::Decide(const Caller& caller, const Docu
   OpenDocument open;
   open.collection = &collections_.Of(name.collection);
   open.facts = std::move(loaded.facts);
-  if (loaded.document) open.can = PermissionsForDocument(open.facts, RefOf(*loaded.document), caller.now);
+  if (loaded.document)
+    open.can = PermissionsForDocument(open.facts, RefOf(*loaded.document), caller.now);
   const std::string resource = entry.resource.empty() ? FormatDocumentName(name) : entry.resource;
   if (!loaded.document || !open.can.read) {
     return Refuse(audit, name.person_id, entry.action, resource,
@@ -134,7 +157,8 @@ absl::StatusOr<OpenDocument> AccessGate::Decide(const Caller& caller, const Docu
   }
   open.row = std::move(*loaded.document);
   COPLAN_ASSIGN_OR_RETURN(open.body, open.rules().Decode(open.row.body));
-  if (!open.can.see_withholdings) open.withheld = PathsWithheldFrom(*open.body, caller.person_name());
+  if (!open.can.see_withholdings)
+    open.withheld = PathsWithheldFrom(*open.body, caller.person_name());
   return open;
 }
 

@@ -99,6 +99,14 @@ struct PersonEntry {
   std::string not_found_name;
   // What a refusal says with a relationship but without the permission.
   std::string refusal;
+
+  // The usual entry: `resource` audited on refusal, NOT_FOUND naming `not_found_name`.
+  static PersonEntry For(PersonNeed need, coplan::v1::AuditAction action, std::string resource,
+                         std::string not_found_name, std::string refusal,
+                         std::string not_found_kind = "person");
+  // A call only administrators make, about `subject_id`, who need not be known to them.
+  static PersonEntry ForAdministrators(std::string subject_id, coplan::v1::AuditAction action,
+                                       std::string resource, std::string refusal);
 };
 
 class AccessGate {

@@ -69,7 +69,7 @@ void AuditLog::RecordInTransaction(WriteTransaction& tx, const AuditEvent& event
 
 absl::Status AuditLog::RecordLater(const AuditEvent& event) {
   AuditRow row = ToRow(event);
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (buffer_.size() >= options_.max_buffered) {
     return absl::UnavailableError(
         "the audit trail cannot be written right now, so the call was not served; try again");
@@ -79,36 +79,37 @@ absl::Status AuditLog::RecordLater(const AuditEvent& event) {
 }
 
 void AuditLog::Start() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { Run(); });
 }
 
 void AuditLog::Stop() {
+  std::thread thread;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     stopping_ = true;
+    thread.swap(thread_);
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (thread.joinable()) thread.join();
   if (!FlushAndSeal().ok()) Log(LogLevel::kError, "audit_final_flush_failed");
 }
 
 void AuditLog::Run() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(lock, absl::ToChronoNanoseconds(options_.flush_interval));
-    if (stopping_) break;
-    lock.unlock();
+  for (;;) {
+    {
+      absl::MutexLock lock(&mutex_);
+      mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.flush_interval);
+      if (stopping_) return;
+    }
     absl::Status status = FlushAndSeal();
     if (!status.ok()) Log(LogLevel::kWarning, "audit_flush_failed");
-    lock.lock();
   }
 }
 
 absl::Status AuditLog::FlushAndSeal() {
-  std::lock_guard<std::mutex> flush_lock(flush_mutex_);
+  absl::MutexLock flush_lock(&flush_mutex_);
   absl::Status status = Flush();
   if (!status.ok()) return status;
   return SealPending();
@@ -117,7 +118,7 @@ absl::Status AuditLog::FlushAndSeal() {
 absl::Status AuditLog::Flush() {
   std::vector<AuditRow> batch;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     batch.swap(buffer_);
   }
   if (batch.empty()) return absl::OkStatus();
@@ -127,7 +128,7 @@ absl::Status AuditLog::Flush() {
   });
   if (!status.ok()) {
     // Keep the events (in order, before newer ones) for the next attempt.
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     batch.insert(batch.end(), std::make_move_iterator(buffer_.begin()),
                  std::make_move_iterator(buffer_.end()));
     buffer_.swap(batch);
@@ -181,7 +182,9 @@ absl::Status AuditLog::SealPending() {
   }
   // Said once, not on every pass over the same rows.
   if (invalid != reported_invalid_.exchange(invalid) && invalid > 0) {
-    Log(LogLevel::kError, "audit_rows_mac_invalid").Int("rows", invalid).Int("first_row", first_invalid);
+    Log(LogLevel::kError, "audit_rows_mac_invalid")
+        .Int("rows", invalid)
+        .Int("first_row", first_invalid);
   }
   return absl::OkStatus();
 }
@@ -231,7 +234,8 @@ AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::s
     if (!head) {
       if (last_seq > 0) problem("the chain head is missing");
     } else {
-      if (!ConstantTimeEquals(head->head_mac, AuditHeadMac(key, head->chain_seq, head->chain_hash))) {
+      if (!ConstantTimeEquals(head->head_mac,
+                              AuditHeadMac(key, head->chain_seq, head->chain_hash))) {
         problem("the chain head's MAC is invalid (the head was edited)");
       }
       if (head->chain_seq != last_seq || !ConstantTimeEquals(head->chain_hash, chain_hash)) {

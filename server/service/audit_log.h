@@ -13,13 +13,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coplan/v1/audit_service.pb.h"
 #include "server/common/clock.h"
@@ -80,13 +80,12 @@ class AuditLog {
   const Clock& clock_;
   const std::string key_;
   const Options options_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<AuditRow> buffer_;  // guarded by mutex_
+  absl::Mutex mutex_;
+  std::vector<AuditRow> buffer_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_ ABSL_GUARDED_BY(mutex_);
   std::atomic<int64_t> reported_invalid_{0};  // forged rows last logged by the sealer
-  bool stopping_ = false;         // guarded by mutex_
-  std::mutex flush_mutex_;        // one flush at a time
-  std::thread thread_;
+  absl::Mutex flush_mutex_;                   // one flush (and seal) at a time
 };
 
 // The MAC of a row's content and the chain step, as the sealer and verifier compute them.

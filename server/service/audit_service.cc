@@ -5,8 +5,8 @@
 #include "server/common/resource_names.h"
 #include "server/common/status_macros.h"
 #include "server/domain/access_policy.h"
-#include "server/service/page_token.h"
 #include "server/service/call_audit.h"
+#include "server/service/page_token.h"
 #include "server/store/database.h"
 
 namespace coplan {
@@ -69,7 +69,8 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::ListAccessEvents(
   AuditQuery query;
   query.on_behalf_of_id = person_id;
   if (!request.document().empty()) {
-    COPLAN_ASSIGN_OR_RETURN(DocumentName document, ParseDocumentName(request.document(), "document"));
+    COPLAN_ASSIGN_OR_RETURN(DocumentName document,
+                            ParseDocumentName(request.document(), "document"));
     if (document.person_id != person_id) {
       return InvalidFieldError("document", "is not a document of this person");
     }
@@ -91,10 +92,9 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::ListAccessEvents(
   }
   const std::string resource = request.parent() + "/accessEvents";
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    PersonEntry entry{PersonNeed::kReadAccessLog, v1::AUDIT_ACTION_READ, resource};
-    entry.not_found_name = request.parent();
-    entry.refusal =
-        "only the person sees who accessed their records; use ListMyActions for your own actions";
+    const auto entry = PersonEntry::For(
+        PersonNeed::kReadAccessLog, v1::AUDIT_ACTION_READ, resource, request.parent(),
+        "only the person sees who accessed their records; use ListMyActions for your own actions");
     return gate_.Person(tx, caller, person_id, entry, &audit).status();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));

@@ -32,7 +32,8 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
                                                        const v1::SignInRequest& request) {
   if (request.username().empty()) return InvalidFieldError("username", "is required");
   if (request.password().empty()) return InvalidFieldError("password", "is required");
-  if (request.username().size() > 64) return InvalidFieldError("username", "is longer than 64 characters");
+  if (request.username().size() > 64)
+    return InvalidFieldError("username", "is longer than 64 characters");
   if (request.password().size() > 1024) return InvalidFieldError("password", "is too long");
   auto username = NormalizeUsername(request.username(), "username");
   std::optional<AccountRow> account;
@@ -43,9 +44,12 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     }));
   }
   auto audit_event = [&](const std::string& person_id, v1::AuditOutcome outcome) {
-    return AuditEvent{person_id, person_id, v1::AUDIT_ACTION_SIGN_IN,
+    return AuditEvent{person_id,
+                      person_id,
+                      v1::AUDIT_ACTION_SIGN_IN,
                       person_id.empty() ? "accounts/unknown" : PersonName(person_id) + "/account",
-                      outcome, caller.method};
+                      outcome,
+                      caller.method};
   };
   if (!account) {
     // Spend the same time as a real check, then refuse.
@@ -58,8 +62,8 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     return UnauthenticatedError(
         "sign-in is blocked for this account for a while after repeated failures; try again later");
   }
-  COPLAN_ASSIGN_OR_RETURN(bool ok, hasher_.Verify(account->password_hash, request.password(),
-                                                  caller.deadline));
+  COPLAN_ASSIGN_OR_RETURN(
+      bool ok, hasher_.Verify(account->password_hash, request.password(), caller.deadline));
   if (!ok) {
     COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) {
       store_.RecordSignInFailure(tx, account->person_id, options_.max_failures,
@@ -94,10 +98,10 @@ absl::Status AuthService::SignOut(const Caller& caller, const std::string& token
     if (!store_.RevokeSession(tx, caller.session_id, caller.person_id)) {
       return UnauthenticatedError("this session has already ended");
     }
-    audit_.RecordInTransaction(tx, AuditEvent{caller.person_id, caller.person_id,
-                                              v1::AUDIT_ACTION_SIGN_OUT,
-                                              caller.person_name() + "/account",
-                                              v1::AUDIT_OUTCOME_ALLOWED, caller.method});
+    audit_.RecordInTransaction(
+        tx,
+        AuditEvent{caller.person_id, caller.person_id, v1::AUDIT_ACTION_SIGN_OUT,
+                   caller.person_name() + "/account", v1::AUDIT_OUTCOME_ALLOWED, caller.method});
     return absl::OkStatus();
   }));
   authenticator_.Forget(token.size() > 7 ? token.substr(7) : token);

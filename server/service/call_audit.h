@@ -2,8 +2,9 @@
 //
 //   CallAudit audit(audit_log, caller);
 //   absl::Status status = db.Write(deadline, [&](WriteTransaction& tx) -> absl::Status {
-//     if (!allowed) return audit.Deny(subject_id, v1::AUDIT_ACTION_UPDATE, name, NotFoundError(...));
-//     audit.Write(tx, subject_id, v1::AUDIT_ACTION_UPDATE, name);   // commits with the change
+//     if (!allowed) return audit.Deny(subject_id, v1::AUDIT_ACTION_UPDATE, name,
+//     NotFoundError(...)); audit.Write(tx, subject_id, v1::AUDIT_ACTION_UPDATE, name);   // commits
+//     with the change
 //     ...
 //   });
 //   COPLAN_RETURN_IF_ERROR(audit.Finish(status));                   // records the refusal
@@ -33,7 +34,8 @@ class CallAudit {
   // An allowed change, in the change's own transaction.
   void Write(WriteTransaction& tx, const std::string& subject_id, coplan::v1::AuditAction action,
              const std::string& resource) {
-    log_.RecordInTransaction(tx, Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED));
+    log_.RecordInTransaction(
+        tx, Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED));
   }
   // A read that was served. Fails (UNAVAILABLE) only if the audit buffer is full, in
   // which case the data must not be returned.

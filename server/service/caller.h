@@ -15,7 +15,7 @@ struct Caller {
   std::string session_id;  // the server's own tokens; "" for OIDC
   std::string method;      // "coplan.v1.PlanService/GetPlan"
   absl::Time deadline = absl::InfiniteFuture();
-  absl::Time now;          // when the call started
+  absl::Time now;                                    // when the call started
   absl::Time token_expire = absl::InfiniteFuture();  // when the caller's token expires
 
   std::string person_name() const { return PersonName(person_id); }

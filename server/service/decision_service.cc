@@ -27,8 +27,8 @@ DecisionService::DecisionService(Database& db, DocumentService& documents, Acces
       rules_(rules),
       audit_(audit) {}
 
-absl::StatusOr<DocumentPtr> DecisionService::Create(const Caller& caller,
-                                                    const v1::CreateDecisionRecordRequest& request) {
+absl::StatusOr<DocumentPtr> DecisionService::Create(
+    const Caller& caller, const v1::CreateDecisionRecordRequest& request) {
   if (!request.has_decision_record()) return InvalidFieldError("decision_record", "is required");
   auto record = std::make_unique<v1::DecisionRecord>(request.decision_record());
   const std::string field = "decision_record.option_grid_version";
@@ -36,8 +36,8 @@ absl::StatusOr<DocumentPtr> DecisionService::Create(const Caller& caller,
   COPLAN_RETURN_IF_ERROR(ParseGridVersionName(record->option_grid_version(), field).status());
   v1::OptionGridVersion version;
   absl::Status loaded = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(version, LoadPublishedVersion(grids_, tx, record->option_grid_version(),
-                                                          caller.today()));
+    COPLAN_ASSIGN_OR_RETURN(
+        version, LoadPublishedVersion(grids_, tx, record->option_grid_version(), caller.today()));
     return absl::OkStatus();
   });
   if (loaded.code() == absl::StatusCode::kNotFound) {
@@ -75,9 +75,11 @@ absl::StatusOr<v1::CollaborateResponse> DecisionService::CreateCollaborateRespon
                                  record.status() != v1::DECISION_STATUS_CLOSED)) {
       return FailedPreconditionError("CollaboRATE is answered after the decision has been made");
     }
-    std::optional<std::string> team = store_.CareTeamClinicianTeam(tx, decision.person_id, clinician_id);
+    std::optional<std::string> team =
+        store_.CareTeamClinicianTeam(tx, decision.person_id, clinician_id);
     if (!team) {
-      return InvalidFieldError("collaborate_response.clinician", "is not a clinician in your care team");
+      return InvalidFieldError("collaborate_response.clinician",
+                               "is not a clinician in your care team");
     }
     COPLAN_RETURN_IF_ERROR(store_.InsertCollaborate(tx, id, open.row.key, decision.person_id,
                                                     clinician_id, *team, response));
@@ -95,7 +97,8 @@ absl::StatusOr<v1::CollaborateSummary> DecisionService::GetCollaborateSummary(
   const bool team = subject.rfind("teams/", 0) == 0;
   std::string id;
   if (team) {
-    COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts, ParseName(subject, "teams/{team}", "subject"));
+    COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                            ParseName(subject, "teams/{team}", "subject"));
     id = parts[0];
   } else {
     COPLAN_ASSIGN_OR_RETURN(id, ParsePersonName(subject, "subject"));
@@ -108,9 +111,9 @@ absl::StatusOr<v1::CollaborateSummary> DecisionService::GetCollaborateSummary(
     counts = team ? store_.CountForTeam(tx, id) : store_.CountForClinician(tx, id);
     return absl::OkStatus();
   }));
-  const bool allowed = facts.actor.administrator ||
-                       (team ? facts.actor.clinician && facts.actor.team_id == id
-                             : caller.person_id == id && facts.actor.clinician);
+  const bool allowed =
+      facts.actor.administrator || (team ? facts.actor.clinician && facts.actor.team_id == id
+                                         : caller.person_id == id && facts.actor.clinician);
   if (!allowed) {
     return PermissionDeniedError(team ? "only the team's clinicians see its CollaboRATE results"
                                       : "clinicians see only their own CollaboRATE results");
@@ -130,26 +133,26 @@ absl::StatusOr<v1::ListCaseloadDecisionsResponse> DecisionService::ListCaseload(
     const Caller& caller, const v1::ListCaseloadDecisionsRequest& request) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 200));
-  const std::string fingerprint = absl::StrCat(request.decisional_conflict_only(), "|",
-                                               request.follow_up_overdue_only());
+  const std::string fingerprint =
+      absl::StrCat(request.decisional_conflict_only(), "|", request.follow_up_overdue_only());
   int64_t after = 0;
   if (!request.page_token().empty()) {
-    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(request.page_token(), fingerprint, 1));
+    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor,
+                            DecodePageToken(request.page_token(), fingerprint, 1));
     after = cursor.Int(0);
   }
   std::vector<CaseloadRow> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    PersonEntry entry{PersonNeed::kClinician, v1::AUDIT_ACTION_READ,
-                      caller.person_name() + "/caseload"};
-    entry.refusal = "the caseload view is for clinicians";
+    const auto entry = PersonEntry::For(PersonNeed::kClinician, v1::AUDIT_ACTION_READ,
+                                        caller.person_name() + "/caseload", "",
+                                        "the caseload view is for clinicians");
     COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
     rows = store_.Caseload(tx, caller.person_id, after, limit + 1);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   v1::ListCaseloadDecisionsResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (const CaseloadRow& row : rows) {
     v1::DecisionRecord record;
     if (!record.ParseFromString(row.body)) {
@@ -176,7 +179,9 @@ absl::StatusOr<v1::ListCaseloadDecisionsResponse> DecisionService::ListCaseload(
     entry->set_follow_up_overdue(record.follow_up_overdue());
     COPLAN_RETURN_IF_ERROR(audit.Read(row.person_id, entry->decision()));
   }
-  if (more) response.set_next_page_token(EncodePageToken({absl::StrCat(rows.back().document_key)}, fingerprint));
+  if (more)
+    response.set_next_page_token(
+        EncodePageToken({absl::StrCat(rows.back().document_key)}, fingerprint));
   return response;
 }
 

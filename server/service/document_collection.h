@@ -46,7 +46,9 @@ class DocumentCollections {
   void Add(const DocumentCollection& collection) {
     by_collection_[collection.rules().collection()] = &collection;
   }
-  const DocumentCollection& Of(Collection collection) const { return *by_collection_.at(collection); }
+  const DocumentCollection& Of(Collection collection) const {
+    return *by_collection_.at(collection);
+  }
 
  private:
   std::map<Collection, const DocumentCollection*> by_collection_;

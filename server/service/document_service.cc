@@ -42,10 +42,9 @@ std::string RequestHash(const v1::EditDocumentRequest& request) {
 // The log is read after the document, outside one snapshot: revisions committed in
 // between would be shown with the older document's withholdings, so they wait.
 void DropRevisionsAfter(int64_t revision, std::vector<RevisionRow>& rows) {
-  rows.erase(std::remove_if(rows.begin(), rows.end(),
-                            [revision](const RevisionRow& row) {
-                              return row.revision.revision() > revision;
-                            }),
+  rows.erase(std::remove_if(
+                 rows.begin(), rows.end(),
+                 [revision](const RevisionRow& row) { return row.revision.revision() > revision; }),
              rows.end());
 }
 
@@ -144,9 +143,9 @@ absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collec
   const std::string resource = FormatDocumentName(name);
   StoredDocument row;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    PersonEntry entry{PersonNeed::kCreateDocuments, v1::AUDIT_ACTION_CREATE, resource};
-    entry.not_found_name = parent;
-    entry.refusal = absl::StrCat("you cannot create a ", kind.rules().noun(), " for this person");
+    const auto entry = PersonEntry::For(
+        PersonNeed::kCreateDocuments, v1::AUDIT_ACTION_CREATE, resource, parent,
+        absl::StrCat("you cannot create a ", kind.rules().noun(), " for this person"));
     COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(LoadContext(tx, kind, *document, facts, caller, &context));
@@ -203,8 +202,8 @@ absl::StatusOr<DocumentList> DocumentService::List(const Caller& caller, Collect
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(parent, "parent"));
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(page_size, 20, 100));
-  const std::string fingerprint = absl::StrCat(parent, "|", collection == Collection::kPlans, "|",
-                                               kind, "|", show_deleted);
+  const std::string fingerprint =
+      absl::StrCat(parent, "|", collection == Collection::kPlans, "|", kind, "|", show_deleted);
   DocumentCursor cursor;
   if (!page_token.empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position, DecodePageToken(page_token, fingerprint, 2));
@@ -213,17 +212,16 @@ absl::StatusOr<DocumentList> DocumentService::List(const Caller& caller, Collect
   AccessFacts facts;
   std::vector<StoredDocument> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    PersonEntry entry{PersonNeed::kKnow, v1::AUDIT_ACTION_READ, parent};
-    entry.not_found_name = parent;
+    const auto entry =
+        PersonEntry::For(PersonNeed::kKnow, v1::AUDIT_ACTION_READ, parent, parent, "");
     COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id, entry, &audit));
-    COPLAN_ASSIGN_OR_RETURN(rows, store_.List(tx, person_id, collection, kind, show_deleted,
-                                              cursor, limit + 1));
+    COPLAN_ASSIGN_OR_RETURN(
+        rows, store_.List(tx, person_id, collection, kind, show_deleted, cursor, limit + 1));
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   DocumentList list;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (StoredDocument& row : rows) {
     OpenDocument open;
     open.collection = &collections_.Of(collection);
@@ -268,7 +266,8 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
       return FailedPreconditionError(
           absl::StrCat("the ", noun, " is deleted; undelete it before changing it"));
     }
-    if (!etag.empty() && etag != DocumentEtag(row.key, row.revision)) return EtagMismatchError(resource);
+    if (!etag.empty() && etag != DocumentEtag(row.key, row.revision))
+      return EtagMismatchError(resource);
 
     stored.reset(open.body->New());
     stored->CopyFrom(*open.body);
@@ -286,14 +285,15 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
     }
     COPLAN_ASSIGN_OR_RETURN(MaskedUpdate update,
                             ApplyUpdateMask(*stored, *request, mask, request_field));
-    if (!nothing_sent || (!open.can.see_withholdings &&
-                          !WithheldUnchanged(*open.body, *stored, open.withheld))) {
+    if (!nothing_sent ||
+        (!open.can.see_withholdings && !WithheldUnchanged(*open.body, *stored, open.withheld))) {
       return PermissionDeniedError(
           "the change includes information the person prefers not to share with you");
     }
     COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*stored), request_field + "."));
     DocumentContext context;
-    COPLAN_RETURN_IF_ERROR(LoadContext(tx, *open.collection, *stored, open.facts, caller, &context));
+    COPLAN_RETURN_IF_ERROR(
+        LoadContext(tx, *open.collection, *stored, open.facts, caller, &context));
     COPLAN_RETURN_IF_ERROR(
         PrefixFieldErrors(open.rules().Check(*stored, context), request_field + "."));
     if (update.changed_paths.empty()) return absl::OkStatus();  // nothing to record
@@ -319,7 +319,8 @@ absl::StatusOr<DocumentPtr> DocumentService::Delete(const Caller& caller, const 
                               v1::AUDIT_ACTION_DELETE};
     COPLAN_ASSIGN_OR_RETURN(open, gate_.Lock(tx, caller, name, entry, &audit));
     row = open.row;
-    if (!etag.empty() && etag != DocumentEtag(row.key, row.revision)) return EtagMismatchError(resource);
+    if (!etag.empty() && etag != DocumentEtag(row.key, row.revision))
+      return EtagMismatchError(resource);
     if (undelete != row.delete_time.has_value()) {
       return FailedPreconditionError(absl::StrCat("the ", open.rules().noun(), " is ",
                                                   undelete ? "not deleted" : "already deleted"));
@@ -335,8 +336,8 @@ absl::StatusOr<DocumentPtr> DocumentService::Delete(const Caller& caller, const 
   return PresentDocument(open, row, *open.body, caller);
 }
 
-absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& caller,
-                                                               const v1::EditDocumentRequest& request) {
+absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(
+    const Caller& caller, const v1::EditDocumentRequest& request) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(request.name(), "name"));
   const std::string resource = FormatDocumentName(name);
@@ -349,9 +350,9 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
     return InvalidFieldError("base_revision", "must be a revision of the document (1 or more)");
   }
   if (request.operations_size() > kMaxOperationsPerBatch) {
-    return InvalidFieldError("operations", absl::StrCat("has ", request.operations_size(),
-                                                        " operations; at most ",
-                                                        kMaxOperationsPerBatch, " per batch"));
+    return InvalidFieldError(
+        "operations", absl::StrCat("has ", request.operations_size(), " operations; at most ",
+                                   kMaxOperationsPerBatch, " per batch"));
   }
   const std::string request_hash = RequestHash(request);
   OpenDocument open;
@@ -381,30 +382,33 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(const Caller& cal
       COPLAN_ASSIGN_OR_RETURN(DocumentPtr then_body, open.rules().Decode(then.body));
       response.set_revision(then.revision);
       response.set_replayed(true);
-      *response.mutable_document() = WrapDocument(*PresentDocumentAt(open, then, *then_body, caller));
+      *response.mutable_document() =
+          WrapDocument(*PresentDocumentAt(open, then, *then_body, caller));
       for (const std::string& id : InsertedIds(earlier->revision)) response.add_inserted_ids(id);
       return absl::OkStatus();
     }
     if (row.delete_time) {
-      return FailedPreconditionError(absl::StrCat("the ", open.rules().noun(),
-                                                  " is deleted; undelete it before editing"));
+      return FailedPreconditionError(
+          absl::StrCat("the ", open.rules().noun(), " is deleted; undelete it before editing"));
     }
     if (request.base_revision() > row.revision) {
-      return InvalidFieldError("base_revision",
-                               absl::StrCat("revision ", request.base_revision(),
-                                            " does not exist yet; the current revision is ",
-                                            row.revision));
+      return InvalidFieldError(
+          "base_revision",
+          absl::StrCat("revision ", request.base_revision(),
+                       " does not exist yet; the current revision is ", row.revision));
     }
     working.reset(open.body->New());
     working->CopyFrom(*open.body);
     EditorView view;
-    view.may_write = WithholdingWriteRule(*working, caller.person_name(), open.can.see_withholdings);
+    view.may_write =
+        WithholdingWriteRule(*working, caller.person_name(), open.can.see_withholdings);
     view.hidden = open.withheld;
     COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
                             ApplyEditBatch(*working, request.operations(),
                                            history.changes_since_base, row.revision, view));
     DocumentContext context;
-    COPLAN_RETURN_IF_ERROR(LoadContext(tx, *open.collection, *working, open.facts, caller, &context));
+    COPLAN_RETURN_IF_ERROR(
+        LoadContext(tx, *open.collection, *working, open.facts, caller, &context));
     COPLAN_RETURN_IF_ERROR(open.rules().Check(*working, context));
     StoreRevision(tx, open, row, *working, caller, v1::REVISION_KIND_EDIT, outcome.applied,
                   outcome.changed_paths, key, request_hash);
@@ -425,13 +429,14 @@ absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& 
                                                                   const std::string& name) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(auto parsed, ParseRevisionName(name, "name"));
-  const auto& [document_name, number] = parsed;
+  const DocumentName document_name = parsed.first;
+  const int64_t number = parsed.second;
   OpenDocument open;
   std::optional<RevisionRow> revision;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, caller, document_name,
-                                             {DocumentNeed::kRead, v1::AUDIT_ACTION_READ, name},
-                                             &audit));
+    COPLAN_ASSIGN_OR_RETURN(open,
+                            gate_.Read(tx, caller, document_name,
+                                       {DocumentNeed::kRead, v1::AUDIT_ACTION_READ, name}, &audit));
     COPLAN_ASSIGN_OR_RETURN(revision, store_.GetRevision(tx, open.row.key, number));
     return absl::OkStatus();
   });
@@ -446,7 +451,8 @@ absl::StatusOr<v1::DocumentRevision> DocumentService::GetRevision(const Caller& 
   then.delete_time.reset();
   COPLAN_ASSIGN_OR_RETURN(DocumentPtr then_body, open.rules().Decode(then.body));
   v1::DocumentRevision out;
-  *out.mutable_revision() = PresentRevision(open.rules(), document_name, *revision, ReaderView::Of(open));
+  *out.mutable_revision() =
+      PresentRevision(open.rules(), document_name, *revision, ReaderView::Of(open));
   *out.mutable_document() = WrapDocument(*PresentDocumentAt(open, then, *then_body, caller));
   return out;
 }
@@ -465,10 +471,9 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
   OpenDocument open;
   std::vector<RevisionRow> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(open, gate_.Read(tx, caller, name,
-                                             {DocumentNeed::kRead, v1::AUDIT_ACTION_READ,
-                                              request.parent()},
-                                             &audit));
+    COPLAN_ASSIGN_OR_RETURN(
+        open, gate_.Read(tx, caller, name,
+                         {DocumentNeed::kRead, v1::AUDIT_ACTION_READ, request.parent()}, &audit));
     rows = store_.ListRevisions(tx, open.row.key, after, limit + 1);
     return absl::OkStatus();
   });
@@ -476,8 +481,7 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
   DropRevisionsAfter(open.row.revision, rows);
   COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, request.parent()));
   v1::ListRevisionsResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   const ReaderView view = ReaderView::Of(open);
   for (const RevisionRow& row : rows) {
     *response.add_revisions() = PresentRevision(open.rules(), name, row, view);
@@ -505,12 +509,12 @@ absl::StatusOr<v1::Agreement> DocumentService::SignOff(const Caller& caller,
       return FailedPreconditionError("a deleted document cannot be signed off");
     }
     if (revision != open.row.revision) {
-      return FailedPreconditionError(absl::StrCat("revision ", revision,
-                                                  " is not the current revision (",
-                                                  open.row.revision, "); sign off what is current"));
+      return FailedPreconditionError(
+          absl::StrCat("revision ", revision, " is not the current revision (", open.row.revision,
+                       "); sign off what is current"));
     }
-    store_.InsertSignOff(tx, open.row.key, caller.person_id, static_cast<int>(*open.can.sign_off_role),
-                         revision);
+    store_.InsertSignOff(tx, open.row.key, caller.person_id,
+                         static_cast<int>(*open.can.sign_off_role), revision);
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_SIGN_OFF,
                 absl::StrCat(resource, "/revisions/", revision));
     COPLAN_ASSIGN_OR_RETURN(std::optional<StoredDocument> reread, store_.LockForUpdate(tx, name));
@@ -538,10 +542,10 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   if (resume_after > open.row.revision) {
-    return InvalidFieldError("resume_after_revision",
-                             absl::StrCat("revision ", resume_after,
-                                          " does not exist yet; the current revision is ",
-                                          open.row.revision));
+    return InvalidFieldError(
+        "resume_after_revision",
+        absl::StrCat("revision ", resume_after, " does not exist yet; the current revision is ",
+                     open.row.revision));
   }
   COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, resource, v1::AUDIT_ACTION_WATCH));
   WatchStart start;

@@ -38,8 +38,8 @@ struct DocumentList {
 struct WatchStart {
   DocumentName name;
   int64_t document_key = 0;
-  int64_t revision = 0;        // current revision
-  int64_t start_revision = 0;  // the reader has everything up to here
+  int64_t revision = 0;                          // current revision
+  int64_t start_revision = 0;                    // the reader has everything up to here
   std::optional<coplan::v1::Document> snapshot;  // when starting fresh
   bool see_withholdings = false;
   Relationship via = Relationship::kNone;
@@ -67,8 +67,8 @@ class DocumentService {
   absl::StatusOr<DocumentPtr> Delete(const Caller& caller, const DocumentName& name,
                                      const std::string& etag, bool undelete);
 
-  absl::StatusOr<coplan::v1::EditDocumentResponse> Edit(const Caller& caller,
-                                                        const coplan::v1::EditDocumentRequest& request);
+  absl::StatusOr<coplan::v1::EditDocumentResponse> Edit(
+      const Caller& caller, const coplan::v1::EditDocumentRequest& request);
   absl::StatusOr<coplan::v1::DocumentRevision> GetRevision(const Caller& caller,
                                                            const std::string& name);
   absl::StatusOr<coplan::v1::ListRevisionsResponse> ListRevisions(
@@ -92,8 +92,7 @@ class DocumentService {
                      coplan::v1::RevisionKind kind,
                      const std::vector<coplan::v1::EditOperation>& operations,
                      const std::vector<std::string>& changed_paths,
-                     const std::string& idempotency_key = "",
-                     const std::string& request_hash = "");
+                     const std::string& idempotency_key = "", const std::string& request_hash = "");
   absl::Status LoadContext(Transaction& tx, const DocumentCollection& collection,
                            const google::protobuf::Message& document, const AccessFacts& facts,
                            const Caller& caller, DocumentContext* context) const;

@@ -50,8 +50,8 @@ DocumentPtr PresentDocument(const OpenDocument& open, const Caller& caller) {
   return Presented(open, open.row, *open.body, caller);
 }
 
-DocumentPtr PresentDocument(const OpenDocument& open, const StoredDocument& row, const Message& body,
-                            const Caller& caller) {
+DocumentPtr PresentDocument(const OpenDocument& open, const StoredDocument& row,
+                            const Message& body, const Caller& caller) {
   return Presented(open, row, body, caller);
 }
 

@@ -15,9 +15,9 @@
 #include "server/domain/document_meta.h"
 #include "server/domain/field_rules.h"
 #include "server/domain/grid_quality.h"
-#include "server/service/page_token.h"
 #include "server/domain/update_mask.h"
 #include "server/service/call_audit.h"
+#include "server/service/page_token.h"
 #include "server/store/database.h"
 
 namespace coplan {
@@ -49,8 +49,8 @@ bool IsValidLocale(const std::string& locale) {
 }
 
 std::string GridEtag(const GridRow& row) {
-  return Base64UrlEncode(Sha256(absl::StrCat("coplan-grid-etag:", row.id, ":", row.draft_revision))
-                             .substr(0, 12));
+  return Base64UrlEncode(
+      Sha256(absl::StrCat("coplan-grid-etag:", row.id, ":", row.draft_revision)).substr(0, 12));
 }
 
 absl::Status ValidateContent(const v1::OptionGrid& grid, const std::string& prefix) {
@@ -91,8 +91,8 @@ absl::StatusOr<std::pair<std::string, int>> ParseGridVersionName(const std::stri
 }
 
 OptionGridService::OptionGridService(Database& db, GridStore& store, AccessGate& gate,
-                                     AuditLog& audit, Options options)
-    : db_(db), store_(store), gate_(gate), audit_(audit), options_(options) {}
+                                     Options options)
+    : db_(db), store_(store), gate_(gate), options_(options) {}
 
 absl::Status OptionGridService::RequireAuthor(const Caller& caller, bool* is_author) {
   AccessFacts facts;
@@ -162,11 +162,12 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
   const bool draft = request.view() == v1::OPTION_GRID_VIEW_DRAFT;
   if (draft && !is_author) return PermissionDeniedError("only grid authors see drafts");
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 20, 100));
-  const std::string fingerprint = absl::StrCat(request.locale(), "|", request.review_overdue_only(),
-                                               "|", request.view());
+  const std::string fingerprint =
+      absl::StrCat(request.locale(), "|", request.review_overdue_only(), "|", request.view());
   std::string after_title, after_id;
   if (!request.page_token().empty()) {
-    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(request.page_token(), fingerprint, 2));
+    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor,
+                            DecodePageToken(request.page_token(), fingerprint, 2));
     after_title = cursor.Text(0);
     after_id = cursor.Text(1);
   }
@@ -188,17 +189,19 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
     return absl::OkStatus();
   }));
   v1::ListOptionGridsResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (const GridRow& row : rows) {
     v1::OptionGrid grid = Present(row, contents[row.id], draft, caller.today());
     // Review is due by the latest published version (drafts have not been reviewed yet).
     bool overdue = grid.review_overdue();
-    if (draft) overdue = !row.versions.empty() && Summary(row.versions.back(), caller.today()).review_overdue();
+    if (draft)
+      overdue =
+          !row.versions.empty() && Summary(row.versions.back(), caller.today()).review_overdue();
     if (request.review_overdue_only() && !overdue) continue;
     *response.add_option_grids() = std::move(grid);
   }
-  if (more) response.set_next_page_token(EncodePageToken({rows.back().title, rows.back().id}, fingerprint));
+  if (more)
+    response.set_next_page_token(EncodePageToken({rows.back().title, rows.back().id}, fingerprint));
   return response;
 }
 
@@ -220,7 +223,7 @@ absl::StatusOr<v1::OptionGridVersion> LoadPublishedVersion(GridStore& store, Tra
 }
 
 absl::StatusOr<v1::OptionGridVersion> OptionGridService::GetVersion(const Caller& caller,
-                                                                   const std::string& name) {
+                                                                    const std::string& name) {
   bool is_author = false;
   COPLAN_RETURN_IF_ERROR(RequireAuthor(caller, &is_author));
   v1::OptionGridVersion version;
@@ -231,8 +234,8 @@ absl::StatusOr<v1::OptionGridVersion> OptionGridService::GetVersion(const Caller
   return version;
 }
 
-absl::StatusOr<v1::OptionGrid> OptionGridService::Create(const Caller& caller,
-                                                         const v1::CreateOptionGridRequest& request) {
+absl::StatusOr<v1::OptionGrid> OptionGridService::Create(
+    const Caller& caller, const v1::CreateOptionGridRequest& request) {
   bool is_author = false;
   COPLAN_RETURN_IF_ERROR(RequireAuthor(caller, &is_author));
   if (!is_author) return PermissionDeniedError("only grid authors create option grids");
@@ -242,9 +245,9 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Create(const Caller& caller,
   StripForStorage(grid);
   std::string translation_of;
   if (!grid.translation_of().empty()) {
-    COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
-                            ParseName(grid.translation_of(), "optionGrids/{grid}",
-                                      "option_grid.translation_of"));
+    COPLAN_ASSIGN_OR_RETURN(
+        std::vector<std::string> parts,
+        ParseName(grid.translation_of(), "optionGrids/{grid}", "option_grid.translation_of"));
     translation_of = parts[0];
   }
   AssignItemIds(grid);
@@ -252,7 +255,8 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Create(const Caller& caller,
   GridRow row;
   row.id = request.option_grid_id().empty() ? NewResourceId() : request.option_grid_id();
   if (!IsValidClientResourceId(row.id)) {
-    return InvalidFieldError("option_grid_id", "must be 4 to 63 of a-z, 0-9 and '-', starting with a letter");
+    return InvalidFieldError("option_grid_id",
+                             "must be 4 to 63 of a-z, 0-9 and '-', starting with a letter");
   }
   row.title = grid.title();
   row.locale = grid.locale();
@@ -269,8 +273,8 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Create(const Caller& caller,
   return Present(row, grid, /*draft=*/true, caller.today());
 }
 
-absl::StatusOr<v1::OptionGrid> OptionGridService::Update(const Caller& caller,
-                                                         const v1::UpdateOptionGridRequest& request) {
+absl::StatusOr<v1::OptionGrid> OptionGridService::Update(
+    const Caller& caller, const v1::UpdateOptionGridRequest& request) {
   bool is_author = false;
   COPLAN_RETURN_IF_ERROR(RequireAuthor(caller, &is_author));
   if (!request.has_option_grid()) return InvalidFieldError("option_grid", "is required");
@@ -295,8 +299,9 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Update(const Caller& caller,
     stored.ParseFromString(row.draft);
     v1::OptionGrid incoming = request.option_grid();
     ClearOutputOnlyFields(incoming);
-    COPLAN_ASSIGN_OR_RETURN(MaskedUpdate update,
-                            ApplyUpdateMask(stored, incoming, request.update_mask(), "option_grid"));
+    COPLAN_ASSIGN_OR_RETURN(
+        MaskedUpdate update,
+        ApplyUpdateMask(stored, incoming, request.update_mask(), "option_grid"));
     COPLAN_RETURN_IF_ERROR(ValidateContent(stored, "option_grid."));
     if (update.changed_paths.empty()) return absl::OkStatus();
     row.title = stored.title();
@@ -313,7 +318,8 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Update(const Caller& caller,
 absl::StatusOr<v1::OptionGridVersion> OptionGridService::Publish(
     const Caller& caller, const v1::PublishOptionGridRequest& request) {
   if (request.name().find("/versions/") != std::string::npos) {
-    return FailedPreconditionError("a published version cannot be published again; publish the draft");
+    return FailedPreconditionError(
+        "a published version cannot be published again; publish the draft");
   }
   COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
                           ParseName(request.name(), "optionGrids/{grid}", "name"));
@@ -324,7 +330,8 @@ absl::StatusOr<v1::OptionGridVersion> OptionGridService::Publish(
   COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     auto row = store_.Get(tx, parts[0], /*lock=*/true);
     if (!row) return NotFoundError("option grid", request.name());
-    if (!request.etag().empty() && request.etag() != GridEtag(*row)) return EtagMismatchError(request.name());
+    if (!request.etag().empty() && request.etag() != GridEtag(*row))
+      return EtagMismatchError(request.name());
     v1::OptionGrid grid;
     grid.ParseFromString(row->draft);
     GridCheck check = CheckForPublishing(grid, caller.today(), options_.reading_age_target);
@@ -339,9 +346,10 @@ absl::StatusOr<v1::OptionGridVersion> OptionGridService::Publish(
         violation->set_subject(problem.subject);
         violation->set_description(problem.description);
       }
-      absl::Status status = absl::FailedPreconditionError(absl::StrCat(
-          "the grid does not meet the quality criteria yet (", check.problems.size(),
-          " problems; first: ", check.problems[0].subject, ": ", check.problems[0].description, ")"));
+      absl::Status status = absl::FailedPreconditionError(
+          absl::StrCat("the grid does not meet the quality criteria yet (", check.problems.size(),
+                       " problems; first: ", check.problems[0].subject, ": ",
+                       check.problems[0].description, ")"));
       AttachDetail(status, failure);
       AttachErrorInfo(status, reason::kPublishRefused,
                       {{"problems", absl::StrCat(check.problems.size())}});

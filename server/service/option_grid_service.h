@@ -6,7 +6,6 @@
 #include "absl/status/statusor.h"
 #include "coplan/v1/option_grid_service.pb.h"
 #include "server/service/access_gate.h"
-#include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/store/database.h"
 #include "server/store/grid_store.h"
@@ -20,8 +19,7 @@ class OptionGridService {
     bool reading_age_enforced = false;
   };
 
-  OptionGridService(Database& db, GridStore& store, AccessGate& gate, AuditLog& audit,
-                    Options options);
+  OptionGridService(Database& db, GridStore& store, AccessGate& gate, Options options);
 
   absl::StatusOr<coplan::v1::OptionGrid> Get(const Caller& caller,
                                              const coplan::v1::GetOptionGridRequest& request);
@@ -45,13 +43,13 @@ class OptionGridService {
   Database& db_;
   GridStore& store_;
   AccessGate& gate_;
-  AuditLog& audit_;
   const Options options_;
 };
 
 // A published version by resource name, as read on `today` (no caller checks: decision
 // records load the version they are made from). NOT_FOUND if there is no such version.
-absl::StatusOr<coplan::v1::OptionGridVersion> LoadPublishedVersion(GridStore& store, Transaction& tx,
+absl::StatusOr<coplan::v1::OptionGridVersion> LoadPublishedVersion(GridStore& store,
+                                                                   Transaction& tx,
                                                                    const std::string& name,
                                                                    absl::CivilDay today);
 

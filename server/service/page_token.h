@@ -27,6 +27,15 @@ std::string EncodePageToken(const std::vector<std::string>& parts, absl::string_
 absl::StatusOr<PageCursor> DecodePageToken(absl::string_view token, absl::string_view fingerprint,
                                            size_t expected_parts);
 
+// Cuts rows read with `limit + 1` back to `limit` and says whether there were more: the
+// one extra row only tells that a next page exists.
+template <typename Row>
+bool TrimToPage(std::vector<Row>& rows, int limit) {
+  if (static_cast<int>(rows.size()) <= limit) return false;
+  rows.resize(limit);
+  return true;
+}
+
 // The page size to use: `requested` if in 1..max (larger is capped), `default_size` for 0;
 // negative is an error naming "page_size".
 absl::StatusOr<int> PageSize(int requested, int default_size, int max_size);

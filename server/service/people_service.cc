@@ -9,6 +9,7 @@
 #include "server/domain/field_rules.h"
 #include "server/service/call_audit.h"
 #include "server/service/page_token.h"
+#include "server/service/people_views.h"
 #include "server/store/database.h"
 
 namespace coplan {
@@ -18,76 +19,6 @@ using v1::AUDIT_ACTION_CREATE;
 using v1::AUDIT_ACTION_GRANT;
 using v1::AUDIT_ACTION_READ;
 using v1::AUDIT_ACTION_REVOKE;
-
-// What a call about a person's relationships asks of the gate.
-PersonEntry Entry(PersonNeed need, v1::AuditAction action, std::string resource,
-                  std::string not_found_name, std::string refusal,
-                  std::string not_found_kind = "person") {
-  PersonEntry entry;
-  entry.need = need;
-  entry.action = action;
-  entry.resource = std::move(resource);
-  entry.not_found_kind = std::move(not_found_kind);
-  entry.not_found_name = std::move(not_found_name);
-  entry.refusal = std::move(refusal);
-  return entry;
-}
-
-// An administrator-only call about `subject_id` (who need not be known to the caller).
-PersonEntry AdministratorEntry(const std::string& subject_id, v1::AuditAction action,
-                               std::string resource, std::string refusal) {
-  PersonEntry entry = Entry(PersonNeed::kAdministrator, action, std::move(resource), "",
-                            std::move(refusal));
-  entry.audit_subject = subject_id;
-  return entry;
-}
-
-v1::GrantState StateOf(const GrantRow& grant, absl::Time now) {
-  if (grant.revoke_time) return v1::GRANT_STATE_REVOKED;
-  if (grant.expire_time && *grant.expire_time <= now) return v1::GRANT_STATE_EXPIRED;
-  return v1::GRANT_STATE_ACTIVE;
-}
-
-v1::Grant ToGrant(const GrantRow& row, absl::Time now) {
-  v1::Grant grant;
-  grant.set_name(absl::StrCat("people/", row.person_id, "/grants/", row.id));
-  grant.set_grantee(PersonName(row.grantee_id));
-  grant.set_grantee_display_name(row.grantee_display_name);
-  for (const auto& document : row.documents) {
-    grant.add_documents(absl::StrCat("people/", row.person_id, "/", document));
-  }
-  for (int kind : row.document_kinds) grant.add_document_kinds(static_cast<v1::DocumentKind>(kind));
-  grant.set_access(static_cast<v1::AccessLevel>(row.access));
-  if (row.expire_time) *grant.mutable_expire_time() = ToTimestamp(*row.expire_time);
-  *grant.mutable_create_time() = ToTimestamp(row.create_time);
-  if (row.revoke_time) *grant.mutable_revoke_time() = ToTimestamp(*row.revoke_time);
-  grant.set_state(StateOf(row, now));
-  return grant;
-}
-
-v1::ProxyAccess ToProxy(const ProxyRow& row, const std::optional<absl::CivilDay>& birth_date,
-                        absl::CivilDay today) {
-  v1::ProxyAccess proxy;
-  proxy.set_name(absl::StrCat("people/", row.person_id, "/proxyAccesses/", row.id));
-  proxy.set_proxy(PersonName(row.proxy_id));
-  proxy.set_proxy_display_name(row.proxy_display_name);
-  proxy.set_access(static_cast<v1::AccessLevel>(row.access));
-  proxy.set_granted_by_person(row.granted_by_person);
-  proxy.set_state(ProxyStateOn(row.granted_by_person, row.refuse_time.has_value(), birth_date, today));
-  *proxy.mutable_create_time() = ToTimestamp(row.create_time);
-  if (row.refuse_time) *proxy.mutable_refuse_time() = ToTimestamp(*row.refuse_time);
-  return proxy;
-}
-
-v1::CareTeamMember ToMember(const std::string& person_id, const CareTeamRow& row) {
-  v1::CareTeamMember member;
-  member.set_name(absl::StrCat("people/", person_id, "/careTeamMembers/", row.clinician_id));
-  member.set_clinician(PersonName(row.clinician_id));
-  member.set_clinician_display_name(row.clinician_display_name);
-  member.set_role(row.role);
-  *member.mutable_create_time() = ToTimestamp(row.create_time);
-  return member;
-}
 
 absl::Status ValidateAccessLevel(v1::AccessLevel level, const std::string& field) {
   if (level != v1::ACCESS_LEVEL_READ && level != v1::ACCESS_LEVEL_EDIT) {
@@ -100,9 +31,11 @@ absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
 
 }  // namespace
 
-absl::StatusOr<std::string> NormalizeUsername(const std::string& username, const std::string& field) {
+absl::StatusOr<std::string> NormalizeUsername(const std::string& username,
+                                              const std::string& field) {
   const std::string lower = absl::AsciiStrToLower(username);
-  if (lower.size() < 3 || lower.size() > 64) return InvalidFieldError(field, "must be 3 to 64 characters");
+  if (lower.size() < 3 || lower.size() > 64)
+    return InvalidFieldError(field, "must be 3 to 64 characters");
   for (char c : lower) {
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
       return InvalidFieldError(field, "may only hold a-z, 0-9, '.', '_' and '-'");
@@ -125,9 +58,8 @@ absl::StatusOr<v1::Person> PeopleService::GetPerson(const Caller& caller, const 
   AccessFacts facts;
   std::optional<v1::Person> person;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id,
-                                                Entry(PersonNeed::kKnow, AUDIT_ACTION_READ, name, name, ""),
-                                                &audit));
+    const auto entry = PersonEntry::For(PersonNeed::kKnow, AUDIT_ACTION_READ, name, name, "");
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id, entry, &audit));
     person = store_.GetPerson(tx, person_id);
     if (!person) return NotFoundError("person", name);
     return absl::OkStatus();
@@ -156,17 +88,16 @@ absl::StatusOr<v1::Person> PeopleService::CreatePerson(const Caller& caller,
   if (id.empty()) {
     id = NewResourceId();
   } else if (!IsValidClientResourceId(id) || id == "me") {
-    return InvalidFieldError("person_id", "must be 4 to 63 of a-z, 0-9 and '-', starting with a letter");
+    return InvalidFieldError("person_id",
+                             "must be 4 to 63 of a-z, 0-9 and '-', starting with a letter");
   }
   if (IsSet(person.birth_date()) && ToCivilDay(person.birth_date()) > caller.today()) {
     return InvalidFieldError("person.birth_date", "is in the future");
   }
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id,
-                                        AdministratorEntry(id, AUDIT_ACTION_CREATE, PersonName(id),
-                                                           "only administrators register people"),
-                                        &audit)
-                               .status());
+    const auto entry = PersonEntry::ForAdministrators(id, AUDIT_ACTION_CREATE, PersonName(id),
+                                                      "only administrators register people");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
     COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, id, person));
     audit.Write(tx, id, AUDIT_ACTION_CREATE, PersonName(id));
     return absl::OkStatus();
@@ -185,14 +116,16 @@ absl::StatusOr<v1::Person> PeopleService::RegisterDirectly(const v1::Person& per
   if (!username.empty()) {
     COPLAN_ASSIGN_OR_RETURN(hash, hasher_.Hash(password, absl::Now() + absl::Seconds(60)));
   }
-  COPLAN_RETURN_IF_ERROR(db_.Write(absl::Now() + absl::Seconds(30), [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, person_id, person));
-    if (!username.empty()) COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
-    audit_.RecordInTransaction(tx, AuditEvent{"", person_id, AUDIT_ACTION_CREATE,
-                                              PersonName(person_id), v1::AUDIT_OUTCOME_ALLOWED,
-                                              "coplan-server/register"});
-    return absl::OkStatus();
-  }));
+  COPLAN_RETURN_IF_ERROR(
+      db_.Write(absl::Now() + absl::Seconds(30), [&](WriteTransaction& tx) -> absl::Status {
+        COPLAN_RETURN_IF_ERROR(store_.InsertPerson(tx, person_id, person));
+        if (!username.empty())
+          COPLAN_RETURN_IF_ERROR(store_.InsertAccount(tx, person_id, username, hash));
+        audit_.RecordInTransaction(
+            tx, AuditEvent{"", person_id, AUDIT_ACTION_CREATE, PersonName(person_id),
+                           v1::AUDIT_OUTCOME_ALLOWED, "coplan-server/register"});
+        return absl::OkStatus();
+      }));
   v1::Person out = person;
   out.set_name(PersonName(person_id));
   return out;
@@ -210,11 +143,9 @@ absl::StatusOr<v1::Account> PeopleService::CreateAccount(const Caller& caller,
   const std::string resource = absl::StrCat(request.parent(), "/account");
   // Only administrators may create accounts; check before spending a hash on it.
   absl::Status allowed = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    return gate_.Person(tx, caller, caller.person_id,
-                        AdministratorEntry(person_id, AUDIT_ACTION_CREATE, resource,
-                                           "only administrators create accounts"),
-                        &audit)
-        .status();
+    const auto entry = PersonEntry::ForAdministrators(person_id, AUDIT_ACTION_CREATE, resource,
+                                                      "only administrators create accounts");
+    return gate_.Person(tx, caller, caller.person_id, entry, &audit).status();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(allowed));
   COPLAN_ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(request.password(), caller.deadline));
@@ -241,11 +172,9 @@ absl::StatusOr<v1::ExternalIdentity> PeopleService::CreateExternalIdentity(
   const std::string id = NewResourceId();
   const std::string resource = absl::StrCat(request.parent(), "/externalIdentities/", id);
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id,
-                                        AdministratorEntry(person_id, AUDIT_ACTION_GRANT, resource,
-                                                           "only administrators link identities"),
-                                        &audit)
-                               .status());
+    const auto entry = PersonEntry::ForAdministrators(person_id, AUDIT_ACTION_GRANT, resource,
+                                                      "only administrators link identities");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
     if (!store_.GetPerson(tx, person_id)) return NotFoundError("person", request.parent());
     COPLAN_RETURN_IF_ERROR(
         store_.InsertIdentity(tx, id, person_id, identity.issuer(), identity.subject()));
@@ -267,7 +196,8 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     offset = position.Int(0);
   }
   if (offset < 0) {
-    return InvalidFieldError("page_token", "is not a token this list gave out; start again without one");
+    return InvalidFieldError("page_token",
+                             "is not a token this list gave out; start again without one");
   }
   std::vector<ConnectionRow> rows;
   COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
@@ -281,7 +211,8 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     if (row.kind == v1::CONNECTION_KIND_PROXY) {
       std::optional<absl::CivilDay> birth;
       if (auto date = ParseIsoDate(row.birth_date)) birth = ToCivilDay(*date);
-      if (ProxyStateOn(row.granted_by_person, false, birth, caller.today()) != v1::PROXY_STATE_ACTIVE) {
+      if (ProxyStateOn(row.granted_by_person, false, birth, caller.today()) !=
+          v1::PROXY_STATE_ACTIVE) {
         continue;
       }
     }
@@ -294,7 +225,8 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
   // The list can shrink between pages: past its end is simply the end.
   offset = std::min<int64_t>(offset, connections.size());
   v1::ListConnectionsResponse response;
-  for (int64_t i = offset; i < static_cast<int64_t>(connections.size()) && i < offset + limit; ++i) {
+  for (int64_t i = offset; i < static_cast<int64_t>(connections.size()) && i < offset + limit;
+       ++i) {
     *response.add_connections() = connections[i];
   }
   if (offset + limit < static_cast<int64_t>(connections.size())) {
@@ -312,16 +244,13 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::CreateCareTeamMember(
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(member, ""), "care_team_member."));
   COPLAN_ASSIGN_OR_RETURN(std::string clinician_id,
                           ParsePersonName(member.clinician(), "care_team_member.clinician"));
-  const std::string resource =
-      absl::StrCat(request.parent(), "/careTeamMembers/", clinician_id);
+  const std::string resource = absl::StrCat(request.parent(), "/careTeamMembers/", clinician_id);
   CareTeamRow row;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(
-        gate_.Person(tx, caller, person_id,
-                     Entry(PersonNeed::kManageCareTeam, AUDIT_ACTION_GRANT, resource, request.parent(),
-                           "only administrators and clinicians already in the care team can add to it"),
-                     &audit)
-            .status());
+    const auto entry = PersonEntry::For(
+        PersonNeed::kManageCareTeam, AUDIT_ACTION_GRANT, resource, request.parent(),
+        "only administrators and clinicians already in the care team can add to it");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
     auto clinician = store_.GetPerson(tx, clinician_id);
     if (!clinician) {
       return InvalidFieldError("care_team_member.clinician", "is not a known person");
@@ -355,20 +284,16 @@ absl::StatusOr<v1::ListCareTeamMembersResponse> PeopleService::ListCareTeamMembe
   const std::string resource = request.parent() + "/careTeamMembers";
   std::vector<CareTeamRow> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(
-        gate_.Person(tx, caller, person_id,
-                     Entry(PersonNeed::kListCareTeam, AUDIT_ACTION_READ, resource, request.parent(),
-                           "you cannot see this person's care team"),
-                     &audit)
-            .status());
+    const auto entry = PersonEntry::For(PersonNeed::kListCareTeam, AUDIT_ACTION_READ, resource,
+                                        request.parent(), "you cannot see this person's care team");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
     rows = store_.ListCareTeam(tx, person_id, after, limit + 1);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   v1::ListCareTeamMembersResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (const auto& row : rows) *response.add_care_team_members() = ToMember(person_id, row);
   if (more) {
     response.set_next_page_token(EncodePageToken({rows.back().clinician_id}, request.parent()));
@@ -384,13 +309,10 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::DeleteCareTeamMember(const Cal
   const std::string& person_id = parts[0];
   std::optional<CareTeamRow> removed;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(
-        gate_.Person(tx, caller, person_id,
-                     Entry(PersonNeed::kManageCareTeam, AUDIT_ACTION_REVOKE, name, name,
-                           "only administrators and care-team clinicians change the care team",
-                           "care team member"),
-                     &audit)
-            .status());
+    const auto entry = PersonEntry::For(
+        PersonNeed::kManageCareTeam, AUDIT_ACTION_REVOKE, name, name,
+        "only administrators and care-team clinicians change the care team", "care team member");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
     removed = store_.DeleteCareTeamMember(tx, person_id, parts[1]);
     if (!removed) return NotFoundError("care team member", name);
     audit.Write(tx, person_id, AUDIT_ACTION_REVOKE, name);
@@ -409,7 +331,8 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
   v1::Grant grant = request.grant();
   ClearOutputOnlyFields(grant);
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(grant, ""), "grant."));
-  COPLAN_ASSIGN_OR_RETURN(std::string grantee_id, ParsePersonName(grant.grantee(), "grant.grantee"));
+  COPLAN_ASSIGN_OR_RETURN(std::string grantee_id,
+                          ParsePersonName(grant.grantee(), "grant.grantee"));
   COPLAN_RETURN_IF_ERROR(ValidateAccessLevel(grant.access(), "grant.access"));
   if (grant.documents().empty() && grant.document_kinds().empty()) {
     return InvalidFieldError("grant.documents", "name at least one document or document kind");
@@ -426,7 +349,8 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
     if (document.person_id != person_id) {
       return InvalidFieldError(field, "is not a document of the person granting access");
     }
-    row.documents.push_back(absl::StrCat(CollectionSegment(document.collection), "/", document.document_id));
+    row.documents.push_back(
+        absl::StrCat(CollectionSegment(document.collection), "/", document.document_id));
   }
   for (int i = 0; i < grant.document_kinds_size(); ++i) {
     if (grant.document_kinds(i) == v1::DOCUMENT_KIND_UNSPECIFIED) {
@@ -438,23 +362,23 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
     COPLAN_RETURN_IF_ERROR(ValidateTimestamp(grant.expire_time(), "grant.expire_time"));
     row.expire_time = Micros(FromTimestamp(grant.expire_time()));
     if (*row.expire_time <= caller.now) {
-      return InvalidFieldError("grant.expire_time", "is in the past; a grant must end in the future");
+      return InvalidFieldError("grant.expire_time",
+                               "is in the past; a grant must end in the future");
     }
   }
   const std::string resource = request.parent() + "/grants/" + row.id;
   std::string grantee_name;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id,
-                                        Entry(PersonNeed::kManageSharing, AUDIT_ACTION_GRANT, resource,
-                                              request.parent(), "only the person can share their records"),
-                                        &audit)
-                               .status());
+    const auto entry =
+        PersonEntry::For(PersonNeed::kManageSharing, AUDIT_ACTION_GRANT, resource, request.parent(),
+                         "only the person can share their records");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
     if (grantee_id == person_id) return InvalidFieldError("grant.grantee", "cannot be yourself");
     auto grantee = store_.GetPerson(tx, grantee_id);
     if (!grantee) return InvalidFieldError("grant.grantee", "is not a known person");
     grantee_name = grantee->display_name();
-    if (!row.documents.empty() &&
-        store_.CountDocuments(tx, person_id, row.documents) != static_cast<int>(row.documents.size())) {
+    if (!row.documents.empty() && store_.CountDocuments(tx, person_id, row.documents) !=
+                                      static_cast<int>(row.documents.size())) {
       return InvalidFieldError("grant.documents", "names a document that does not exist");
     }
     store_.InsertGrant(tx, row);
@@ -466,8 +390,8 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
   return ToGrant(row, caller.now);
 }
 
-absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& caller,
-                                                                 const v1::ListGrantsRequest& request) {
+absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(
+    const Caller& caller, const v1::ListGrantsRequest& request) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
   std::string person_id;
@@ -478,22 +402,23 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& c
   } else {
     COPLAN_ASSIGN_OR_RETURN(person_id, ParsePersonName(request.parent(), "parent"));
   }
-  const std::string fingerprint = absl::StrCat(request.parent(), "|", request.received(), "|",
-                                               request.show_inactive());
+  const std::string fingerprint =
+      absl::StrCat(request.parent(), "|", request.received(), "|", request.show_inactive());
   int64_t before_micros = 0;
   std::string before_id;
   if (!request.page_token().empty()) {
-    COPLAN_ASSIGN_OR_RETURN(PageCursor position, DecodePageToken(request.page_token(), fingerprint, 2));
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position,
+                            DecodePageToken(request.page_token(), fingerprint, 2));
     before_micros = position.Int(0);
     before_id = position.Text(1);
   }
   std::vector<GrantRow> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    const PersonEntry entry =
-        request.received()
-            ? PersonEntry{PersonNeed::kSignedIn}
-            : Entry(PersonNeed::kManageSharing, AUDIT_ACTION_READ, request.parent() + "/grants",
-                    request.parent(), "only the person sees their grants");
+    const PersonEntry entry = request.received()
+                                  ? PersonEntry{PersonNeed::kSignedIn}
+                                  : PersonEntry::For(PersonNeed::kManageSharing, AUDIT_ACTION_READ,
+                                                     request.parent() + "/grants", request.parent(),
+                                                     "only the person sees their grants");
     COPLAN_RETURN_IF_ERROR(
         gate_.Person(tx, caller, request.received() ? caller.person_id : person_id, entry, &audit)
             .status());
@@ -504,8 +429,7 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& c
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   v1::ListGrantsResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (const auto& row : rows) *response.add_grants() = ToGrant(row, caller.now);
   if (more) {
     response.set_next_page_token(EncodePageToken(
@@ -514,18 +438,17 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(const Caller& c
   return response;
 }
 
-absl::StatusOr<v1::Grant> PeopleService::RevokeGrant(const Caller& caller, const std::string& name) {
+absl::StatusOr<v1::Grant> PeopleService::RevokeGrant(const Caller& caller,
+                                                     const std::string& name) {
   CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
                           ParseName(name, "people/{person}/grants/{grant}", "name"));
   const std::string& person_id = parts[0];
   std::optional<GrantRow> grant;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id,
-                                        Entry(PersonNeed::kManageSharing, AUDIT_ACTION_REVOKE, name, name,
-                                              "only the person can revoke their grants", "grant"),
-                                        &audit)
-                               .status());
+    const auto entry = PersonEntry::For(PersonNeed::kManageSharing, AUDIT_ACTION_REVOKE, name, name,
+                                        "only the person can revoke their grants", "grant");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
     grant = store_.GetGrant(tx, person_id, parts[1]);
     if (!grant) return NotFoundError("grant", name);
     if (!grant->revoke_time) {
@@ -547,7 +470,8 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
   v1::ProxyAccess proxy = request.proxy_access();
   ClearOutputOnlyFields(proxy);
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(proxy, ""), "proxy_access."));
-  COPLAN_ASSIGN_OR_RETURN(std::string proxy_id, ParsePersonName(proxy.proxy(), "proxy_access.proxy"));
+  COPLAN_ASSIGN_OR_RETURN(std::string proxy_id,
+                          ParsePersonName(proxy.proxy(), "proxy_access.proxy"));
   COPLAN_RETURN_IF_ERROR(ValidateAccessLevel(proxy.access(), "proxy_access.access"));
   ProxyRow row;
   row.id = NewResourceId();
@@ -559,10 +483,10 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
   const std::string resource = absl::StrCat(request.parent(), "/proxyAccesses/", row.id);
   std::optional<absl::CivilDay> birth;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    const PersonEntry entry =
-        Entry(row.granted_by_person ? PersonNeed::kSelf : PersonNeed::kSetUpProxy, AUDIT_ACTION_GRANT,
-              resource, request.parent(),
-              "only the person, an administrator or their care team can set up proxy access");
+    const PersonEntry entry = PersonEntry::For(
+        row.granted_by_person ? PersonNeed::kSelf : PersonNeed::kSetUpProxy, AUDIT_ACTION_GRANT,
+        resource, request.parent(),
+        "only the person, an administrator or their care team can set up proxy access");
     COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
     birth = facts.subject.birth_date;
     if (!row.granted_by_person) {
@@ -583,7 +507,8 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
             "the person has refused proxy access for this proxy; only they can give it again");
       }
     }
-    if (proxy_id == person_id) return InvalidFieldError("proxy_access.proxy", "cannot be the person themself");
+    if (proxy_id == person_id)
+      return InvalidFieldError("proxy_access.proxy", "cannot be the person themself");
     auto proxy_person = store_.GetPerson(tx, proxy_id);
     if (!proxy_person) return InvalidFieldError("proxy_access.proxy", "is not a known person");
     row.proxy_display_name = proxy_person->display_name();
@@ -612,19 +537,16 @@ absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
   AccessFacts facts;
   std::vector<ProxyRow> rows;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id,
-                                                Entry(PersonNeed::kFullProfile, AUDIT_ACTION_READ,
-                                                      resource, request.parent(),
-                                                      "you cannot see this person's proxies"),
-                                                &audit));
+    const auto entry = PersonEntry::For(PersonNeed::kFullProfile, AUDIT_ACTION_READ, resource,
+                                        request.parent(), "you cannot see this person's proxies");
+    COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id, entry, &audit));
     rows = store_.ListProxies(tx, person_id, before_micros, before_id, limit + 1);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   v1::ListProxyAccessesResponse response;
-  const bool more = static_cast<int>(rows.size()) > limit;
-  if (more) rows.resize(limit);
+  const bool more = TrimToPage(rows, limit);
   for (const auto& row : rows) {
     *response.add_proxy_accesses() = ToProxy(row, facts.subject.birth_date, caller.today());
   }
@@ -644,12 +566,10 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::RefuseProxyAccess(const Caller& c
   std::optional<ProxyRow> proxy;
   std::optional<absl::CivilDay> birth;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts,
-                            gate_.Person(tx, caller, person_id,
-                                         Entry(PersonNeed::kSelf, AUDIT_ACTION_REVOKE, name, name,
-                                               "only the young person can refuse proxy access",
-                                               "proxy access"),
-                                         &audit));
+    const auto entry =
+        PersonEntry::For(PersonNeed::kSelf, AUDIT_ACTION_REVOKE, name, name,
+                         "only the young person can refuse proxy access", "proxy access");
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
     birth = facts.subject.birth_date;
     proxy = store_.GetProxy(tx, person_id, parts[1]);
     if (!proxy) return NotFoundError("proxy access", name);

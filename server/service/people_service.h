@@ -1,4 +1,4 @@
-// People and the relationships that give access (DESIGN.md §3): registration by
+// People and the relationships that give access: registration by
 // administrators, care teams, grants made by the person, and guardian proxy access with
 // its age rules. Every call passes the access gate (access_gate.h) once: the decision is
 // domain/access_policy's, and refusals are audited.
@@ -25,8 +25,8 @@ class PeopleService {
   absl::StatusOr<coplan::v1::Person> GetPerson(const Caller& caller, const std::string& name);
   absl::StatusOr<coplan::v1::Person> CreatePerson(const Caller& caller,
                                                   const coplan::v1::CreatePersonRequest& request);
-  absl::StatusOr<coplan::v1::Account> CreateAccount(const Caller& caller,
-                                                    const coplan::v1::CreateAccountRequest& request);
+  absl::StatusOr<coplan::v1::Account> CreateAccount(
+      const Caller& caller, const coplan::v1::CreateAccountRequest& request);
   absl::StatusOr<coplan::v1::ExternalIdentity> CreateExternalIdentity(
       const Caller& caller, const coplan::v1::CreateExternalIdentityRequest& request);
   absl::StatusOr<coplan::v1::ListConnectionsResponse> ListConnections(
@@ -71,6 +71,7 @@ class PeopleService {
 
 // Validates a username (3 to 64 of a-z, 0-9, '.', '_', '-', compared in lower case) and
 // returns it in lower case.
-absl::StatusOr<std::string> NormalizeUsername(const std::string& username, const std::string& field);
+absl::StatusOr<std::string> NormalizeUsername(const std::string& username,
+                                              const std::string& field);
 
 }  // namespace coplan

@@ -1,8 +1,7 @@
 #include "server/store/access_facts_query.h"
 
-#include <pqxx/pqxx>
-
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "server/common/proto_time.h"
 #include "server/store/access_facts_store.h"

@@ -1,7 +1,7 @@
 #include "server/store/audit_store.h"
 
-#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "absl/strings/escaping.h"
 #include "server/common/proto_time.h"
@@ -83,7 +83,8 @@ void AuditStore::Insert(Transaction& tx, const std::vector<AuditRow>& rows) {
 
 std::vector<AuditRow> AuditStore::LockUnsealed(WriteTransaction& tx, int64_t after_id, int limit) {
   std::vector<AuditRow> rows;
-  for (const auto& row : tx.sql().exec_prepared("audit_lock_unsealed", after_id, limit)) rows.push_back(ReadRow(row));
+  for (const auto& row : tx.sql().exec_prepared("audit_lock_unsealed", after_id, limit))
+    rows.push_back(ReadRow(row));
   return rows;
 }
 
@@ -109,30 +110,32 @@ void AuditStore::SealRows(WriteTransaction& tx, const std::vector<Seal>& seals) 
   if (seals.empty()) return;
   nlohmann::json rows = nlohmann::json::array();
   for (const Seal& seal : seals) {
-    rows.push_back({{"id", seal.id}, {"seq", seal.chain_seq}, {"hash", absl::BytesToHexString(seal.chain_hash)}});
+    rows.push_back({{"id", seal.id},
+                    {"seq", seal.chain_seq},
+                    {"hash", absl::BytesToHexString(seal.chain_hash)}});
   }
   tx.sql().exec_prepared("audit_seal", rows.dump());
 }
 
 void AuditStore::SaveHead(WriteTransaction& tx, const ChainHead& head) {
   tx.sql().exec_prepared("audit_save_head", head.chain_seq, pqxx::binarystring(head.chain_hash),
-                   pqxx::binarystring(head.head_mac));
+                         pqxx::binarystring(head.head_mac));
 }
 
 bool AuditStore::TrySealLock(WriteTransaction& tx) {
-  return tx.sql().exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kSealLockId) + ")")[0][0]
+  return tx.sql()
+      .exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kSealLockId) + ")")[0][0]
       .as<bool>();
 }
 
-void AuditStore::ForEachRow(Transaction& tx,
-                            const std::function<void(const AuditRow&)>& visit) {
+void AuditStore::ForEachRow(Transaction& tx, const std::function<void(const AuditRow&)>& visit) {
   // In batches, to keep memory flat on a long trail.
   int64_t after_seq = -1;
   for (;;) {
     auto result = tx.sql().exec_params(std::string("SELECT ") + kRowColumns +
-                                     " FROM audit_events WHERE chain_seq > $1"
-                                     " ORDER BY chain_seq LIMIT 10000",
-                                 after_seq);
+                                           " FROM audit_events WHERE chain_seq > $1"
+                                           " ORDER BY chain_seq LIMIT 10000",
+                                       after_seq);
     if (result.empty()) break;
     for (const auto& row : result) {
       AuditRow parsed = ReadRow(row);
@@ -141,17 +144,17 @@ void AuditStore::ForEachRow(Transaction& tx,
     }
   }
   for (const auto& row : tx.sql().exec(std::string("SELECT ") + kRowColumns +
-                                 " FROM audit_events WHERE chain_seq IS NULL ORDER BY id")) {
+                                       " FROM audit_events WHERE chain_seq IS NULL ORDER BY id")) {
     visit(ReadRow(row));
   }
 }
 
 std::vector<AuditRow> AuditStore::List(Transaction& tx, const AuditQuery& query) {
   std::vector<AuditRow> rows;
-  for (const auto& row : tx.sql().exec_prepared("audit_list", query.on_behalf_of_id, query.actor_id,
-                                          query.resource_prefix, query.by_actor_id,
-                                          query.start_micros, query.end_micros,
-                                          query.before_micros, query.before_id, query.limit)) {
+  for (const auto& row : tx.sql().exec_prepared(
+           "audit_list", query.on_behalf_of_id, query.actor_id, query.resource_prefix,
+           query.by_actor_id, query.start_micros, query.end_micros, query.before_micros,
+           query.before_id, query.limit)) {
     rows.push_back(ReadRow(row));
   }
   return rows;

@@ -22,7 +22,7 @@ struct AuditRow {
   absl::Time event_time;
   std::string actor_id;
   std::string on_behalf_of_id;
-  int action = 0;   // coplan.v1.AuditAction
+  int action = 0;  // coplan.v1.AuditAction
   std::string resource;
   int outcome = 0;  // coplan.v1.AuditOutcome
   std::string method;

@@ -65,7 +65,7 @@ Database::Database(Options options) : options_(std::move(options)) {}
 Database::~Database() = default;
 
 void Database::Prepare(const std::string& name, const std::string& sql) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   for (const auto& known : statements_) {
     if (known.first == name) return;  // another store instance on the same pool
   }
@@ -77,7 +77,7 @@ void Database::Prepare(const std::string& name, const std::string& sql) {
 void Database::RegisterNewStatements(PooledConnection& pooled) {
   std::vector<std::pair<std::string, std::string>> missing;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (pooled.registered == statements_.size()) return;
     missing.assign(statements_.begin() + pooled.registered, statements_.end());
     pooled.registered = statements_.size();
@@ -87,7 +87,7 @@ void Database::RegisterNewStatements(PooledConnection& pooled) {
 }
 
 int Database::broken_connections() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return broken_;
 }
 
@@ -110,49 +110,46 @@ absl::Status Database::Connect(PooledConnection& pooled) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Database::PooledConnection>> Database::Acquire(
-    absl::Time deadline) {
+absl::StatusOr<std::unique_ptr<Database::PooledConnection>> Database::Acquire(absl::Time deadline) {
   const absl::Time wait_until = std::min(deadline, absl::Now() + options_.max_lease_wait);
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    if (!idle_.empty()) {
-      auto conn = std::move(idle_.back());
-      idle_.pop_back();
-      if (conn->registered != statements_.size()) {
-        lock.unlock();
-        try {
-          RegisterNewStatements(*conn);
-        } catch (const std::exception&) {
-          Release(std::move(conn), /*broken=*/true);
-          return UnavailableError("the database is not reachable; try again shortly");
-        }
-      }
-      return conn;
-    }
-    if (open_ < options_.pool_size) {
-      ++open_;
-      lock.unlock();
-      auto pooled = std::make_unique<PooledConnection>();
-      absl::Status status = Connect(*pooled);
-      if (!status.ok()) {
-        lock.lock();
-        --open_;
-        released_.notify_one();
-        return status;
-      }
-      return pooled;
-    }
-    const absl::Time now = absl::Now();
-    if (now >= wait_until) {
-      if (now >= deadline) return DeadlineError();
+  std::unique_ptr<PooledConnection> conn;
+  {
+    absl::MutexLock lock(&mutex_);
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return !idle_.empty() || open_ < options_.pool_size;
+    };
+    if (!mutex_.AwaitWithDeadline(absl::Condition(&available), wait_until)) {
+      if (absl::Now() >= deadline) return DeadlineError();
       return UnavailableError("all database connections are busy; try again shortly");
     }
-    released_.wait_for(lock, absl::ToChronoNanoseconds(wait_until - now));
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    } else {
+      ++open_;  // a place for a new connection, made outside the lock
+    }
   }
+  if (conn == nullptr) {
+    conn = std::make_unique<PooledConnection>();
+    absl::Status status = Connect(*conn);
+    if (!status.ok()) {
+      absl::MutexLock lock(&mutex_);
+      --open_;
+      return status;
+    }
+    return conn;
+  }
+  try {
+    RegisterNewStatements(*conn);
+  } catch (const std::exception&) {
+    Release(std::move(conn), /*broken=*/true);
+    return UnavailableError("the database is not reachable; try again shortly");
+  }
+  return conn;
 }
 
 void Database::Release(std::unique_ptr<PooledConnection> conn, bool broken) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   if (broken) {
     ++broken_;
     --open_;
@@ -160,7 +157,6 @@ void Database::Release(std::unique_ptr<PooledConnection> conn, bool broken) {
   } else {
     idle_.push_back(std::move(conn));
   }
-  released_.notify_one();
 }
 
 absl::Status Database::ApplyDeadline(PooledConnection& pooled, absl::Time deadline) {

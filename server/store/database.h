@@ -19,16 +19,16 @@
 //   "outcome unknown" (callers with idempotency keys can retry safely).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/store/transaction.h"
 
@@ -55,11 +55,11 @@ class Database {
   void Prepare(const std::string& name, const std::string& sql);
 
   // Runs `work` in a read-write transaction; commits when it returns OK.
-  absl::Status Write(absl::Time deadline, const std::function<absl::Status(WriteTransaction&)>& work);
+  absl::Status Write(absl::Time deadline,
+                     const std::function<absl::Status(WriteTransaction&)>& work);
   // Runs `work` without a transaction block (autocommit): for single-statement reads,
   // which are consistent on their own, at one round trip each.
-  absl::Status Read(absl::Time deadline,
-                    const std::function<absl::Status(Transaction&)>& work);
+  absl::Status Read(absl::Time deadline, const std::function<absl::Status(Transaction&)>& work);
 
   // Checks that a connection can be made (start-up).
   absl::Status Ping(absl::Time deadline);
@@ -81,13 +81,12 @@ class Database {
   absl::Status Run(absl::Time deadline, bool write, const std::function<absl::Status(Tx&)>& work);
 
   const Options options_;
-  mutable std::mutex mutex_;
-  std::condition_variable released_;
-  std::vector<std::unique_ptr<PooledConnection>> idle_;  // guarded by mutex_
-  int open_ = 0;                                         // guarded by mutex_
-  int broken_ = 0;                                       // guarded by mutex_
-  // Named statements in the order registered; guarded by mutex_.
-  std::vector<std::pair<std::string, std::string>> statements_;
+  mutable absl::Mutex mutex_;
+  std::vector<std::unique_ptr<PooledConnection>> idle_ ABSL_GUARDED_BY(mutex_);
+  int open_ ABSL_GUARDED_BY(mutex_) = 0;
+  int broken_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Named statements in the order registered.
+  std::vector<std::pair<std::string, std::string>> statements_ ABSL_GUARDED_BY(mutex_);
 };
 
 // Rounds a time budget down to the 1-2-5 series (10 ms ... max), for statement_timeout.

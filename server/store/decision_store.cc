@@ -10,12 +10,13 @@
 namespace coplan {
 
 DecisionStore::DecisionStore(Database& db) : db_(db) {
-  db_.Prepare("decision_summary_upsert",
-              "INSERT INTO decision_summaries (document_key, person_id, title, stage, status,"
-              " sure_complete, sure_score, follow_up_date, deleted)"
-              " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, '')::date, $9)"
-              " ON CONFLICT (document_key) DO UPDATE SET title = $3, stage = $4, status = $5,"
-              " sure_complete = $6, sure_score = $7, follow_up_date = NULLIF($8, '')::date, deleted = $9");
+  db_.Prepare(
+      "decision_summary_upsert",
+      "INSERT INTO decision_summaries (document_key, person_id, title, stage, status,"
+      " sure_complete, sure_score, follow_up_date, deleted)"
+      " VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, '')::date, $9)"
+      " ON CONFLICT (document_key) DO UPDATE SET title = $3, stage = $4, status = $5,"
+      " sure_complete = $6, sure_score = $7, follow_up_date = NULLIF($8, '')::date, deleted = $9");
   db_.Prepare("decision_caseload",
               "SELECT d.key, d.person_id, p.display_name, d.document_id, d.body"
               " FROM care_team_members c"
@@ -24,14 +25,16 @@ DecisionStore::DecisionStore(Database& db) : db_(db) {
               " JOIN people p ON p.id = d.person_id"
               " WHERE c.clinician_id = $1 AND NOT s.deleted AND s.status NOT IN (3, 4)"
               " AND d.key > $2 ORDER BY d.key LIMIT $3");
-  db_.Prepare("decision_clinician_in_team",
-              "SELECT p.clinician, coalesce(p.team_id, '') FROM care_team_members c"
-              " JOIN people p ON p.id = c.clinician_id WHERE c.person_id = $1 AND c.clinician_id = $2");
-  db_.Prepare("collaborate_insert",
-              "INSERT INTO collaborate_responses (id, document_key, person_id, clinician_id, team_id,"
-              " understand_health_issues, listen_to_what_matters, include_what_matters)"
-              " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)"
-              " ON CONFLICT (document_key) DO NOTHING RETURNING id");
+  db_.Prepare(
+      "decision_clinician_in_team",
+      "SELECT p.clinician, coalesce(p.team_id, '') FROM care_team_members c"
+      " JOIN people p ON p.id = c.clinician_id WHERE c.person_id = $1 AND c.clinician_id = $2");
+  db_.Prepare(
+      "collaborate_insert",
+      "INSERT INTO collaborate_responses (id, document_key, person_id, clinician_id, team_id,"
+      " understand_health_issues, listen_to_what_matters, include_what_matters)"
+      " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)"
+      " ON CONFLICT (document_key) DO NOTHING RETURNING id");
   db_.Prepare("collaborate_by_clinician",
               "SELECT count(*), count(*) FILTER (WHERE understand_health_issues = 9 AND"
               " listen_to_what_matters = 9 AND include_what_matters = 9)"
@@ -42,19 +45,20 @@ DecisionStore::DecisionStore(Database& db) : db_(db) {
               " FROM collaborate_responses WHERE team_id = $1");
 }
 
-void DecisionStore::SaveSummary(WriteTransaction& tx, int64_t document_key, const std::string& person_id,
-                                const v1::DecisionRecord& record, bool deleted) {
+void DecisionStore::SaveSummary(WriteTransaction& tx, int64_t document_key,
+                                const std::string& person_id, const v1::DecisionRecord& record,
+                                bool deleted) {
   const SureResult sure = ScoreSure(record.sure());
   tx.sql().exec_prepared("decision_summary_upsert", document_key, person_id, record.title(),
-                   static_cast<int>(record.stage()), static_cast<int>(record.status()), sure.complete,
-                   sure.score, ToIsoDate(record.follow_up_date()), deleted);
+                         static_cast<int>(record.stage()), static_cast<int>(record.status()),
+                         sure.complete, sure.score, ToIsoDate(record.follow_up_date()), deleted);
 }
 
-std::vector<CaseloadRow> DecisionStore::Caseload(Transaction& tx,
-                                                 const std::string& clinician_id, int64_t after_key,
-                                                 int limit) {
+std::vector<CaseloadRow> DecisionStore::Caseload(Transaction& tx, const std::string& clinician_id,
+                                                 int64_t after_key, int limit) {
   std::vector<CaseloadRow> rows;
-  for (const auto& row : tx.sql().exec_prepared("decision_caseload", clinician_id, after_key, limit)) {
+  for (const auto& row :
+       tx.sql().exec_prepared("decision_caseload", clinician_id, after_key, limit)) {
     rows.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
                     row[3].as<std::string>(), pqxx::binarystring(row[4]).str()});
   }
@@ -66,9 +70,10 @@ absl::Status DecisionStore::InsertCollaborate(WriteTransaction& tx, const std::s
                                               const std::string& clinician_id,
                                               const std::string& team_id,
                                               const v1::CollaborateResponse& response) {
-  if (tx.sql().exec_prepared("collaborate_insert", id, document_key, person_id, clinician_id, team_id,
-                       response.understand_health_issues(), response.listen_to_what_matters(),
-                       response.include_what_matters())
+  if (tx.sql()
+          .exec_prepared("collaborate_insert", id, document_key, person_id, clinician_id, team_id,
+                         response.understand_health_issues(), response.listen_to_what_matters(),
+                         response.include_what_matters())
           .empty()) {
     return AlreadyExistsError("CollaboRATE response", "this decision already has one");
   }
@@ -76,8 +81,8 @@ absl::Status DecisionStore::InsertCollaborate(WriteTransaction& tx, const std::s
 }
 
 std::optional<std::string> DecisionStore::CareTeamClinicianTeam(Transaction& tx,
-                                                               const std::string& person_id,
-                                                               const std::string& clinician_id) {
+                                                                const std::string& person_id,
+                                                                const std::string& clinician_id) {
   auto result = tx.sql().exec_prepared("decision_clinician_in_team", person_id, clinician_id);
   if (result.empty() || !result[0][0].as<bool>()) return std::nullopt;
   return result[0][1].as<std::string>();

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <optional>
-#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "coplan/v1/decision.pb.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -43,8 +43,7 @@ class DecisionStore {
                                  const std::string& team_id,
                                  const coplan::v1::CollaborateResponse& response);
   // The team of `clinician_id` if they are a clinician in the person's care team.
-  std::optional<std::string> CareTeamClinicianTeam(Transaction& tx,
-                                                   const std::string& person_id,
+  std::optional<std::string> CareTeamClinicianTeam(Transaction& tx, const std::string& person_id,
                                                    const std::string& clinician_id);
   CollaborateCounts CountForClinician(Transaction& tx, const std::string& clinician_id);
   CollaborateCounts CountForTeam(Transaction& tx, const std::string& team_id);

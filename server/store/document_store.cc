@@ -1,7 +1,7 @@
 #include "server/store/document_store.h"
 
-#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
@@ -27,7 +27,6 @@ constexpr char kDocumentColumns[] = R"sql(
              FROM sign_offs WHERE document_key = d.key
             ORDER BY person_id, revision DESC) l)
 )sql";
-constexpr int kDocumentColumnCount = 14;
 
 StoredDocument ReadDocument(const pqxx::row& row, int c) {
   StoredDocument doc;
@@ -42,8 +41,8 @@ StoredDocument ReadDocument(const pqxx::row& row, int c) {
   if (int64_t deleted = row[c + 8].as<int64_t>(); deleted != 0) {
     doc.delete_time = MicrosToTime(deleted);
   }
-  doc.name.collection = row[c + 9].as<std::string>() == "plans" ? Collection::kPlans
-                                                                 : Collection::kDecisions;
+  doc.name.collection =
+      row[c + 9].as<std::string>() == "plans" ? Collection::kPlans : Collection::kDecisions;
   doc.name.document_id = row[c + 10].as<std::string>();
   doc.name.person_id = row[c + 11].as<std::string>();
   const int64_t agreed = row[c + 12].as<int64_t>();
@@ -94,7 +93,8 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
   db_.Prepare("doc_lock", absl::StrCat("SELECT ", kDocumentColumns,
                                        " FROM documents d WHERE d.person_id = $1 AND"
                                        " d.collection = $2 AND d.document_id = $3 FOR UPDATE"));
-  db_.Prepare("doc_by_key", absl::StrCat("SELECT ", kDocumentColumns, " FROM documents d WHERE d.key = $1"));
+  db_.Prepare("doc_by_key",
+              absl::StrCat("SELECT ", kDocumentColumns, " FROM documents d WHERE d.key = $1"));
   db_.Prepare("doc_latest_revisions",
               "SELECT key, revision FROM documents"
               " WHERE key IN (SELECT json_array_elements_text($1::json)::bigint)");
@@ -103,16 +103,17 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " create_time, update_time, creator_id, last_editor_id)"
               " VALUES ($1, $2, $3, $4, $5, $6, micros_to_time($7), micros_to_time($7), $8, $8)"
               " ON CONFLICT (person_id, collection, document_id) DO NOTHING RETURNING key");
-  db_.Prepare("doc_write_revision",
-              "WITH updated AS (UPDATE documents SET body = $2, revision = $3,"
-              " update_time = micros_to_time($4), last_editor_id = $5,"
-              " delete_time = CASE WHEN $6::bigint = 0 THEN NULL ELSE micros_to_time($6) END"
-              " WHERE key = $1)"
-              " INSERT INTO document_revisions (document_key, revision, kind, author_id, create_time,"
-              " operations, changed_paths, snapshot, idempotency_key, request_hash)"
-              " VALUES ($1, $3, $7, $5, micros_to_time($4), $8,"
-              " ARRAY(SELECT json_array_elements_text($9::json)), $2, NULLIF($10, ''),"
-              " CASE WHEN $10 = '' THEN NULL ELSE $11::bytea END)");
+  db_.Prepare(
+      "doc_write_revision",
+      "WITH updated AS (UPDATE documents SET body = $2, revision = $3,"
+      " update_time = micros_to_time($4), last_editor_id = $5,"
+      " delete_time = CASE WHEN $6::bigint = 0 THEN NULL ELSE micros_to_time($6) END"
+      " WHERE key = $1)"
+      " INSERT INTO document_revisions (document_key, revision, kind, author_id, create_time,"
+      " operations, changed_paths, snapshot, idempotency_key, request_hash)"
+      " VALUES ($1, $3, $7, $5, micros_to_time($4), $8,"
+      " ARRAY(SELECT json_array_elements_text($9::json)), $2, NULLIF($10, ''),"
+      " CASE WHEN $10 = '' THEN NULL ELSE $11::bytea END)");
   db_.Prepare("rev_insert",
               "INSERT INTO document_revisions (document_key, revision, kind, author_id,"
               " create_time, operations, changed_paths, snapshot, idempotency_key, request_hash)"
@@ -127,9 +128,10 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN request_hash END"
               " FROM document_revisions WHERE document_key = $1 AND (revision > $2 OR"
               " (author_id = $3 AND idempotency_key = $4)) ORDER BY revision");
-  db_.Prepare("sign_off_insert",
-              "INSERT INTO sign_offs (document_key, person_id, role, revision) VALUES ($1, $2, $3, $4)"
-              " ON CONFLICT DO NOTHING");
+  db_.Prepare(
+      "sign_off_insert",
+      "INSERT INTO sign_offs (document_key, person_id, role, revision) VALUES ($1, $2, $3, $4)"
+      " ON CONFLICT DO NOTHING");
   db_.Prepare("rev_get",
               "SELECT document_key, operations, snapshot, idempotency_key, request_hash"
               " FROM document_revisions WHERE document_key = $1 AND revision = $2");
@@ -158,7 +160,7 @@ LoadedDocument DocumentStore::ReadWithAccess(Transaction& tx, const char* statem
                                              const std::string& session_id,
                                              const DocumentName& name) {
   auto result = tx.sql().exec_prepared(statement, actor_id, session_id, name.person_id,
-                                 CollectionText(name.collection), name.document_id);
+                                       CollectionText(name.collection), name.document_id);
   LoadedDocument loaded;
   const pqxx::row row = result[0];
   loaded.facts = ReadAccessFacts(row, 0, actor_id, name.person_id);
@@ -172,7 +174,7 @@ absl::StatusOr<std::vector<StoredDocument>> DocumentStore::List(
     Transaction& tx, const std::string& person_id, Collection collection, int kind,
     bool show_deleted, const DocumentCursor& after, int limit) {
   auto result = tx.sql().exec_prepared("doc_list", person_id, CollectionText(collection), kind,
-                                 show_deleted, after.create_micros, after.key, limit);
+                                       show_deleted, after.create_micros, after.key, limit);
   std::vector<StoredDocument> out;
   out.reserve(result.size());
   for (const auto& row : result) out.push_back(ReadDocument(row, 0));
@@ -182,12 +184,13 @@ absl::StatusOr<std::vector<StoredDocument>> DocumentStore::List(
 absl::StatusOr<std::optional<StoredDocument>> DocumentStore::LockForUpdate(
     WriteTransaction& tx, const DocumentName& name) {
   auto result = tx.sql().exec_prepared("doc_lock", name.person_id, CollectionText(name.collection),
-                                 name.document_id);
+                                       name.document_id);
   if (result.empty()) return std::optional<StoredDocument>();
   return std::optional<StoredDocument>(ReadDocument(result[0], 0));
 }
 
-absl::StatusOr<int64_t> DocumentStore::Insert(WriteTransaction& tx, const StoredDocument& document) {
+absl::StatusOr<int64_t> DocumentStore::Insert(WriteTransaction& tx,
+                                              const StoredDocument& document) {
   auto result = tx.sql().exec_prepared(
       "doc_insert", document.name.person_id, CollectionText(document.name.collection),
       document.name.document_id, document.kind, pqxx::binarystring(document.body),
@@ -202,10 +205,11 @@ void DocumentStore::InsertRevision(WriteTransaction& tx, const RevisionRow& row)
   std::string operations;
   row.revision.SerializeToString(&operations);
   tx.sql().exec_prepared("rev_insert", row.document_key, row.revision.revision(),
-                   static_cast<int>(row.revision.kind()), row.author_id,
-                   TimeToMicros(FromTimestamp(row.revision.create_time())),
-                   pqxx::binarystring(operations), paths.dump(), pqxx::binarystring(row.snapshot),
-                   row.idempotency_key, pqxx::binarystring(row.request_hash));
+                         static_cast<int>(row.revision.kind()), row.author_id,
+                         TimeToMicros(FromTimestamp(row.revision.create_time())),
+                         pqxx::binarystring(operations), paths.dump(),
+                         pqxx::binarystring(row.snapshot), row.idempotency_key,
+                         pqxx::binarystring(row.request_hash));
 }
 
 void DocumentStore::WriteRevision(WriteTransaction& tx, const StoredDocument& document,
@@ -215,10 +219,11 @@ void DocumentStore::WriteRevision(WriteTransaction& tx, const StoredDocument& do
   std::string operations;
   row.revision.SerializeToString(&operations);
   tx.sql().exec_prepared("doc_write_revision", document.key, pqxx::binarystring(document.body),
-                   document.revision, TimeToMicros(document.update_time), document.last_editor_id,
-                   document.delete_time ? TimeToMicros(*document.delete_time) : int64_t{0},
-                   static_cast<int>(row.revision.kind()), pqxx::binarystring(operations),
-                   paths.dump(), row.idempotency_key, pqxx::binarystring(row.request_hash));
+                         document.revision, TimeToMicros(document.update_time),
+                         document.last_editor_id,
+                         document.delete_time ? TimeToMicros(*document.delete_time) : int64_t{0},
+                         static_cast<int>(row.revision.kind()), pqxx::binarystring(operations),
+                         paths.dump(), row.idempotency_key, pqxx::binarystring(row.request_hash));
 }
 
 void DocumentStore::InsertSignOff(WriteTransaction& tx, int64_t document_key,
@@ -226,14 +231,13 @@ void DocumentStore::InsertSignOff(WriteTransaction& tx, int64_t document_key,
   tx.sql().exec_prepared("sign_off_insert", document_key, person_id, role, revision);
 }
 
-DocumentStore::EditHistory DocumentStore::LoadEditHistory(Transaction& tx,
-                                                          int64_t document_key,
+DocumentStore::EditHistory DocumentStore::LoadEditHistory(Transaction& tx, int64_t document_key,
                                                           int64_t base_revision,
                                                           const std::string& author_id,
                                                           const std::string& idempotency_key) {
   EditHistory history;
   for (const auto& row : tx.sql().exec_prepared("rev_edit_history", document_key, base_revision,
-                                          author_id, idempotency_key)) {
+                                                author_id, idempotency_key)) {
     const int64_t revision = row[0].as<int64_t>();
     if (row[2].as<bool>()) {
       RevisionRow earlier;
@@ -272,14 +276,14 @@ std::map<int64_t, int64_t> DocumentStore::LatestRevisions(Transaction& tx,
                                                           const std::vector<int64_t>& keys) {
   std::map<int64_t, int64_t> latest;
   if (keys.empty()) return latest;
-  for (const auto& row : tx.sql().exec_prepared("doc_latest_revisions", nlohmann::json(keys).dump())) {
+  for (const auto& row :
+       tx.sql().exec_prepared("doc_latest_revisions", nlohmann::json(keys).dump())) {
     latest[row[0].as<int64_t>()] = row[1].as<int64_t>();
   }
   return latest;
 }
 
-std::vector<RevisionRow> DocumentStore::ListRevisions(Transaction& tx,
-                                                      int64_t document_key,
+std::vector<RevisionRow> DocumentStore::ListRevisions(Transaction& tx, int64_t document_key,
                                                       int64_t after_revision, int limit) {
   std::vector<RevisionRow> out;
   for (const auto& row : tx.sql().exec_prepared("rev_list", document_key, after_revision, limit)) {

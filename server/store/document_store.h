@@ -14,7 +14,6 @@
 
 #include <map>
 #include <optional>
-#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "server/common/resource_names.h"
 #include "server/domain/access_facts.h"
 #include "server/domain/edit_engine.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -55,8 +55,8 @@ struct RevisionRow {
   int64_t document_key = 0;
   std::string author_id;
   coplan::v1::Revision revision;  // without name; operations and changed paths included
-  std::string snapshot;            // body after this revision
-  std::string idempotency_key;     // empty when none
+  std::string snapshot;           // body after this revision
+  std::string idempotency_key;    // empty when none
   std::string request_hash;
 };
 
@@ -71,13 +71,11 @@ class DocumentStore {
   explicit DocumentStore(Database& db);
 
   // The document and the facts about the caller and its owner, in one statement.
-  absl::StatusOr<LoadedDocument> LoadWithAccess(Transaction& tx,
-                                                const std::string& actor_id,
+  absl::StatusOr<LoadedDocument> LoadWithAccess(Transaction& tx, const std::string& actor_id,
                                                 const std::string& session_id,
                                                 const DocumentName& name);
   // A person's documents of a collection (optionally one kind), newest first.
-  absl::StatusOr<std::vector<StoredDocument>> List(Transaction& tx,
-                                                   const std::string& person_id,
+  absl::StatusOr<std::vector<StoredDocument>> List(Transaction& tx, const std::string& person_id,
                                                    Collection collection, int kind,
                                                    bool show_deleted, const DocumentCursor& after,
                                                    int limit);
@@ -106,16 +104,14 @@ class DocumentStore {
     std::optional<RevisionRow> earlier;
     std::vector<PriorChange> changes_since_base;
   };
-  EditHistory LoadEditHistory(Transaction& tx, int64_t document_key,
-                              int64_t base_revision, const std::string& author_id,
-                              const std::string& idempotency_key);
-  absl::StatusOr<std::optional<RevisionRow>> GetRevision(Transaction& tx,
-                                                         int64_t document_key, int64_t revision);
+  EditHistory LoadEditHistory(Transaction& tx, int64_t document_key, int64_t base_revision,
+                              const std::string& author_id, const std::string& idempotency_key);
+  absl::StatusOr<std::optional<RevisionRow>> GetRevision(Transaction& tx, int64_t document_key,
+                                                         int64_t revision);
   // A document by its key (nullopt if absent).
   std::optional<StoredDocument> LoadByKey(Transaction& tx, int64_t key);
   // Current revisions of the given documents (absent ones are left out).
-  std::map<int64_t, int64_t> LatestRevisions(Transaction& tx,
-                                             const std::vector<int64_t>& keys);
+  std::map<int64_t, int64_t> LatestRevisions(Transaction& tx, const std::vector<int64_t>& keys);
 
   // Revisions after `after_revision` (without snapshots), oldest first, up to `limit`.
   std::vector<RevisionRow> ListRevisions(Transaction& tx, int64_t document_key,
@@ -123,9 +119,8 @@ class DocumentStore {
 
  private:
   // One of the "…_with_facts" statements: the access facts, and the document if any.
-  LoadedDocument ReadWithAccess(Transaction& tx, const char* statement,
-                                const std::string& actor_id, const std::string& session_id,
-                                const DocumentName& name);
+  LoadedDocument ReadWithAccess(Transaction& tx, const char* statement, const std::string& actor_id,
+                                const std::string& session_id, const DocumentName& name);
   Database& db_;
 };
 

@@ -1,8 +1,8 @@
 #include "server/store/grid_store.h"
 
-#include <pqxx/pqxx>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "server/common/errors.h"
 #include "server/common/proto_time.h"
@@ -13,7 +13,8 @@ namespace {
 
 constexpr char kGridColumns[] =
     "id, title, locale, coalesce(translation_of, ''), draft, draft_revision, latest_version,"
-    " published_draft_revision, created_by, time_to_micros(create_time), time_to_micros(update_time)";
+    " published_draft_revision, created_by, time_to_micros(create_time), "
+    "time_to_micros(update_time)";
 
 GridRow ReadGrid(const pqxx::row& row) {
   GridRow grid;
@@ -38,20 +39,23 @@ GridStore::GridStore(Database& db) : db_(db) {
               "INSERT INTO option_grids (id, title, locale, translation_of, draft, created_by,"
               " create_time, update_time) VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6,"
               " micros_to_time($7), micros_to_time($7)) ON CONFLICT (id) DO NOTHING RETURNING id");
-  db_.Prepare("grid_get", std::string("SELECT ") + kGridColumns + " FROM option_grids WHERE id = $1");
-  db_.Prepare("grid_get_lock",
-              std::string("SELECT ") + kGridColumns + " FROM option_grids WHERE id = $1 FOR UPDATE");
-  db_.Prepare("grid_update",
-              "UPDATE option_grids SET title = $2, locale = $3, draft = $4, draft_revision = $5,"
-              " latest_version = $6, published_draft_revision = $7, update_time = now() WHERE id = $1");
+  db_.Prepare("grid_get",
+              std::string("SELECT ") + kGridColumns + " FROM option_grids WHERE id = $1");
+  db_.Prepare("grid_get_lock", std::string("SELECT ") + kGridColumns +
+                                   " FROM option_grids WHERE id = $1 FOR UPDATE");
+  db_.Prepare(
+      "grid_update",
+      "UPDATE option_grids SET title = $2, locale = $3, draft = $4, draft_revision = $5,"
+      " latest_version = $6, published_draft_revision = $7, update_time = now() WHERE id = $1");
   db_.Prepare("grid_list",
               std::string("SELECT ") + kGridColumns +
                   " FROM option_grids WHERE ($1 = '' OR locale = $1) AND ($2 OR latest_version > 0)"
                   " AND (title, id) > ($3, $4) ORDER BY title, id LIMIT $5");
-  db_.Prepare("grid_versions",
-              "SELECT grid_id, version, time_to_micros(publish_time),"
-              " coalesce(to_char(next_review_date, 'YYYY-MM-DD'), '') FROM option_grid_versions"
-              " WHERE grid_id IN (SELECT json_array_elements_text($1::json)) ORDER BY grid_id, version");
+  db_.Prepare(
+      "grid_versions",
+      "SELECT grid_id, version, time_to_micros(publish_time),"
+      " coalesce(to_char(next_review_date, 'YYYY-MM-DD'), '') FROM option_grid_versions"
+      " WHERE grid_id IN (SELECT json_array_elements_text($1::json)) ORDER BY grid_id, version");
   db_.Prepare("grid_translations",
               "SELECT translation_of, id FROM option_grids"
               " WHERE translation_of IN (SELECT json_array_elements_text($1::json)) ORDER BY id");
@@ -67,9 +71,9 @@ GridStore::GridStore(Database& db) : db_(db) {
 }
 
 absl::Status GridStore::Insert(WriteTransaction& tx, const GridRow& grid) {
-  auto result = tx.sql().exec_prepared("grid_insert", grid.id, grid.title, grid.locale, grid.translation_of,
-                                 pqxx::binarystring(grid.draft), grid.created_by,
-                                 TimeToMicros(grid.create_time));
+  auto result = tx.sql().exec_prepared("grid_insert", grid.id, grid.title, grid.locale,
+                                       grid.translation_of, pqxx::binarystring(grid.draft),
+                                       grid.created_by, TimeToMicros(grid.create_time));
   if (result.empty()) return AlreadyExistsError("option grid", "optionGrids/" + grid.id);
   return absl::OkStatus();
 }
@@ -105,16 +109,17 @@ std::optional<GridRow> GridStore::Get(Transaction& tx, const std::string& id, bo
 }
 
 void GridStore::UpdateDraft(WriteTransaction& tx, const GridRow& grid) {
-  tx.sql().exec_prepared("grid_update", grid.id, grid.title, grid.locale, pqxx::binarystring(grid.draft),
-                   grid.draft_revision, grid.latest_version, grid.published_draft_revision);
+  tx.sql().exec_prepared("grid_update", grid.id, grid.title, grid.locale,
+                         pqxx::binarystring(grid.draft), grid.draft_revision, grid.latest_version,
+                         grid.published_draft_revision);
 }
 
 std::vector<GridRow> GridStore::List(Transaction& tx, const std::string& locale,
                                      bool include_drafts, const std::string& after_title,
                                      const std::string& after_id, int limit) {
   std::vector<GridRow> grids;
-  for (const auto& row : tx.sql().exec_prepared("grid_list", locale, include_drafts, after_title,
-                                          after_id, limit)) {
+  for (const auto& row :
+       tx.sql().exec_prepared("grid_list", locale, include_drafts, after_title, after_id, limit)) {
     grids.push_back(ReadGrid(row));
   }
   LoadExtras(tx, grids);
@@ -123,8 +128,8 @@ std::vector<GridRow> GridStore::List(Transaction& tx, const std::string& locale,
 
 void GridStore::InsertVersion(WriteTransaction& tx, const GridVersionRow& version) {
   tx.sql().exec_prepared("grid_version_insert", version.grid_id, version.version,
-                   pqxx::binarystring(version.content), TimeToMicros(version.publish_time),
-                   version.publisher_id, version.next_review_date);
+                         pqxx::binarystring(version.content), TimeToMicros(version.publish_time),
+                         version.publisher_id, version.next_review_date);
 }
 
 std::optional<GridVersionRow> GridStore::GetVersion(Transaction& tx, const std::string& id,

@@ -2,12 +2,12 @@
 #pragma once
 
 #include <optional>
-#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -34,7 +34,7 @@ struct GridRow {
   std::string created_by;
   absl::Time create_time;
   absl::Time update_time;
-  std::vector<GridVersionRow> versions;  // summaries (no content), oldest first
+  std::vector<GridVersionRow> versions;   // summaries (no content), oldest first
   std::vector<std::string> translations;  // grid ids
 };
 
@@ -48,13 +48,11 @@ class GridStore {
   std::optional<GridRow> Get(Transaction& tx, const std::string& id, bool lock = false);
   void UpdateDraft(WriteTransaction& tx, const GridRow& grid);
   // By title, after (title, id); published only unless `include_drafts`.
-  std::vector<GridRow> List(Transaction& tx, const std::string& locale,
-                            bool include_drafts, const std::string& after_title,
-                            const std::string& after_id, int limit);
+  std::vector<GridRow> List(Transaction& tx, const std::string& locale, bool include_drafts,
+                            const std::string& after_title, const std::string& after_id, int limit);
   void InsertVersion(WriteTransaction& tx, const GridVersionRow& version);
   // A published version; version 0 means the latest.
-  std::optional<GridVersionRow> GetVersion(Transaction& tx, const std::string& id,
-                                           int version);
+  std::optional<GridVersionRow> GetVersion(Transaction& tx, const std::string& id, int version);
 
  private:
   void LoadExtras(Transaction& tx, std::vector<GridRow>& grids);

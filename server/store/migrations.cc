@@ -28,8 +28,7 @@ absl::StatusOr<int> VersionOf(const std::string& name) {
   int version = 0;
   if (name.size() < 10 || name[4] != '_' || !absl::SimpleAtoi(name.substr(0, 4), &version) ||
       version <= 0 || name.substr(name.size() - 4) != ".sql") {
-    return absl::InternalError(
-        absl::StrCat("migration file name ", name, " is not NNNN_name.sql"));
+    return absl::InternalError(absl::StrCat("migration file name ", name, " is not NNNN_name.sql"));
   }
   return version;
 }
@@ -85,16 +84,17 @@ absl::StatusOr<MigrationReport> ApplyMigrations(const std::string& conninfo,
     // The database knows a migration this binary does not: an older binary on a newer schema.
     for (const auto& [version, entry] : applied) {
       if (version > previous) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the database has migration ", entry.first,
-            " which this server does not know; run a newer coplan-server"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the database has migration ", entry.first,
+                         " which this server does not know; run a newer coplan-server"));
       }
     }
     tx.commit();
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("applying migrations failed: ", e.what()));
   }
-  for (const auto& name : report.applied) Log(LogLevel::kInfo, "migration_applied").Str("file", name);
+  for (const auto& name : report.applied)
+    Log(LogLevel::kInfo, "migration_applied").Str("file", name);
   return report;
 }
 

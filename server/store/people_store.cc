@@ -1,7 +1,7 @@
 #include "server/store/people_store.h"
 
-#include <pqxx/pqxx>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "server/common/errors.h"
 #include "server/common/proto_time.h"
@@ -76,8 +76,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               " THEN now() + $3 * interval '1 second' ELSE locked_until END WHERE person_id = $1");
   db_.Prepare("account_success",
               "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE person_id = $1");
-  db_.Prepare("session_insert",
-              "INSERT INTO sessions (id, person_id, expire_time) VALUES ($1, $2, micros_to_time($3))");
+  db_.Prepare(
+      "session_insert",
+      "INSERT INTO sessions (id, person_id, expire_time) VALUES ($1, $2, micros_to_time($3))");
   db_.Prepare("session_revoke",
               "UPDATE sessions SET revoke_time = now() WHERE id = $1 AND person_id = $2"
               " AND revoke_time IS NULL RETURNING id");
@@ -97,12 +98,13 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "DELETE FROM care_team_members c USING people p WHERE c.person_id = $1"
               " AND c.clinician_id = $2 AND p.id = c.clinician_id"
               " RETURNING c.clinician_id, p.display_name, c.role, time_to_micros(c.create_time)");
-  db_.Prepare("grant_insert",
-              "INSERT INTO grants (id, person_id, grantee_id, documents, document_kinds, access,"
-              " expire_time, create_time) VALUES ($1, $2, $3,"
-              " ARRAY(SELECT json_array_elements_text($4::json)),"
-              " ARRAY(SELECT json_array_elements_text($5::json)::smallint), $6,"
-              " CASE WHEN $7::bigint = 0 THEN NULL ELSE micros_to_time($7) END, micros_to_time($8))");
+  db_.Prepare(
+      "grant_insert",
+      "INSERT INTO grants (id, person_id, grantee_id, documents, document_kinds, access,"
+      " expire_time, create_time) VALUES ($1, $2, $3,"
+      " ARRAY(SELECT json_array_elements_text($4::json)),"
+      " ARRAY(SELECT json_array_elements_text($5::json)::smallint), $6,"
+      " CASE WHEN $7::bigint = 0 THEN NULL ELSE micros_to_time($7) END, micros_to_time($8))");
   db_.Prepare("grant_get", std::string("SELECT ") + kGrantColumns +
                                " FROM grants g JOIN people p ON p.id = g.grantee_id"
                                " WHERE g.person_id = $1 AND g.id = $2");
@@ -114,8 +116,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
                   "             (g.expire_time IS NULL OR g.expire_time > micros_to_time($8))))"
                   " AND (NOT $4 OR (time_to_micros(g.create_time), g.id) < ($5, $6))"
                   " ORDER BY g.create_time DESC, g.id DESC LIMIT $7");
-  db_.Prepare("grant_revoke",
-              "UPDATE grants SET revoke_time = micros_to_time($2) WHERE id = $1 AND revoke_time IS NULL");
+  db_.Prepare(
+      "grant_revoke",
+      "UPDATE grants SET revoke_time = micros_to_time($2) WHERE id = $1 AND revoke_time IS NULL");
   db_.Prepare("documents_count",
               "SELECT count(*) FROM documents WHERE person_id = $1 AND"
               " collection || '/' || document_id IN (SELECT json_array_elements_text($2::json))");
@@ -143,7 +146,8 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "   JOIN people p ON p.id = c.person_id WHERE c.clinician_id = $1"
               " UNION ALL SELECT DISTINCT g.person_id, p.display_name, 2, '', false FROM grants g"
               "   JOIN people p ON p.id = g.person_id WHERE g.grantee_id = $1"
-              "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > micros_to_time($2))"
+              "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > "
+              "micros_to_time($2))"
               " UNION ALL SELECT x.person_id, p.display_name, 3,"
               "   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), x.granted_by_person"
               "   FROM proxy_accesses x JOIN people p ON p.id = x.person_id"
@@ -154,9 +158,9 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
 absl::Status PeopleStore::InsertPerson(WriteTransaction& tx, const std::string& id,
                                        const v1::Person& person) {
   auto result = tx.sql().exec_prepared("person_insert", id, person.display_name(),
-                                 ToIsoDate(person.birth_date()), person.clinician(),
-                                 person.grid_author(), person.administrator(),
-                                 person.team().empty() ? "" : person.team().substr(6));
+                                       ToIsoDate(person.birth_date()), person.clinician(),
+                                       person.grid_author(), person.administrator(),
+                                       person.team().empty() ? "" : person.team().substr(6));
   if (result.empty()) return AlreadyExistsError("person", PersonName(id));
   return absl::OkStatus();
 }
@@ -182,13 +186,13 @@ absl::Status PeopleStore::InsertAccount(WriteTransaction& tx, const std::string&
                                         const std::string& password_hash) {
   auto result = tx.sql().exec_prepared("account_insert", person_id, username, password_hash);
   if (result.empty()) {
-    return AlreadyExistsError("account", "this person already has an account, or the username is taken");
+    return AlreadyExistsError("account",
+                              "this person already has an account, or the username is taken");
   }
   return absl::OkStatus();
 }
 
-std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx,
-                                                   const std::string& username) {
+std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx, const std::string& username) {
   auto result = tx.sql().exec_prepared("account_find", username);
   if (result.empty()) return std::nullopt;
   AccountRow row;
@@ -202,7 +206,7 @@ std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx,
 void PeopleStore::RecordSignInFailure(WriteTransaction& tx, const std::string& person_id,
                                       int max_failures, absl::Duration lock_for) {
   tx.sql().exec_prepared("account_failure", person_id, max_failures,
-                   absl::ToInt64Seconds(lock_for));
+                         absl::ToInt64Seconds(lock_for));
 }
 
 void PeopleStore::RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id) {
@@ -228,8 +232,7 @@ absl::Status PeopleStore::InsertIdentity(WriteTransaction& tx, const std::string
   return absl::OkStatus();
 }
 
-std::optional<std::string> PeopleStore::FindIdentity(Transaction& tx,
-                                                     const std::string& issuer,
+std::optional<std::string> PeopleStore::FindIdentity(Transaction& tx, const std::string& issuer,
                                                      const std::string& subject) {
   auto result = tx.sql().exec_prepared("identity_find", issuer, subject);
   if (result.empty()) return std::nullopt;
@@ -246,11 +249,11 @@ absl::Status PeopleStore::InsertCareTeamMember(WriteTransaction& tx, const std::
   return absl::OkStatus();
 }
 
-std::vector<CareTeamRow> PeopleStore::ListCareTeam(Transaction& tx,
-                                                   const std::string& person_id,
+std::vector<CareTeamRow> PeopleStore::ListCareTeam(Transaction& tx, const std::string& person_id,
                                                    const std::string& after_clinician, int limit) {
   std::vector<CareTeamRow> rows;
-  for (const auto& row : tx.sql().exec_prepared("care_team_list", person_id, after_clinician, limit)) {
+  for (const auto& row :
+       tx.sql().exec_prepared("care_team_list", person_id, after_clinician, limit)) {
     rows.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                     MicrosToTime(row[3].as<int64_t>())});
   }
@@ -269,14 +272,13 @@ std::optional<CareTeamRow> PeopleStore::DeleteCareTeamMember(WriteTransaction& t
 
 void PeopleStore::InsertGrant(WriteTransaction& tx, const GrantRow& grant) {
   tx.sql().exec_prepared("grant_insert", grant.id, grant.person_id, grant.grantee_id,
-                   nlohmann::json(grant.documents).dump(),
-                   nlohmann::json(grant.document_kinds).dump(), grant.access,
-                   grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
-                   TimeToMicros(grant.create_time));
+                         nlohmann::json(grant.documents).dump(),
+                         nlohmann::json(grant.document_kinds).dump(), grant.access,
+                         grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
+                         TimeToMicros(grant.create_time));
 }
 
-std::optional<GrantRow> PeopleStore::GetGrant(Transaction& tx,
-                                              const std::string& person_id,
+std::optional<GrantRow> PeopleStore::GetGrant(Transaction& tx, const std::string& person_id,
                                               const std::string& grant_id) {
   auto result = tx.sql().exec_prepared("grant_get", person_id, grant_id);
   if (result.empty()) return std::nullopt;
@@ -289,9 +291,9 @@ std::vector<GrantRow> PeopleStore::ListGrants(Transaction& tx, const std::string
                                               const std::string& before_id, int limit) {
   std::vector<GrantRow> rows;
   const bool has_cursor = !before_id.empty();
-  for (const auto& row : tx.sql().exec_prepared("grant_list", person_id, grantee_id, show_inactive,
-                                                has_cursor, before_micros, before_id, limit,
-                                                TimeToMicros(now))) {
+  for (const auto& row :
+       tx.sql().exec_prepared("grant_list", person_id, grantee_id, show_inactive, has_cursor,
+                              before_micros, before_id, limit, TimeToMicros(now))) {
     rows.push_back(ReadGrant(row));
   }
   return rows;
@@ -303,30 +305,31 @@ void PeopleStore::RevokeGrant(WriteTransaction& tx, const std::string& grant_id,
 
 int PeopleStore::CountDocuments(Transaction& tx, const std::string& person_id,
                                 const std::vector<std::string>& documents) {
-  return tx.sql().exec_prepared("documents_count", person_id, nlohmann::json(documents).dump())[0][0]
+  return tx.sql()
+      .exec_prepared("documents_count", person_id, nlohmann::json(documents).dump())[0][0]
       .as<int>();
 }
 
-void PeopleStore::InsertProxy(WriteTransaction& tx, const ProxyRow& proxy, const std::string& created_by) {
+void PeopleStore::InsertProxy(WriteTransaction& tx, const ProxyRow& proxy,
+                              const std::string& created_by) {
   tx.sql().exec_prepared("proxy_insert", proxy.id, proxy.person_id, proxy.proxy_id, proxy.access,
-                   proxy.granted_by_person, created_by, TimeToMicros(proxy.create_time));
+                         proxy.granted_by_person, created_by, TimeToMicros(proxy.create_time));
 }
 
-std::optional<ProxyRow> PeopleStore::GetProxy(Transaction& tx,
-                                              const std::string& person_id,
+std::optional<ProxyRow> PeopleStore::GetProxy(Transaction& tx, const std::string& person_id,
                                               const std::string& proxy_id) {
   auto result = tx.sql().exec_prepared("proxy_get", person_id, proxy_id);
   if (result.empty()) return std::nullopt;
   return ReadProxy(result[0]);
 }
 
-std::vector<ProxyRow> PeopleStore::ListProxies(Transaction& tx,
-                                               const std::string& person_id, int64_t before_micros,
-                                               const std::string& before_id, int limit) {
+std::vector<ProxyRow> PeopleStore::ListProxies(Transaction& tx, const std::string& person_id,
+                                               int64_t before_micros, const std::string& before_id,
+                                               int limit) {
   std::vector<ProxyRow> rows;
   const bool has_cursor = !before_id.empty();
-  for (const auto& row :
-       tx.sql().exec_prepared("proxy_list", person_id, has_cursor, before_micros, before_id, limit)) {
+  for (const auto& row : tx.sql().exec_prepared("proxy_list", person_id, has_cursor, before_micros,
+                                                before_id, limit)) {
     rows.push_back(ReadProxy(row));
   }
   return rows;

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <optional>
-#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "coplan/v1/people_service.pb.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 
@@ -67,7 +67,8 @@ class PeopleStore {
   explicit PeopleStore(Database& db);
 
   // People. `person` fields are stored as given (name is output only).
-  absl::Status InsertPerson(WriteTransaction& tx, const std::string& id, const coplan::v1::Person& person);
+  absl::Status InsertPerson(WriteTransaction& tx, const std::string& id,
+                            const coplan::v1::Person& person);
   std::optional<coplan::v1::Person> GetPerson(Transaction& tx, const std::string& id);
 
   // Accounts and sessions.
@@ -78,14 +79,16 @@ class PeopleStore {
   void RecordSignInFailure(WriteTransaction& tx, const std::string& person_id, int max_failures,
                            absl::Duration lock_for);
   void RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id);
-  void InsertSession(WriteTransaction& tx, const std::string& session_id, const std::string& person_id,
-                     absl::Time expire);
+  void InsertSession(WriteTransaction& tx, const std::string& session_id,
+                     const std::string& person_id, absl::Time expire);
   // False if there was no live session to revoke.
-  bool RevokeSession(WriteTransaction& tx, const std::string& session_id, const std::string& person_id);
+  bool RevokeSession(WriteTransaction& tx, const std::string& session_id,
+                     const std::string& person_id);
 
   // External identities.
-  absl::Status InsertIdentity(WriteTransaction& tx, const std::string& id, const std::string& person_id,
-                              const std::string& issuer, const std::string& subject);
+  absl::Status InsertIdentity(WriteTransaction& tx, const std::string& id,
+                              const std::string& person_id, const std::string& issuer,
+                              const std::string& subject);
   std::optional<std::string> FindIdentity(Transaction& tx, const std::string& issuer,
                                           const std::string& subject);
 
@@ -94,7 +97,8 @@ class PeopleStore {
                                     const std::string& clinician_id, const std::string& role);
   std::vector<CareTeamRow> ListCareTeam(Transaction& tx, const std::string& person_id,
                                         const std::string& after_clinician, int limit);
-  std::optional<CareTeamRow> DeleteCareTeamMember(WriteTransaction& tx, const std::string& person_id,
+  std::optional<CareTeamRow> DeleteCareTeamMember(WriteTransaction& tx,
+                                                  const std::string& person_id,
                                                   const std::string& clinician_id);
 
   // Grants.
@@ -121,8 +125,7 @@ class PeopleStore {
   void RefuseProxy(WriteTransaction& tx, const std::string& proxy_id, absl::Time when);
   // True if the person refused a proxy access of `proxy_id` and has not granted that
   // proxy access themself since (staff set-ups after a refusal do not lift it).
-  bool ProxyWasRefused(Transaction& tx, const std::string& person_id,
-                       const std::string& proxy_id);
+  bool ProxyWasRefused(Transaction& tx, const std::string& person_id, const std::string& proxy_id);
 
   // Grants count while live at `now`.
   std::vector<ConnectionRow> ListConnections(Transaction& tx, const std::string& actor_id,

@@ -9,19 +9,22 @@
 namespace coplan {
 
 PresenceStore::PresenceStore(Database& db) : db_(db) {
-  db_.Prepare("presence_upsert",
-              "INSERT INTO presence (document_key, instance_id, person_id, editing, since, heartbeat)"
-              " VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (document_key, instance_id, person_id)"
-              " DO UPDATE SET editing = $4, heartbeat = now()");
-  db_.Prepare("presence_delete",
-              "DELETE FROM presence WHERE document_key = $1 AND instance_id = $2 AND person_id = $3");
+  db_.Prepare(
+      "presence_upsert",
+      "INSERT INTO presence (document_key, instance_id, person_id, editing, since, heartbeat)"
+      " VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (document_key, instance_id, person_id)"
+      " DO UPDATE SET editing = $4, heartbeat = now()");
+  db_.Prepare(
+      "presence_delete",
+      "DELETE FROM presence WHERE document_key = $1 AND instance_id = $2 AND person_id = $3");
   db_.Prepare("presence_heartbeat", "UPDATE presence SET heartbeat = now() WHERE instance_id = $1");
   db_.Prepare("presence_clear", "DELETE FROM presence WHERE instance_id = $1");
-  db_.Prepare("presence_load",
-              "SELECT p.person_id, people.display_name, bool_or(p.editing), time_to_micros(min(p.since))"
-              " FROM presence p JOIN people ON people.id = p.person_id"
-              " WHERE p.document_key = $1 AND p.heartbeat > now() - $2 * interval '1 second'"
-              " GROUP BY p.person_id, people.display_name ORDER BY min(p.since), p.person_id");
+  db_.Prepare(
+      "presence_load",
+      "SELECT p.person_id, people.display_name, bool_or(p.editing), time_to_micros(min(p.since))"
+      " FROM presence p JOIN people ON people.id = p.person_id"
+      " WHERE p.document_key = $1 AND p.heartbeat > now() - $2 * interval '1 second'"
+      " GROUP BY p.person_id, people.display_name ORDER BY min(p.since), p.person_id");
 }
 
 void PresenceStore::Set(WriteTransaction& tx, int64_t document_key, const std::string& instance_id,
@@ -44,8 +47,8 @@ void PresenceStore::Clear(WriteTransaction& tx, const std::string& instance_id) 
 v1::PresenceUpdate PresenceStore::Load(Transaction& tx, int64_t document_key,
                                        absl::Duration stale_after) {
   v1::PresenceUpdate update;
-  for (const auto& row : tx.sql().exec_prepared("presence_load", document_key,
-                                          absl::ToInt64Seconds(stale_after))) {
+  for (const auto& row :
+       tx.sql().exec_prepared("presence_load", document_key, absl::ToInt64Seconds(stale_after))) {
     auto* present = update.add_present();
     present->set_person(PersonName(row[0].as<std::string>()));
     present->set_display_name(row[1].as<std::string>());

@@ -1,12 +1,12 @@
 // SQL for presence: who watches (or edits) which document, per server instance.
 #pragma once
 
-#include "server/store/transaction.h"
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "coplan/v1/editing.pb.h"
+#include "server/store/transaction.h"
 
 namespace coplan {
 

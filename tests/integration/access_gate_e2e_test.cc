@@ -10,9 +10,9 @@
 #include "server/common/proto_time.h"
 #include "server/service/access_gate.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/records.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -47,13 +47,14 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
   TestUser clinician = server_->CreateUser("Clinician", {.clinician = true, .grid_author = true});
   TestUser stranger = server_->CreateUser("Stranger");
   testing::JoinCareTeam(*server_, owner, clinician);
-  const std::string version =
-      testing::PublishGrid(*clinician.client, testing::CompleteGrid("Gate grid", TodayInUk(absl::Now())));
+  const std::string version = testing::PublishGrid(
+      *clinician.client, testing::CompleteGrid("Gate grid", TodayInUk(absl::Now())));
   const v1::Plan plan = testing::CreateCrisisPlan(owner);
   v1::CreateDecisionRecordRequest create_decision;
   create_decision.set_parent(owner.name);
   create_decision.mutable_decision_record()->set_option_grid_version(version);
-  auto decision = owner.client->Call(&v1::DecisionService::Stub::CreateDecisionRecord, create_decision);
+  auto decision =
+      owner.client->Call(&v1::DecisionService::Stub::CreateDecisionRecord, create_decision);
   ASSERT_TRUE(decision.ok()) << decision.status();
 
   // Each call as someone it allows and as a stranger it refuses.
@@ -63,23 +64,27 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
   };
   int64_t revision = plan.revision();
   std::vector<Call> calls = {
-      {"GetPlan", [&](client::Client& c) {
+      {"GetPlan",
+       [&](client::Client& c) {
          v1::GetPlanRequest r;
          r.set_name(plan.name());
          return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
        }},
-      {"ListPlans", [&](client::Client& c) {
+      {"ListPlans",
+       [&](client::Client& c) {
          v1::ListPlansRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PlanService::Stub::ListPlans, r));
        }},
-      {"CreatePlan", [&](client::Client& c) {
+      {"CreatePlan",
+       [&](client::Client& c) {
          v1::CreatePlanRequest r;
          r.set_parent(owner.name);
          r.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
          return StatusOf(c.Call(&v1::PlanService::Stub::CreatePlan, r));
        }},
-      {"UpdatePlan", [&](client::Client& c) {
+      {"UpdatePlan",
+       [&](client::Client& c) {
          v1::UpdatePlanRequest r;
          r.mutable_plan()->set_name(plan.name());
          r.mutable_plan()->set_title(NewRandomToken(6));
@@ -88,7 +93,8 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          if (updated.ok()) revision = updated->revision();
          return updated.status();
        }},
-      {"EditDocument", [&](client::Client& c) {
+      {"EditDocument",
+       [&](client::Client& c) {
          v1::EditDocumentRequest r;
          r.set_name(plan.name());
          r.set_base_revision(revision);
@@ -98,81 +104,96 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          if (edited.ok()) revision = edited->revision();
          return edited.status();
        }},
-      {"GetDocumentRevision", [&](client::Client& c) {
+      {"GetDocumentRevision",
+       [&](client::Client& c) {
          v1::GetDocumentRevisionRequest r;
          r.set_name(plan.name() + "/revisions/1");
          return StatusOf(c.Call(&v1::EditingService::Stub::GetDocumentRevision, r));
        }},
-      {"ListRevisions", [&](client::Client& c) {
+      {"ListRevisions",
+       [&](client::Client& c) {
          v1::ListRevisionsRequest r;
          r.set_parent(plan.name());
          return StatusOf(c.Call(&v1::EditingService::Stub::ListRevisions, r));
        }},
-      {"SignOffDocument", [&](client::Client& c) {
+      {"SignOffDocument",
+       [&](client::Client& c) {
          v1::SignOffDocumentRequest r;
          r.set_name(plan.name());
          r.set_revision(revision);
          return StatusOf(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
        }},
-      {"DeletePlan", [&](client::Client& c) {
+      {"DeletePlan",
+       [&](client::Client& c) {
          v1::DeletePlanRequest r;
          r.set_name(plan.name());
          auto deleted = c.Call(&v1::PlanService::Stub::DeletePlan, r);
          if (deleted.ok()) revision = deleted->revision();
          return deleted.status();
        }},
-      {"UndeletePlan", [&](client::Client& c) {
+      {"UndeletePlan",
+       [&](client::Client& c) {
          v1::UndeletePlanRequest r;
          r.set_name(plan.name());
          auto restored = c.Call(&v1::PlanService::Stub::UndeletePlan, r);
          if (restored.ok()) revision = restored->revision();
          return restored.status();
        }},
-      {"GetDecisionRecord", [&](client::Client& c) {
+      {"GetDecisionRecord",
+       [&](client::Client& c) {
          v1::GetDecisionRecordRequest r;
          r.set_name(decision->name());
          return StatusOf(c.Call(&v1::DecisionService::Stub::GetDecisionRecord, r));
        }},
-      {"ListDecisionRecords", [&](client::Client& c) {
+      {"ListDecisionRecords",
+       [&](client::Client& c) {
          v1::ListDecisionRecordsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::DecisionService::Stub::ListDecisionRecords, r));
        }},
-      {"UpdateDecisionRecord", [&](client::Client& c) {
+      {"UpdateDecisionRecord",
+       [&](client::Client& c) {
          v1::UpdateDecisionRecordRequest r;
          r.mutable_decision_record()->set_name(decision->name());
          r.mutable_decision_record()->set_stage(v1::DECISION_STAGE_CONSIDERING);
          r.mutable_update_mask()->add_paths("stage");
          return StatusOf(c.Call(&v1::DecisionService::Stub::UpdateDecisionRecord, r));
        }},
-      {"CreateDecisionRecord", [&](client::Client& c) {
+      {"CreateDecisionRecord",
+       [&](client::Client& c) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::CreateDecisionRecord, create_decision));
        }},
-      {"ListCaseloadDecisions", [&](client::Client& c) {
-         return StatusOf(
-             c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions, v1::ListCaseloadDecisionsRequest()));
+      {"ListCaseloadDecisions",
+       [&](client::Client& c) {
+         return StatusOf(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
+                                v1::ListCaseloadDecisionsRequest()));
        }},
-      {"GetPerson", [&](client::Client& c) {
+      {"GetPerson",
+       [&](client::Client& c) {
          v1::GetPersonRequest r;
          r.set_name(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::GetPerson, r));
        }},
-      {"ListCareTeamMembers", [&](client::Client& c) {
+      {"ListCareTeamMembers",
+       [&](client::Client& c) {
          v1::ListCareTeamMembersRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListCareTeamMembers, r));
        }},
-      {"ListGrants", [&](client::Client& c) {
+      {"ListGrants",
+       [&](client::Client& c) {
          v1::ListGrantsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
        }},
-      {"ListProxyAccesses", [&](client::Client& c) {
+      {"ListProxyAccesses",
+       [&](client::Client& c) {
          v1::ListProxyAccessesRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListProxyAccesses, r));
        }},
-      {"ListAccessEvents", [&](client::Client& c) {
+      {"ListAccessEvents",
+       [&](client::Client& c) {
          v1::ListAccessEventsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::AuditService::Stub::ListAccessEvents, r));
@@ -187,7 +208,8 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
     EXPECT_EQ(Passes([&] { allowed_status = call.run(allowed); }), 1) << call.rpc << " (allowed)";
     EXPECT_TRUE(allowed_status.ok()) << call.rpc << ": " << allowed_status;
     absl::Status refused_status;
-    EXPECT_EQ(Passes([&] { refused_status = call.run(*stranger.client); }), 1) << call.rpc << " (refused)";
+    EXPECT_EQ(Passes([&] { refused_status = call.run(*stranger.client); }), 1)
+        << call.rpc << " (refused)";
     EXPECT_FALSE(refused_status.ok()) << call.rpc << " was allowed to a stranger";
   }
 

@@ -26,8 +26,8 @@
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -37,17 +37,22 @@ using testing::TestUser;
 using Code = absl::StatusCode;
 
 constexpr int kRoles = 9;
-const char* const kRoleNames[kRoles] = {"owner",    "clinician",    "other clin.",
-                                        "carer+grant", "carer",     "guardian<16",
-                                        "guardian>=16", "stranger", "no token"};
+const char* const kRoleNames[kRoles] = {"owner",        "clinician", "other clin.",
+                                        "carer+grant",  "carer",     "guardian<16",
+                                        "guardian>=16", "stranger",  "no token"};
 
 std::string Short(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NF";
-    case Code::kPermissionDenied: return "PD";
-    case Code::kUnauthenticated: return "UA";
-    default: return absl::StatusCodeToString(code);
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NF";
+    case Code::kPermissionDenied:
+      return "PD";
+    case Code::kUnauthenticated:
+      return "UA";
+    default:
+      return absl::StatusCodeToString(code);
   }
 }
 
@@ -55,7 +60,7 @@ google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + day
 
 struct Subject {
   TestUser person;
-  std::string crisis;    // plan names
+  std::string crisis;  // plan names
   std::string care;
   std::string decision;  // open decision
 };
@@ -73,9 +78,10 @@ class AccessMatrixTest : public ::testing::Test {
   }
 
   struct Fixture {
-    Subject young;   // 15
-    Subject sixteen; // turned 16 ten days ago
-    TestUser clinician, other_clinician, carer_granted, carer, guardian, guardian_suspended, stranger;
+    Subject young;    // 15
+    Subject sixteen;  // turned 16 ten days ago
+    TestUser clinician, other_clinician, carer_granted, carer, guardian, guardian_suspended,
+        stranger;
     TestUser bystander;        // receives grants and proxies made during cells; plays no role
     TestUser spare_clinician;  // joins and leaves care teams during cells; plays no role
     std::unique_ptr<client::Client> anonymous;
@@ -84,15 +90,24 @@ class AccessMatrixTest : public ::testing::Test {
 
     client::Client* ClientOf(int role) {
       switch (role) {
-        case 0: return young.person.client.get();
-        case 1: return clinician.client.get();
-        case 2: return other_clinician.client.get();
-        case 3: return carer_granted.client.get();
-        case 4: return carer.client.get();
-        case 5: return guardian.client.get();
-        case 6: return guardian_suspended.client.get();
-        case 7: return stranger.client.get();
-        default: return anonymous.get();
+        case 0:
+          return young.person.client.get();
+        case 1:
+          return clinician.client.get();
+        case 2:
+          return other_clinician.client.get();
+        case 3:
+          return carer_granted.client.get();
+        case 4:
+          return carer.client.get();
+        case 5:
+          return guardian.client.get();
+        case 6:
+          return guardian_suspended.client.get();
+        case 7:
+          return stranger.client.get();
+        default:
+          return anonymous.get();
       }
     }
     Subject& SubjectOf(int role) { return role == 6 ? sixteen : young; }
@@ -110,7 +125,8 @@ class AccessMatrixTest : public ::testing::Test {
       v1::CreatePlanRequest request;
       request.set_parent(subject.person.name);
       if (crisis) {
-        request.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("not sleeping");
+        request.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text(
+            "not sleeping");
       } else {
         request.mutable_plan()->mutable_care_plan()->add_goals()->set_description("college");
       }
@@ -129,7 +145,8 @@ class AccessMatrixTest : public ::testing::Test {
         record->mutable_outcome()->set_option_id("a");
         *record->mutable_outcome()->mutable_decided_on() = InDays(0);
       }
-      auto created = subject.person.client->Call(&v1::DecisionService::Stub::CreateDecisionRecord, request);
+      auto created =
+          subject.person.client->Call(&v1::DecisionService::Stub::CreateDecisionRecord, request);
       EXPECT_TRUE(created.ok()) << created.status();
       return created.ok() ? created->name() : "";
     }
@@ -166,14 +183,16 @@ class AccessMatrixTest : public ::testing::Test {
     std::string CreateDraft() {
       v1::CreateOptionGridRequest request;
       *request.mutable_option_grid() = Grid();
-      auto draft = other_clinician.client->Call(&v1::OptionGridService::Stub::CreateOptionGrid, request);
+      auto draft =
+          other_clinician.client->Call(&v1::OptionGridService::Stub::CreateOptionGrid, request);
       EXPECT_TRUE(draft.ok()) << draft.status();
       return draft.ok() ? draft->name() : "";
     }
 
     void Build() {
       clinician = server_->CreateUser("Clinician", {.clinician = true});
-      other_clinician = server_->CreateUser("Other clinician", {.clinician = true, .grid_author = true});
+      other_clinician =
+          server_->CreateUser("Other clinician", {.clinician = true, .grid_author = true});
       carer_granted = server_->CreateUser("Carer with grant");
       carer = server_->CreateUser("Carer");
       guardian = server_->CreateUser("Guardian");
@@ -185,7 +204,8 @@ class AccessMatrixTest : public ::testing::Test {
       draft_grid = CreateDraft();
       v1::PublishOptionGridRequest publish;
       publish.set_name(draft_grid);
-      auto version = other_clinician.client->Call(&v1::OptionGridService::Stub::PublishOptionGrid, publish);
+      auto version =
+          other_clinician.client->Call(&v1::OptionGridService::Stub::PublishOptionGrid, publish);
       ASSERT_TRUE(version.ok()) << version.status();
       grid_version = version->name();
 
@@ -195,7 +215,8 @@ class AccessMatrixTest : public ::testing::Test {
         v1::CreateCareTeamMemberRequest member;
         member.set_parent(subject->person.name);
         member.mutable_care_team_member()->set_clinician(clinician.name);
-        ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member).ok());
+        ASSERT_TRUE(
+            server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member).ok());
       }
       v1::CreateGrantRequest grant;
       grant.set_parent(young.person.name);
@@ -212,9 +233,11 @@ class AccessMatrixTest : public ::testing::Test {
       // allows it, so the row is written as it would have been then).
       pqxx::connection conn(server_->conninfo());
       pqxx::work tx(conn);
-      tx.exec_params("INSERT INTO proxy_accesses (id, person_id, proxy_id, access, granted_by_person,"
-                     " created_by, create_time) VALUES ($1, $2, $3, 2, false, 'admin', now() - interval '1 year')",
-                     NewResourceId(), sixteen.person.id, guardian_suspended.id);
+      tx.exec_params(
+          "INSERT INTO proxy_accesses (id, person_id, proxy_id, access, granted_by_person,"
+          " created_by, create_time) VALUES ($1, $2, $3, 2, false, 'admin', now() - interval '1 "
+          "year')",
+          NewResourceId(), sixteen.person.id, guardian_suspended.id);
       tx.commit();
     }
   };
@@ -240,13 +263,6 @@ absl::Status StatusOf(const absl::StatusOr<T>& result) {
 
 TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
   Fixture& f = *fx_;
-  auto get_plan = [](const std::string& name) {
-    return [name](int, client::Client& c, Subject&) {
-      v1::GetPlanRequest r;
-      r.set_name(name);
-      return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
-    };
-  };
   std::vector<Row> rows = {
       // Plans.
       {"PlanService.GetPlan (crisis)", "OK OK NF OK NF OK NF NF UA",
@@ -373,7 +389,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          r.mutable_grant()->set_grantee(f.bystander.name);
          r.mutable_grant()->add_documents(s.crisis);
          r.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-         r.mutable_grant()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 3600);
+         r.mutable_grant()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
+                                                               3600);
          auto grant = c.Call(&v1::PeopleService::Stub::CreateGrant, r);
          if (grant.ok()) {
            v1::RevokeGrantRequest revoke;
@@ -421,7 +438,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          if (proxy.ok()) {
            v1::RefuseProxyAccessRequest refuse;
            refuse.set_name(proxy->name());
-           EXPECT_TRUE(s.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
+           EXPECT_TRUE(
+               s.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
          }
          return proxy.status();
        }},
@@ -454,7 +472,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          if (member.ok()) {
            v1::DeleteCareTeamMemberRequest remove;
            remove.set_name(member->name());
-           EXPECT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::DeleteCareTeamMember, remove).ok());
+           EXPECT_TRUE(
+               server_->admin().Call(&v1::PeopleService::Stub::DeleteCareTeamMember, remove).ok());
          }
          return member.status();
        }},
@@ -495,7 +514,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       {"PeopleService.ListConnections", "OK OK OK OK OK OK OK OK UA",
        [](int, client::Client& c, Subject&) {
-         return StatusOf(c.Call(&v1::PeopleService::Stub::ListConnections, v1::ListConnectionsRequest()));
+         return StatusOf(
+             c.Call(&v1::PeopleService::Stub::ListConnections, v1::ListConnectionsRequest()));
        }},
       // The access log.
       {"AuditService.ListAccessEvents", "OK PD NF PD NF PD NF NF UA",
@@ -506,7 +526,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       {"AuditService.ListMyActions", "OK OK OK OK OK OK OK OK UA",
        [](int, client::Client& c, Subject&) {
-         return StatusOf(c.Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest()));
+         return StatusOf(
+             c.Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest()));
        }},
       // Decisions.
       {"DecisionService.CreateDecisionRecord", "OK OK NF PD NF OK NF NF UA",
@@ -574,7 +595,8 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       {"OptionGridService.ListOptionGrids", "OK OK OK OK OK OK OK OK UA",
        [](int, client::Client& c, Subject&) {
-         return StatusOf(c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest()));
+         return StatusOf(
+             c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest()));
        }},
       {"OptionGridService.GetOptionGridVersion", "OK OK OK OK OK OK OK OK UA",
        [&f](int, client::Client& c, Subject&) {
@@ -605,12 +627,18 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
       // Sign-out (of a second session, so the role's client stays signed in).
       {"AuthService.SignOut", "OK OK OK OK OK OK OK OK UA",
        [&f](int role, client::Client& c, Subject&) -> absl::Status {
-         if (role == 8) return StatusOf(c.Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
-         const std::string id = role == 0 ? f.young.person.id
+         if (role == 8)
+           return StatusOf(c.Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
+         const std::string id = role == 0   ? f.young.person.id
                                 : role == 6 ? f.guardian_suspended.id
-                                            : std::vector<std::string>{"", f.clinician.id, f.other_clinician.id,
-                                                                       f.carer_granted.id, f.carer.id,
-                                                                       f.guardian.id, "", f.stranger.id}[role];
+                                            : std::vector<std::string>{"",
+                                                                       f.clinician.id,
+                                                                       f.other_clinician.id,
+                                                                       f.carer_granted.id,
+                                                                       f.carer.id,
+                                                                       f.guardian.id,
+                                                                       "",
+                                                                       f.stranger.id}[role];
          auto second = server_->SignInAs(id);
          return StatusOf(second->Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
        }},
@@ -650,7 +678,8 @@ TEST_F(AccessMatrixTest, NoRelationshipLooksExactlyLikeNoRecord) {
   ASSERT_EQ(absent.status().code(), Code::kNotFound);
   // Same message shape, same details: only the name asked for differs.
   std::string denied_text(denied.status().message()), absent_text(absent.status().message());
-  EXPECT_EQ(denied_text.substr(0, denied_text.rfind(':')), absent_text.substr(0, absent_text.rfind(':')));
+  EXPECT_EQ(denied_text.substr(0, denied_text.rfind(':')),
+            absent_text.substr(0, absent_text.rfind(':')));
   int denied_payloads = 0, absent_payloads = 0;
   denied.status().ForEachPayload([&](absl::string_view, const absl::Cord&) { ++denied_payloads; });
   absent.status().ForEachPayload([&](absl::string_view, const absl::Cord&) { ++absent_payloads; });
@@ -658,7 +687,8 @@ TEST_F(AccessMatrixTest, NoRelationshipLooksExactlyLikeNoRecord) {
   // And for a person who does not exist at all.
   v1::ListPlansRequest nobody;
   nobody.set_parent("people/nobody-at-all");
-  EXPECT_EQ(f.stranger.client->Call(&v1::PlanService::Stub::ListPlans, nobody).status().code(), Code::kNotFound);
+  EXPECT_EQ(f.stranger.client->Call(&v1::PlanService::Stub::ListPlans, nobody).status().code(),
+            Code::kNotFound);
 }
 
 TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseItBefore) {
@@ -668,9 +698,12 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   regrant.set_parent(f.sixteen.person.name);
   regrant.mutable_proxy_access()->set_proxy(f.guardian_suspended.name);
   regrant.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
-  EXPECT_EQ(f.clinician.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant).status().code(),
+  EXPECT_EQ(f.clinician.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant)
+                .status()
+                .code(),
             Code::kFailedPrecondition);
-  auto granted = f.sixteen.person.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant);
+  auto granted =
+      f.sixteen.person.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, regrant);
   ASSERT_TRUE(granted.ok()) << granted.status();
   EXPECT_TRUE(granted->granted_by_person());
   EXPECT_EQ(granted->state(), v1::PROXY_STATE_ACTIVE);
@@ -688,12 +721,15 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   EXPECT_EQ(suspended, 1);
   v1::RefuseProxyAccessRequest refuse;
   refuse.set_name(granted->name());
-  ASSERT_TRUE(f.sixteen.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
-  EXPECT_EQ(f.guardian_suspended.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
-            Code::kNotFound);
+  ASSERT_TRUE(
+      f.sixteen.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
+  EXPECT_EQ(
+      f.guardian_suspended.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+      Code::kNotFound);
 
   // A competent fifteen-year-old refuses their guardian: access ends at once.
-  TestUser young = server_->CreateUser("Fifteen", {.birth_date = testing::BirthDateTurning(16, 100)});
+  TestUser young =
+      server_->CreateUser("Fifteen", {.birth_date = testing::BirthDateTurning(16, 100)});
   TestUser parent = server_->CreateUser("Parent");
   v1::CreatePlanRequest plan;
   plan.set_parent(young.name);
@@ -712,11 +748,14 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   auto refused = young.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->state(), v1::PROXY_STATE_REFUSED);
-  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(), Code::kNotFound);
+  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
   // Staff cannot override the refusal by setting it up again; the young person can.
-  EXPECT_EQ(server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup).status().code(),
-            Code::kFailedPrecondition);
-  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(), Code::kNotFound);
+  EXPECT_EQ(
+      server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup).status().code(),
+      Code::kFailedPrecondition);
+  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
   auto regranted = young.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
   ASSERT_TRUE(regranted.ok()) << regranted.status();
   EXPECT_TRUE(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
@@ -782,7 +821,8 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
             Code::kPermissionDenied);
   // Her allowed edits, and whole-field updates of what she sees, keep what is hidden.
   edit.set_idempotency_key("withheld-edit-3");
-  *edit.mutable_operations(0) = testing::InsertOp("crisis_plan.warning_signs", R"({"text": "quiet"})");
+  *edit.mutable_operations(0) =
+      testing::InsertOp("crisis_plan.warning_signs", R"({"text": "quiet"})");
   ASSERT_TRUE(mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).ok());
   v1::UpdatePlanRequest update;
   *update.mutable_plan() = *as_mum;
@@ -860,7 +900,8 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
   stale.set_name(plan->name());
   stale.set_base_revision(base);
   stale.set_idempotency_key("mum-stale");
-  *stale.add_operations() = testing::UpdateOp("crisis_plan.help_contacts[c2]", R"({"phone": "0770"})");
+  *stale.add_operations() =
+      testing::UpdateOp("crisis_plan.help_contacts[c2]", R"({"phone": "0770"})");
   auto conflict = mum.client->Call(&v1::EditingService::Stub::EditDocument, stale);
   ASSERT_EQ(conflict.status().code(), Code::kAborted) << conflict.status();
   auto detail = client::ErrorDetail<v1::EditConflict>(conflict.status());
@@ -879,19 +920,28 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
     *edit.add_operations() = op;
     return mum.client->Call(&v1::EditingService::Stub::EditDocument, edit).status();
   };
-  absl::Status hidden = by_name(testing::UpdateOp("crisis_plan.help_contacts[friend]", R"({"phone": "1"})"), "hidden-item-h1");
-  absl::Status unknown = by_name(testing::UpdateOp("crisis_plan.help_contacts[nobody]", R"({"phone": "1"})"), "hidden-item-h2");
+  absl::Status hidden =
+      by_name(testing::UpdateOp("crisis_plan.help_contacts[friend]", R"({"phone": "1"})"),
+              "hidden-item-h1");
+  absl::Status unknown =
+      by_name(testing::UpdateOp("crisis_plan.help_contacts[nobody]", R"({"phone": "1"})"),
+              "hidden-item-h2");
   EXPECT_EQ(hidden.code(), Code::kInvalidArgument);
   EXPECT_EQ(hidden.code(), unknown.code());
   EXPECT_NE(hidden.message().find("no item"), absl::string_view::npos) << hidden;
-  absl::Status reused = by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "friend", "name": "x"})"), "hidden-item-h3");
-  absl::Status taken = by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "c2", "name": "x"})"), "hidden-item-h4");
+  absl::Status reused =
+      by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "friend", "name": "x"})"),
+              "hidden-item-h3");
+  absl::Status taken =
+      by_name(testing::InsertOp("crisis_plan.help_contacts", R"({"id": "c2", "name": "x"})"),
+              "hidden-item-h4");
   EXPECT_EQ(reused.code(), Code::kInvalidArgument);
   EXPECT_EQ(reused.message().find("already"), absl::string_view::npos) << reused;
   std::string reused_text(reused.message());
   ASSERT_NE(reused_text.find("friend"), std::string::npos) << reused;
   EXPECT_EQ(reused_text.replace(reused_text.find("friend"), 6, "c2"), std::string(taken.message()));
-  absl::Status field = by_name(testing::SetOp("crisis_plan.help_contacts[friend].name", R"("x")"), "hidden-item-h5");
+  absl::Status field =
+      by_name(testing::SetOp("crisis_plan.help_contacts[friend].name", R"("x")"), "hidden-item-h5");
   EXPECT_EQ(field.code(), Code::kInvalidArgument) << field;
   EXPECT_NE(field.message().find("no item"), absl::string_view::npos) << field;
   auto after = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
@@ -903,8 +953,9 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
   whole.set_name(plan->name());
   whole.set_base_revision(base + 1);
   whole.set_idempotency_key("mum-whole-list");
-  *whole.add_operations() = testing::SetOp(
-      "crisis_plan.help_contacts", R"json([{"id": "c2", "name": "Samuel"}, {"id": "c3", "name": "Jo"}])json");
+  *whole.add_operations() =
+      testing::SetOp("crisis_plan.help_contacts",
+                     R"json([{"id": "c2", "name": "Samuel"}, {"id": "c3", "name": "Jo"}])json");
   auto rewritten = mum.client->Call(&v1::EditingService::Stub::EditDocument, whole);
   ASSERT_TRUE(rewritten.ok()) << rewritten.status();
   EXPECT_EQ(rewritten->document().plan().crisis_plan().help_contacts_size(), 2);

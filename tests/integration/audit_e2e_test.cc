@@ -27,7 +27,8 @@ struct Seen {
   v1::AuditOutcome outcome;
 };
 
-std::vector<v1::AccessEvent> AllEvents(client::Client& client, v1::ListAccessEventsRequest request) {
+std::vector<v1::AccessEvent> AllEvents(client::Client& client,
+                                       v1::ListAccessEventsRequest request) {
   std::vector<v1::AccessEvent> events;
   do {
     auto page = client.Call(&v1::AuditService::Stub::ListAccessEvents, request);
@@ -110,12 +111,18 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   request.set_parent(person_.name);
   request.set_page_size(3);
   auto events = AllEvents(*person_.client, request);
-  EXPECT_TRUE(Contains(events, {clinician_.name, v1::AUDIT_ACTION_READ, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
-  EXPECT_TRUE(Contains(events, {stranger_.name, v1::AUDIT_ACTION_READ, plan_, v1::AUDIT_OUTCOME_DENIED}));
-  EXPECT_TRUE(Contains(events, {clinician_.name, v1::AUDIT_ACTION_UPDATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
-  EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_CREATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
-  EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_GRANT, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
-  EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_REVOKE, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(
+      Contains(events, {clinician_.name, v1::AUDIT_ACTION_READ, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(
+      Contains(events, {stranger_.name, v1::AUDIT_ACTION_READ, plan_, v1::AUDIT_OUTCOME_DENIED}));
+  EXPECT_TRUE(Contains(
+      events, {clinician_.name, v1::AUDIT_ACTION_UPDATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(
+      Contains(events, {person_.name, v1::AUDIT_ACTION_CREATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(Contains(
+      events, {person_.name, v1::AUDIT_ACTION_GRANT, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(Contains(
+      events, {person_.name, v1::AUDIT_ACTION_REVOKE, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_SIGN_IN, person_.name + "/account",
                                 v1::AUDIT_OUTCOME_ALLOWED}));
   for (size_t i = 1; i < events.size(); ++i) {
@@ -132,7 +139,8 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   // Filters: by actor, by document, by time.
   request.set_page_size(100);
   request.set_actor(clinician_.name);
-  for (const auto& event : AllEvents(*person_.client, request)) EXPECT_EQ(event.actor(), clinician_.name);
+  for (const auto& event : AllEvents(*person_.client, request))
+    EXPECT_EQ(event.actor(), clinician_.name);
   request.clear_actor();
   request.set_document(plan_);
   for (const auto& event : AllEvents(*person_.client, request)) EXPECT_EQ(event.resource(), plan_);
@@ -141,7 +149,8 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   EXPECT_TRUE(AllEvents(*person_.client, request).empty());
 
   // The clinician sees their own actions, and only those.
-  auto mine = clinician_.client->Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest());
+  auto mine =
+      clinician_.client->Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest());
   ASSERT_TRUE(mine.ok());
   EXPECT_GE(mine->events_size(), 2);
   for (const auto& event : mine->events()) EXPECT_EQ(event.actor(), clinician_.name);
@@ -172,7 +181,8 @@ TEST_F(AuditTest, VerifyCatchesEditedDeletedReorderedInsertedAndCutRows) {
     std::string expected;
   };
   const std::vector<Tamper> tampers = {
-      {"edit", "UPDATE audit_events SET resource = 'people/someone-else/plans/x' WHERE chain_seq = 3",
+      {"edit",
+       "UPDATE audit_events SET resource = 'people/someone-else/plans/x' WHERE chain_seq = 3",
        "content does not match its MAC"},
       {"delete", "DELETE FROM audit_events WHERE chain_seq = 4", "chain position 4 is missing"},
       {"reorder",
@@ -222,20 +232,23 @@ TEST_F(AuditTest, SealingPagesPastForgedRowsAndStillSealsTheRealOnes) {
   {
     pqxx::connection conn(server_->conninfo());
     pqxx::work tx(conn);
-    tx.exec("INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
-            " outcome, method, row_mac) SELECT now(), 'intruder', 'someone', 1, 'people/someone',"
-            " 1, 'coplan.v1.PlanService/GetPlan', '\\x00' FROM generate_series(1, 5001)");
+    tx.exec(
+        "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
+        " outcome, method, row_mac) SELECT now(), 'intruder', 'someone', 1, 'people/someone',"
+        " 1, 'coplan.v1.PlanService/GetPlan', '\\x00' FROM generate_series(1, 5001)");
     tx.commit();
   }
   ASSERT_TRUE(Read(*clinician_.client).ok());
   ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
   pqxx::connection conn(server_->conninfo());
   pqxx::nontransaction tx(conn);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL")[0][0].as<int>(), 5001);
-  EXPECT_EQ(tx.exec_params("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL AND actor_id = $1",
-                           clinician_.id)[0][0]
-                .as<int>(),
-            0);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL")[0][0].as<int>(),
+            5001);
+  EXPECT_EQ(
+      tx.exec_params("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL AND actor_id = $1",
+                     clinician_.id)[0][0]
+          .as<int>(),
+      0);
 }
 
 TEST_F(AuditTest, TheAppendOnlyTriggersRefuseChangesFromTheApplicationRole) {

@@ -71,7 +71,8 @@ TEST_F(BuiltInAccountsTest, WrongCredentialsDoNotSayWhichPartWasWrong) {
   EXPECT_EQ(client->SignIn("", "x").code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(client->SignIn(user.id, TestServer::kPassword).ok());
   // Usernames are case-insensitive.
-  EXPECT_TRUE(server_->NewClient()->SignIn(absl::AsciiStrToUpper(user.id), TestServer::kPassword).ok());
+  EXPECT_TRUE(
+      server_->NewClient()->SignIn(absl::AsciiStrToUpper(user.id), TestServer::kPassword).ok());
 }
 
 TEST_F(BuiltInAccountsTest, RepeatedFailuresLockTheAccountForAWhile) {
@@ -87,7 +88,8 @@ TEST_F(BuiltInAccountsTest, RepeatedFailuresLockTheAccountForAWhile) {
 
 TEST_F(BuiltInAccountsTest, SigningOutEndsTheTokenOnEveryInstance) {
   TestUser user = server_->CreateUser("Sam");
-  auto second = TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
+  auto second =
+      TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
   auto on_b = second->NewClient();
   on_b->SetToken(user.client->token());
   ASSERT_TRUE(WhoAmI(*on_b).ok());  // the same token works on both
@@ -114,16 +116,21 @@ TEST_F(BuiltInAccountsTest, ForgedExpiredAndUnsignedServerTokensAreRefused) {
 
   nlohmann::json expired = claims;
   expired["exp"] = now - 1;
-  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + SignHs256Jwt(expired, keys.token_key)).message()),
-              HasSubstr("expired"));
-  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + SignHs256Jwt(claims, std::string(32, 'k'))).message()),
-              HasSubstr("signature"));
+  EXPECT_THAT(
+      std::string(WithToken(*server_, "Bearer " + SignHs256Jwt(expired, keys.token_key)).message()),
+      HasSubstr("expired"));
+  EXPECT_THAT(
+      std::string(
+          WithToken(*server_, "Bearer " + SignHs256Jwt(claims, std::string(32, 'k'))).message()),
+      HasSubstr("signature"));
   nlohmann::json other_person = claims;
   other_person["sub"] = "someone-else";
   EXPECT_EQ(WithToken(*server_, "Bearer " + SignHs256Jwt(other_person, keys.token_key)).code(),
             absl::StatusCode::kUnauthenticated);  // the session belongs to another person
-  EXPECT_THAT(std::string(WithToken(*server_, "Bearer " + TestIdentityProvider::Unsigned(claims)).message()),
-              HasSubstr("algorithm"));
+  EXPECT_THAT(
+      std::string(
+          WithToken(*server_, "Bearer " + TestIdentityProvider::Unsigned(claims)).message()),
+      HasSubstr("algorithm"));
 }
 
 class OidcTest : public ::testing::Test {
@@ -133,9 +140,9 @@ class OidcTest : public ::testing::Test {
     const std::string dir = testing::MakeTempDir("coplan-test-jwks");
     std::ofstream(dir + "/jwks.json") << idp_->JwksJson();
     server_ = TestServer::Start({.configure = [dir](ServerConfig& config) {
-                                  config.oidc_providers.push_back(
-                                      {"https://idp.test/realms/nhs", kAudience, dir + "/jwks.json"});
-                                }}).release();
+                config.oidc_providers.push_back(
+                    {"https://idp.test/realms/nhs", kAudience, dir + "/jwks.json"});
+              }}).release();
     v1::CreatePersonRequest person;
     person.set_person_id("oidc-person");
     person.mutable_person()->set_display_name("Jo via NHS login");
@@ -153,7 +160,9 @@ class OidcTest : public ::testing::Test {
   }
 
   static nlohmann::json Valid() { return idp_->ValidClaims(kAudience, "9434765919"); }
-  static absl::Status Try(const std::string& token) { return WithToken(*server_, "Bearer " + token); }
+  static absl::Status Try(const std::string& token) {
+    return WithToken(*server_, "Bearer " + token);
+  }
 
   static TestServer* server_;
   static TestIdentityProvider* idp_;
@@ -198,7 +207,8 @@ TEST_F(OidcTest, EveryBadTokenIsUnauthenticatedWithAClearMessage) {
     const size_t first = tampered.find('.'), second = tampered.rfind('.');
     nlohmann::json changed = Valid();
     changed["sub"] = "someone-else";
-    tampered = tampered.substr(0, first + 1) + Base64UrlEncode(changed.dump()) + tampered.substr(second);
+    tampered =
+        tampered.substr(0, first + 1) + Base64UrlEncode(changed.dump()) + tampered.substr(second);
   }
   // A token claiming HS256, as in the attack that uses the RSA public key as an HMAC
   // secret: the algorithm alone must refuse it.
@@ -214,18 +224,23 @@ TEST_F(OidcTest, EveryBadTokenIsUnauthenticatedWithAClearMessage) {
       {"empty bearer", "Bearer ", "token is empty"},
       {"malformed", "Bearer not-a-jwt", "not a valid JWT"},
       {"garbage parts", "Bearer a.b.c", "not a valid JWT"},
-      {"expired", "Bearer " + idp_->Sign(with([&](auto& c) { c["exp"] = now - 3600; }), "RS256"), "expired"},
-      {"no expiry", "Bearer " + idp_->Sign(with([](auto& c) { c.erase("exp"); }), "ES256"), "expiry"},
-      {"not yet valid", "Bearer " + idp_->Sign(with([&](auto& c) { c["nbf"] = now + 3600; }), "RS256"),
+      {"expired", "Bearer " + idp_->Sign(with([&](auto& c) { c["exp"] = now - 3600; }), "RS256"),
+       "expired"},
+      {"no expiry", "Bearer " + idp_->Sign(with([](auto& c) { c.erase("exp"); }), "ES256"),
+       "expiry"},
+      {"not yet valid",
+       "Bearer " + idp_->Sign(with([&](auto& c) { c["nbf"] = now + 3600; }), "RS256"),
        "not valid yet"},
       {"wrong issuer",
-       "Bearer " + idp_->Sign(with([](auto& c) { c["iss"] = "https://evil.test"; }), "RS256"), "not trusted"},
-      {"wrong audience", "Bearer " + idp_->Sign(with([](auto& c) { c["aud"] = "other-app"; }), "ES256"),
-       "audience"},
+       "Bearer " + idp_->Sign(with([](auto& c) { c["iss"] = "https://evil.test"; }), "RS256"),
+       "not trusted"},
+      {"wrong audience",
+       "Bearer " + idp_->Sign(with([](auto& c) { c["aud"] = "other-app"; }), "ES256"), "audience"},
       {"alg none", "Bearer " + TestIdentityProvider::Unsigned(Valid()), "algorithm \"none\""},
       {"alg confusion", "Bearer " + confused, "algorithm \"HS256\""},
       {"tampered", "Bearer " + tampered, "signature is invalid"},
-      {"unknown key", "Bearer " + idp_->Sign(Valid(), "RS256", {{"kid", "rotated-away"}}), "no key"},
+      {"unknown key", "Bearer " + idp_->Sign(Valid(), "RS256", {{"kid", "rotated-away"}}),
+       "no key"},
       {"wrong alg for key", "Bearer " + idp_->Sign(Valid(), "RS256", {{"alg", "ES256"}}), ""},
       {"unlinked subject", "Bearer " + idp_->Sign(with([](auto& c) { c["sub"] = "000"; }), "ES256"),
        "no Coplan person is linked"},

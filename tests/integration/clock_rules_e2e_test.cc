@@ -7,10 +7,10 @@
 #include "absl/time/civil_time.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/records.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -112,8 +112,9 @@ TEST_F(ClockRulesTest, AGuardiansAccessIsSuspendedAtMidnightOfTheSixteenthBirthd
   ASSERT_EQ(proxies->proxy_accesses_size(), 1);
   EXPECT_EQ(proxies->proxy_accesses(0).state(), v1::PROXY_STATE_SUSPENDED_AT_16);
   // Staff can no longer set it up again; only the young person can.
-  EXPECT_EQ(server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, proxy).status().code(),
-            Code::kFailedPrecondition);
+  EXPECT_EQ(
+      server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, proxy).status().code(),
+      Code::kFailedPrecondition);
 }
 
 TEST_F(ClockRulesTest, ATokenStopsWorkingAtItsExpiry) {

@@ -10,9 +10,9 @@
 #include "google/rpc/error_details.pb.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/records.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -20,9 +20,9 @@ namespace {
 using client::ErrorDetail;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-using ::testing::UnorderedElementsAre;
 using testing::TestServer;
 using testing::TestUser;
+using ::testing::UnorderedElementsAre;
 
 google::type::Date InDays(int days) { return ToDate(TodayInUk(absl::Now()) + days); }
 
@@ -37,12 +37,13 @@ class DecisionsTest : public ::testing::Test {
   static void TearDownTestSuite() { delete server_; }
 
   void SetUp() override {
-    author_ = server_->CreateUser("Grid author", {.clinician = true, .grid_author = true,
-                                                  .team = "teams/north"});
+    author_ = server_->CreateUser("Grid author",
+                                  {.clinician = true, .grid_author = true, .team = "teams/north"});
     reader_ = server_->CreateUser("Reader");
   }
 
-  absl::StatusOr<v1::OptionGrid> CreateGrid(const v1::OptionGrid& grid, const std::string& id = "") {
+  absl::StatusOr<v1::OptionGrid> CreateGrid(const v1::OptionGrid& grid,
+                                            const std::string& id = "") {
     v1::CreateOptionGridRequest request;
     *request.mutable_option_grid() = grid;
     request.set_option_grid_id(id);
@@ -56,7 +57,8 @@ class DecisionsTest : public ::testing::Test {
   }
 
   // Publishing a draft that breaks one rule reports exactly that problem.
-  void ExpectRefusal(const v1::OptionGrid& grid, const std::string& type, const std::string& subject) {
+  void ExpectRefusal(const v1::OptionGrid& grid, const std::string& type,
+                     const std::string& subject) {
     auto created = CreateGrid(grid);
     ASSERT_TRUE(created.ok()) << created.status();
     auto published = Publish(created->name());
@@ -72,7 +74,9 @@ class DecisionsTest : public ::testing::Test {
     v1::GetOptionGridRequest get;
     get.set_name(created->name());
     get.set_view(v1::OPTION_GRID_VIEW_DRAFT);
-    EXPECT_EQ(author_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->latest_version(), 0);
+    EXPECT_EQ(
+        author_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->latest_version(),
+        0);
   }
 
   absl::StatusOr<v1::DecisionRecord> CreateDecision(TestUser& person, const std::string& version,
@@ -109,7 +113,9 @@ TestServer* DecisionsTest::server_ = nullptr;
 TEST_F(DecisionsTest, AuthorsDraftAndPublishVersionsThatNeverChange) {
   v1::CreateOptionGridRequest by_reader;
   *by_reader.mutable_option_grid() = CompleteGrid();
-  EXPECT_EQ(reader_.client->Call(&v1::OptionGridService::Stub::CreateOptionGrid, by_reader).status().code(),
+  EXPECT_EQ(reader_.client->Call(&v1::OptionGridService::Stub::CreateOptionGrid, by_reader)
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
 
   auto draft = CreateGrid(CompleteGrid(), "sleep-grid");
@@ -152,26 +158,31 @@ TEST_F(DecisionsTest, AuthorsDraftAndPublishVersionsThatNeverChange) {
                 ->grid()
                 .decision_question(),
             "What could help me sleep better?");
-  EXPECT_EQ(reader_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->decision_question(),
-            "What could help me sleep better?");
+  EXPECT_EQ(
+      reader_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->decision_question(),
+      "What could help me sleep better?");
 
   // A published version cannot be edited or published.
   update.mutable_option_grid()->set_name("optionGrids/sleep-grid/versions/1");
-  EXPECT_EQ(author_.client->Call(&v1::OptionGridService::Stub::UpdateOptionGrid, update).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      author_.client->Call(&v1::OptionGridService::Stub::UpdateOptionGrid, update).status().code(),
+      absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Publish("optionGrids/sleep-grid/versions/1").status().code(),
             absl::StatusCode::kFailedPrecondition);
   // A stale etag is refused.
   update.mutable_option_grid()->set_name(draft->name());
   update.mutable_option_grid()->set_etag(draft->etag());
-  EXPECT_EQ(author_.client->Call(&v1::OptionGridService::Stub::UpdateOptionGrid, update).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      author_.client->Call(&v1::OptionGridService::Stub::UpdateOptionGrid, update).status().code(),
+      absl::StatusCode::kFailedPrecondition);
 
   auto v2 = Publish(draft->name());
   ASSERT_TRUE(v2.ok()) << v2.status();
   EXPECT_EQ(v2->version(), 2);
   version.set_name("optionGrids/sleep-grid/versions/latest");
-  EXPECT_EQ(reader_.client->Call(&v1::OptionGridService::Stub::GetOptionGridVersion, version)->version(), 2);
+  EXPECT_EQ(
+      reader_.client->Call(&v1::OptionGridService::Stub::GetOptionGridVersion, version)->version(),
+      2);
   auto listed = reader_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get);
   EXPECT_EQ(listed->versions_size(), 2);
 }
@@ -200,7 +211,8 @@ TEST_F(DecisionsTest, EachPublishingCriterionIsEnforced) {
     std::string subject;
   };
   std::vector<Case> cases = {
-      {[](v1::OptionGrid& g) { g.clear_decision_question(); }, "MISSING_DECISION_QUESTION", "decision_question"},
+      {[](v1::OptionGrid& g) { g.clear_decision_question(); }, "MISSING_DECISION_QUESTION",
+       "decision_question"},
       {[](v1::OptionGrid& g) {
          g.mutable_options()->DeleteSubrange(1, 2);
          for (auto& q : *g.mutable_questions()) q.mutable_answers()->DeleteSubrange(1, 2);
@@ -217,8 +229,10 @@ TEST_F(DecisionsTest, EachPublishingCriterionIsEnforced) {
       {[](v1::OptionGrid& g) { g.clear_funding(); }, "MISSING_FUNDING", "funding"},
       {[](v1::OptionGrid& g) { g.clear_conflict_of_interest(); }, "MISSING_CONFLICT_OF_INTEREST",
        "conflict_of_interest"},
-      {[](v1::OptionGrid& g) { g.clear_last_review_date(); }, "MISSING_LAST_REVIEW_DATE", "last_review_date"},
-      {[](v1::OptionGrid& g) { g.clear_next_review_date(); }, "MISSING_NEXT_REVIEW_DATE", "next_review_date"},
+      {[](v1::OptionGrid& g) { g.clear_last_review_date(); }, "MISSING_LAST_REVIEW_DATE",
+       "last_review_date"},
+      {[](v1::OptionGrid& g) { g.clear_next_review_date(); }, "MISSING_NEXT_REVIEW_DATE",
+       "next_review_date"},
       {[](v1::OptionGrid& g) { *g.mutable_next_review_date() = InDays(-3); }, "NEXT_REVIEW_PASSED",
        "next_review_date"},
   };
@@ -232,12 +246,15 @@ TEST_F(DecisionsTest, EachPublishingCriterionIsEnforced) {
 TEST_F(DecisionsTest, AReadingAgeAboveTheTargetWarnsAndCanBeMadeToFail) {
   v1::OptionGrid hard = CompleteGrid("Complicated");
   hard.set_decision_question(
-      "Considering the comparative effectiveness, tolerability and acceptability of pharmacological "
-      "and psychological interventions, which therapeutic modality would you preferentially select?");
+      "Considering the comparative effectiveness, tolerability and acceptability of "
+      "pharmacological "
+      "and psychological interventions, which therapeutic modality would you preferentially "
+      "select?");
   for (auto& question : *hard.mutable_questions()) {
     for (auto& answer : *question.mutable_answers()) {
-      answer.set_text("Randomised controlled investigations demonstrate heterogeneous effectiveness "
-                      "notwithstanding considerable methodological limitations.");
+      answer.set_text(
+          "Randomised controlled investigations demonstrate heterogeneous effectiveness "
+          "notwithstanding considerable methodological limitations.");
     }
   }
   auto created = CreateGrid(hard);
@@ -248,9 +265,8 @@ TEST_F(DecisionsTest, AReadingAgeAboveTheTargetWarnsAndCanBeMadeToFail) {
   ASSERT_EQ(published->publish_warnings_size(), 1);
   EXPECT_THAT(published->publish_warnings(0), HasSubstr("reading age"));
 
-  auto strict = TestServer::Start({.configure = [](ServerConfig& config) {
-    config.grid_reading_age_enforced = true;
-  }});
+  auto strict = TestServer::Start(
+      {.configure = [](ServerConfig& config) { config.grid_reading_age_enforced = true; }});
   TestUser author = strict->CreateUser("Strict author", {.grid_author = true});
   v1::CreateOptionGridRequest request;
   *request.mutable_option_grid() = hard;
@@ -277,8 +293,9 @@ TEST_F(DecisionsTest, TranslationsAreLinkedAndOverdueReviewsAreFlagged) {
   v1::GetOptionGridRequest get;
   get.set_name(original->name());
   get.set_view(v1::OPTION_GRID_VIEW_DRAFT);
-  EXPECT_THAT(author_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->translations(),
-              Contains("optionGrids/sleep-cy"));
+  EXPECT_THAT(
+      author_.client->Call(&v1::OptionGridService::Stub::GetOptionGrid, get)->translations(),
+      Contains("optionGrids/sleep-cy"));
   welsh.set_translation_of("optionGrids/no-such-grid");
   EXPECT_EQ(CreateGrid(welsh).status().code(), absl::StatusCode::kInvalidArgument);
   welsh.set_translation_of("");
@@ -295,12 +312,15 @@ TEST_F(DecisionsTest, TranslationsAreLinkedAndOverdueReviewsAreFlagged) {
     v1::OptionGridVersion version;
     *version.mutable_grid() = old;
     version.set_version(1);
-    tx.exec_params("INSERT INTO option_grids (id, title, locale, draft, latest_version,"
-                   " published_draft_revision, created_by) VALUES ('old-grid', 'Old grid', 'en-GB', $1, 1, 1, $2)",
-                   pqxx::binarystring(old.SerializeAsString()), author_.id);
-    tx.exec_params("INSERT INTO option_grid_versions (grid_id, version, content, publish_time,"
-                   " publisher_id, next_review_date) VALUES ('old-grid', 1, $1, now(), $2, $3::date)",
-                   pqxx::binarystring(version.SerializeAsString()), author_.id, ToIsoDate(InDays(-5)));
+    tx.exec_params(
+        "INSERT INTO option_grids (id, title, locale, draft, latest_version,"
+        " published_draft_revision, created_by) VALUES ('old-grid', 'Old grid', 'en-GB', $1, 1, 1, "
+        "$2)",
+        pqxx::binarystring(old.SerializeAsString()), author_.id);
+    tx.exec_params(
+        "INSERT INTO option_grid_versions (grid_id, version, content, publish_time,"
+        " publisher_id, next_review_date) VALUES ('old-grid', 1, $1, now(), $2, $3::date)",
+        pqxx::binarystring(version.SerializeAsString()), author_.id, ToIsoDate(InDays(-5)));
     tx.commit();
   }
   get.set_name("optionGrids/old-grid");
@@ -316,8 +336,9 @@ TEST_F(DecisionsTest, TranslationsAreLinkedAndOverdueReviewsAreFlagged) {
   std::vector<std::string> names;
   for (const auto& grid : listed->option_grids()) names.push_back(grid.name());
   EXPECT_THAT(names, UnorderedElementsAre("optionGrids/old-grid"));
-  EXPECT_EQ(reader_.client->Call(&v1::OptionGridService::Stub::ListOptionGrids, due).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      reader_.client->Call(&v1::OptionGridService::Stub::ListOptionGrids, due).status().code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(DecisionsTest, DecisionRecordsScoreSureAndOnlyAcceptOptionsOfTheirGridVersion) {
@@ -345,16 +366,14 @@ TEST_F(DecisionsTest, DecisionRecordsScoreSureAndOnlyAcceptOptionsOfTheirGridVer
   EXPECT_TRUE(created->sure().decisional_conflict());
 
   // The clinician co-edits it like a plan.
-  auto edit = author_.client->Call(
-      &v1::EditingService::Stub::EditDocument,
-      [&] {
-        v1::EditDocumentRequest request;
-        request.set_name(created->name());
-        request.set_base_revision(1);
-        request.set_idempotency_key("decision-edit-1");
-        *request.add_operations() = testing::SetOp("sure.enough_support", "\"SURE_ANSWER_YES\"");
-        return request;
-      }());
+  auto edit = author_.client->Call(&v1::EditingService::Stub::EditDocument, [&] {
+    v1::EditDocumentRequest request;
+    request.set_name(created->name());
+    request.set_base_revision(1);
+    request.set_idempotency_key("decision-edit-1");
+    *request.add_operations() = testing::SetOp("sure.enough_support", "\"SURE_ANSWER_YES\"");
+    return request;
+  }());
   ASSERT_TRUE(edit.ok()) << edit.status();
   EXPECT_EQ(edit->document().decision_record().sure().score(), 4);
   EXPECT_FALSE(edit->document().decision_record().sure().decisional_conflict());
@@ -367,22 +386,31 @@ TEST_F(DecisionsTest, DecisionRecordsScoreSureAndOnlyAcceptOptionsOfTheirGridVer
     request.mutable_update_mask()->add_paths(path);
     return person.client->Call(&v1::DecisionService::Stub::UpdateDecisionRecord, request);
   };
-  EXPECT_EQ(update([](auto& r) { r.mutable_outcome()->set_option_id("surgery"); }, "outcome").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(update([](auto& r) { r.set_leaning_option_id("nope"); }, "leaning_option_id").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(update([](auto& r) { r.mutable_sure()->set_enough_support(static_cast<v1::SureAnswer>(7)); },
-                   "sure")
+  EXPECT_EQ(update([](auto& r) { r.mutable_outcome()->set_option_id("surgery"); }, "outcome")
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(update([](auto& r) { r.add_importances()->set_question_id("how"); r.mutable_importances(0)->set_importance(6); },
-                   "importances")
+  EXPECT_EQ(
+      update([](auto& r) { r.set_leaning_option_id("nope"); }, "leaning_option_id").status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      update([](auto& r) { r.mutable_sure()->set_enough_support(static_cast<v1::SureAnswer>(7)); },
+             "sure")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(update(
+                [](auto& r) {
+                  r.add_importances()->set_question_id("how");
+                  r.mutable_importances(0)->set_importance(6);
+                },
+                "importances")
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(update([](auto& r) { r.set_status(v1::DECISION_STATUS_DECIDED); }, "status").status().code(),
-            absl::StatusCode::kInvalidArgument);  // decided without the option chosen
+  EXPECT_EQ(
+      update([](auto& r) { r.set_status(v1::DECISION_STATUS_DECIDED); }, "status").status().code(),
+      absl::StatusCode::kInvalidArgument);  // decided without the option chosen
   EXPECT_EQ(update([](auto& r) { r.set_option_grid_version("optionGrids/x/versions/1"); },
                    "option_grid_version")
                 .status()
@@ -484,7 +512,8 @@ TEST_F(DecisionsTest, CollaborateIsReportedOnlyInAggregateFromTwentyFiveResponse
   // Another clinician cannot see this clinician's results; a person cannot either.
   EXPECT_EQ(summary(*other_clinician.client, author_.name).status().code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(summary(*last.client, author_.name).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(summary(*last.client, author_.name).status().code(),
+            absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(DecisionsTest, TheCaseloadFiltersByDecisionalConflictAndOverdueFollowUp) {
@@ -517,7 +546,8 @@ TEST_F(DecisionsTest, TheCaseloadFiltersByDecisionalConflictAndOverdueFollowUp) 
     v1::ListCaseloadDecisionsRequest request;
     request.set_decisional_conflict_only(conflict_only);
     request.set_follow_up_overdue_only(overdue_only);
-    auto response = clinician.client->Call(&v1::DecisionService::Stub::ListCaseloadDecisions, request);
+    auto response =
+        clinician.client->Call(&v1::DecisionService::Stub::ListCaseloadDecisions, request);
     EXPECT_TRUE(response.ok()) << response.status();
     std::vector<std::string> names;
     if (response.ok()) {
@@ -529,8 +559,9 @@ TEST_F(DecisionsTest, TheCaseloadFiltersByDecisionalConflictAndOverdueFollowUp) 
   EXPECT_THAT(list(true, false), UnorderedElementsAre(conflicted, both));
   EXPECT_THAT(list(false, true), UnorderedElementsAre(overdue, both));
   EXPECT_THAT(list(true, true), UnorderedElementsAre(both));
-  EXPECT_EQ(reader_.client->Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
-                                 v1::ListCaseloadDecisionsRequest())
+  EXPECT_EQ(reader_.client
+                ->Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
+                       v1::ListCaseloadDecisionsRequest())
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);

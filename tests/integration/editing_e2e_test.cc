@@ -7,9 +7,8 @@
 
 #include <atomic>
 #include <map>
-#include <random>
-
 #include <pqxx/pqxx>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "coplan/client/watch.h"
@@ -17,8 +16,8 @@
 #include "server/common/ids.h"
 #include "server/domain/edit_engine.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -93,7 +92,8 @@ std::unique_ptr<client::Client> NarrowClient(const TestServer& server, const cli
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-  auto channel = grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
   auto narrow = std::make_unique<client::Client>(client::ClientOptions{.channel = channel});
   narrow->SetToken(as.token());
   return narrow;
@@ -103,11 +103,11 @@ class EditingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     server_ = TestServer::Start({.configure = [](ServerConfig& config) {
-                                  // Small, so that a stalled reader overflows quickly; large
-                                  // enough that a reading one never does, even under ASan.
-                                  config.watch_queue_limit = 32;
-                                  config.watch_access_recheck = absl::Seconds(1);
-                                }}).release();
+                // Small, so that a stalled reader overflows quickly; large
+                // enough that a reading one never does, even under ASan.
+                config.watch_queue_limit = 32;
+                config.watch_access_recheck = absl::Seconds(1);
+              }}).release();
   }
   static void TearDownTestSuite() { delete server_; }
 
@@ -142,13 +142,15 @@ class EditingTest : public ::testing::Test {
 TestServer* EditingTest::server_ = nullptr;
 
 TEST_F(EditingTest, BatchesOnDifferentPartsMergeAndTheSameFieldConflicts) {
-  auto first = Edit(*alex_.client, plan_, 1, {UpdateOp("crisis_plan.warning_signs[w0]", R"({"text": "a"})")});
+  auto first = Edit(*alex_.client, plan_, 1,
+                    {UpdateOp("crisis_plan.warning_signs[w0]", R"({"text": "a"})")});
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->revision(), 2);
   // The clinician edits from revision 1 too: a different item merges...
-  auto merged = Edit(*clinician_.client, plan_, 1,
-                     {UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "b"})"), SetOp("title", "\"T\""),
-                      InsertOp("crisis_plan.coping_strategies", R"({"text": "walk the dog"})")});
+  auto merged =
+      Edit(*clinician_.client, plan_, 1,
+           {UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "b"})"), SetOp("title", "\"T\""),
+            InsertOp("crisis_plan.coping_strategies", R"({"text": "walk the dog"})")});
   ASSERT_TRUE(merged.ok()) << merged.status();
   EXPECT_EQ(merged->revision(), 3);
   EXPECT_FALSE(merged->inserted_ids(2).empty());
@@ -204,16 +206,26 @@ TEST_F(EditingTest, BadBatchesNameTheOperationAndChangeNothing) {
     std::string field_prefix;
   };
   std::vector<Case> cases = {
-      {1, {SetOp("title", "\"ok\""), SetOp("crisis_plan.no_such_field", "1")},
-       absl::StatusCode::kInvalidArgument, "operations[1]."},
-      {1, {SetOp("crisis_plan.warning_signs", "\"not a list\"")}, absl::StatusCode::kInvalidArgument,
+      {1,
+       {SetOp("title", "\"ok\""), SetOp("crisis_plan.no_such_field", "1")},
+       absl::StatusCode::kInvalidArgument,
+       "operations[1]."},
+      {1,
+       {SetOp("crisis_plan.warning_signs", "\"not a list\"")},
+       absl::StatusCode::kInvalidArgument,
        "operations[0]."},
-      {1, {UpdateOp("crisis_plan.warning_signs[nope]", R"({"text": "x"})")},
-       absl::StatusCode::kInvalidArgument, "operations[0]."},
-      {1, {MoveOp("crisis_plan.warning_signs[w0]", "nowhere")}, absl::StatusCode::kInvalidArgument,
+      {1,
+       {UpdateOp("crisis_plan.warning_signs[nope]", R"({"text": "x"})")},
+       absl::StatusCode::kInvalidArgument,
+       "operations[0]."},
+      {1,
+       {MoveOp("crisis_plan.warning_signs[w0]", "nowhere")},
+       absl::StatusCode::kInvalidArgument,
        "operations[0].move_item.position"},
-      {1, {SetOp("care_plan.review_date", R"({"year": 2026, "month": 1, "day": 1})")},
-       absl::StatusCode::kInvalidArgument, "operations[0]."},
+      {1,
+       {SetOp("care_plan.review_date", R"({"year": 2026, "month": 1, "day": 1})")},
+       absl::StatusCode::kInvalidArgument,
+       "operations[0]."},
       {99, {SetOp("title", "\"x\"")}, absl::StatusCode::kInvalidArgument, "base_revision"},
       {0, {SetOp("title", "\"x\"")}, absl::StatusCode::kInvalidArgument, "base_revision"},
   };
@@ -226,7 +238,8 @@ TEST_F(EditingTest, BadBatchesNameTheOperationAndChangeNothing) {
         << bad->field_violations(0).field();
   }
   std::vector<v1::EditOperation> too_many(101, SetOp("title", "\"x\""));
-  EXPECT_EQ(Edit(*alex_.client, plan_, 1, too_many).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Edit(*alex_.client, plan_, 1, too_many).status().code(),
+            absl::StatusCode::kInvalidArgument);
   v1::EditDocumentRequest no_key;
   no_key.set_name(plan_);
   no_key.set_base_revision(1);
@@ -238,7 +251,8 @@ TEST_F(EditingTest, BadBatchesNameTheOperationAndChangeNothing) {
 
 TEST_F(EditingTest, HistoryListsAuthorsAndPathsAndEveryRevisionCanBeRead) {
   ASSERT_TRUE(Edit(*alex_.client, plan_, 1, {RemoveOp("crisis_plan.warning_signs[w2]")}).ok());
-  ASSERT_TRUE(Edit(*clinician_.client, plan_, 2, {MoveOp("crisis_plan.warning_signs[w4]", "")}).ok());
+  ASSERT_TRUE(
+      Edit(*clinician_.client, plan_, 2, {MoveOp("crisis_plan.warning_signs[w4]", "")}).ok());
   v1::UpdatePlanRequest update;
   update.mutable_plan()->set_name(plan_);
   update.mutable_plan()->set_title("Updated");
@@ -309,14 +323,16 @@ TEST_F(EditingTest, WatchStartsFromASnapshotThenDeliversEveryChangeInOrderWithPr
   ASSERT_TRUE(watch.WaitFor([&](const auto& events) {
     for (const auto& event : events) {
       for (const auto& present : event.presence().present()) {
-        if (present.person() == clinician_.name && present.state() == v1::PRESENCE_STATE_EDITING) return true;
+        if (present.person() == clinician_.name && present.state() == v1::PRESENCE_STATE_EDITING)
+          return true;
       }
     }
     return false;
   })) << "no presence event naming the watcher";
 
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"t", i, "\""))}).ok());
+    ASSERT_TRUE(
+        Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"t", i, "\""))}).ok());
   }
   ASSERT_TRUE(watch.WaitForRevision(6));
   EXPECT_THAT(watch.change_revisions(), ElementsAre(2, 3, 4, 5, 6));
@@ -373,7 +389,8 @@ TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
 
   slow.StartReading();
   ASSERT_TRUE(slow.WaitForEnd());
-  ASSERT_EQ(slow.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << slow.status().error_message();
+  ASSERT_EQ(slow.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << slow.status().error_message();
   auto status = client::FromGrpcStatus(slow.status());
   auto info = ErrorDetail<google::rpc::ErrorInfo>(status);
   ASSERT_TRUE(info.has_value());
@@ -403,15 +420,14 @@ TEST_F(EditingTest, TheClientLibraryResumesBySelfAfterTheServerEndsASlowStream) 
   std::vector<int64_t> revisions;
   std::atomic<bool> gate_open{false};
   auto narrow = NarrowClient(*server_, *alex_.client);
-  client::WatchSubscription watch(*narrow, plan_,
-                                  {.on_event = [&](const v1::WatchEvent& event) {
-                                     // Stall on the first change until the edits are done.
-                                     while (event.has_change() && !gate_open.load()) {
-                                       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                                     }
-                                     std::lock_guard<std::mutex> lock(mutex);
-                                     if (event.has_change()) revisions.push_back(event.change().revision());
-                                   }});
+  client::WatchSubscription watch(*narrow, plan_, {.on_event = [&](const v1::WatchEvent& event) {
+    // Stall on the first change until the edits are done.
+    while (event.has_change() && !gate_open.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    if (event.has_change()) revisions.push_back(event.change().revision());
+  }});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const std::string text(1900, 'y');
   int64_t revision = 1;
@@ -475,8 +491,8 @@ TEST_F(EditingTest, ASignOutWhoseRingWasLostStillEndsThePersonsOwnStream) {
 }
 
 TEST_F(EditingTest, EditsThroughOneInstanceReachWatchersOnAnother) {
-  auto second = TestServer::Start({.conninfo = server_->conninfo(),
-                                   .secret_file = server_->secret_file()});
+  auto second =
+      TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
   auto clinician_on_b = second->SignInAs(clinician_.id);
   WatchCollector on_b(*clinician_on_b, plan_);
   ASSERT_TRUE(on_b.WaitFor([](const auto& events) { return !events.empty(); }));
@@ -498,8 +514,8 @@ TEST_F(EditingTest, EditsThroughOneInstanceReachWatchersOnAnother) {
 }
 
 TEST_F(EditingTest, WatchersOnAnotherInstanceCatchUpAfterTheDatabaseConnectionsAreCut) {
-  auto second = TestServer::Start({.conninfo = server_->conninfo(),
-                                   .secret_file = server_->secret_file()});
+  auto second =
+      TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
   auto clinician_on_b = second->SignInAs(clinician_.id);
   WatchCollector on_b(*clinician_on_b, plan_);
   ASSERT_TRUE(on_b.WaitFor([](const auto& events) { return !events.empty(); }));
@@ -507,11 +523,14 @@ TEST_F(EditingTest, WatchersOnAnotherInstanceCatchUpAfterTheDatabaseConnectionsA
     // Cuts every connection, the doorbell listeners' included.
     pqxx::connection admin(server_->conninfo());
     pqxx::nontransaction tx(admin);
-    tx.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    tx.exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()");
   }
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"after cut ", i, "\""))}).ok());
+    ASSERT_TRUE(
+        Edit(*alex_.client, plan_, 1 + i, {SetOp("title", absl::StrCat("\"after cut ", i, "\""))})
+            .ok());
   }
   ASSERT_TRUE(on_b.WaitForRevision(4, absl::Seconds(15)));
   EXPECT_THAT(on_b.change_revisions(), ElementsAre(2, 3, 4));
@@ -522,8 +541,8 @@ TEST_F(EditingTest, WatchersOnAnotherInstanceCatchUpAfterTheDatabaseConnectionsA
 // instances follow. Afterwards: every acknowledged batch is in the history exactly once,
 // replaying the history rebuilds the document, and every watcher saw exactly the history.
 TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent) {
-  auto second = TestServer::Start({.conninfo = server_->conninfo(),
-                                   .secret_file = server_->secret_file()});
+  auto second =
+      TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
   std::vector<std::unique_ptr<client::Client>> editors;
   editors.push_back(server_->SignInAs(alex_.id));
   editors.push_back(server_->SignInAs(clinician_.id));
@@ -569,12 +588,14 @@ TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent)
               ops.push_back(SetOp("title", absl::StrCat("\"title ", e, "-", done, "\"")));
               break;
             case 1:
-              ops.push_back(UpdateOp(item, absl::StrCat(R"({"text": "edit )", e, "-", done, R"("})")));
+              ops.push_back(
+                  UpdateOp(item, absl::StrCat(R"({"text": "edit )", e, "-", done, R"("})")));
               break;
             case 2:
               if (signs.size() < 40) {
                 ops.push_back(InsertOp("crisis_plan.warning_signs",
-                                       absl::StrCat(R"({"text": "new )", e, "-", done, R"("})"), id));
+                                       absl::StrCat(R"({"text": "new )", e, "-", done, R"("})"),
+                                       id));
               }
               break;
             case 3:

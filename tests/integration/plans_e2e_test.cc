@@ -279,13 +279,14 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
     absl::StatusCode code;
     std::string field;
   };
-  for (const Case& c : {Case{"", absl::StatusCode::kInvalidArgument, "name"},
-                        Case{"plans/x", absl::StatusCode::kInvalidArgument, "name"},
-                        Case{alex_.name + "/plans/UPPER", absl::StatusCode::kInvalidArgument, "name"},
-                        Case{alex_.name + "/plans/a/b", absl::StatusCode::kInvalidArgument, "name"},
-                        Case{alex_.name + "/decisions/x", absl::StatusCode::kInvalidArgument, "name"},
-                        Case{alex_.name + "/plans/nope", absl::StatusCode::kNotFound, ""},
-                        Case{"people/nobody/plans/nope", absl::StatusCode::kNotFound, ""}}) {
+  for (const Case& c :
+       {Case{"", absl::StatusCode::kInvalidArgument, "name"},
+        Case{"plans/x", absl::StatusCode::kInvalidArgument, "name"},
+        Case{alex_.name + "/plans/UPPER", absl::StatusCode::kInvalidArgument, "name"},
+        Case{alex_.name + "/plans/a/b", absl::StatusCode::kInvalidArgument, "name"},
+        Case{alex_.name + "/decisions/x", absl::StatusCode::kInvalidArgument, "name"},
+        Case{alex_.name + "/plans/nope", absl::StatusCode::kNotFound, ""},
+        Case{"people/nobody/plans/nope", absl::StatusCode::kNotFound, ""}}) {
     auto got = Get(c.name);
     EXPECT_EQ(got.status().code(), c.code) << c.name << ": " << got.status();
     if (!c.field.empty()) EXPECT_EQ(FieldOf(got.status()), c.field) << c.name;
@@ -404,8 +405,9 @@ TEST_F(PlansTest, CallsSucceedAfterEveryDatabaseConnectionIsCut) {
   {
     pqxx::connection admin(server_->conninfo());
     pqxx::nontransaction tx(admin);
-    auto killed = tx.exec("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                          " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    auto killed = tx.exec(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()");
     EXPECT_GT(killed[0][0].as<int>(), 0);
   }
   for (int i = 0; i < 5; ++i) {

@@ -4,19 +4,19 @@
 // `coplan-server migrate` on its own.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <pwd.h>
 
 #include "coplan/client/client.h"
 #include "tests/support/edit_operations.h"
-#include "tests/support/watch_collector.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/process.h"
 #include "tests/support/test_cluster.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -85,7 +85,8 @@ TEST_F(ServerProcessTest, ServesTheDemoOnItsOwnDatabaseAndLosesNothingWhenKilled
   auto jordan = SignedIn((*server)->address(), "jordan", "jordan-demo-password");
   EXPECT_TRUE(jordan->Call(&v1::PlanService::Stub::GetPlan, get).ok());  // shared with the carer
   get.set_name("people/alex/plans/care-plan");
-  EXPECT_EQ(jordan->Call(&v1::PlanService::Stub::GetPlan, get).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(jordan->Call(&v1::PlanService::Stub::GetPlan, get).status().code(),
+            absl::StatusCode::kNotFound);
 
   v1::UpdatePlanRequest update;
   update.mutable_plan()->set_name("people/alex/plans/crisis-plan");
@@ -125,7 +126,8 @@ TEST_F(ServerProcessTest, ServesTheDemoOnItsOwnDatabaseAndLosesNothingWhenKilled
   (*restarted)->Signal(SIGKILL);
   (*restarted)->Wait(absl::Seconds(10));
   ::kill(postmaster, SIGKILL);
-  for (int i = 0; i < 200 && ::kill(postmaster, 0) == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
+  for (int i = 0; i < 200 && ::kill(postmaster, 0) == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(25));
   restarted->reset();
   absl::SleepFor(absl::Milliseconds(500));  // backends notice their postmaster is gone
   auto recovered = StartDemo();
@@ -148,10 +150,12 @@ TEST_F(ServerProcessTest, ServesTheDemoOnItsOwnDatabaseAndLosesNothingWhenKilled
 
 TEST_F(ServerProcessTest, MigrateAppliesEachMigrationOnce) {
   const std::string conninfo = testing::TestCluster::Get().NewDatabase();
-  auto first = testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
+  auto first =
+      testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, HasSubstr("applied 0001_people_and_documents.sql"));
-  auto second = testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
+  auto second =
+      testing::RunProgram({testing::ServerBinary(), "migrate", "--database_url=" + conninfo});
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_THAT(second.output, HasSubstr("0 applied"));
   auto unknown = testing::RunProgram({testing::ServerBinary(), "frobnicate"});

@@ -2,7 +2,8 @@
 // values. Header-only and protobuf-only, so the domain's unit tests can use it too.
 //
 //   ApplyEditBatch(plan, Batch({SetOp("title", "\"Mine\""),
-//                               InsertOp("crisis_plan.warning_signs", R"({"text": "tired"})")}), ...);
+//                               InsertOp("crisis_plan.warning_signs", R"({"text": "tired"})")}),
+//                               ...);
 #pragma once
 
 #include <gtest/gtest.h>
@@ -42,8 +43,8 @@ inline v1::EditOperation InsertOp(const std::string& list, const std::string& it
 inline v1::EditOperation UpdateOp(const std::string& item, const std::string& fields_json) {
   v1::EditOperation op;
   op.mutable_update_item()->set_item_path(item);
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(fields_json,
-                                                          op.mutable_update_item()->mutable_fields())
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  fields_json, op.mutable_update_item()->mutable_fields())
                   .ok())
       << fields_json;
   return op;

@@ -1,8 +1,8 @@
 // A clock tests move by hand, to check rules at chosen instants (grant and token expiry,
 // the 16th birthday). Thread-safe: the server reads it from its own threads.
 //
-//   FakeClock clock(absl::FromCivil(absl::CivilSecond(2026, 6, 30, 12, 0, 0), absl::UTCTimeZone()));
-//   auto server = TestServer::Start({.clock = &clock});
+//   FakeClock clock(absl::FromCivil(absl::CivilSecond(2026, 6, 30, 12, 0, 0),
+//   absl::UTCTimeZone())); auto server = TestServer::Start({.clock = &clock});
 //   clock.Advance(absl::Hours(13));
 #pragma once
 

@@ -21,7 +21,8 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
   (void)buffer.Dump(&slices);
   std::string out;
-  for (const auto& slice : slices) out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const auto& slice : slices)
+    out.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   return out;
 }
 
@@ -35,7 +36,8 @@ absl::StatusOr<std::unique_ptr<Message>> Reflect(const std::shared_ptr<grpc::Cha
   static volatile auto keep_linked = &grpc::reflection::InitProtoReflectionServerBuilderPlugin;
   (void)keep_linked;
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
-  const auto* request_type = pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
+  const auto* request_type =
+      pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionRequest");
   const auto* response_type =
       pool->FindMessageTypeByName("grpc.reflection.v1alpha.ServerReflectionResponse");
   if (request_type == nullptr || response_type == nullptr) {
@@ -49,8 +51,8 @@ absl::StatusOr<std::unique_ptr<Message>> Reflect(const std::shared_ptr<grpc::Cha
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::CompletionQueue queue;
-  auto call = stub.PrepareCall(&context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-                               &queue);
+  auto call = stub.PrepareCall(
+      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &queue);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -72,7 +74,8 @@ absl::StatusOr<std::unique_ptr<Message>> Reflect(const std::shared_ptr<grpc::Cha
   }
   if (!got_reply) return absl::UnavailableError("no reflection reply: " + status.error_message());
   std::unique_ptr<Message> response(factory.GetPrototype(response_type)->New());
-  if (!response->ParseFromString(FromBuffer(reply))) return absl::InternalError("bad reflection reply");
+  if (!response->ParseFromString(FromBuffer(reply)))
+    return absl::InternalError("bad reflection reply");
   return response;
 }
 
@@ -91,7 +94,8 @@ absl::StatusOr<int> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::CompletionQueue queue;
-  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", ToBuffer(request), &queue);
+  auto call =
+      stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", ToBuffer(request), &queue);
   call->StartCall();
   grpc::ByteBuffer reply;
   grpc::Status status;
@@ -122,7 +126,8 @@ absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
   std::vector<std::string> names;
   for (int i = 0; i < list.GetReflection()->FieldSize(list, service_field); ++i) {
     const Message& service = list.GetReflection()->GetRepeatedMessage(list, service_field, i);
-    names.push_back(service.GetReflection()->GetString(service, service.GetDescriptor()->FindFieldByName("name")));
+    names.push_back(service.GetReflection()->GetString(
+        service, service.GetDescriptor()->FindFieldByName("name")));
   }
   return names;
 }

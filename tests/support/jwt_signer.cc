@@ -33,7 +33,8 @@ std::string DigestSign(EVP_PKEY* key, const std::string& data) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
   size_t length = 0;
-  EVP_DigestSign(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  EVP_DigestSign(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(data.data()),
+                 data.size());
   std::string signature(length, '\0');
   EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &length,
                  reinterpret_cast<const unsigned char*>(data.data()), data.size());
@@ -98,11 +99,13 @@ nlohmann::json TestIdentityProvider::ValidClaims(const std::string& audience,
 
 std::string TestIdentityProvider::Sign(const nlohmann::json& claims, const std::string& alg,
                                        const nlohmann::json& header_overrides) const {
-  nlohmann::json header = {{"alg", alg}, {"typ", "JWT"}, {"kid", alg == "RS256" ? "rsa-1" : "ec-1"}};
+  nlohmann::json header = {
+      {"alg", alg}, {"typ", "JWT"}, {"kid", alg == "RS256" ? "rsa-1" : "ec-1"}};
   for (const auto& [key, value] : header_overrides.items()) header[key] = value;
   const std::string input =
       absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
-  std::string signature = alg == "RS256" ? DigestSign(rsa_, input) : DerToRaw(DigestSign(ec_, input));
+  std::string signature =
+      alg == "RS256" ? DigestSign(rsa_, input) : DerToRaw(DigestSign(ec_, input));
   return absl::StrCat(input, ".", Base64UrlEncode(signature));
 }
 

@@ -7,9 +7,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 typedef struct evp_pkey_st EVP_PKEY;
 

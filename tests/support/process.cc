@@ -35,8 +35,8 @@ ProcessResult RunProgram(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
-absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::vector<std::string>& args,
-                                                                    absl::Duration timeout) {
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
+    const std::vector<std::string>& args, absl::Duration timeout) {
   std::unique_ptr<ServerProcess> process(new ServerProcess());
   process->output_file_ = OutputFile();
   Subprocess::Options options;
@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::v
   process->child_ = std::move(child).value();
   auto serving = process->child_->WaitForLine("Coplan is serving on ", timeout);
   if (!serving.ok()) {
-    return absl::UnavailableError(absl::StrCat("coplan-server did not start:\n", process->Output()));
+    return absl::UnavailableError(
+        absl::StrCat("coplan-server did not start:\n", process->Output()));
   }
   // "127.0.0.1:50051" or "127.0.0.1:50051 with demo data".
   process->address_ = serving->substr(0, serving->find(' '));

@@ -34,8 +34,8 @@ ProcessResult RunProgram(const std::vector<std::string>& argv, const std::string
 class ServerProcess {
  public:
   // Starts coplan-server with `args` and waits until it says where it is serving.
-  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(const std::vector<std::string>& args,
-                                                              absl::Duration timeout = absl::Seconds(90));
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
+      const std::vector<std::string>& args, absl::Duration timeout = absl::Seconds(90));
   ~ServerProcess();  // SIGKILL if still running
 
   const std::string& address() const { return address_; }

@@ -2,8 +2,8 @@
 // meets every publishing criterion, a care-team membership, a grant.
 //
 //   v1::Plan plan = CreateCrisisPlan(alex);
-//   std::string version = PublishGrid(*author.client, CompleteGrid("Sleep", TodayInUk(absl::Now())));
-//   JoinCareTeam(*server, alex, clinician);
+//   std::string version = PublishGrid(*author.client, CompleteGrid("Sleep",
+//   TodayInUk(absl::Now()))); JoinCareTeam(*server, alex, clinician);
 #pragma once
 
 #include <optional>

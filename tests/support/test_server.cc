@@ -35,7 +35,8 @@ google::type::Date BirthDateTurning(int years, int days_from_today) {
 
 std::unique_ptr<TestServer> TestServer::Start(Options options) {
   std::unique_ptr<TestServer> server(new TestServer());
-  server->conninfo_ = options.conninfo.empty() ? TestCluster::Get().NewDatabase() : options.conninfo;
+  server->conninfo_ =
+      options.conninfo.empty() ? TestCluster::Get().NewDatabase() : options.conninfo;
   server->secret_file_ = options.secret_file;
   if (server->secret_file_.empty()) {
     server->secret_file_ = MakeTempDir("coplan-test-secret") + "/secret.key";

@@ -23,13 +23,13 @@ struct UserOptions {
   bool clinician = false;
   bool grid_author = false;
   bool administrator = false;
-  std::string team;     // "teams/{team}"
-  std::string id;       // chosen id; random when empty
+  std::string team;  // "teams/{team}"
+  std::string id;    // chosen id; random when empty
 };
 
 struct TestUser {
   std::string id;
-  std::string name;     // "people/{id}"
+  std::string name;  // "people/{id}"
   std::unique_ptr<coplan::client::Client> client;
 };
 

@@ -1,5 +1,7 @@
 #include "tests/support/watch_collector.h"
 
+#include <thread>
+
 namespace coplan::testing {
 
 WatchCollector::WatchCollector(coplan::client::Client& client, const std::string& document,
@@ -10,18 +12,16 @@ WatchCollector::WatchCollector(coplan::client::Client& client, const std::string
   options.editing = editing;
   options.read = read;
   options.on_event = [this](const v1::WatchEvent& event) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     events_.push_back(event);
-    changed_.notify_all();
   };
   options.on_end = [this](const grpc::Status& status) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     status_ = status;
     done_ = true;
-    changed_.notify_all();
   };
-  reader_ = std::make_unique<client::remote::WatchReader>(
-      &client.stub<v1::EditingService::Stub>(), "Bearer " + client.token(), options);
+  reader_ = std::make_unique<client::remote::WatchReader>(&client.stub<v1::EditingService::Stub>(),
+                                                          "Bearer " + client.token(), options);
   reader_->Start();
 }
 
@@ -33,22 +33,23 @@ WatchCollector::~WatchCollector() {
 }
 
 bool WatchCollector::WaitForRevision(int64_t revision, absl::Duration timeout) {
-  return WaitFor([&](const std::vector<v1::WatchEvent>&) { return reader_->last_revision() >= revision; },
-                 timeout);
+  return WaitFor(
+      [&](const std::vector<v1::WatchEvent>&) { return reader_->last_revision() >= revision; },
+      timeout);
 }
 
 bool WatchCollector::WaitForEnd(absl::Duration timeout) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return done_; });
+  absl::MutexLock lock(&mutex_);
+  return mutex_.AwaitWithTimeout(absl::Condition(&done_), timeout);
 }
 
 std::vector<v1::WatchEvent> WatchCollector::events() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return events_;
 }
 
 std::vector<int64_t> WatchCollector::change_revisions() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   std::vector<int64_t> out;
   for (const auto& event : events_) {
     if (event.has_change()) out.push_back(event.change().revision());
@@ -57,7 +58,7 @@ std::vector<int64_t> WatchCollector::change_revisions() {
 }
 
 grpc::Status WatchCollector::status() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return status_;
 }
 

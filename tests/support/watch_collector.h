@@ -6,11 +6,11 @@
 //   EXPECT_THAT(watch.change_revisions(), ElementsAre(2, 3, 4, 5, 6, 7));
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coplan/client/client.h"
 #include "remote/watch_reader.h"
@@ -32,10 +32,12 @@ class WatchCollector {
   // Waits until `predicate(events)` holds or the stream ends; true if it held.
   template <typename Predicate>
   bool WaitFor(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                             [&] { return predicate(events_) || done_; }) &&
-           predicate(events_);
+    absl::MutexLock lock(&mutex_);
+    auto held_or_over = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      return predicate(events_) || done_;
+    };
+    mutex_.AwaitWithTimeout(absl::Condition(&held_or_over), timeout);
+    return predicate(events_);
   }
   bool WaitForRevision(int64_t revision, absl::Duration timeout = absl::Seconds(20));
   bool WaitForEnd(absl::Duration timeout = absl::Seconds(20));
@@ -48,11 +50,10 @@ class WatchCollector {
   int64_t last_revision() { return reader_->last_revision(); }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<v1::WatchEvent> events_;  // guarded by mutex_
-  bool done_ = false;                   // guarded by mutex_
-  grpc::Status status_;                 // guarded by mutex_
+  absl::Mutex mutex_;
+  std::vector<v1::WatchEvent> events_ ABSL_GUARDED_BY(mutex_);
+  bool done_ ABSL_GUARDED_BY(mutex_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mutex_);
   std::unique_ptr<coplan::client::remote::WatchReader> reader_;
 };
 

@@ -7,11 +7,11 @@ namespace {
 
 // The server asks for 100 ms (RetryInfo); doubling up to 2 s, with jitter so that
 // watchers ended together do not all come back together.
-std::chrono::steady_clock::duration ResumeDelay(int resumes) {
+absl::Duration ResumeDelay(int resumes) {
   thread_local std::mt19937 random(std::random_device{}());
   const int64_t base_ms = std::min<int64_t>(2000, 100LL << std::min(resumes - 1, 5));
   std::uniform_real_distribution<double> spread(0.5, 1.5);
-  return std::chrono::milliseconds(static_cast<int64_t>(base_ms * spread(random)));
+  return absl::Milliseconds(base_ms * spread(random));
 }
 
 int64_t SnapshotRevision(const v1::Document& document) {
@@ -22,39 +22,36 @@ int64_t SnapshotRevision(const v1::Document& document) {
 
 DelayedRunner::DelayedRunner() {
   thread_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stopping_) {
-      if (due_.empty()) {
-        wake_.wait(lock);
-        continue;
-      }
-      if (wake_.wait_until(lock, due_.begin()->first) == std::cv_status::no_timeout) continue;
-      auto next = due_.begin();
-      if (next->first > std::chrono::steady_clock::now()) continue;
-      std::function<void()> fn = std::move(next->second);
-      due_.erase(next);
-      lock.unlock();
+    absl::MutexLock lock(&mutex_);
+    for (;;) {
+      // Wake for the next due function, a new one, or the end.
+      const absl::Time next = due_.empty() ? absl::InfiniteFuture() : due_.begin()->first;
+      auto wake = [this, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return stopping_ || (!due_.empty() && due_.begin()->first < next);
+      };
+      mutex_.AwaitWithDeadline(absl::Condition(&wake), next);
+      if (stopping_) return;
+      if (due_.empty() || due_.begin()->first > absl::Now()) continue;
+      std::function<void()> fn = std::move(due_.begin()->second);
+      due_.erase(due_.begin());
+      mutex_.Unlock();
       fn();
-      lock.lock();
+      mutex_.Lock();
     }
   });
 }
 
 DelayedRunner::~DelayedRunner() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
   thread_.join();
 }
 
-void DelayedRunner::After(std::chrono::steady_clock::duration delay, std::function<void()> fn) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    due_.emplace(std::chrono::steady_clock::now() + delay, std::move(fn));
-  }
-  wake_.notify_all();
+void DelayedRunner::After(absl::Duration delay, std::function<void()> fn) {
+  absl::MutexLock lock(&mutex_);
+  due_.emplace(absl::Now() + delay, std::move(fn));
 }
 
 WatchReader::Attempt::Attempt(WatchReader* owner, int64_t resume_after) : owner_(owner) {
@@ -84,7 +81,7 @@ WatchReader::~WatchReader() = default;
 void WatchReader::Start() { Open(); }
 
 grpc::Status WatchReader::status() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return status_;
 }
 
@@ -93,15 +90,17 @@ void WatchReader::Open() {
   bool read;
   std::function<void(const grpc::Status&)> end;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (done_) return;
     if (cancelled_) {
-      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting to resume"), &end);
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled while waiting to resume"),
+                   &end);
     } else {
       // After the first snapshot, resume after the last revision read: no snapshot, and
       // the server catches this reader up from its revision log.
-      const int64_t resume_after =
-          got_snapshot_ || !attempts_.empty() ? last_revision_.load() : options_.resume_after_revision;
+      const int64_t resume_after = got_snapshot_ || !attempts_.empty()
+                                       ? last_revision_.load()
+                                       : options_.resume_after_revision;
       attempts_.push_back(std::make_unique<Attempt>(this, resume_after));
       attempt = current_ = attempts_.back().get();
       read = read_;
@@ -121,7 +120,7 @@ void WatchReader::Open() {
 void WatchReader::StartReading() {
   Attempt* attempt = nullptr;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     read_ = true;
     if (current_ != nullptr && !current_->reading) {
       current_->reading = true;
@@ -135,12 +134,13 @@ void WatchReader::Cancel() {
   Attempt* attempt = nullptr;
   std::function<void(const grpc::Status&)> end;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (done_ || cancelled_) return;
     cancelled_ = true;
     attempt = current_;
     // Waiting to resume: nothing to cancel in gRPC, the watch ends here.
-    if (attempt == nullptr) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), &end);
+    if (attempt == nullptr)
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"), &end);
   }
   if (end) {
     end(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled"));
@@ -176,7 +176,7 @@ void WatchReader::AttemptDone(Attempt* attempt, const grpc::Status& status) {
   std::function<void(const grpc::Status&)> end;
   bool resume = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     if (current_ == attempt) current_ = nullptr;
     const bool passing = status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
                          status.error_code() == grpc::StatusCode::UNAVAILABLE;

@@ -17,15 +17,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "coplan/v1/editing_service.grpc.pb.h"
 
 namespace coplan::client::remote {
@@ -36,13 +38,12 @@ class DelayedRunner {
   DelayedRunner();
   // Drops what has not run yet.
   ~DelayedRunner();
-  void After(std::chrono::steady_clock::duration delay, std::function<void()> fn);
+  void After(absl::Duration delay, std::function<void()> fn);
 
  private:
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> due_;  // guarded by mutex_
-  bool stopping_ = false;  // guarded by mutex_
+  absl::Mutex mutex_;
+  std::multimap<absl::Time, std::function<void()>> due_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_;
 };
 
@@ -101,7 +102,7 @@ class WatchReader {
     grpc::ClientContext context;
     coplan::v1::WatchDocumentRequest request;
     coplan::v1::WatchEvent event;
-    bool reading = false;  // a read was started (guarded by the owner's mutex_)
+    bool reading = false;  // a read was started (the owner's mutex_ guards it)
 
    private:
     WatchReader* const owner_;
@@ -110,21 +111,22 @@ class WatchReader {
   void Open();
   void Record(const coplan::v1::WatchEvent& event);
   void AttemptDone(Attempt* attempt, const grpc::Status& status);
-  void FinishLocked(const grpc::Status& status, std::function<void(const grpc::Status&)>* end);
+  void FinishLocked(const grpc::Status& status, std::function<void(const grpc::Status&)>* end)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   coplan::v1::EditingService::Stub* const stub_;
   const std::string authorization_;
   const WatchReaderOptions options_;
 
-  mutable std::mutex mutex_;
+  mutable absl::Mutex mutex_;
   // Every attempt is kept until the reader is destroyed, so that Cancel can reach the
   // current one outside the lock (gRPC may finish a call inline in TryCancel).
-  std::vector<std::unique_ptr<Attempt>> attempts_;  // guarded by mutex_
-  Attempt* current_ = nullptr;  // guarded by mutex_; null while waiting to resume
-  bool cancelled_ = false;      // guarded by mutex_
-  bool read_ = true;            // guarded by mutex_
-  bool done_ = false;           // guarded by mutex_; ended for good (on_end is due)
-  grpc::Status status_;         // guarded by mutex_
+  std::vector<std::unique_ptr<Attempt>> attempts_ ABSL_GUARDED_BY(mutex_);
+  Attempt* current_ ABSL_GUARDED_BY(mutex_) = nullptr;  // null while waiting to resume
+  bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+  bool read_ ABSL_GUARDED_BY(mutex_) = true;
+  bool done_ ABSL_GUARDED_BY(mutex_) = false;  // ended for good (on_end is due)
+  grpc::Status status_ ABSL_GUARDED_BY(mutex_);
 
   std::atomic<bool> got_snapshot_{false};
   std::atomic<int64_t> last_revision_{0};

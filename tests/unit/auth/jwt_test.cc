@@ -34,8 +34,10 @@ TEST(JwtTest, RefusesMalformedTokensAndKeys) {
   EXPECT_FALSE(ParseJwt(std::string(9000, 'a')).ok());
   EXPECT_FALSE(JsonWebKeySet::Parse("{}").ok());
   EXPECT_FALSE(JsonWebKeySet::Parse("not json").ok());
-  EXPECT_FALSE(JsonWebKey::FromJwk({{"kty", "RSA"}, {"n", "AQAB"}, {"e", "AQAB"}}).ok());  // too short
-  EXPECT_FALSE(JsonWebKey::FromJwk({{"kty", "EC"}, {"crv", "P-384"}, {"x", "AA"}, {"y", "AA"}}).ok());
+  EXPECT_FALSE(
+      JsonWebKey::FromJwk({{"kty", "RSA"}, {"n", "AQAB"}, {"e", "AQAB"}}).ok());  // too short
+  EXPECT_FALSE(
+      JsonWebKey::FromJwk({{"kty", "EC"}, {"crv", "P-384"}, {"x", "AA"}, {"y", "AA"}}).ok());
 }
 
 }  // namespace

@@ -25,7 +25,9 @@ TEST(PasswordHasherTest, HashesWithArgon2idAndBoundsConcurrency) {
   });
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&hasher, i] { (void)hasher.Hash("password-" + std::to_string(i), absl::InfiniteFuture()); });
+    threads.emplace_back([&hasher, i] {
+      (void)hasher.Hash("password-" + std::to_string(i), absl::InfiniteFuture());
+    });
   }
   for (auto& thread : threads) thread.join();
   done = true;

@@ -32,7 +32,8 @@ const DocumentRef kCrisisPlan{v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"};
 
 TEST(AccessPolicyTest, ProxyAccessEndsAtSixteenUnlessTheYoungPersonGrantedIt) {
   const absl::CivilDay today(2026, 6, 15);
-  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 16), today), v1::PROXY_STATE_ACTIVE);  // 15
+  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 16), today),
+            v1::PROXY_STATE_ACTIVE);  // 15
   EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 15), today),
             v1::PROXY_STATE_SUSPENDED_AT_16);  // 16 today
   EXPECT_EQ(ProxyStateOn(true, false, absl::CivilDay(2010, 6, 15), today), v1::PROXY_STATE_ACTIVE);
@@ -46,18 +47,22 @@ TEST(AccessPolicyTest, GrantsCoverNamedDocumentsOrKindsAndNeverDeletion) {
   AccessFacts facts = Facts("carer", "person");
   facts.subject.grants.push_back({"g", {"plans/crisis"}, {}, v1::ACCESS_LEVEL_EDIT, std::nullopt});
   const absl::Time today = UkTime(2026, 1, 1, 12);
-  auto crisis = PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today);
+  auto crisis =
+      PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today);
   EXPECT_TRUE(crisis.read && crisis.edit);
   EXPECT_FALSE(crisis.remove);
   EXPECT_FALSE(crisis.sign_off_role.has_value());
-  EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/other"}, today).read);
-  facts.subject.grants.push_back({"k", {}, {v1::DOCUMENT_KIND_CARE_PLAN}, v1::ACCESS_LEVEL_READ, std::nullopt});
+  EXPECT_FALSE(
+      PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/other"}, today).read);
+  facts.subject.grants.push_back(
+      {"k", {}, {v1::DOCUMENT_KIND_CARE_PLAN}, v1::ACCESS_LEVEL_READ, std::nullopt});
   auto care = PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/any"}, today);
   EXPECT_TRUE(care.read);
   EXPECT_FALSE(care.edit);
   // A revoked session or an unknown caller gets nothing, whatever the relationship.
   facts.actor.session_needed = true;
-  EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today).read);
+  EXPECT_FALSE(
+      PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today).read);
 }
 
 TEST(AccessPolicyTest, CareTeamNeedsARegisteredClinicianAndAdministratorsSeeNoRecords) {
@@ -66,7 +71,8 @@ TEST(AccessPolicyTest, CareTeamNeedsARegisteredClinicianAndAdministratorsSeeNoRe
   facts.subject.in_care_team = true;
   EXPECT_FALSE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).read);
   facts.actor.clinician = true;
-  EXPECT_TRUE(PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).remove);
+  EXPECT_TRUE(
+      PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).remove);
   AccessFacts admin = Facts("a", "p");
   admin.actor.administrator = true;
   EXPECT_FALSE(PermissionsForDocument(admin, {v1::DOCUMENT_KIND_CARE_PLAN, "plans/x"}, today).read);

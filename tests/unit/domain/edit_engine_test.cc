@@ -56,18 +56,17 @@ TEST(EditEngineTest, AppliesEveryKindOfOperationInOrder) {
   EXPECT_EQ(Ids(plan), (std::vector<std::string>{"b", "c"}));
   EXPECT_EQ(plan.crisis_plan().warning_signs(0).text(), "skipping meals");
   EXPECT_EQ(outcome->changed_paths,
-            (std::vector<std::string>{"title", "crisis_plan.warning_signs[c]",
-                                      "crisis_plan.warning_signs[b].text",
-                                      "crisis_plan.warning_signs[b]@position",
-                                      "crisis_plan.warning_signs[a]"}));
+            (std::vector<std::string>{
+                "title", "crisis_plan.warning_signs[c]", "crisis_plan.warning_signs[b].text",
+                "crisis_plan.warning_signs[b]@position", "crisis_plan.warning_signs[a]"}));
   EXPECT_EQ(outcome->inserted_ids[1], "c");
 }
 
 TEST(EditEngineTest, AssignsIdsToInsertedItemsAndRecordsThemForReplay) {
   v1::Plan plan = CrisisPlan();
   auto outcome = ApplyEditBatch(
-      plan, Batch({InsertOp("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}), {},
-      1, {});
+      plan, Batch({InsertOp("crisis_plan.help_contacts", R"({"name": "Mum", "phone": "0770"})")}),
+      {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   const std::string id = plan.crisis_plan().help_contacts(0).id();
   EXPECT_FALSE(id.empty());
@@ -85,9 +84,11 @@ TEST(EditEngineTest, ConvertsJsonValuesOfEveryFieldType) {
   auto outcome = ApplyEditBatch(
       plan,
       Batch({SetOp("care_plan.review_date", R"({"year": 2026, "month": 12, "day": 1})"),
-             InsertOp("care_plan.goals", R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
+             InsertOp("care_plan.goals",
+                      R"({"id": "g", "description": "x", "status": "GOAL_STATUS_ACHIEVED"})"),
              SetOp("carePlan.keyWorker", R"({"displayName": "Sam"})"),
-             InsertOp("care_plan.dialog.ratings", R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
+             InsertOp("care_plan.dialog.ratings",
+                      R"({"domain": "DIALOG_DOMAIN_FRIENDSHIPS", "score": 6})")}),
       {}, 1, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.care_plan().review_date().month(), 12);
@@ -104,8 +105,9 @@ TEST(EditEngineTest, ConcurrentEditsOfDifferentPartsMerge) {
   std::vector<PriorChange> prior = {{2, "crisis_plan.warning_signs[a].text"},
                                     {3, "crisis_plan.warning_signs[z]"}};
   auto outcome = ApplyEditBatch(
-      plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), SetOp("title", "\"t\""),
-                   InsertOp("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
+      plan,
+      Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "b2"})"), SetOp("title", "\"t\""),
+             InsertOp("crisis_plan.warning_signs", R"({"text": "new"})", "a")}),
       prior, 3, {});
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(plan.title(), "t");
@@ -120,9 +122,11 @@ TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentVal
   v1::Plan plan = CrisisPlan();
   std::vector<PriorChange> prior = {{5, "crisis_plan.warning_signs[b].text"}};
   v1::Plan before = plan;
-  auto outcome = ApplyEditBatch(
-      plan, Batch({SetOp("title", "\"t\""), UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
-      prior, 6, {});
+  auto outcome =
+      ApplyEditBatch(plan,
+                     Batch({SetOp("title", "\"t\""),
+                            UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "mine"})")}),
+                     prior, 6, {});
   ASSERT_EQ(outcome.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
   ASSERT_TRUE(ReadDetail(outcome.status(), conflict));
@@ -134,9 +138,9 @@ TEST(EditEngineTest, AnEditOfAFieldChangedSinceTheBaseIsAbortedWithTheCurrentVal
 }
 
 TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
-  for (const auto& [prior_path, op] :
-       std::vector<std::pair<std::string, EditOperation>>{
-           {"crisis_plan.warning_signs", UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")},
+  for (const auto& [prior_path, op] : std::vector<std::pair<std::string, EditOperation>>{
+           {"crisis_plan.warning_signs",
+            UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")},
            {"crisis_plan.warning_signs[a].text", RemoveOp("crisis_plan.warning_signs[a]")},
            {"crisis_plan.warning_signs[a]@position", MoveOp("crisis_plan.warning_signs[a]", "b")},
            {"crisis_plan", SetOp("crisis_plan.warning_signs", "[]")}}) {
@@ -149,14 +153,16 @@ TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
 TEST(EditEngineTest, EditingAnItemRemovedSinceTheBaseConflictsButAnUnknownIdIsInvalid) {
   v1::Plan plan = CrisisPlan();
   plan.mutable_crisis_plan()->mutable_warning_signs()->RemoveLast();  // b was removed in rev 4
-  auto removed = ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
-                                {{4, "crisis_plan.warning_signs[b]"}}, 4, {});
+  auto removed =
+      ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
+                     {{4, "crisis_plan.warning_signs[b]"}}, 4, {});
   EXPECT_EQ(removed.status().code(), absl::StatusCode::kAborted);
   v1::EditConflict conflict;
   ASSERT_TRUE(ReadDetail(removed.status(), conflict));
   EXPECT_EQ(conflict.current_value().kind_case(), google::protobuf::Value::kNullValue);
 
-  auto unknown = ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[zz]")}), {}, 4, {});
+  auto unknown =
+      ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[zz]")}), {}, 4, {});
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
   auto anchor = ApplyEditBatch(
       plan, Batch({InsertOp("crisis_plan.warning_signs", R"({"text": "t"})", "zz")}), {}, 4, {});
@@ -175,10 +181,13 @@ TEST(EditEngineTest, BadOperationsNameTheirIndexAndField) {
       {SetOp("crisis_plan.warning_signs[a].id", "\"x\""), "operations[1].set_field.path"},
       {SetOp("title", "{\"not\": \"a string\"}"), "operations[1].set_field.value"},
       {SetOp("title", std::string("\"") + std::string(201, 'x') + "\""), "title"},
-      {InsertOp("crisis_plan.warning_signs", R"({"text": "x", "colour": "red"})"), "operations[1].insert_item.item"},
-      {InsertOp("crisis_plan.warning_signs", R"({"id": "a", "text": "dup"})"), "operations[1].insert_item.item.id"},
+      {InsertOp("crisis_plan.warning_signs", R"({"text": "x", "colour": "red"})"),
+       "operations[1].insert_item.item"},
+      {InsertOp("crisis_plan.warning_signs", R"({"id": "a", "text": "dup"})"),
+       "operations[1].insert_item.item.id"},
       {InsertOp("title", R"({"text": "x"})"), "operations[1].insert_item.list_path"},
-      {UpdateOp("crisis_plan.warning_signs[a]", R"({"id": "new"})"), "operations[1].update_item.fields.id"},
+      {UpdateOp("crisis_plan.warning_signs[a]", R"({"id": "new"})"),
+       "operations[1].update_item.fields.id"},
       {MoveOp("crisis_plan.warning_signs[a]", "a"), "operations[1].move_item.position"},
       {EditOperation(), "operations[1].operation"},
   };
@@ -213,10 +222,12 @@ TEST(EditEngineTest, WritePermissionIsAskedForEveryPathWritten) {
     return PathsOverlap(path, "crisis_plan.warning_signs[b]") ? PermissionDeniedError("withheld")
                                                               : absl::OkStatus();
   };
-  EXPECT_TRUE(ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
+  EXPECT_TRUE(ApplyEditBatch(plan,
+                             Batch({UpdateOp("crisis_plan.warning_signs[a]", R"({"text": "x"})")}),
                              {}, 1, EditorView{deny_b, {}})
                   .ok());
-  EXPECT_EQ(ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[b]")}), {}, 1, EditorView{deny_b, {}})
+  EXPECT_EQ(ApplyEditBatch(plan, Batch({RemoveOp("crisis_plan.warning_signs[b]")}), {}, 1,
+                           EditorView{deny_b, {}})
                 .status()
                 .code(),
             absl::StatusCode::kPermissionDenied);
@@ -226,12 +237,13 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
   v1::Plan plan = CrisisPlan();
   const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
   // Naming, anchoring to or re-using the id of a hidden item reads like an unknown item.
-  auto update = ApplyEditBatch(plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}),
-                               {}, 1, view);
+  auto update = ApplyEditBatch(
+      plan, Batch({UpdateOp("crisis_plan.warning_signs[b]", R"({"text": "x"})")}), {}, 1, view);
   EXPECT_EQ(update.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(update.status().message().find("no item"), std::string::npos) << update.status();
   auto anchored = ApplyEditBatch(
-      plan, Batch({InsertOp("crisis_plan.warning_signs", R"({"id": "n", "text": "y"})", "b")}), {}, 1, view);
+      plan, Batch({InsertOp("crisis_plan.warning_signs", R"({"id": "n", "text": "y"})", "b")}), {},
+      1, view);
   EXPECT_NE(anchored.status().message().find("no item"), std::string::npos) << anchored.status();
   // A conflict on the list shows its current value without the hidden item.
   auto conflict = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs", "[]")}),
@@ -250,8 +262,8 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
                                                               : absl::OkStatus();
   };
   const EditorView guarded{refuse_hidden, {"crisis_plan.warning_signs[b]"}};
-  auto field = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs[b].text", "\"x\"")}), {},
-                              1, guarded);
+  auto field = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs[b].text", "\"x\"")}),
+                              {}, 1, guarded);
   EXPECT_EQ(field.status().code(), absl::StatusCode::kInvalidArgument) << field.status();
   EXPECT_NE(field.status().message().find("no item"), std::string::npos) << field.status();
   EXPECT_EQ(plan.crisis_plan().warning_signs_size(), 2);  // nothing changed
@@ -260,8 +272,9 @@ TEST(EditEngineTest, HiddenItemsDoNotExistForTheEditor) {
 TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
   v1::Plan plan = CrisisPlan();
   const EditorView view{nullptr, {"crisis_plan.warning_signs[b]"}};
-  auto whole = ApplyEditBatch(plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "a", "text": "A2"}])")}),
-                              {}, 1, view);
+  auto whole = ApplyEditBatch(
+      plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "a", "text": "A2"}])")}), {}, 1,
+      view);
   ASSERT_TRUE(whole.ok()) << whole.status();
   ASSERT_EQ(plan.crisis_plan().warning_signs_size(), 2);
   EXPECT_EQ(plan.crisis_plan().warning_signs(0).text(), "A2");
@@ -271,12 +284,13 @@ TEST(EditEngineTest, WritingOverHiddenItemsKeepsThemAndRecordsThemForReplay) {
   EXPECT_NE(whole->applied[0].DebugString().find("\"b\""), std::string::npos);
   // A value that holds the hidden item is refused, whether or not it guessed it right.
   auto guessed = ApplyEditBatch(
-      plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1, view);
+      plan, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "guess"}])")}), {}, 1,
+      view);
   EXPECT_EQ(guessed.status().code(), absl::StatusCode::kPermissionDenied) << guessed.status();
   v1::Plan again = CrisisPlan();
   auto matched = ApplyEditBatch(
-      again, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "not eating"}])")}), {}, 1,
-      view);
+      again, Batch({SetOp("crisis_plan.warning_signs", R"([{"id": "b", "text": "not eating"}])")}),
+      {}, 1, view);
   EXPECT_EQ(matched.status().code(), absl::StatusCode::kPermissionDenied) << matched.status();
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 std::string FirstField(const absl::Status& status) {
   google::rpc::BadRequest bad;
-  return ReadDetail(status, bad) && bad.field_violations_size() ? bad.field_violations(0).field() : "";
+  return ReadDetail(status, bad) && bad.field_violations_size() ? bad.field_violations(0).field()
+                                                                : "";
 }
 
 TEST(FieldRulesTest, CountsCodePointsNotBytes) {

@@ -23,10 +23,11 @@ TEST(GridQualityTest, ReportsEveryProblemAtOnce) {
   const GridCheck check = CheckForPublishing(grid, absl::CivilDay(2026, 1, 1), 12);
   std::vector<std::string> types;
   for (const auto& problem : check.problems) types.push_back(problem.type);
-  EXPECT_THAT(types, UnorderedElementsAre("MISSING_DECISION_QUESTION", "TOO_FEW_OPTIONS", "UNKNOWN_OPTION",
-                                          "UNKNOWN_SOURCE", "MISSING_ANSWER", "NO_SOURCES", "NO_AUTHORS",
-                                          "MISSING_FUNDING", "MISSING_CONFLICT_OF_INTEREST",
-                                          "MISSING_LAST_REVIEW_DATE", "MISSING_NEXT_REVIEW_DATE"));
+  EXPECT_THAT(types,
+              UnorderedElementsAre("MISSING_DECISION_QUESTION", "TOO_FEW_OPTIONS", "UNKNOWN_OPTION",
+                                   "UNKNOWN_SOURCE", "MISSING_ANSWER", "NO_SOURCES", "NO_AUTHORS",
+                                   "MISSING_FUNDING", "MISSING_CONFLICT_OF_INTEREST",
+                                   "MISSING_LAST_REVIEW_DATE", "MISSING_NEXT_REVIEW_DATE"));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-
 namespace coplan {
 namespace {
 
@@ -19,8 +18,9 @@ TEST(ReadabilityTest, CountsSyllablesSentencesAndGivesAReadingAge) {
   EXPECT_EQ(simple.words, 9);
   EXPECT_EQ(simple.sentences, 2);
   EXPECT_LT(simple.reading_age_years, 7);
-  auto hard = Readability({"Pharmacological interventions demonstrate considerable heterogeneity "
-                           "regarding therapeutic effectiveness in adolescent populations."});
+  auto hard =
+      Readability({"Pharmacological interventions demonstrate considerable heterogeneity "
+                   "regarding therapeutic effectiveness in adolescent populations."});
   EXPECT_GT(hard.reading_age_years, 18);
   // Separate entries are separate sentences, even without full stops.
   EXPECT_EQ(Readability({"Talking therapy", "Wait and see"}).sentences, 2);

@@ -14,11 +14,6 @@ namespace {
 
 using ::testing::ElementsAre;
 
-std::string FirstField(const absl::Status& status) {
-  google::rpc::BadRequest bad;
-  return ReadDetail(status, bad) && bad.field_violations_size() ? bad.field_violations(0).field() : "";
-}
-
 TEST(UpdateMaskTest, ImpliedMaskDescendsIntoMessagesAndChangedPathsAreFine) {
   v1::Plan stored;
   auto* care = stored.mutable_care_plan();
@@ -56,7 +51,8 @@ TEST(UpdateMaskTest, StarReplacesEditableFieldsOnlyAndRefusesBadPaths) {
   ASSERT_TRUE(ApplyUpdateMask(stored, request, star, "plan").ok());
   EXPECT_EQ(stored.title(), "");
   EXPECT_EQ(stored.crisis_plan().warning_signs_size(), 0);
-  for (const char* bad : {"name", "revision", "care_plan.goals[x]", "nope", "crisis_plan.warning_signs.text"}) {
+  for (const char* bad :
+       {"name", "revision", "care_plan.goals[x]", "nope", "crisis_plan.warning_signs.text"}) {
     google::protobuf::FieldMask mask;
     mask.add_paths(bad);
     EXPECT_EQ(ApplyUpdateMask(stored, request, mask, "plan").status().code(),

@@ -43,7 +43,11 @@ TEST(WithholdingTest, RedactsOperationsThatCarryWithheldParts) {
                   R"({"id": "c1", "name": "secret"})", insert.mutable_insert_item()->mutable_item())
                   .ok());
   EXPECT_FALSE(RedactOperation(insert, prototype, withheld, false).has_value());
-  insert.mutable_insert_item()->mutable_item()->mutable_struct_value()->mutable_fields()->at("id")
+  insert.mutable_insert_item()
+      ->mutable_item()
+      ->mutable_struct_value()
+      ->mutable_fields()
+      ->at("id")
       .set_string_value("c2");
   EXPECT_TRUE(RedactOperation(insert, prototype, withheld, false).has_value());
 }
@@ -63,8 +67,8 @@ TEST(WithholdingTest, RedactsWithheldFieldsInsideACarriedItem) {
 
   v1::EditOperation update;
   update.mutable_update_item()->set_item_path("crisis_plan.help_contacts[c1]");
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(R"({"phone": "07700 900999"})",
-                                                          update.mutable_update_item()->mutable_fields())
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"phone": "07700 900999"})", update.mutable_update_item()->mutable_fields())
                   .ok());
   EXPECT_FALSE(RedactOperation(update, *v1::Plan::descriptor(), withheld, false).has_value());
 }
@@ -73,10 +77,11 @@ TEST(WithholdingTest, AnItemUpdateKeepsItsVisiblePartsWhenItCarriesHiddenOnes) {
   const std::vector<std::string> withheld = {"care_plan.goals[g1].steps[s1]"};
   v1::EditOperation update;
   update.mutable_update_item()->set_item_path("care_plan.goals[g1]");
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
-                  R"({"steps": [{"id": "s1", "text": "secret step"}, {"id": "s2", "text": "walk"}]})",
-                  update.mutable_update_item()->mutable_fields())
-                  .ok());
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(
+          R"({"steps": [{"id": "s1", "text": "secret step"}, {"id": "s2", "text": "walk"}]})",
+          update.mutable_update_item()->mutable_fields())
+          .ok());
   auto seen = RedactOperation(update, *v1::Plan::descriptor(), withheld, false);
   ASSERT_TRUE(seen.has_value());
   const std::string text = seen->DebugString();

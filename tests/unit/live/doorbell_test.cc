@@ -27,10 +27,10 @@ TEST(DoorbellTest, MessagesRoundTripThroughThePayload) {
 }
 
 TEST(DoorbellTest, OnlyTheHighestRevisionOfADocumentIsSentAndDuplicatesOnce) {
-  const auto payloads = EncodeDoorbellPayloads(
-      "i", {DoorbellMessage::Revision(1, 3), DoorbellMessage::Revision(1, 5),
-            DoorbellMessage::Revision(1, 4), DoorbellMessage::Revision(2, 1),
-            DoorbellMessage::Access("p"), DoorbellMessage::Access("p")});
+  const auto payloads =
+      EncodeDoorbellPayloads("i", {DoorbellMessage::Revision(1, 3), DoorbellMessage::Revision(1, 5),
+                                   DoorbellMessage::Revision(1, 4), DoorbellMessage::Revision(2, 1),
+                                   DoorbellMessage::Access("p"), DoorbellMessage::Access("p")});
   ASSERT_EQ(payloads.size(), 1u);
   EXPECT_THAT(DecodeDoorbellPayload(payloads[0]).messages,
               UnorderedElementsAre(DoorbellMessage::Revision(1, 5), DoorbellMessage::Revision(2, 1),
@@ -39,7 +39,8 @@ TEST(DoorbellTest, OnlyTheHighestRevisionOfADocumentIsSentAndDuplicatesOnce) {
 
 TEST(DoorbellTest, LargeBatchesAreSplitWithinThePayloadLimit) {
   std::vector<DoorbellMessage> many;
-  for (int key = 1; key <= 2000; ++key) many.push_back(DoorbellMessage::Revision(key, 1000000 + key));
+  for (int key = 1; key <= 2000; ++key)
+    many.push_back(DoorbellMessage::Revision(key, 1000000 + key));
   const auto payloads = EncodeDoorbellPayloads("instance-with-a-long-id", many);
   ASSERT_GT(payloads.size(), 1u);
   size_t messages = 0;
@@ -54,8 +55,8 @@ TEST(DoorbellTest, LargeBatchesAreSplitWithinThePayloadLimit) {
 }
 
 TEST(DoorbellTest, WhatItDoesNotUnderstandIsSkipped) {
-  const auto decoded = DecodeDoorbellPayload(
-      "other;r:1:2;r:x:2;r:1;q:5;a:;x:;x:bad id;s:a;b:c;p:12;;r:9:10:11;a:3");
+  const auto decoded =
+      DecodeDoorbellPayload("other;r:1:2;r:x:2;r:1;q:5;a:;x:;x:bad id;s:a;b:c;p:12;;r:9:10:11;a:3");
   EXPECT_EQ(decoded.instance_id, "other");
   EXPECT_THAT(decoded.messages,
               ElementsAre(DoorbellMessage::Revision(1, 2), DoorbellMessage::Session("a"),

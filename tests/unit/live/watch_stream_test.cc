@@ -128,7 +128,8 @@ TEST(WatchStreamTest, ALiveChangeThatOverflowsEndsTheStreamWithWhereToResume) {
   ASSERT_EQ(f.stream->OfferChange(target, 3, Change(3)), WatchStream::Offer::kQueued);
   ASSERT_EQ(f.stream->OfferChange(target, 4, Change(4)), WatchStream::Offer::kQueued);
   // The queue (2) is full: a catch-up read is told to wait, a live change ends the stream.
-  EXPECT_EQ(f.stream->OfferChange(target, 5, Change(5), /*catch_up=*/true), WatchStream::Offer::kFull);
+  EXPECT_EQ(f.stream->OfferChange(target, 5, Change(5), /*catch_up=*/true),
+            WatchStream::Offer::kFull);
   EXPECT_FALSE(f.stream->ended());
   EXPECT_EQ(f.stream->OfferChange(target, 5, Change(5)), WatchStream::Offer::kClosed);
   EXPECT_TRUE(f.stream->ended());
@@ -192,7 +193,8 @@ TEST(WatchStreamTest, AFailedWriteOrACancelEndsTheStream) {
 TEST(WatchStreamTest, TheDrainedCallbackComesWhenHalfTheQueueIsFree) {
   Fixture f(/*limit=*/4);
   const auto target = f.stream->AddTarget(0);
-  for (int r = 1; r <= 5; ++r) f.stream->OfferChange(target, r, Change(r));  // 1 in flight, 4 queued
+  for (int r = 1; r <= 5; ++r)
+    f.stream->OfferChange(target, r, Change(r));  // 1 in flight, 4 queued
   EXPECT_EQ(f.stream->free_slots(), 0u);
   int drained = 0;
   f.stream->CallWhenDrained([&] { ++drained; });
@@ -212,7 +214,7 @@ TEST(WatchStreamTest, OnlyOneCatchUpRunsAndOneAskedMeanwhileReadsOnceMore) {
   Fixture f;
   const auto target = f.stream->AddTarget(0);
   EXPECT_TRUE(f.stream->BeginCatchUp(target));
-  EXPECT_FALSE(f.stream->BeginCatchUp(target));  // asked meanwhile
+  EXPECT_FALSE(f.stream->BeginCatchUp(target));   // asked meanwhile
   EXPECT_FALSE(f.stream->FinishCatchUp(target));  // so the running one reads once more
   EXPECT_TRUE(f.stream->FinishCatchUp(target));
   EXPECT_TRUE(f.stream->BeginCatchUp(target));

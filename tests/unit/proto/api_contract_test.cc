@@ -25,14 +25,23 @@ using google::protobuf::FieldDescriptor;
 std::vector<const Descriptor*> CoplanMessages() {
   std::vector<const Descriptor*> out;
   std::set<const Descriptor*> seen;
-  std::vector<const Descriptor*> pending = {
-      v1::Plan::descriptor(), v1::DecisionRecord::descriptor(), v1::OptionGrid::descriptor(),
-      v1::OptionGridVersion::descriptor(), v1::EditDocumentRequest::descriptor(),
-      v1::WatchEvent::descriptor(), v1::Grant::descriptor(), v1::ProxyAccess::descriptor(),
-      v1::Person::descriptor(), v1::AccessEvent::descriptor(), v1::CreatePlanRequest::descriptor(),
-      v1::ListPlansRequest::descriptor(), v1::CreateAccountRequest::descriptor(),
-      v1::SignInRequest::descriptor(), v1::CollaborateResponse::descriptor(),
-      v1::ListCaseloadDecisionsResponse::descriptor(), v1::ListAccessEventsRequest::descriptor()};
+  std::vector<const Descriptor*> pending = {v1::Plan::descriptor(),
+                                            v1::DecisionRecord::descriptor(),
+                                            v1::OptionGrid::descriptor(),
+                                            v1::OptionGridVersion::descriptor(),
+                                            v1::EditDocumentRequest::descriptor(),
+                                            v1::WatchEvent::descriptor(),
+                                            v1::Grant::descriptor(),
+                                            v1::ProxyAccess::descriptor(),
+                                            v1::Person::descriptor(),
+                                            v1::AccessEvent::descriptor(),
+                                            v1::CreatePlanRequest::descriptor(),
+                                            v1::ListPlansRequest::descriptor(),
+                                            v1::CreateAccountRequest::descriptor(),
+                                            v1::SignInRequest::descriptor(),
+                                            v1::CollaborateResponse::descriptor(),
+                                            v1::ListCaseloadDecisionsResponse::descriptor(),
+                                            v1::ListAccessEventsRequest::descriptor()};
   while (!pending.empty()) {
     const Descriptor* message = pending.back();
     pending.pop_back();
@@ -49,7 +58,8 @@ TEST(ApiContractTest, EveryStringHasAMaxLengthAndEveryListAMaxItems) {
   for (const Descriptor* message : CoplanMessages()) {
     for (int i = 0; i < message->field_count(); ++i) {
       const FieldDescriptor* field = message->field(i);
-      if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING && field->type() != FieldDescriptor::TYPE_BYTES) {
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_STRING &&
+          field->type() != FieldDescriptor::TYPE_BYTES) {
         EXPECT_GT(field->options().GetExtension(v1::max_length), 0) << field->full_name();
       }
       if (field->is_repeated()) {
@@ -70,7 +80,8 @@ TEST(ApiContractTest, EveryListOfMessagesInAnEditedDocumentHasStableIds) {
       for (int i = 0; i < message->field_count(); ++i) {
         const FieldDescriptor* field = message->field(i);
         if (IsOutputOnly(field) || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) continue;
-        if (field->is_repeated()) EXPECT_TRUE(IsItemList(field)) << field->full_name() << " has no id";
+        if (field->is_repeated())
+          EXPECT_TRUE(IsItemList(field)) << field->full_name() << " has no id";
         pending.push_back(field->message_type());
       }
     }
@@ -78,15 +89,17 @@ TEST(ApiContractTest, EveryListOfMessagesInAnEditedDocumentHasStableIds) {
 }
 
 TEST(ApiContractTest, EnumsStartWithUnspecifiedZero) {
-  for (const auto* file : {v1::Plan::descriptor()->file(), v1::DecisionRecord::descriptor()->file(),
-                           v1::Grant::descriptor()->file(), v1::AccessEvent::descriptor()->file(),
-                           v1::WatchEvent::descriptor()->file(), v1::OptionGrid::descriptor()->file(),
-                           v1::Agreement::descriptor()->file()}) {
+  for (const auto* file :
+       {v1::Plan::descriptor()->file(), v1::DecisionRecord::descriptor()->file(),
+        v1::Grant::descriptor()->file(), v1::AccessEvent::descriptor()->file(),
+        v1::WatchEvent::descriptor()->file(), v1::OptionGrid::descriptor()->file(),
+        v1::Agreement::descriptor()->file()}) {
     for (int i = 0; i < file->enum_type_count(); ++i) {
       const auto* type = file->enum_type(i);
       ASSERT_GT(type->value_count(), 0);
       EXPECT_EQ(type->value(0)->number(), 0) << type->full_name();
-      EXPECT_NE(type->value(0)->name().find("_UNSPECIFIED"), std::string::npos) << type->full_name();
+      EXPECT_NE(type->value(0)->name().find("_UNSPECIFIED"), std::string::npos)
+          << type->full_name();
     }
   }
 }

@@ -1,7 +1,7 @@
 // Coplan's C++ client library: the logic every app shares.
 //
 //   coplan::client::Client client({.target = "127.0.0.1:50051"});
-//   COPLAN_CHECK_OK(client.SignIn("alex", "alex-demo-password"));
+//   absl::Status signed_in = client.SignIn("alex", "alex-demo-password");
 //   v1::GetPlanRequest request;
 //   request.set_name("people/alex/plans/crisis-plan");
 //   absl::StatusOr<v1::Plan> plan = client.Call(&v1::PlanService::Stub::GetPlan, request);
@@ -111,19 +111,33 @@ class Client {
 };
 
 template <>
-inline coplan::v1::PlanService::Stub& Client::stub() { return *plans_; }
+inline coplan::v1::PlanService::Stub& Client::stub() {
+  return *plans_;
+}
 template <>
-inline coplan::v1::EditingService::Stub& Client::stub() { return *editing_; }
+inline coplan::v1::EditingService::Stub& Client::stub() {
+  return *editing_;
+}
 template <>
-inline coplan::v1::PeopleService::Stub& Client::stub() { return *people_; }
+inline coplan::v1::PeopleService::Stub& Client::stub() {
+  return *people_;
+}
 template <>
-inline coplan::v1::AuthService::Stub& Client::stub() { return *auth_; }
+inline coplan::v1::AuthService::Stub& Client::stub() {
+  return *auth_;
+}
 template <>
-inline coplan::v1::AuditService::Stub& Client::stub() { return *audit_; }
+inline coplan::v1::AuditService::Stub& Client::stub() {
+  return *audit_;
+}
 template <>
-inline coplan::v1::OptionGridService::Stub& Client::stub() { return *grids_; }
+inline coplan::v1::OptionGridService::Stub& Client::stub() {
+  return *grids_;
+}
 template <>
-inline coplan::v1::DecisionService::Stub& Client::stub() { return *decisions_; }
+inline coplan::v1::DecisionService::Stub& Client::stub() {
+  return *decisions_;
+}
 
 // grpc::Status (with google.rpc.Status details) as absl::Status with the details as
 // payloads keyed by their type URL.

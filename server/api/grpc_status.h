@@ -10,9 +10,13 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
+#include "google/rpc/status.pb.h"
 
 namespace coplan {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// The same as a google.rpc.Status message (code, message, details), for statuses carried
+// inside a response (a sync stream's TargetEnded).
+google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 }  // namespace coplan

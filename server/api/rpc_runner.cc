@@ -100,6 +100,16 @@ std::function<void(const absl::Status&)> FinishUnary(grpc::ServerUnaryReactor* r
 
 }  // namespace
 
+bool RpcRunner::Submit(const char* method, std::function<void()> task) {
+  return pool_.TrySubmit([method, task = std::move(task)] {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "rpc_exception").Str("method", method);
+    }
+  });
+}
+
 grpc::ServerUnaryReactor* RpcRunner::Run(grpc::CallbackServerContext* context, const char* method,
                                          Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

@@ -56,13 +56,20 @@ class RpcRunner {
   // The raw bearer token of a call ("" when absent).
   static std::string TokenOf(grpc::CallbackServerContext* context);
 
- private:
-  // Runs `body` on the pool for a caller made from `authorization` (anonymous when
+  // The building blocks of the above, for streams that read as well as write (the sync
+  // stream): runs `body` on the pool for the call's caller (anonymous when
   // `authenticated` is false), and hands its outcome to `finish`, on the pool or at once
   // when the pool refuses the work.
   void Dispatch(grpc::CallbackServerContext* context, const char* method, bool authenticated,
                 std::function<absl::Status(const Caller&)> body,
                 std::function<void(const absl::Status&)> finish);
+  // Runs more of a call's work on the pool, exceptions caught and logged; false (and
+  // `task` not run) when the pool is full.
+  bool Submit(const char* method, std::function<void()> task);
+  // What time it is for rules, as a caller's `now` is.
+  absl::Time Now() const { return clock_.Now(); }
+
+ private:
   absl::StatusOr<Caller> Authenticate(const std::string& authorization, absl::Time deadline,
                                       const char* method);
   absl::Time DeadlineOf(grpc::CallbackServerContext* context, absl::Time now) const;

@@ -21,7 +21,8 @@ void WatchEventStream::Bind(std::shared_ptr<SinkListener> listener) {
   if (cancelled) listener->OnCancel();
 }
 
-void WatchEventStream::Send(const coplan::v1::WatchEvent* event) { StartWrite(event); }
+// A stream of one target ends as a whole: only events come here.
+void WatchEventStream::Send(const StreamItem& item) { StartWrite(item.event); }
 
 void WatchEventStream::Close(const absl::Status& status) {
   const grpc::Status result = ToGrpcStatus(status);

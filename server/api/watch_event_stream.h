@@ -25,7 +25,7 @@ class WatchEventStream final : public grpc::ServerWriteReactor<coplan::v1::Watch
 
   // EventSink.
   void Bind(std::shared_ptr<SinkListener> listener) override;
-  void Send(const coplan::v1::WatchEvent* event) override;
+  void Send(const StreamItem& item) override;
   void Close(const absl::Status& status) override;
 
   // grpc::ServerWriteReactor.

@@ -15,6 +15,7 @@
 #include "server/api/people_handler.h"
 #include "server/api/plan_handler.h"
 #include "server/api/rpc_runner.h"
+#include "server/api/sync_handler.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/password_hasher.h"
 #include "server/auth/server_keys.h"
@@ -86,6 +87,7 @@ struct Components {
   std::unique_ptr<AuthHandler> auth_handler;
   std::unique_ptr<AuditHandler> audit_handler;
   std::unique_ptr<EditingHandler> editing_handler;
+  std::unique_ptr<SyncHandler> sync_handler;
   std::unique_ptr<OptionGridHandler> grid_handler;
   std::unique_ptr<DecisionHandler> decision_handler;
 };
@@ -252,6 +254,7 @@ absl::Status ServerApp::Build() {
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
   c.audit_handler = std::make_unique<AuditHandler>(*c.runner, *c.audit_service);
   c.editing_handler = std::make_unique<EditingHandler>(*c.runner, *c.documents, *c.hub);
+  c.sync_handler = std::make_unique<SyncHandler>(*c.runner, *c.documents, *c.hub);
   c.grid_handler = std::make_unique<OptionGridHandler>(*c.runner, *c.grids);
   c.decision_handler = std::make_unique<DecisionHandler>(*c.runner, *c.documents, *c.decisions);
 
@@ -279,6 +282,7 @@ absl::Status ServerApp::Build() {
   builder.RegisterService(c.auth_handler.get());
   builder.RegisterService(c.audit_handler.get());
   builder.RegisterService(c.editing_handler.get());
+  builder.RegisterService(c.sync_handler.get());
   builder.RegisterService(c.grid_handler.get());
   builder.RegisterService(c.decision_handler.get());
   server_ = builder.BuildAndStart();

@@ -88,14 +88,22 @@ std::optional<google::type::Date> ParseIsoDate(const std::string& text) {
   return out;
 }
 
-absl::CivilDay TodayInUk(absl::Time now) {
+namespace {
+
+const absl::TimeZone& London() {
   static const absl::TimeZone* zone = [] {
     auto* tz = new absl::TimeZone();
     if (!absl::LoadTimeZone("Europe/London", tz)) *tz = absl::UTCTimeZone();
     return tz;
   }();
-  return absl::ToCivilDay(now, *zone);
+  return *zone;
 }
+
+}  // namespace
+
+absl::CivilDay TodayInUk(absl::Time now) { return absl::ToCivilDay(now, London()); }
+
+absl::Time StartOfUkDay(absl::CivilDay day) { return absl::FromCivil(day, London()); }
 
 int AgeOn(absl::CivilDay birth, absl::CivilDay day) {
   int age = static_cast<int>(day.year() - birth.year());

@@ -38,6 +38,8 @@ std::optional<google::type::Date> ParseIsoDate(const std::string& text);
 
 // Today in the UK (the services Coplan serves), for review and follow-up dates.
 absl::CivilDay TodayInUk(absl::Time now);
+// The instant a UK day begins (midnight in London, summer time or not).
+absl::Time StartOfUkDay(absl::CivilDay day);
 // Whole years from `birth` to `day`.
 int AgeOn(absl::CivilDay birth, absl::CivilDay day);
 

@@ -1,6 +1,7 @@
 #include "server/domain/access_policy.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "server/common/proto_time.h"
 
@@ -88,6 +89,26 @@ DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const Docum
   can.edit = level >= ACCESS_LEVEL_EDIT;
   if (!can.read) can.via = Relationship::kNone;
   return can;
+}
+
+std::optional<absl::Time> ReadAccessEndsAt(const AccessFacts& facts, const DocumentRef& document,
+                                           absl::Time now) {
+  if (!PermissionsForDocument(facts, document, now).read) return now;
+  // Every instant at which some timed fact changes; the first at which reading stops.
+  std::vector<absl::Time> changes;
+  if (facts.actor.session_expire_time) changes.push_back(*facts.actor.session_expire_time);
+  for (const GrantFact& grant : facts.subject.grants) {
+    if (grant.expire_time) changes.push_back(*grant.expire_time);
+  }
+  if (facts.subject.birth_date && !facts.subject.proxies.empty()) {
+    const absl::CivilDay birth = *facts.subject.birth_date;
+    changes.push_back(StartOfUkDay(absl::CivilDay(birth.year() + 16, birth.month(), birth.day())));
+  }
+  std::sort(changes.begin(), changes.end());
+  for (absl::Time change : changes) {
+    if (change > now && !PermissionsForDocument(facts, document, change).read) return change;
+  }
+  return std::nullopt;
 }
 
 PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now) {

@@ -66,6 +66,13 @@ DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const Docum
                                            absl::Time now);
 PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now);
 
+// The first instant after `now` at which the caller's read access to the document ends
+// by the passing of time alone (a grant's expiry, the person's 16th birthday, the end of
+// the caller's session), or nullopt if nothing timed ends it. A watch is checked again
+// then, so that it ends at that instant rather than at the next periodic re-check.
+std::optional<absl::Time> ReadAccessEndsAt(const AccessFacts& facts, const DocumentRef& document,
+                                           absl::Time now);
+
 // The state of a proxy access on `today`.
 coplan::v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
                                     const std::optional<absl::CivilDay>& birth_date,

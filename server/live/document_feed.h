@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "coplan/v1/editing.pb.h"
 #include "server/common/resource_names.h"
 #include "server/service/caller.h"
@@ -34,6 +35,14 @@ class RevisionBatch {
                                                        bool see_withholdings) const = 0;
 };
 
+// What a reader may see of a document's log, read now.
+struct ReaderChanges {
+  std::vector<coplan::v1::Revision> revisions;
+  // When the reader's access ends by time alone (a grant's expiry, the 16th birthday,
+  // the session's end), if it does.
+  std::optional<absl::Time> access_ends;
+};
+
 class DocumentFeed {
  public:
   virtual ~DocumentFeed() = default;
@@ -50,10 +59,8 @@ class DocumentFeed {
 
   // Changes after `after` (at most `limit`) as `reader` may see them now, with their
   // access checked again: NOT_FOUND (or UNAUTHENTICATED) once it has ended.
-  virtual absl::StatusOr<std::vector<coplan::v1::Revision>> ChangesFor(const Caller& reader,
-                                                                       const DocumentName& name,
-                                                                       int64_t after,
-                                                                       int limit) = 0;
+  virtual absl::StatusOr<ReaderChanges> ChangesFor(const Caller& reader, const DocumentName& name,
+                                                   int64_t after, int limit) = 0;
 };
 
 // Who is here: presence shared by the instances on one database.

@@ -6,7 +6,7 @@
 // at the same boundary as unary calls.
 //
 //   sink.Bind(stream);                 // before the first write
-//   sink.Send(&event);                 // ... stream->OnWriteDone(true)
+//   sink.Send({.target = 1, .event = &event});   // ... stream->OnWriteDone(true)
 //   sink.Close(absl::OkStatus());      // ... stream->OnDone()
 #pragma once
 
@@ -29,14 +29,21 @@ class SinkListener {
   virtual void OnDone() = 0;
 };
 
+// One thing to write: an event of a target, or (on a sync stream) the end of a target.
+// What the pointers point to stays alive until OnWriteDone.
+struct StreamItem {
+  int target = 0;
+  const coplan::v1::WatchEvent* event = nullptr;  // or...
+  const absl::Status* target_end = nullptr;       // ... why the target ended
+};
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
   // Names who hears back. Once, before the first Send. A cancellation that came before
   // is passed on at once.
   virtual void Bind(std::shared_ptr<SinkListener> listener) = 0;
-  // `event` must stay alive until OnWriteDone.
-  virtual void Send(const coplan::v1::WatchEvent* event) = 0;
+  virtual void Send(const StreamItem& item) = 0;
   virtual void Close(const absl::Status& status) = 0;
 };
 

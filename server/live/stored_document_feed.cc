@@ -95,10 +95,12 @@ absl::StatusOr<std::optional<v1::Agreement>> StoredDocumentFeed::Agreement(int64
   return std::optional<v1::Agreement>(document->agreement);
 }
 
-absl::StatusOr<std::vector<v1::Revision>> StoredDocumentFeed::ChangesFor(const Caller& reader,
-                                                                         const DocumentName& name,
-                                                                         int64_t after, int limit) {
-  return documents_.ChangesFor(reader, name, after, limit);
+absl::StatusOr<ReaderChanges> StoredDocumentFeed::ChangesFor(const Caller& reader,
+                                                             const DocumentName& name,
+                                                             int64_t after, int limit) {
+  COPLAN_ASSIGN_OR_RETURN(ChangesForReader changes,
+                          documents_.ChangesFor(reader, name, after, limit));
+  return ReaderChanges{std::move(changes.revisions), changes.access_ends};
 }
 
 absl::Status StoredPresenceBoard::Set(int64_t document_key, const std::string& person_id,

@@ -27,9 +27,8 @@ class StoredDocumentFeed : public DocumentFeed {
   absl::StatusOr<std::map<int64_t, int64_t>> LatestRevisions(
       const std::vector<int64_t>& document_keys) override;
   absl::StatusOr<std::optional<coplan::v1::Agreement>> Agreement(int64_t document_key) override;
-  absl::StatusOr<std::vector<coplan::v1::Revision>> ChangesFor(const Caller& reader,
-                                                               const DocumentName& name,
-                                                               int64_t after, int limit) override;
+  absl::StatusOr<ReaderChanges> ChangesFor(const Caller& reader, const DocumentName& name,
+                                           int64_t after, int limit) override;
 
  private:
   Database& db_;

@@ -49,7 +49,7 @@ void WatchHub::Stop() {
     stopping_ = true;
   }
   if (timer_.joinable()) timer_.join();
-  for (const auto& watcher : AllWatchers()) watcher->End(ShuttingDown());
+  for (const auto& watcher : AllWatchers()) watcher->stream().End(ShuttingDown());
   pool_->Shutdown();
   (void)presence_.Clear();
 }
@@ -100,10 +100,29 @@ std::vector<std::shared_ptr<Watcher>> WatchHub::AllWatchers() const {
 
 void WatchHub::Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
                      std::optional<v1::Document> snapshot) {
-  auto stream = std::make_shared<WatchStream>(&sink, options_.queue_limit);
-  sink.Bind(stream);
-  Attach(std::make_shared<Watcher>(std::move(target), std::move(stream), start_revision),
+  Follow(OpenStream(sink, WatchStream::Kind::kSingle), 0, std::move(target), start_revision,
          std::move(snapshot));
+}
+
+std::shared_ptr<WatchStream> WatchHub::OpenStream(EventSink& sink, WatchStream::Kind kind) {
+  auto stream = std::make_shared<WatchStream>(&sink, options_.queue_limit, kind);
+  sink.Bind(stream);
+  return stream;
+}
+
+std::shared_ptr<Watcher> WatchHub::Follow(const std::shared_ptr<WatchStream>& stream,
+                                          WatchStream::Target id, WatchTarget target,
+                                          int64_t start_revision,
+                                          std::optional<v1::Document> snapshot) {
+  if (!stream->AddTarget(id, start_revision)) return nullptr;
+  auto watcher = std::make_shared<Watcher>(std::move(target), stream, id);
+  Attach(watcher, std::move(snapshot));
+  return watcher;
+}
+
+void WatchHub::Unfollow(const std::shared_ptr<Watcher>& watcher) {
+  watcher->stream().RemoveTarget(watcher->id());
+  Detach(watcher);
 }
 
 void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
@@ -144,12 +163,16 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
   }
   if (stopping) {
     // Stop() ends only the watchers attached before it.
-    watcher->End(ShuttingDown());
+    watcher->stream().End(ShuttingDown());
     return;
   }
   // Registered once in the channel, so that an end that came meanwhile (the call
   // cancelled during set-up) detaches at once, and any later one when it happens.
-  watcher->stream().OnClosed([this, watcher] { Detach(watcher); });
+  std::weak_ptr<Watcher> weak = watcher;
+  watcher->stream().OnClosed([this, weak] {
+    if (auto closed = weak.lock()) Detach(closed);
+  });
+  ScheduleReview(watcher, watcher->target().access_ends);
   if (behind) CatchUp(watcher);
   // A commit between reading the start and joining the channel must not wait for the poll.
   Submit([this, key] {
@@ -173,6 +196,7 @@ void WatchHub::Detach(const std::shared_ptr<Watcher>& watcher) {
   {
     absl::MutexLock lock(&mutex_);
     stopping = stopping_;
+    review_at_.erase(watcher.get());
     auto found = channels_.find(watcher->document_key());
     if (found == channels_.end()) return;
     Channel& channel = found->second;
@@ -370,7 +394,7 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         break;
       }
       bool full = false;
-      for (auto& change : *changes) {
+      for (auto& change : changes->revisions) {
         const int64_t revision = change.revision();
         auto event = std::make_shared<v1::WatchEvent>();
         *event->mutable_change() = std::move(change);
@@ -382,7 +406,7 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         }
         if (offer == Watcher::Offer::kFull) full = true;
       }
-      if (full || changes->size() == slots) continue;  // more may wait in the log
+      if (full || changes->revisions.size() == slots) continue;  // more may wait in the log
       // Caught up with what existed when read; the channel may have moved on since.
       int64_t fetched = 0;
       {
@@ -390,7 +414,7 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         auto found = channels_.find(watcher->document_key());
         if (found != channels_.end()) fetched = found->second.fetched;
       }
-      if (!changes->empty() && fetched > watcher->last_queued()) continue;
+      if (!changes->revisions.empty() && fetched > watcher->last_queued()) continue;
       if (watcher->FinishCatchUp()) return;  // otherwise a gap was reported meanwhile
     }
     watcher->AbandonCatchUp();
@@ -466,8 +490,52 @@ std::vector<std::shared_ptr<Watcher>> WatchHub::WatchersAbout(const std::string&
 void WatchHub::EndSession(const std::string& session_id) {
   if (session_id.empty()) return;
   for (const auto& watcher : AllWatchers()) {
-    if (watcher->reader().session_id == session_id) watcher->End(SignedOut());
+    // The session is the whole stream's, not one target's.
+    if (watcher->reader().session_id == session_id) watcher->stream().End(SignedOut());
   }
+}
+
+void WatchHub::ScheduleReview(const std::shared_ptr<Watcher>& watcher,
+                              std::optional<absl::Time> access_ends) {
+  absl::Time when = watcher->reader().token_expire;
+  if (access_ends && *access_ends < when) when = *access_ends;
+  if (when == absl::InfiniteFuture()) return;
+  absl::MutexLock lock(&mutex_);
+  if (stopping_ || watcher->ended()) return;
+  auto [entry, inserted] = review_at_.emplace(watcher.get(), when);
+  if (!inserted) {
+    if (entry->second == when) return;  // scheduled already
+    entry->second = when;
+  }
+  reviews_.emplace(when, watcher);
+}
+
+void WatchHub::RunDueReviews() {
+  const absl::Time now = clock_.Now();
+  std::vector<std::shared_ptr<Watcher>> due;
+  {
+    absl::MutexLock lock(&mutex_);
+    while (!reviews_.empty() && reviews_.begin()->first <= now) {
+      const absl::Time when = reviews_.begin()->first;
+      std::shared_ptr<Watcher> watcher = reviews_.begin()->second.lock();
+      reviews_.erase(reviews_.begin());
+      if (watcher == nullptr) continue;
+      auto scheduled = review_at_.find(watcher.get());
+      if (scheduled == review_at_.end() || scheduled->second != when) continue;  // stale
+      review_at_.erase(scheduled);
+      due.push_back(std::move(watcher));
+    }
+  }
+  std::vector<std::shared_ptr<Watcher>> recheck;
+  for (auto& watcher : due) {
+    if (watcher->reader().token_expire <= now) {
+      watcher->stream().End(
+          absl::UnauthenticatedError("the token has expired; watch again with a fresh token"));
+    } else {
+      recheck.push_back(std::move(watcher));
+    }
+  }
+  if (!recheck.empty()) RecheckAccess(std::move(recheck));
 }
 
 void WatchHub::RevisionCommitted(int64_t document_key, int64_t revision) {
@@ -543,6 +611,7 @@ void WatchHub::Tick() {
       mutex_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(250));
       if (stopping_) return;
     }
+    RunDueReviews();
     const absl::Time now = absl::Now();
     if (now >= next_poll) {
       next_poll = now + options_.poll_interval;
@@ -560,7 +629,7 @@ void WatchHub::Tick() {
       std::vector<std::shared_ptr<Watcher>> live;
       for (const auto& watcher : AllWatchers()) {
         if (watcher->reader().token_expire <= rule_now) {
-          watcher->End(
+          watcher->stream().End(
               absl::UnauthenticatedError("the token has expired; watch again with a fresh token"));
         } else {
           live.push_back(watcher);

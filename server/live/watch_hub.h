@@ -8,18 +8,22 @@
 // access checked again. Presence (who is here, who is editing) lives on a board shared
 // by instances and is re-broadcast on every change.
 //
-// A timer polls the latest revision of every watched document (so a lost notification
-// costs seconds, never data), keeps presence alive, ends streams whose token expired and
-// re-checks every watcher's access and session (grant expiry, 16th birthday, a lost
-// ring). Revoked grants, care-team removals, refusals and sign-outs end the affected
-// streams at once.
+// Access ends at once: revoked grants, care-team removals, refusals and sign-outs end the
+// affected watches when they happen; a grant's expiry, a 16th birthday, a session's or
+// a token's end at the instant they fall due (each watcher's next such instant is
+// scheduled, and checked within a quarter of a second of it). A timer also polls the
+// latest revision of every watched document (so a lost notification costs seconds, never
+// data), keeps presence alive, and re-checks every watcher's access now and then in case
+// a ring was lost.
 //
 // The hub knows documents only through DocumentFeed and presence only through
 // PresenceBoard (live/document_feed.h).
 //
 //   WatchHub hub(feed, presence, clock, options);
 //   hub.Start();
-//   hub.Watch(sink, target, start_revision, snapshot);   // from an authorised call
+//   hub.Watch(sink, target, start_revision, snapshot);   // WatchDocument, authorised
+//   auto stream = hub.OpenStream(sink, WatchStream::Kind::kSync);   // a device's sync stream
+//   auto watcher = hub.Follow(stream, 1, target, start_revision, snapshot);
 #pragma once
 
 #include <atomic>
@@ -61,13 +65,20 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   // Ends every stream (UNAVAILABLE: watch again elsewhere) and stops the timer.
   void Stop();
 
-  // Starts an authorised watch on `sink`: the reader has everything up to
-  // `start_revision`, and `snapshot` (when starting fresh) is sent first.
+  // Starts an authorised watch of one document on `sink` (WatchDocument): the reader has
+  // everything up to `start_revision`, and `snapshot` (when starting fresh) is sent first.
   void Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
              std::optional<coplan::v1::Document> snapshot);
-  // Takes a watcher whose stream is bound, and sends its starting point.
-  void Attach(const std::shared_ptr<Watcher>& watcher,
-              std::optional<coplan::v1::Document> snapshot = std::nullopt);
+  // A stream of many targets on `sink` (bound to it), for Follow.
+  std::shared_ptr<WatchStream> OpenStream(EventSink& sink, WatchStream::Kind kind);
+  // Follows an authorised document as target `id` of `stream`; nullptr (and the target
+  // ended) when the stream has ended or the id is taken.
+  std::shared_ptr<Watcher> Follow(const std::shared_ptr<WatchStream>& stream,
+                                  WatchStream::Target id, WatchTarget target,
+                                  int64_t start_revision,
+                                  std::optional<coplan::v1::Document> snapshot);
+  // The reader stopped following the watcher's document.
+  void Unfollow(const std::shared_ptr<Watcher>& watcher);
   size_t watcher_count() const;
   const Options& options() const { return options_; }
 
@@ -100,7 +111,15 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     bool presence_again = false;  // something changed meanwhile: broadcast once more
   };
 
+  // Takes a watcher whose target is in its stream, and sends its starting point.
+  void Attach(const std::shared_ptr<Watcher>& watcher,
+              std::optional<coplan::v1::Document> snapshot);
   void Detach(const std::shared_ptr<Watcher>& watcher);
+  // Checks the watcher again at `when` (its access's or token's timed end).
+  void ScheduleReview(const std::shared_ptr<Watcher>& watcher,
+                      std::optional<absl::Time> access_ends);
+  // The reviews due by the clock's now.
+  void RunDueReviews();
   void Ring(DoorbellMessage message);
   // False if the job was dropped (stopping, or the queue is full).
   bool Submit(std::function<void()> job);
@@ -144,6 +163,10 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   mutable absl::Mutex mutex_;
   std::map<int64_t, Channel> channels_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  // Each watcher's next timed review, and the reviews by instant (an entry whose instant
+  // is no longer its watcher's is stale and skipped).
+  std::map<const Watcher*, absl::Time> review_at_ ABSL_GUARDED_BY(mutex_);
+  std::multimap<absl::Time, std::weak_ptr<Watcher>> reviews_ ABSL_GUARDED_BY(mutex_);
   std::atomic<int> full_recheck_jobs_{0};        // jobs of the last RecheckEveryone not yet done
   std::atomic<bool> full_recheck_again_{false};  // one was asked for while they ran
   std::thread timer_;

@@ -6,27 +6,41 @@
 
 namespace coplan {
 
-WatchStream::WatchStream(EventSink* sink, size_t queue_limit)
-    : queue_limit_(queue_limit), sink_(sink) {}
+WatchStream::WatchStream(EventSink* sink, size_t queue_limit, Kind kind)
+    : queue_limit_(queue_limit), kind_(kind), sink_(sink) {}
 
 WatchStream::~WatchStream() = default;
 
-WatchStream::Target WatchStream::AddTarget(int64_t start_revision) {
+bool WatchStream::AddTarget(Target target, int64_t start_revision) {
   absl::MutexLock lock(&mutex_);
-  const Target target = targets_.empty() ? 0 : targets_.rbegin()->first + 1;
+  if (ending_ || finished_ || targets_.count(target) > 0) return false;
   TargetState& state = targets_[target];
   state.last_queued = state.last_written = start_revision;
-  return target;
+  return true;
+}
+
+size_t WatchStream::target_count() const {
+  absl::MutexLock lock(&mutex_);
+  return targets_.size();
 }
 
 void WatchStream::Run(const Action& action) {
   // The sink stays valid until its OnDone, which cannot come before this Close.
   if (action.sink == nullptr) return;
-  if (action.write != nullptr) {
-    action.sink->Send(action.write);
+  if (action.write) {
+    action.sink->Send(action.item);
   } else if (action.finish) {
     action.sink->Close(action.status);
   }
+}
+
+bool WatchStream::QueueLocked(Queued queued) {
+  if (queue_.size() >= queue_limit_) {
+    OverflowLocked();
+    return false;
+  }
+  queue_.push_back(std::move(queued));
+  return true;
 }
 
 WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Event event,
@@ -35,18 +49,17 @@ WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Eve
   Offer result;
   {
     absl::MutexLock lock(&mutex_);
-    if (ending_ || finished_) return Offer::kClosed;
-    TargetState& state = targets_[target];
+    auto found = targets_.find(target);
+    if (ending_ || finished_ || found == targets_.end()) return Offer::kClosed;
+    TargetState& state = found->second;
     if (revision <= state.last_queued) return Offer::kDuplicate;
     if (revision > state.last_queued + 1) return Offer::kGap;
     if (catch_up && queue_.size() >= queue_limit_) return Offer::kFull;
-    if (queue_.size() >= queue_limit_) {
-      OverflowLocked();
-      result = Offer::kClosed;
-    } else {
-      queue_.push_back({std::move(event), target, revision});
+    if (QueueLocked({target, std::move(event), std::nullopt, revision})) {
       state.last_queued = revision;
       result = Offer::kQueued;
+    } else {
+      result = Offer::kClosed;
     }
     action = PumpLocked();
   }
@@ -54,18 +67,13 @@ WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Eve
   return result;
 }
 
-bool WatchStream::OfferOther(Event event) {
+bool WatchStream::OfferOther(Target target, Event event) {
   Action action;
   bool queued = false;
   {
     absl::MutexLock lock(&mutex_);
-    if (ending_ || finished_) return false;
-    if (queue_.size() >= queue_limit_) {
-      OverflowLocked();
-    } else {
-      queue_.push_back({std::move(event), -1, 0});
-      queued = true;
-    }
+    if (ending_ || finished_ || targets_.count(target) == 0) return false;
+    queued = QueueLocked({target, std::move(event), std::nullopt, 0});
     action = PumpLocked();
   }
   Run(action);
@@ -76,18 +84,14 @@ bool WatchStream::OfferPresence(Target target, Event event) {
   Action action;
   {
     absl::MutexLock lock(&mutex_);
-    if (ending_ || finished_) return false;
+    if (ending_ || finished_ || targets_.count(target) == 0) return false;
     for (Queued& queued : queue_) {
-      if (queued.target == target && queued.event->has_presence()) {
+      if (queued.target == target && queued.event != nullptr && queued.event->has_presence()) {
         queued.event = std::move(event);
         return true;
       }
     }
-    if (queue_.size() >= queue_limit_) {
-      OverflowLocked();
-    } else {
-      queue_.push_back({std::move(event), target, 0});
-    }
+    QueueLocked({target, std::move(event), std::nullopt, 0});
     action = PumpLocked();
   }
   Run(action);
@@ -119,7 +123,9 @@ void WatchStream::CallWhenDrained(std::function<void()> callback) {
 
 bool WatchStream::BeginCatchUp(Target target) {
   absl::MutexLock lock(&mutex_);
-  TargetState& state = targets_[target];
+  auto found = targets_.find(target);
+  if (found == targets_.end()) return false;
+  TargetState& state = found->second;
   if (state.catching_up) {
     state.catch_up_again = true;
     return false;
@@ -131,7 +137,9 @@ bool WatchStream::BeginCatchUp(Target target) {
 
 bool WatchStream::FinishCatchUp(Target target) {
   absl::MutexLock lock(&mutex_);
-  TargetState& state = targets_[target];
+  auto found = targets_.find(target);
+  if (found == targets_.end()) return true;
+  TargetState& state = found->second;
   if (state.catch_up_again) {
     state.catch_up_again = false;
     return false;
@@ -142,13 +150,48 @@ bool WatchStream::FinishCatchUp(Target target) {
 
 void WatchStream::AbandonCatchUp(Target target) {
   absl::MutexLock lock(&mutex_);
-  TargetState& state = targets_[target];
-  state.catching_up = state.catch_up_again = false;
+  auto found = targets_.find(target);
+  if (found == targets_.end()) return;
+  found->second.catching_up = found->second.catch_up_again = false;
 }
 
 bool WatchStream::ended() const {
   absl::MutexLock lock(&mutex_);
   return ending_ || finished_;
+}
+
+bool WatchStream::TargetEnded(Target target) const {
+  absl::MutexLock lock(&mutex_);
+  return ending_ || finished_ || targets_.count(target) == 0;
+}
+
+void WatchStream::DropQueuedLocked(Target target) {
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    it = it->target == target ? queue_.erase(it) : it + 1;
+  }
+}
+
+void WatchStream::EndTarget(Target target, const absl::Status& status) {
+  if (kind_ == Kind::kSingle) {
+    End(status);
+    return;
+  }
+  Action action;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (ending_ || finished_ || targets_.erase(target) == 0) return;
+    DropQueuedLocked(target);
+    // The end always fits: the target's own events just made room or there were none;
+    // at worst the queue holds one more than its limit.
+    queue_.push_back({target, nullptr, status, 0});
+    action = PumpLocked();
+  }
+  Run(action);
+}
+
+void WatchStream::RemoveTarget(Target target) {
+  absl::MutexLock lock(&mutex_);
+  if (targets_.erase(target) > 0) DropQueuedLocked(target);
 }
 
 void WatchStream::OverflowLocked() {
@@ -160,11 +203,21 @@ void WatchStream::OverflowLocked() {
 }
 
 absl::Status WatchStream::OverflowStatusLocked() const {
-  // The last change the reader was sent whole of its (only) target.
-  const int64_t resume = targets_.empty() ? 0 : targets_.begin()->second.last_written;
-  absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-      "this watcher fell too far behind; watch again with resume_after_revision=", resume));
-  AttachErrorInfo(status, reason::kWatchTooSlow, {{"resume_after_revision", absl::StrCat(resume)}});
+  std::map<std::string, std::string> metadata;
+  std::string where;
+  if (kind_ == Kind::kSingle) {
+    const int64_t resume = targets_.empty() ? 0 : targets_.begin()->second.last_written;
+    metadata["resume_after_revision"] = absl::StrCat(resume);
+    where = absl::StrCat("watch again with resume_after_revision=", resume);
+  } else {
+    for (const auto& [target, state] : targets_) {
+      metadata[absl::StrCat("target.", target)] = absl::StrCat(state.last_written);
+    }
+    where = "sync again, adding each target after the revision its \"target.<id>\" entry gives";
+  }
+  absl::Status status =
+      absl::ResourceExhaustedError(absl::StrCat("this watcher fell too far behind; ", where));
+  AttachErrorInfo(status, reason::kWatchTooSlow, metadata);
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_nanos(100000000);
   AttachDetail(status, retry);
@@ -186,12 +239,16 @@ void WatchStream::End(const absl::Status& status) {
 
 WatchStream::Action WatchStream::PumpLocked() {
   Action action;
-  if (sink_ == nullptr || finished_ || in_flight_.event != nullptr) return action;
+  if (sink_ == nullptr || finished_ || writing_) return action;
   if (!queue_.empty()) {
     in_flight_ = std::move(queue_.front());
     queue_.pop_front();
+    writing_ = true;
     action.sink = sink_;
-    action.write = in_flight_.event.get();
+    action.write = true;
+    action.item.target = in_flight_.target;
+    action.item.event = in_flight_.event.get();
+    action.item.target_end = in_flight_.end ? &*in_flight_.end : nullptr;
     return action;
   }
   if (ending_) {
@@ -211,7 +268,11 @@ void WatchStream::OnWriteDone(bool ok) {
     absl::MutexLock lock(&mutex_);
     written = std::move(in_flight_);
     in_flight_ = Queued{};
-    if (written.revision > 0 && ok) targets_[written.target].last_written = written.revision;
+    writing_ = false;
+    if (written.revision > 0 && ok) {
+      auto target = targets_.find(written.target);
+      if (target != targets_.end()) target->second.last_written = written.revision;
+    }
     if (!ok) {
       // The client went away; finish so that OnDone comes.
       queue_.clear();
@@ -233,7 +294,7 @@ void WatchStream::OnClosed(std::function<void()> callback) {
   {
     absl::MutexLock lock(&mutex_);
     if (!closed_) {
-      on_closed_ = std::move(callback);
+      on_closed_.push_back(std::move(callback));
       return;
     }
   }
@@ -242,7 +303,7 @@ void WatchStream::OnClosed(std::function<void()> callback) {
 
 void WatchStream::OnDone() {
   std::function<void()> drained;  // destroyed outside the lock
-  std::function<void()> closed;
+  std::vector<std::function<void()>> closed;
   {
     absl::MutexLock lock(&mutex_);
     sink_ = nullptr;
@@ -250,9 +311,9 @@ void WatchStream::OnDone() {
     closed_ = true;
     queue_.clear();
     drained = std::move(on_drained_);
-    closed = std::move(on_closed_);
+    closed.swap(on_closed_);
   }
-  if (closed) closed();
+  for (auto& callback : closed) callback();
 }
 
 }  // namespace coplan

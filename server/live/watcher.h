@@ -2,11 +2,13 @@
 // how they may see it, all settled by the access check before the watcher is made, and
 // the place of this document in the reader's stream (live/watch_stream.h).
 //
-//   auto watcher = std::make_shared<Watcher>(target, stream, start_revision);
+//   stream->AddTarget(1, start_revision);
+//   auto watcher = std::make_shared<Watcher>(target, stream, 1);
 //   watcher->OfferChange(8, event);
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "server/common/resource_names.h"
 #include "server/domain/access_policy.h"
@@ -23,6 +25,9 @@ struct WatchTarget {
   bool editing = false;
   bool see_withholdings = false;
   Relationship via = Relationship::kNone;
+  // When the reader's access ends by time alone (a grant's expiry, the 16th birthday, the
+  // session's end), if it does: the watch is checked again at that instant.
+  std::optional<absl::Time> access_ends;
 };
 
 class Watcher {
@@ -30,12 +35,11 @@ class Watcher {
   using Event = WatchStream::Event;
   using Offer = WatchStream::Offer;
 
-  // The reader already has everything up to `start_revision`.
-  Watcher(WatchTarget target, std::shared_ptr<WatchStream> stream, int64_t start_revision)
-      : target_(std::move(target)),
-        stream_(std::move(stream)),
-        id_(stream_->AddTarget(start_revision)) {}
+  // `id` is the target's place in `stream` (added there already).
+  Watcher(WatchTarget target, std::shared_ptr<WatchStream> stream, WatchStream::Target id)
+      : target_(std::move(target)), stream_(std::move(stream)), id_(id) {}
 
+  const WatchTarget& target() const { return target_; }
   const DocumentName& name() const { return target_.name; }
   int64_t document_key() const { return target_.document_key; }
   const Caller& reader() const { return target_.reader; }
@@ -43,19 +47,21 @@ class Watcher {
   bool see_withholdings() const { return target_.see_withholdings; }
   Relationship via() const { return target_.via; }
   WatchStream& stream() const { return *stream_; }
+  const std::shared_ptr<WatchStream>& shared_stream() const { return stream_; }
+  WatchStream::Target id() const { return id_; }
 
   Offer OfferChange(int64_t revision, Event event, bool catch_up = false) {
     return stream_->OfferChange(id_, revision, std::move(event), catch_up);
   }
   bool OfferPresence(Event event) { return stream_->OfferPresence(id_, std::move(event)); }
-  bool OfferOther(Event event) { return stream_->OfferOther(std::move(event)); }
+  bool OfferOther(Event event) { return stream_->OfferOther(id_, std::move(event)); }
   int64_t last_queued() const { return stream_->last_queued(id_); }
   bool BeginCatchUp() { return stream_->BeginCatchUp(id_); }
   bool FinishCatchUp() { return stream_->FinishCatchUp(id_); }
   void AbandonCatchUp() { stream_->AbandonCatchUp(id_); }
-  // Ends the reader's watch of this document.
-  void End(const absl::Status& status) { stream_->End(status); }
-  bool ended() const { return stream_->ended(); }
+  // Ends the reader's watch of this document (on a sync stream, only this target).
+  void End(const absl::Status& status) { stream_->EndTarget(id_, status); }
+  bool ended() const { return stream_->TargetEnded(id_); }
 
  private:
   const WatchTarget target_;

@@ -555,13 +555,14 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
   start.start_revision = resume_after == 0 ? open.row.revision : resume_after;
   start.see_withholdings = open.can.see_withholdings;
   start.via = open.can.via;
+  start.access_ends = ReadAccessEndsAt(open.facts, RefOf(open.row), caller.now);
   if (resume_after == 0) start.snapshot = WrapDocument(*PresentDocument(open, caller));
   return start;
 }
 
-absl::StatusOr<std::vector<v1::Revision>> DocumentService::ChangesFor(const Caller& reader,
-                                                                      const DocumentName& name,
-                                                                      int64_t after, int limit) {
+absl::StatusOr<ChangesForReader> DocumentService::ChangesFor(const Caller& reader,
+                                                             const DocumentName& name,
+                                                             int64_t after, int limit) {
   OpenDocument open;
   std::vector<RevisionRow> rows;
   COPLAN_RETURN_IF_ERROR(db_.Read(reader.deadline, [&](Transaction& tx) -> absl::Status {
@@ -570,9 +571,12 @@ absl::StatusOr<std::vector<v1::Revision>> DocumentService::ChangesFor(const Call
     return absl::OkStatus();
   }));
   DropRevisionsAfter(open.row.revision, rows);
+  ChangesForReader out;
   const ReaderView view = ReaderView::Of(open);
-  std::vector<v1::Revision> out;
-  for (const RevisionRow& row : rows) out.push_back(PresentRevision(open.rules(), name, row, view));
+  for (const RevisionRow& row : rows) {
+    out.revisions.push_back(PresentRevision(open.rules(), name, row, view));
+  }
+  out.access_ends = ReadAccessEndsAt(open.facts, RefOf(open.row), reader.now);
   return out;
 }
 

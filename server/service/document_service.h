@@ -34,6 +34,13 @@ struct DocumentList {
   std::string next_page_token;
 };
 
+// What a reader may see of a document's log, and until when (see server/live).
+struct ChangesForReader {
+  std::vector<coplan::v1::Revision> revisions;
+  // When the reader's access ends by time alone, if it does (ReadAccessEndsAt).
+  std::optional<absl::Time> access_ends;
+};
+
 // Where an authorised watch starts (see server/live).
 struct WatchStart {
   DocumentName name;
@@ -43,6 +50,8 @@ struct WatchStart {
   std::optional<coplan::v1::Document> snapshot;  // when starting fresh
   bool see_withholdings = false;
   Relationship via = Relationship::kNone;
+  // When the reader's access ends by time alone, if it does (ReadAccessEndsAt).
+  std::optional<absl::Time> access_ends;
 };
 
 class DocumentService {
@@ -81,9 +90,8 @@ class DocumentService {
                                         int64_t resume_after);
   // Changes after `after` (up to `limit`), as `reader` may see them; also re-checks that
   // the reader still has access (NOT_FOUND if not). Not audited: the stream is.
-  absl::StatusOr<std::vector<coplan::v1::Revision>> ChangesFor(const Caller& reader,
-                                                               const DocumentName& name,
-                                                               int64_t after, int limit);
+  absl::StatusOr<ChangesForReader> ChangesFor(const Caller& reader, const DocumentName& name,
+                                              int64_t after, int limit);
 
  private:
   // Stores a new revision of the locked document with `body`, in `tx`.

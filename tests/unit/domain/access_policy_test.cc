@@ -106,6 +106,29 @@ TEST(AccessPolicyTest, GuardianAccessEndsAtUkMidnightOfTheSixteenthBirthday) {
   EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, UkTime(2027, 1, 1, 9)).edit);
 }
 
+TEST(AccessPolicyTest, ReadAccessEndsAtTheFirstTimedChangeThatTakesItAway) {
+  const absl::Time now = UkTime(2026, 6, 1, 12);
+  AccessFacts carer = Facts("carer", "person");
+  // Two grants cover the plan: access ends when the later one does.
+  carer.subject.grants.push_back(
+      {"a", {"plans/crisis"}, {}, v1::ACCESS_LEVEL_READ, now + absl::Hours(1)});
+  carer.subject.grants.push_back(
+      {"b", {}, {v1::DOCUMENT_KIND_CRISIS_PLAN}, v1::ACCESS_LEVEL_READ, now + absl::Hours(5)});
+  EXPECT_EQ(ReadAccessEndsAt(carer, kCrisisPlan, now), now + absl::Hours(5));
+  // A session ending sooner ends it sooner.
+  carer.actor.session_needed = true;
+  carer.actor.session_expire_time = now + absl::Hours(2);
+  EXPECT_EQ(ReadAccessEndsAt(carer, kCrisisPlan, now), now + absl::Hours(2));
+
+  AccessFacts guardian = Facts("guardian", "young");
+  guardian.subject.birth_date = absl::CivilDay(2010, 7, 1);
+  guardian.subject.proxies.push_back({"x", v1::ACCESS_LEVEL_READ, false});
+  EXPECT_EQ(ReadAccessEndsAt(guardian, kCrisisPlan, now), UkTime(2026, 7, 1, 0));
+  // Nothing timed ends the person's own access; none is none.
+  EXPECT_FALSE(ReadAccessEndsAt(Facts("person", "person"), kCrisisPlan, now).has_value());
+  EXPECT_EQ(ReadAccessEndsAt(Facts("stranger", "person"), kCrisisPlan, now), now);
+}
+
 TEST(AccessPolicyTest, TheServersOwnSessionsEndAtTheirExpiry) {
   AccessFacts facts = Facts("person", "person");
   const absl::Time expiry = UkTime(2026, 5, 1, 10);

@@ -20,31 +20,39 @@ using ::testing::ElementsAre;
 class FakeSink : public EventSink {
  public:
   void Bind(std::shared_ptr<SinkListener> listener) override { listener_ = listener; }
-  void Send(const v1::WatchEvent* event) override {
-    ASSERT_EQ(in_flight_, nullptr) << "a second write started before the first finished";
-    in_flight_ = event;
-    sent_.push_back(*event);
+  void Send(const StreamItem& item) override {
+    ASSERT_FALSE(writing_) << "a second write started before the first finished";
+    writing_ = true;
+    items_.push_back(item.target);
+    if (item.event != nullptr) {
+      sent_.push_back(*item.event);
+    } else {
+      ASSERT_NE(item.target_end, nullptr);
+      ended_targets_.push_back({item.target, *item.target_end});
+    }
   }
   void Close(const absl::Status& status) override {
     ASSERT_FALSE(closed_.has_value()) << "closed twice";
-    ASSERT_EQ(in_flight_, nullptr) << "closed with a write in flight";
+    ASSERT_FALSE(writing_) << "closed with a write in flight";
     closed_ = status;
   }
 
   // Completes the write in flight (as gRPC would).
   void CompleteWrite(bool ok = true) {
-    ASSERT_NE(in_flight_, nullptr);
-    in_flight_ = nullptr;
+    ASSERT_TRUE(writing_);
+    writing_ = false;
     listener_->OnWriteDone(ok);
   }
   void CompleteAll() {
-    while (in_flight_ != nullptr) CompleteWrite();
+    while (writing_) CompleteWrite();
   }
   // The call is over (after Close).
   void Done() { listener_->OnDone(); }
 
-  bool writing() const { return in_flight_ != nullptr; }
+  bool writing() const { return writing_; }
   const std::vector<v1::WatchEvent>& sent() const { return sent_; }
+  const std::vector<int>& item_targets() const { return items_; }
+  const std::vector<std::pair<int, absl::Status>>& ended_targets() const { return ended_targets_; }
   const std::optional<absl::Status>& closed() const { return closed_; }
   std::vector<int64_t> sent_revisions() const {
     std::vector<int64_t> out;
@@ -56,8 +64,10 @@ class FakeSink : public EventSink {
 
  private:
   std::shared_ptr<SinkListener> listener_;
-  const v1::WatchEvent* in_flight_ = nullptr;
+  bool writing_ = false;
+  std::vector<int> items_;  // the target of every item written
   std::vector<v1::WatchEvent> sent_;
+  std::vector<std::pair<int, absl::Status>> ended_targets_;
   std::optional<absl::Status> closed_;
 };
 
@@ -74,8 +84,14 @@ WatchStream::Event Presence(const std::string& person) {
 }
 
 struct Fixture {
-  explicit Fixture(size_t limit = 4) : stream(std::make_shared<WatchStream>(&sink, limit)) {
+  explicit Fixture(size_t limit = 4, WatchStream::Kind kind = WatchStream::Kind::kSingle)
+      : stream(std::make_shared<WatchStream>(&sink, limit, kind)) {
     sink.Bind(stream);
+  }
+  // Adds `target` at `start` and returns it.
+  WatchStream::Target Add(WatchStream::Target target, int64_t start) {
+    EXPECT_TRUE(stream->AddTarget(target, start));
+    return target;
   }
   FakeSink sink;
   std::shared_ptr<WatchStream> stream;
@@ -83,7 +99,7 @@ struct Fixture {
 
 TEST(WatchStreamTest, WritesOneEventAtATimeInOrder) {
   Fixture f;
-  const auto target = f.stream->AddTarget(10);
+  const auto target = f.Add(0, 10);
   EXPECT_EQ(f.stream->OfferChange(target, 11, Change(11)), WatchStream::Offer::kQueued);
   EXPECT_EQ(f.stream->OfferChange(target, 12, Change(12)), WatchStream::Offer::kQueued);
   EXPECT_EQ(f.sink.sent().size(), 1u);  // the second waits for the first to finish
@@ -97,7 +113,7 @@ TEST(WatchStreamTest, WritesOneEventAtATimeInOrder) {
 
 TEST(WatchStreamTest, DuplicatesAreDroppedAndGapsReported) {
   Fixture f;
-  const auto target = f.stream->AddTarget(5);
+  const auto target = f.Add(0, 5);
   EXPECT_EQ(f.stream->OfferChange(target, 5, Change(5)), WatchStream::Offer::kDuplicate);
   EXPECT_EQ(f.stream->OfferChange(target, 7, Change(7)), WatchStream::Offer::kGap);
   EXPECT_EQ(f.stream->OfferChange(target, 6, Change(6)), WatchStream::Offer::kQueued);
@@ -108,20 +124,77 @@ TEST(WatchStreamTest, DuplicatesAreDroppedAndGapsReported) {
 }
 
 TEST(WatchStreamTest, TargetsKeepTheirOwnOrder) {
-  Fixture f;
-  const auto a = f.stream->AddTarget(1);
-  const auto b = f.stream->AddTarget(100);
-  EXPECT_NE(a, b);
+  Fixture f(4, WatchStream::Kind::kSync);
+  const auto a = f.Add(1, 1);
+  const auto b = f.Add(2, 100);
+  EXPECT_FALSE(f.stream->AddTarget(2, 5));  // the id is taken
   EXPECT_EQ(f.stream->OfferChange(a, 2, Change(2)), WatchStream::Offer::kQueued);
   EXPECT_EQ(f.stream->OfferChange(b, 101, Change(101)), WatchStream::Offer::kQueued);
   EXPECT_EQ(f.stream->OfferChange(b, 2, Change(2)), WatchStream::Offer::kDuplicate);
   EXPECT_EQ(f.stream->last_queued(a), 2);
   EXPECT_EQ(f.stream->last_queued(b), 101);
+  f.sink.CompleteAll();
+  EXPECT_THAT(f.sink.item_targets(), ElementsAre(1, 2));
+}
+
+TEST(WatchStreamTest, OneTargetEndsAloneOnASyncStream) {
+  Fixture f(8, WatchStream::Kind::kSync);
+  const auto a = f.Add(1, 0);
+  const auto b = f.Add(2, 0);
+  f.stream->OfferChange(a, 1, Change(1));  // in flight
+  f.stream->OfferChange(b, 1, Change(1));
+  f.stream->OfferChange(a, 2, Change(2));
+  f.stream->OfferChange(b, 2, Change(2));
+  f.stream->EndTarget(a, absl::NotFoundError("no longer shared"));
+  EXPECT_TRUE(f.stream->TargetEnded(a));
+  EXPECT_FALSE(f.stream->TargetEnded(b));
+  EXPECT_EQ(f.stream->OfferChange(a, 3, Change(3)), WatchStream::Offer::kClosed);
+  EXPECT_EQ(f.stream->OfferChange(b, 3, Change(3)), WatchStream::Offer::kQueued);
+  f.sink.CompleteAll();
+  // a's queued change 2 was dropped; its end was sent; b goes on.
+  EXPECT_THAT(f.sink.item_targets(), ElementsAre(1, 2, 2, 1, 2));
+  ASSERT_EQ(f.sink.ended_targets().size(), 1u);
+  EXPECT_EQ(f.sink.ended_targets()[0].first, 1);
+  EXPECT_EQ(f.sink.ended_targets()[0].second.code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(f.sink.closed().has_value());
+  // A removed target is forgotten without a word; the id can be used again.
+  f.stream->RemoveTarget(b);
+  EXPECT_EQ(f.stream->OfferChange(b, 4, Change(4)), WatchStream::Offer::kClosed);
+  EXPECT_TRUE(f.stream->AddTarget(b, 10));
+  EXPECT_EQ(f.sink.ended_targets().size(), 1u);
+}
+
+TEST(WatchStreamTest, ASingleTargetStreamEndsWithItsTarget) {
+  Fixture f;
+  const auto target = f.Add(0, 0);
+  f.stream->EndTarget(target, absl::NotFoundError("gone"));
+  ASSERT_TRUE(f.sink.closed().has_value());
+  EXPECT_EQ(f.sink.closed()->code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(f.sink.ended_targets().empty());
+}
+
+TEST(WatchStreamTest, AnOverflowingSyncStreamSaysWhereEachTargetResumes) {
+  Fixture f(/*limit=*/2, WatchStream::Kind::kSync);
+  const auto a = f.Add(3, 10);
+  const auto b = f.Add(7, 50);
+  f.stream->OfferChange(a, 11, Change(11));  // in flight
+  f.sink.CompleteWrite();                    // written
+  f.stream->OfferChange(b, 51, Change(51));  // in flight
+  f.stream->OfferChange(a, 12, Change(12));
+  f.stream->OfferChange(b, 52, Change(52));
+  EXPECT_EQ(f.stream->OfferChange(a, 13, Change(13)), WatchStream::Offer::kClosed);
+  f.sink.CompleteWrite();
+  ASSERT_TRUE(f.sink.closed().has_value());
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(ReadDetail(*f.sink.closed(), info));
+  EXPECT_EQ(info.reason(), "WATCH_TOO_SLOW");
+  EXPECT_EQ(info.metadata().at("target.3"), "11");
+  EXPECT_EQ(info.metadata().at("target.7"), "51");
 }
 
 TEST(WatchStreamTest, ALiveChangeThatOverflowsEndsTheStreamWithWhereToResume) {
   Fixture f(/*limit=*/2);
-  const auto target = f.stream->AddTarget(0);
+  const auto target = f.Add(0, 0);
   ASSERT_EQ(f.stream->OfferChange(target, 1, Change(1)), WatchStream::Offer::kQueued);  // in flight
   f.sink.CompleteWrite();  // revision 1 reached the reader
   ASSERT_EQ(f.stream->OfferChange(target, 2, Change(2)), WatchStream::Offer::kQueued);  // in flight
@@ -148,8 +221,8 @@ TEST(WatchStreamTest, ALiveChangeThatOverflowsEndsTheStreamWithWhereToResume) {
 
 TEST(WatchStreamTest, APresenceUpdateReplacesOneStillWaiting) {
   Fixture f;
-  const auto target = f.stream->AddTarget(0);
-  f.stream->OfferOther(Change(0));  // something in flight, so the rest waits
+  const auto target = f.Add(0, 0);
+  f.stream->OfferOther(target, Change(0));  // something in flight, so the rest waits
   f.stream->OfferPresence(target, Presence("people/a"));
   f.stream->OfferPresence(target, Presence("people/b"));
   f.stream->OfferPresence(target, Presence("people/c"));
@@ -160,7 +233,7 @@ TEST(WatchStreamTest, APresenceUpdateReplacesOneStillWaiting) {
 
 TEST(WatchStreamTest, EndingWaitsForTheWriteInFlightAndDropsTheRest) {
   Fixture f;
-  const auto target = f.stream->AddTarget(0);
+  const auto target = f.Add(0, 0);
   f.stream->OfferChange(target, 1, Change(1));
   f.stream->OfferChange(target, 2, Change(2));
   f.stream->End(absl::NotFoundError("no longer shared"));
@@ -177,7 +250,7 @@ TEST(WatchStreamTest, EndingWaitsForTheWriteInFlightAndDropsTheRest) {
 
 TEST(WatchStreamTest, AFailedWriteOrACancelEndsTheStream) {
   Fixture gone;
-  const auto target = gone.stream->AddTarget(0);
+  const auto target = gone.Add(0, 0);
   gone.stream->OfferChange(target, 1, Change(1));
   gone.stream->OfferChange(target, 2, Change(2));
   gone.sink.CompleteWrite(/*ok=*/false);  // the client went away
@@ -192,7 +265,7 @@ TEST(WatchStreamTest, AFailedWriteOrACancelEndsTheStream) {
 
 TEST(WatchStreamTest, TheDrainedCallbackComesWhenHalfTheQueueIsFree) {
   Fixture f(/*limit=*/4);
-  const auto target = f.stream->AddTarget(0);
+  const auto target = f.Add(0, 0);
   for (int r = 1; r <= 5; ++r)
     f.stream->OfferChange(target, r, Change(r));  // 1 in flight, 4 queued
   EXPECT_EQ(f.stream->free_slots(), 0u);
@@ -212,7 +285,7 @@ TEST(WatchStreamTest, TheDrainedCallbackComesWhenHalfTheQueueIsFree) {
 
 TEST(WatchStreamTest, OnlyOneCatchUpRunsAndOneAskedMeanwhileReadsOnceMore) {
   Fixture f;
-  const auto target = f.stream->AddTarget(0);
+  const auto target = f.Add(0, 0);
   EXPECT_TRUE(f.stream->BeginCatchUp(target));
   EXPECT_FALSE(f.stream->BeginCatchUp(target));   // asked meanwhile
   EXPECT_FALSE(f.stream->FinishCatchUp(target));  // so the running one reads once more
@@ -234,7 +307,7 @@ TEST(WatchStreamTest, TheClosedCallbackRunsOnceWhenTheCallIsOver) {
   int late = 0;
   f.stream->OnClosed([&] { ++late; });
   EXPECT_EQ(late, 1);
-  EXPECT_FALSE(f.stream->OfferOther(Change(1)));
+  EXPECT_FALSE(f.stream->OfferOther(0, Change(1)));
 }
 
 }  // namespace

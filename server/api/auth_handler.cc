@@ -18,6 +18,35 @@ grpc::ServerUnaryReactor* AuthHandler::SignOut(grpc::CallbackServerContext* cont
   });
 }
 
+grpc::ServerUnaryReactor* AuthHandler::RefreshSession(grpc::CallbackServerContext* context,
+                                                      const v1::RefreshSessionRequest* request,
+                                                      v1::SignInResponse* response) {
+  return runner_.RunAnonymous(context, "coplan.v1.AuthService/RefreshSession",
+                              [=](const Caller& caller) {
+                                return Respond(auth_.RefreshSession(caller, *request), response);
+                              });
+}
+
+grpc::ServerUnaryReactor* AuthHandler::ListSessions(grpc::CallbackServerContext* context,
+                                                    const v1::ListSessionsRequest* request,
+                                                    v1::ListSessionsResponse* response) {
+  return runner_.Run(context, "coplan.v1.AuthService/ListSessions", [=](const Caller& caller) {
+    v1::ListSessionsRequest resolved = *request;
+    resolved.set_parent(ResolveMe(request->parent(), caller));
+    return Respond(auth_.ListSessions(caller, resolved), response);
+  });
+}
+
+grpc::ServerUnaryReactor* AuthHandler::RevokeSession(grpc::CallbackServerContext* context,
+                                                     const v1::RevokeSessionRequest* request,
+                                                     v1::Session* response) {
+  return runner_.Run(context, "coplan.v1.AuthService/RevokeSession", [=](const Caller& caller) {
+    v1::RevokeSessionRequest resolved = *request;
+    resolved.set_name(ResolveMe(request->name(), caller));
+    return Respond(auth_.RevokeSession(caller, resolved), response);
+  });
+}
+
 grpc::ServerUnaryReactor* AuditHandler::ListAccessEvents(grpc::CallbackServerContext* context,
                                                          const v1::ListAccessEventsRequest* request,
                                                          v1::ListAccessEventsResponse* response) {

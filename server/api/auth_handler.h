@@ -19,6 +19,15 @@ class AuthHandler final : public coplan::v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* SignOut(grpc::CallbackServerContext* context,
                                     const coplan::v1::SignOutRequest* request,
                                     coplan::v1::SignOutResponse* response) override;
+  grpc::ServerUnaryReactor* RefreshSession(grpc::CallbackServerContext* context,
+                                           const coplan::v1::RefreshSessionRequest* request,
+                                           coplan::v1::SignInResponse* response) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const coplan::v1::ListSessionsRequest* request,
+                                         coplan::v1::ListSessionsResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeSession(grpc::CallbackServerContext* context,
+                                          const coplan::v1::RevokeSessionRequest* request,
+                                          coplan::v1::Session* response) override;
 
  private:
   RpcRunner& runner_;

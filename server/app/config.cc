@@ -72,6 +72,10 @@ ABSL_FLAG(std::string, token_issuer, Env("COPLAN_TOKEN_ISSUER", "coplan"),
           "issuer name of the server's own tokens [COPLAN_TOKEN_ISSUER]");
 ABSL_FLAG(absl::Duration, token_lifetime, EnvDuration("COPLAN_TOKEN_LIFETIME", absl::Hours(1)),
           "lifetime of the server's own tokens [COPLAN_TOKEN_LIFETIME]");
+ABSL_FLAG(absl::Duration, device_session_lifetime,
+          EnvDuration("COPLAN_DEVICE_SESSION_LIFETIME", absl::Hours(24 * 90)),
+          "how long a device session (a phone that stays signed in) lasts after its last "
+          "refresh [COPLAN_DEVICE_SESSION_LIFETIME]");
 ABSL_FLAG(std::string, oidc_issuer, Env("COPLAN_OIDC_ISSUER", ""),
           "OpenID Connect issuer to trust, exactly as in its tokens [COPLAN_OIDC_ISSUER]");
 ABSL_FLAG(std::string, oidc_audience, Env("COPLAN_OIDC_AUDIENCE", ""),
@@ -134,6 +138,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
+  config.device_session_lifetime = absl::GetFlag(FLAGS_device_session_lifetime);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.max_call_time = absl::GetFlag(FLAGS_max_call_time);
   config.password_hash_concurrency = absl::GetFlag(FLAGS_password_hash_concurrency);
@@ -157,6 +162,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   }
   if (config.token_lifetime < absl::Minutes(1) || config.token_lifetime > absl::Hours(24)) {
     return absl::InvalidArgumentError("--token_lifetime must be 1m to 24h");
+  }
+  if (config.device_session_lifetime < absl::Hours(1) ||
+      config.device_session_lifetime > absl::Hours(24 * 400)) {
+    return absl::InvalidArgumentError("--device_session_lifetime must be 1h to 400 days");
   }
   return config;
 }

@@ -32,6 +32,7 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string token_issuer = "coplan";
   absl::Duration token_lifetime = absl::Hours(1);
+  absl::Duration device_session_lifetime = absl::Hours(24 * 90);
   std::vector<OidcProvider> oidc_providers;
   absl::Duration shutdown_grace = absl::Seconds(10);
   absl::Duration max_call_time = absl::Seconds(30);

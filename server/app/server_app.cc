@@ -48,6 +48,7 @@
 #include "server/store/people_store.h"
 #include "server/store/presence_store.h"
 #include "server/store/secret_store.h"
+#include "server/store/session_store.h"
 
 namespace coplan {
 
@@ -57,6 +58,7 @@ struct Components {
   ServerKeys keys;
   std::unique_ptr<DocumentStore> document_store;
   std::unique_ptr<PeopleStore> people_store;
+  std::unique_ptr<SessionStore> session_store;
   std::unique_ptr<AuditStore> audit_store;
   std::unique_ptr<GridStore> grid_store;
   std::unique_ptr<DecisionStore> decision_store;
@@ -169,6 +171,7 @@ absl::Status ServerApp::Build() {
                      [&c] { return LoadOrCreateDatabaseSecret(*c.db); }));
   c.document_store = std::make_unique<DocumentStore>(*c.db);
   c.people_store = std::make_unique<PeopleStore>(*c.db);
+  c.session_store = std::make_unique<SessionStore>(*c.db);
   c.audit_store = std::make_unique<AuditStore>(*c.db);
   c.grid_store = std::make_unique<GridStore>(*c.db);
   c.decision_store = std::make_unique<DecisionStore>(*c.db);
@@ -218,8 +221,10 @@ absl::Status ServerApp::Build() {
   c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.audit, *c.hasher);
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
-  c.auth = std::make_unique<AuthService>(*c.db, *c.people_store, *c.audit, *c.hasher,
-                                         *c.authenticator, auth_service_options);
+  auth_service_options.device_session_lifetime = config_.device_session_lifetime;
+  c.auth =
+      std::make_unique<AuthService>(*c.db, *c.people_store, *c.session_store, *c.gate, *c.audit,
+                                    *c.hasher, *c.authenticator, auth_service_options);
   c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.audit);
 
   // The live layer: the hub sees documents and presence only through the feed and board.

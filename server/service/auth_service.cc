@@ -1,11 +1,13 @@
 #include "server/service/auth_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/common/crypto.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/status_macros.h"
 #include "server/service/call_audit.h"
 #include "server/service/people_service.h"
+#include "server/store/database.h"
 
 namespace coplan {
 namespace {
@@ -14,12 +16,42 @@ absl::Status WrongCredentials() {
   return UnauthenticatedError("the username or password is wrong");
 }
 
+absl::Status RefreshRefused() {
+  return UnauthenticatedError(
+      "the refresh token is not valid (signed out, revoked, expired or unknown); sign in again");
+}
+
+std::string SessionName(const std::string& person_id, const std::string& session_id) {
+  return absl::StrCat(PersonName(person_id), "/sessions/", session_id);
+}
+
+// Refresh tokens carry 256 random bits; only their digests are stored.
+std::string NewRefreshToken() { return "crt_" + NewRandomToken(32); }
+
+absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
+
+v1::Session ToSession(const SessionRow& row, const std::string& current_session) {
+  v1::Session session;
+  session.set_name(SessionName(row.person_id, row.id));
+  session.set_device_name(row.device_name);
+  *session.mutable_create_time() = ToTimestamp(row.create_time);
+  if (row.last_refresh_time)
+    *session.mutable_last_refresh_time() = ToTimestamp(*row.last_refresh_time);
+  *session.mutable_expire_time() = ToTimestamp(row.expire_time);
+  if (row.revoke_time) *session.mutable_revoke_time() = ToTimestamp(*row.revoke_time);
+  session.set_current(row.id == current_session);
+  return session;
+}
+
 }  // namespace
 
-AuthService::AuthService(Database& db, PeopleStore& store, AuditLog& audit, PasswordHasher& hasher,
-                         Authenticator& authenticator, Options options)
+AuthService::AuthService(Database& db, PeopleStore& store, SessionStore& sessions, AccessGate& gate,
+                         AuditLog& audit, PasswordHasher& hasher, Authenticator& authenticator,
+                         Options options)
     : db_(db),
       store_(store),
+      sessions_(sessions),
+      gate_(gate),
       audit_(audit),
       hasher_(hasher),
       authenticator_(authenticator),
@@ -73,20 +105,135 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     }));
     return WrongCredentials();
   }
-  const std::string session_id = NewRandomToken(24);
-  const absl::Time expire = caller.now + options_.token_lifetime;
+  SessionRow session;
+  // Named in resource names (people/{person}/sessions/{id}): letters and digits, 160 bits.
+  session.id = NewResourceId() + NewResourceId();
+  session.person_id = account->person_id;
+  session.device_name = request.device_name();
+  session.create_time = Micros(caller.now);
+  const bool device = !request.device_name().empty();
+  session.expire_time =
+      Micros(caller.now + (device ? options_.device_session_lifetime : options_.token_lifetime));
+  const std::string refresh_token = device ? NewRefreshToken() : "";
   COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) {
     store_.RecordSignInSuccess(tx, account->person_id);
-    store_.InsertSession(tx, session_id, account->person_id, expire);
+    sessions_.Insert(tx, session, device ? Sha256(refresh_token) : "");
     audit_.RecordInTransaction(tx, audit_event(account->person_id, v1::AUDIT_OUTCOME_ALLOWED));
     return absl::OkStatus();
   }));
+  return Tokens(account->person_id, session.id, caller.now, refresh_token, session.expire_time);
+}
+
+v1::SignInResponse AuthService::Tokens(const std::string& person_id, const std::string& session_id,
+                                       absl::Time now, const std::string& refresh_token,
+                                       absl::Time session_expire) const {
+  // An access token never outlives its session.
+  const absl::Time expire = std::min(now + options_.token_lifetime, session_expire);
   v1::SignInResponse response;
-  response.set_access_token(
-      authenticator_.IssueToken(account->person_id, session_id, caller.now, expire));
+  response.set_access_token(authenticator_.IssueToken(person_id, session_id, now, expire));
   *response.mutable_expire_time() = ToTimestamp(absl::FromUnixSeconds(absl::ToUnixSeconds(expire)));
-  response.set_person(PersonName(account->person_id));
+  response.set_person(PersonName(person_id));
+  response.set_session(SessionName(person_id, session_id));
+  if (!refresh_token.empty()) {
+    response.set_refresh_token(refresh_token);
+    *response.mutable_refresh_expire_time() = ToTimestamp(session_expire);
+  }
   return response;
+}
+
+void AuthService::SessionEnded(const std::string& session_id) {
+  if (events_ != nullptr) events_->SessionEnded(session_id);
+}
+
+absl::StatusOr<v1::SignInResponse> AuthService::RefreshSession(
+    const Caller& caller, const v1::RefreshSessionRequest& request) {
+  if (request.refresh_token().empty()) return InvalidFieldError("refresh_token", "is required");
+  if (request.refresh_token().size() > 200) return RefreshRefused();
+  const std::string presented = Sha256(request.refresh_token());
+  const std::string refresh_token = NewRefreshToken();
+  std::optional<RefreshMatch> match;
+  absl::Time session_expire;
+  bool replayed = false;
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    replayed = false;
+    match = sessions_.FindByRefreshHash(tx, presented);
+    if (!match || match->session.revoke_time || match->session.expire_time <= caller.now) {
+      return absl::OkStatus();
+    }
+    const SessionRow& session = match->session;
+    const std::string resource = SessionName(session.person_id, session.id);
+    if (!match->current) {
+      // An exchanged token presented again: someone else holds a copy. End the session.
+      replayed = true;
+      sessions_.Revoke(tx, session.id, session.person_id, Micros(caller.now));
+      audit_.RecordInTransaction(tx, AuditEvent{"", session.person_id, v1::AUDIT_ACTION_SIGN_OUT,
+                                                resource, v1::AUDIT_OUTCOME_DENIED, caller.method});
+      return absl::OkStatus();
+    }
+    session_expire = Micros(caller.now + options_.device_session_lifetime);
+    sessions_.Rotate(tx, session.id, Sha256(refresh_token), Micros(caller.now), session_expire);
+    audit_.RecordInTransaction(
+        tx, AuditEvent{session.person_id, session.person_id, v1::AUDIT_ACTION_SIGN_IN, resource,
+                       v1::AUDIT_OUTCOME_ALLOWED, caller.method});
+    return absl::OkStatus();
+  }));
+  if (replayed) {
+    SessionEnded(match->session.id);
+    return UnauthenticatedError(
+        "this refresh token was already used, so the session has been ended for safety; sign in "
+        "again");
+  }
+  if (!match || match->session.revoke_time || match->session.expire_time <= caller.now) {
+    return RefreshRefused();
+  }
+  return Tokens(match->session.person_id, match->session.id, caller.now, refresh_token,
+                session_expire);
+}
+
+absl::StatusOr<v1::ListSessionsResponse> AuthService::ListSessions(
+    const Caller& caller, const v1::ListSessionsRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
+  const std::string resource = request.parent() + "/sessions";
+  std::vector<SessionRow> rows;
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    const auto entry = PersonEntry::For(PersonNeed::kSelf, v1::AUDIT_ACTION_READ, resource,
+                                        request.parent(), "a person sees only their own sessions");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
+    rows = sessions_.ListLive(tx, person_id, caller.now, 100);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  v1::ListSessionsResponse response;
+  for (const SessionRow& row : rows) *response.add_sessions() = ToSession(row, caller.session_id);
+  return response;
+}
+
+absl::StatusOr<v1::Session> AuthService::RevokeSession(const Caller& caller,
+                                                       const v1::RevokeSessionRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          ParseName(request.name(), "people/{person}/sessions/{session}", "name"));
+  const std::string& person_id = parts[0];
+  std::optional<SessionRow> revoked;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const auto entry =
+        PersonEntry::For(PersonNeed::kSelf, v1::AUDIT_ACTION_SIGN_OUT, request.name(),
+                         request.name(), "a person ends only their own sessions", "session");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
+    for (const SessionRow& row : sessions_.ListLive(tx, person_id, caller.now, 100)) {
+      if (row.id == parts[1]) revoked = row;
+    }
+    if (!revoked || !sessions_.Revoke(tx, revoked->id, person_id, Micros(caller.now))) {
+      return NotFoundError("session", request.name());
+    }
+    revoked->revoke_time = Micros(caller.now);
+    audit.Write(tx, person_id, v1::AUDIT_ACTION_SIGN_OUT, request.name());
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  SessionEnded(revoked->id);
+  return ToSession(*revoked, caller.session_id);
 }
 
 absl::Status AuthService::SignOut(const Caller& caller, const std::string& token) {
@@ -95,7 +242,7 @@ absl::Status AuthService::SignOut(const Caller& caller, const std::string& token
         "this token comes from your identity provider; sign out there (it ends when it expires)");
   }
   COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
-    if (!store_.RevokeSession(tx, caller.session_id, caller.person_id)) {
+    if (!sessions_.Revoke(tx, caller.session_id, caller.person_id, Micros(caller.now))) {
       return UnauthenticatedError("this session has already ended");
     }
     audit_.RecordInTransaction(
@@ -105,7 +252,7 @@ absl::Status AuthService::SignOut(const Caller& caller, const std::string& token
     return absl::OkStatus();
   }));
   authenticator_.Forget(token.size() > 7 ? token.substr(7) : token);
-  if (events_ != nullptr) events_->SessionEnded(caller.session_id);
+  SessionEnded(caller.session_id);
   return absl::OkStatus();
 }
 

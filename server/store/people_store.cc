@@ -76,12 +76,6 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               " THEN now() + $3 * interval '1 second' ELSE locked_until END WHERE person_id = $1");
   db_.Prepare("account_success",
               "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE person_id = $1");
-  db_.Prepare(
-      "session_insert",
-      "INSERT INTO sessions (id, person_id, expire_time) VALUES ($1, $2, micros_to_time($3))");
-  db_.Prepare("session_revoke",
-              "UPDATE sessions SET revoke_time = now() WHERE id = $1 AND person_id = $2"
-              " AND revoke_time IS NULL RETURNING id");
   db_.Prepare("identity_insert",
               "INSERT INTO external_identities (id, person_id, issuer, subject)"
               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id");
@@ -211,16 +205,6 @@ void PeopleStore::RecordSignInFailure(WriteTransaction& tx, const std::string& p
 
 void PeopleStore::RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id) {
   tx.sql().exec_prepared("account_success", person_id);
-}
-
-void PeopleStore::InsertSession(WriteTransaction& tx, const std::string& session_id,
-                                const std::string& person_id, absl::Time expire) {
-  tx.sql().exec_prepared("session_insert", session_id, person_id, TimeToMicros(expire));
-}
-
-bool PeopleStore::RevokeSession(WriteTransaction& tx, const std::string& session_id,
-                                const std::string& person_id) {
-  return !tx.sql().exec_prepared("session_revoke", session_id, person_id).empty();
 }
 
 absl::Status PeopleStore::InsertIdentity(WriteTransaction& tx, const std::string& id,

@@ -71,7 +71,7 @@ class PeopleStore {
                             const coplan::v1::Person& person);
   std::optional<coplan::v1::Person> GetPerson(Transaction& tx, const std::string& id);
 
-  // Accounts and sessions.
+  // Accounts (sessions are in session_store.h).
   absl::Status InsertAccount(WriteTransaction& tx, const std::string& person_id,
                              const std::string& username, const std::string& password_hash);
   std::optional<AccountRow> FindAccount(Transaction& tx, const std::string& username);
@@ -79,11 +79,6 @@ class PeopleStore {
   void RecordSignInFailure(WriteTransaction& tx, const std::string& person_id, int max_failures,
                            absl::Duration lock_for);
   void RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id);
-  void InsertSession(WriteTransaction& tx, const std::string& session_id,
-                     const std::string& person_id, absl::Time expire);
-  // False if there was no live session to revoke.
-  bool RevokeSession(WriteTransaction& tx, const std::string& session_id,
-                     const std::string& person_id);
 
   // External identities.
   absl::Status InsertIdentity(WriteTransaction& tx, const std::string& id,

@@ -19,13 +19,16 @@
 
 #include <iomanip>
 #include <pqxx/pqxx>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/descriptor.h"
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
+#include "tests/support/sync_collector.h"
 #include "tests/support/test_server.h"
 #include "tests/support/watch_collector.h"
 
@@ -642,7 +645,53 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          auto second = server_->SignInAs(id);
          return StatusOf(second->Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
        }},
+      // Device sessions: a person's own only.
+      {"AuthService.ListSessions", "OK PD NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) {
+         v1::ListSessionsRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::AuthService::Stub::ListSessions, r));
+       }},
+      {"AuthService.RevokeSession", "OK PD NF PD NF PD NF NF UA",
+       [](int, client::Client& c, Subject& s) -> absl::Status {
+         v1::SignInRequest sign_in;
+         sign_in.set_username(s.person.id);
+         sign_in.set_password(TestServer::kPassword);
+         sign_in.set_device_name("a phone");
+         auto device = server_->NewClient()->Call(&v1::AuthService::Stub::SignIn, sign_in);
+         if (!device.ok()) return device.status();
+         v1::RevokeSessionRequest r;
+         r.set_name(device->session());
+         return StatusOf(c.Call(&v1::AuthService::Stub::RevokeSession, r));
+       }},
+      // The sync stream: a target answers as GetPlan does (a refusal ends only the target).
+      {"SyncService.Sync (crisis)", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::Client& c, Subject& s) -> absl::Status {
+         testing::SyncCollector sync(c);
+         sync.Add(1, s.crisis);
+         if (!sync.WaitForTargetStart(1)) {
+           return client::FromGrpcStatus(sync.status());
+         }
+         if (auto end = sync.target_end(1)) {
+           return absl::Status(static_cast<absl::StatusCode>(end->code()), end->message());
+         }
+         return absl::OkStatus();
+       }},
   };
+  // Every RPC of the API has its row (SignIn and RefreshSession take no caller: a
+  // password or a refresh token is the credential, whoever sends it).
+  std::set<std::string> covered = {"AuthService.SignIn", "AuthService.RefreshSession"};
+  for (const Row& row : rows) covered.insert(row.rpc.substr(0, row.rpc.find(' ')));
+  for (const char* name : {"PlanService", "EditingService", "PeopleService", "AuthService",
+                           "AuditService", "DecisionService", "OptionGridService", "SyncService"}) {
+    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+        absl::StrCat("coplan.v1.", name));
+    ASSERT_NE(service, nullptr) << name;
+    for (int m = 0; m < service->method_count(); ++m) {
+      const std::string rpc = absl::StrCat(service->name(), ".", service->method(m)->name());
+      EXPECT_TRUE(covered.count(rpc)) << rpc << " has no row in the access matrix";
+    }
+  }
 
   std::ostringstream table;
   table << std::left << std::setw(42) << "RPC";

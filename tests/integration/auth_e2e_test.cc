@@ -133,6 +133,103 @@ TEST_F(BuiltInAccountsTest, ForgedExpiredAndUnsignedServerTokensAreRefused) {
       HasSubstr("algorithm"));
 }
 
+// Signs in with a device name, as a phone does.
+absl::StatusOr<v1::SignInResponse> SignInDevice(client::Client& anonymous, const std::string& user,
+                                                const std::string& device) {
+  v1::SignInRequest request;
+  request.set_username(user);
+  request.set_password(TestServer::kPassword);
+  request.set_device_name(device);
+  return anonymous.Call(&v1::AuthService::Stub::SignIn, request);
+}
+
+absl::StatusOr<v1::SignInResponse> Refresh(client::Client& anonymous, const std::string& token) {
+  v1::RefreshSessionRequest request;
+  request.set_refresh_token(token);
+  return anonymous.Call(&v1::AuthService::Stub::RefreshSession, request);
+}
+
+TEST_F(BuiltInAccountsTest, ADeviceStaysSignedInWithRefreshTokensThatWorkOnce) {
+  TestUser alex = server_->CreateUser("Alex device");
+  auto anonymous = server_->NewClient();
+  auto signed_in = SignInDevice(*anonymous, alex.id, "Alex's phone");
+  ASSERT_TRUE(signed_in.ok()) << signed_in.status();
+  ASSERT_FALSE(signed_in->refresh_token().empty());
+  EXPECT_THAT(signed_in->session(), HasSubstr(alex.name + "/sessions/"));
+  EXPECT_GT(signed_in->refresh_expire_time().seconds(), signed_in->expire_time().seconds());
+  // A password sign-in without a device name has no refresh token.
+  v1::SignInRequest plain;
+  plain.set_username(alex.id);
+  plain.set_password(TestServer::kPassword);
+  EXPECT_TRUE(anonymous->Call(&v1::AuthService::Stub::SignIn, plain)->refresh_token().empty());
+
+  // The refresh token buys a new access token (and a new refresh token), with no password.
+  auto refreshed = Refresh(*anonymous, signed_in->refresh_token());
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  EXPECT_NE(refreshed->refresh_token(), signed_in->refresh_token());
+  EXPECT_EQ(refreshed->session(), signed_in->session());
+  auto device = server_->NewClient();
+  device->SetToken(refreshed->access_token());
+  EXPECT_TRUE(WhoAmI(*device).ok());
+
+  // The person sees the device among their sessions.
+  v1::ListSessionsRequest list;
+  list.set_parent("people/me");
+  auto sessions = device->Call(&v1::AuthService::Stub::ListSessions, list);
+  ASSERT_TRUE(sessions.ok()) << sessions.status();
+  bool found = false;
+  for (const auto& session : sessions->sessions()) {
+    if (session.name() == signed_in->session()) {
+      found = true;
+      EXPECT_EQ(session.device_name(), "Alex's phone");
+      EXPECT_TRUE(session.current());
+      EXPECT_TRUE(session.has_last_refresh_time());
+    }
+  }
+  EXPECT_TRUE(found);
+
+  // The first refresh token presented again gives a copy away: the session ends.
+  auto replay = Refresh(*anonymous, signed_in->refresh_token());
+  EXPECT_EQ(replay.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(replay.status().message(), HasSubstr("already used"));
+  EXPECT_EQ(WhoAmI(*device).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*anonymous, refreshed->refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*anonymous, "crt_made-up").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*anonymous, "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(BuiltInAccountsTest, APersonEndsALostDevicesSessionFromAnother) {
+  TestUser alex = server_->CreateUser("Alex lost phone");
+  auto anonymous = server_->NewClient();
+  auto phone = SignInDevice(*anonymous, alex.id, "lost phone");
+  ASSERT_TRUE(phone.ok());
+  auto phone_client = server_->NewClient();
+  phone_client->SetToken(phone->access_token());
+  ASSERT_TRUE(WhoAmI(*phone_client).ok());
+
+  v1::RevokeSessionRequest revoke;
+  revoke.set_name(phone->session());
+  auto revoked = alex.client->Call(&v1::AuthService::Stub::RevokeSession, revoke);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_TRUE(revoked->has_revoke_time());
+  EXPECT_EQ(WhoAmI(*phone_client).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*anonymous, phone->refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(alex.client->Call(&v1::AuthService::Stub::RevokeSession, revoke).status().code(),
+            absl::StatusCode::kNotFound);
+  // Someone else's session cannot be named, let alone ended.
+  TestUser jordan = server_->CreateUser("Jordan sessions");
+  v1::RevokeSessionRequest other;
+  other.set_name(absl::StrCat(jordan.name, "/sessions/whatever"));
+  EXPECT_EQ(alex.client->Call(&v1::AuthService::Stub::RevokeSession, other).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::ListSessionsRequest theirs;
+  theirs.set_parent(jordan.name);
+  EXPECT_EQ(alex.client->Call(&v1::AuthService::Stub::ListSessions, theirs).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 class OidcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -78,6 +78,14 @@ bool SyncCollector::WaitForTargetEnd(int target, absl::Duration timeout) {
                  timeout);
 }
 
+bool SyncCollector::WaitForTargetStart(int target, absl::Duration timeout) {
+  return WaitFor(
+      [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+        return ended_.count(target) > 0 || last_revision_.count(target) > 0;
+      },
+      timeout);
+}
+
 bool SyncCollector::WaitForEnd(absl::Duration timeout) {
   absl::MutexLock lock(&mutex_);
   return mutex_.AwaitWithTimeout(absl::Condition(&done_), timeout);

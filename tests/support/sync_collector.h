@@ -30,7 +30,8 @@ class SyncCollector {
   bool Send(const v1::SyncRequest& request);
   void Cancel();
 
-  // Waits until `predicate()` holds (under the collector's lock) or the stream ends.
+  // Waits until `predicate()` holds or the stream ends. The predicate runs under the
+  // collector's lock: it may read the members, not call the methods below.
   template <typename Predicate>
   bool WaitFor(Predicate predicate, absl::Duration timeout = absl::Seconds(20)) {
     absl::MutexLock lock(&mutex_);
@@ -42,6 +43,8 @@ class SyncCollector {
   // The target has had its snapshot or a change of `revision` (or later).
   bool WaitForRevision(int target, int64_t revision, absl::Duration timeout = absl::Seconds(20));
   bool WaitForTargetEnd(int target, absl::Duration timeout = absl::Seconds(20));
+  // The target has had its first event, or has ended.
+  bool WaitForTargetStart(int target, absl::Duration timeout = absl::Seconds(20));
   bool WaitForEnd(absl::Duration timeout = absl::Seconds(20));
 
   // What came for a target: its change revisions in order; its end, if it ended.

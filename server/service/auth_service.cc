@@ -25,6 +25,9 @@ std::string SessionName(const std::string& person_id, const std::string& session
   return absl::StrCat(PersonName(person_id), "/sessions/", session_id);
 }
 
+// How long after an exchange the exchanged refresh token still counts as a retry.
+constexpr absl::Duration kRefreshRetryWindow = absl::Minutes(1);
+
 // Refresh tokens carry 256 random bits; only their digests are stored.
 std::string NewRefreshToken() { return "crt_" + NewRandomToken(32); }
 
@@ -162,8 +165,12 @@ absl::StatusOr<v1::SignInResponse> AuthService::RefreshSession(
     }
     const SessionRow& session = match->session;
     const std::string resource = SessionName(session.person_id, session.id);
-    if (!match->current) {
-      // An exchanged token presented again: someone else holds a copy. End the session.
+    // A phone whose answer was lost on the way presents the token again at once: within
+    // a minute of the exchange that is a retry, answered with a fresh pair.
+    const bool retry = !match->current && session.last_refresh_time &&
+                       caller.now - *session.last_refresh_time < kRefreshRetryWindow;
+    if (!match->current && !retry) {
+      // An exchanged token presented again later: someone else holds a copy. End the session.
       replayed = true;
       sessions_.Revoke(tx, session.id, session.person_id, Micros(caller.now));
       audit_.RecordInTransaction(tx, AuditEvent{"", session.person_id, v1::AUDIT_ACTION_SIGN_OUT,

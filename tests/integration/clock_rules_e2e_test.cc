@@ -2,6 +2,7 @@
 // runs on a fake clock (tests/support/fake_clock.h) and the test moves it. A grant ends at
 // its expiry, a guardian's proxy access at the young person's 16th birthday (UK date), and
 // a token at its expiry, through real gRPC on a real database.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/time/civil_time.h"
@@ -134,6 +135,48 @@ TEST_F(ClockRulesTest, ATokenStopsWorkingAtItsExpiry) {
   // Signing in again at the new instant works.
   auto again = server_->SignInAs(alex.id);
   EXPECT_EQ(ReadPlan(*again, plan.name()), Code::kOk);
+}
+
+TEST_F(ClockRulesTest, ARefreshTokenReusedAfterItsExchangeEndsTheDeviceSession) {
+  StartServer(/*token_lifetime=*/absl::Hours(1));
+  TestUser alex = server_->CreateUser("Alex", {.birth_date = testing::Date(2009, 3, 14)});
+  auto anonymous = server_->NewClient();
+  v1::SignInRequest sign_in;
+  sign_in.set_username(alex.id);
+  sign_in.set_password(TestServer::kPassword);
+  sign_in.set_device_name("phone");
+  auto device = anonymous->Call(&v1::AuthService::Stub::SignIn, sign_in);
+  ASSERT_TRUE(device.ok()) << device.status();
+  v1::RefreshSessionRequest first;
+  first.set_refresh_token(device->refresh_token());
+  // Two hours on, the access token has expired; the refresh token still works, once.
+  clock_.Advance(absl::Hours(2));
+  auto refreshed = anonymous->Call(&v1::AuthService::Stub::RefreshSession, first);
+  ASSERT_TRUE(refreshed.ok()) << refreshed.status();
+  // The old token again, two minutes later: a copy is in someone else's hands.
+  clock_.Advance(absl::Minutes(2));
+  auto stolen = anonymous->Call(&v1::AuthService::Stub::RefreshSession, first);
+  EXPECT_EQ(stolen.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(std::string(stolen.status().message()), ::testing::HasSubstr("already used"));
+  // ... so the whole session ended: the new pair is dead too.
+  v1::RefreshSessionRequest second;
+  second.set_refresh_token(refreshed->refresh_token());
+  EXPECT_EQ(anonymous->Call(&v1::AuthService::Stub::RefreshSession, second).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  auto holder = server_->NewClient();
+  holder->SetToken(refreshed->access_token());
+  v1::GetPersonRequest me;
+  me.set_name("people/me");
+  EXPECT_EQ(holder->Call(&v1::PeopleService::Stub::GetPerson, me).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // A device session ends 90 days after its last refresh.
+  auto again = anonymous->Call(&v1::AuthService::Stub::SignIn, sign_in);
+  ASSERT_TRUE(again.ok());
+  clock_.Advance(absl::Hours(24 * 91));
+  v1::RefreshSessionRequest late;
+  late.set_refresh_token(again->refresh_token());
+  EXPECT_EQ(anonymous->Call(&v1::AuthService::Stub::RefreshSession, late).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace

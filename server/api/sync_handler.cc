@@ -7,6 +7,7 @@
 #include "server/api/call_log.h"
 #include "server/api/grpc_status.h"
 #include "server/common/errors.h"
+#include "server/common/proto_time.h"
 
 namespace coplan {
 namespace {
@@ -60,8 +61,10 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
     response_.set_target_id(item.target);
     if (item.event != nullptr) {
       *response_.mutable_event() = *item.event;
-    } else {
+    } else if (item.target_end != nullptr) {
       *response_.mutable_ended()->mutable_status() = ToRpcStatus(*item.target_end);
+    } else if (item.access_end != nullptr) {
+      *response_.mutable_access()->mutable_end_time() = ToTimestamp(*item.access_end);
     }
     StartWrite(&response_);
   }

@@ -33,6 +33,11 @@ class RevisionBatch {
   // The batch as this reader may see it, one revision each.
   virtual std::vector<coplan::v1::Revision> PresentFor(const std::string& reader_name,
                                                        bool see_withholdings) const = 0;
+  // When the batch changed what the person withholds, a reader who may not see the list
+  // cannot tell from the (redacted) changes what is now hidden from them: the document
+  // as they may see it now, sent after the changes, replaces their copy.
+  virtual std::optional<coplan::v1::Document> SnapshotFor(const std::string& reader_name,
+                                                          bool see_withholdings) const = 0;
 };
 
 // What a reader may see of a document's log, read now.
@@ -41,6 +46,9 @@ struct ReaderChanges {
   // When the reader's access ends by time alone (a grant's expiry, the 16th birthday,
   // the session's end), if it does.
   std::optional<absl::Time> access_ends;
+  // The document as the reader may see it now, when the revisions changed what is
+  // withheld from them (see RevisionBatch::SnapshotFor).
+  std::optional<coplan::v1::Document> snapshot;
 };
 
 class DocumentFeed {

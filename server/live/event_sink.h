@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "coplan/v1/editing_service.pb.h"
 
 namespace coplan {
@@ -34,7 +35,8 @@ class SinkListener {
 struct StreamItem {
   int target = 0;
   const coplan::v1::WatchEvent* event = nullptr;  // or...
-  const absl::Status* target_end = nullptr;       // ... why the target ended
+  const absl::Status* target_end = nullptr;       // ... why the target ended, or...
+  const absl::Time* access_end = nullptr;         // ... when its access ends by time alone
 };
 
 class EventSink {

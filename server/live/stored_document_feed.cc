@@ -14,13 +14,17 @@ absl::Time Deadline() { return absl::Now() + absl::Seconds(10); }
 
 class StoredRevisionBatch : public RevisionBatch {
  public:
-  StoredRevisionBatch(const DocumentRules& rules, StoredDocument current, DocumentPtr body,
-                      std::vector<RevisionRow> rows)
-      : rules_(rules),
+  StoredRevisionBatch(const DocumentCollection& collection, StoredDocument current,
+                      DocumentPtr body, std::vector<RevisionRow> rows)
+      : collection_(collection),
+        rules_(collection.rules()),
         current_(std::move(current)),
         body_(std::move(body)),
         rows_(std::move(rows)) {
-    for (const RevisionRow& row : rows_) numbers_.push_back(row.revision.revision());
+    for (const RevisionRow& row : rows_) {
+      numbers_.push_back(row.revision.revision());
+      withholdings_changed_ = withholdings_changed_ || ChangesWithholdings(row.revision);
+    }
   }
 
   int64_t current_revision() const override { return current_.revision; }
@@ -44,12 +48,27 @@ class StoredRevisionBatch : public RevisionBatch {
     return out;
   }
 
+  std::optional<v1::Document> SnapshotFor(const std::string& reader_name,
+                                          bool see_withholdings) const override {
+    if (!withholdings_changed_ || see_withholdings) return std::nullopt;
+    OpenDocument open;
+    open.collection = &collection_;
+    open.row = current_;
+    open.withheld = PathsWithheldFrom(*body_, reader_name);
+    Caller reader;
+    reader.person_id = reader_name.substr(std::string("people/").size());
+    reader.now = absl::Now();
+    return WrapDocument(*PresentDocument(open, current_, *body_, reader));
+  }
+
  private:
+  const DocumentCollection& collection_;
   const DocumentRules& rules_;
   const StoredDocument current_;
   const DocumentPtr body_;
   const std::vector<RevisionRow> rows_;
   std::vector<int64_t> numbers_;
+  bool withholdings_changed_ = false;
 };
 
 }  // namespace
@@ -69,10 +88,10 @@ absl::StatusOr<std::optional<std::unique_ptr<RevisionBatch>>> StoredDocumentFeed
     return absl::OkStatus();
   }));
   if (!current) return std::optional<std::unique_ptr<RevisionBatch>>();
-  const DocumentRules& rules = collections_.Of(current->name.collection).rules();
-  COPLAN_ASSIGN_OR_RETURN(DocumentPtr body, rules.Decode(current->body));
+  const DocumentCollection& collection = collections_.Of(current->name.collection);
+  COPLAN_ASSIGN_OR_RETURN(DocumentPtr body, collection.rules().Decode(current->body));
   return std::optional<std::unique_ptr<RevisionBatch>>(std::make_unique<StoredRevisionBatch>(
-      rules, std::move(*current), std::move(body), std::move(rows)));
+      collection, std::move(*current), std::move(body), std::move(rows)));
 }
 
 absl::StatusOr<std::map<int64_t, int64_t>> StoredDocumentFeed::LatestRevisions(
@@ -100,7 +119,8 @@ absl::StatusOr<ReaderChanges> StoredDocumentFeed::ChangesFor(const Caller& reade
                                                              int64_t after, int limit) {
   COPLAN_ASSIGN_OR_RETURN(ChangesForReader changes,
                           documents_.ChangesFor(reader, name, after, limit));
-  return ReaderChanges{std::move(changes.revisions), changes.access_ends};
+  return ReaderChanges{std::move(changes.revisions), changes.access_ends,
+                       std::move(changes.snapshot)};
 }
 
 absl::Status StoredPresenceBoard::Set(int64_t document_key, const std::string& person_id,

@@ -128,6 +128,9 @@ void WatchHub::Unfollow(const std::shared_ptr<Watcher>& watcher) {
 void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
                       std::optional<v1::Document> snapshot) {
   const int64_t start_revision = watcher->last_queued();
+  if (watcher->target().access_ends) {
+    watcher->stream().OfferAccessEnd(watcher->id(), *watcher->target().access_ends);
+  }
   if (snapshot) {
     auto event = std::make_shared<v1::WatchEvent>();
     *event->mutable_snapshot() = std::move(*snapshot);
@@ -348,28 +351,43 @@ void WatchHub::Distribute(int64_t document_key, const RevisionBatch& batch) {
   const std::vector<int64_t>& revisions = batch.revisions();
   if (watchers.empty() || revisions.empty()) return;
   // Readers who see the same parts share the same events.
-  std::map<std::string, std::vector<Watcher::Event>> views;
+  struct View {
+    std::vector<Watcher::Event> changes;
+    Watcher::Event snapshot;  // after the changes, when what is withheld changed
+  };
+  std::map<std::string, View> views;
   for (const auto& watcher : watchers) {
     const std::string reader = watcher->reader().person_name();
     const std::string view_key = batch.ViewKey(reader, watcher->see_withholdings());
     auto view = views.find(view_key);
     if (view == views.end()) {
-      std::vector<Watcher::Event> events;
+      View made;
       for (v1::Revision& revision : batch.PresentFor(reader, watcher->see_withholdings())) {
         auto event = std::make_shared<v1::WatchEvent>();
         *event->mutable_change() = std::move(revision);
-        events.push_back(std::move(event));
+        made.changes.push_back(std::move(event));
       }
-      view = views.emplace(view_key, std::move(events)).first;
+      if (auto document = batch.SnapshotFor(reader, watcher->see_withholdings())) {
+        auto event = std::make_shared<v1::WatchEvent>();
+        *event->mutable_snapshot() = std::move(*document);
+        made.snapshot = std::move(event);
+      }
+      view = views.emplace(view_key, std::move(made)).first;
     }
-    for (size_t i = 0; i < revisions.size() && i < view->second.size(); ++i) {
-      const Watcher::Offer offer = watcher->OfferChange(revisions[i], view->second[i]);
+    bool delivered = true;
+    for (size_t i = 0; i < revisions.size() && i < view->second.changes.size(); ++i) {
+      const Watcher::Offer offer = watcher->OfferChange(revisions[i], view->second.changes[i]);
       if (offer == Watcher::Offer::kGap) {
-        CatchUp(watcher);
+        CatchUp(watcher);  // the catch-up sends the snapshot too
+        delivered = false;
         break;
       }
-      if (offer == Watcher::Offer::kClosed) break;
+      if (offer == Watcher::Offer::kClosed) {
+        delivered = false;
+        break;
+      }
     }
+    if (delivered && view->second.snapshot != nullptr) watcher->OfferOther(view->second.snapshot);
   }
 }
 
@@ -405,6 +423,11 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
           return;
         }
         if (offer == Watcher::Offer::kFull) full = true;
+      }
+      if (changes->snapshot && !full) {
+        auto event = std::make_shared<v1::WatchEvent>();
+        *event->mutable_snapshot() = std::move(*changes->snapshot);
+        watcher->OfferOther(std::move(event));
       }
       if (full || changes->revisions.size() == slots) continue;  // more may wait in the log
       // Caught up with what existed when read; the channel may have moved on since.

@@ -55,7 +55,7 @@ WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Eve
     if (revision <= state.last_queued) return Offer::kDuplicate;
     if (revision > state.last_queued + 1) return Offer::kGap;
     if (catch_up && queue_.size() >= queue_limit_) return Offer::kFull;
-    if (QueueLocked({target, std::move(event), std::nullopt, revision})) {
+    if (QueueLocked({target, std::move(event), std::nullopt, std::nullopt, revision})) {
       state.last_queued = revision;
       result = Offer::kQueued;
     } else {
@@ -73,7 +73,7 @@ bool WatchStream::OfferOther(Target target, Event event) {
   {
     absl::MutexLock lock(&mutex_);
     if (ending_ || finished_ || targets_.count(target) == 0) return false;
-    queued = QueueLocked({target, std::move(event), std::nullopt, 0});
+    queued = QueueLocked({target, std::move(event), std::nullopt, std::nullopt, 0});
     action = PumpLocked();
   }
   Run(action);
@@ -91,11 +91,25 @@ bool WatchStream::OfferPresence(Target target, Event event) {
         return true;
       }
     }
-    QueueLocked({target, std::move(event), std::nullopt, 0});
+    QueueLocked({target, std::move(event), std::nullopt, std::nullopt, 0});
     action = PumpLocked();
   }
   Run(action);
   return true;
+}
+
+bool WatchStream::OfferAccessEnd(Target target, absl::Time end) {
+  if (kind_ == Kind::kSingle) return false;
+  Action action;
+  bool queued;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (ending_ || finished_ || targets_.count(target) == 0) return false;
+    queued = QueueLocked({target, nullptr, std::nullopt, end, 0});
+    action = PumpLocked();
+  }
+  Run(action);
+  return queued;
 }
 
 int64_t WatchStream::last_queued(Target target) const {
@@ -183,7 +197,7 @@ void WatchStream::EndTarget(Target target, const absl::Status& status) {
     DropQueuedLocked(target);
     // The end always fits: the target's own events just made room or there were none;
     // at worst the queue holds one more than its limit.
-    queue_.push_back({target, nullptr, status, 0});
+    queue_.push_back({target, nullptr, status, std::nullopt, 0});
     action = PumpLocked();
   }
   Run(action);
@@ -249,6 +263,7 @@ WatchStream::Action WatchStream::PumpLocked() {
     action.item.target = in_flight_.target;
     action.item.event = in_flight_.event.get();
     action.item.target_end = in_flight_.end ? &*in_flight_.end : nullptr;
+    action.item.access_end = in_flight_.access_end ? &*in_flight_.access_end : nullptr;
     return action;
   }
   if (ending_) {

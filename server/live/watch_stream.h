@@ -65,6 +65,10 @@ class WatchStream : public SinkListener {
   // matters), so that presence churn cannot fill the queue.
   bool OfferPresence(Target target, Event event);
 
+  // Tells the reader of a sync stream when the target's access ends by time alone, so
+  // that their device stops showing its copy then (nothing on a single-target stream).
+  bool OfferAccessEnd(Target target, absl::Time end);
+
   // The revision `target` has queued up to; changes after it are wanted next.
   int64_t last_queued(Target target) const;
   // Room left in the queue.
@@ -107,9 +111,10 @@ class WatchStream : public SinkListener {
   };
   struct Queued {
     Target target = 0;
-    Event event;                      // or...
-    std::optional<absl::Status> end;  // ... the end of the target
-    int64_t revision = 0;             // of a change; 0 otherwise
+    Event event;                           // or...
+    std::optional<absl::Status> end;       // ... the end of the target, or...
+    std::optional<absl::Time> access_end;  // ... when its access ends
+    int64_t revision = 0;                  // of a change; 0 otherwise
   };
   // What to do with the sink once the lock is released: a reaction may run inline from
   // Send or Close, and must not find the lock held.

@@ -573,8 +573,13 @@ absl::StatusOr<ChangesForReader> DocumentService::ChangesFor(const Caller& reade
   DropRevisionsAfter(open.row.revision, rows);
   ChangesForReader out;
   const ReaderView view = ReaderView::Of(open);
+  bool withholdings_changed = false;
   for (const RevisionRow& row : rows) {
+    withholdings_changed = withholdings_changed || ChangesWithholdings(row.revision);
     out.revisions.push_back(PresentRevision(open.rules(), name, row, view));
+  }
+  if (withholdings_changed && !open.can.see_withholdings) {
+    out.snapshot = WrapDocument(*PresentDocument(open, reader));
   }
   out.access_ends = ReadAccessEndsAt(open.facts, RefOf(open.row), reader.now);
   return out;

@@ -39,6 +39,9 @@ struct ChangesForReader {
   std::vector<coplan::v1::Revision> revisions;
   // When the reader's access ends by time alone, if it does (ReadAccessEndsAt).
   std::optional<absl::Time> access_ends;
+  // The document as the reader may see it now, when the revisions changed the
+  // withholdings and the reader may not see them (their copy must be replaced).
+  std::optional<coplan::v1::Document> snapshot;
 };
 
 // Where an authorised watch starts (see server/live).

@@ -89,6 +89,13 @@ v1::Revision PresentRevision(const DocumentRules& rules, const DocumentName& nam
   return revision;
 }
 
+bool ChangesWithholdings(const v1::Revision& revision) {
+  for (const auto& path : revision.changed_paths()) {
+    if (PathCovers("withholdings", path) || PathCovers(path, "withholdings")) return true;
+  }
+  return false;
+}
+
 v1::Document WrapDocument(const Message& message) {
   v1::Document document;
   if (message.GetDescriptor() == v1::Plan::descriptor()) {

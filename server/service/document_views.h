@@ -43,6 +43,10 @@ DocumentPtr PresentDocumentAt(const OpenDocument& open, const StoredDocument& th
 coplan::v1::Revision PresentRevision(const DocumentRules& rules, const DocumentName& name,
                                      const RevisionRow& row, const ReaderView& view);
 
+// True when the revision changed the person's list of withholdings (so what a reader
+// other than the person may see has changed in ways its redacted form does not show).
+bool ChangesWithholdings(const coplan::v1::Revision& revision);
+
 // A plan or decision record in the Document wrapper of watch events and edit answers.
 coplan::v1::Document WrapDocument(const google::protobuf::Message& document);
 

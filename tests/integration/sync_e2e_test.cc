@@ -173,6 +173,46 @@ TEST_F(SyncTest, AGrantsExpiryEndsItsTargetAtThatInstantNotAtTheNextRecheck) {
   ASSERT_TRUE(sync.WaitForRevision(2, 2));
 }
 
+TEST_F(SyncTest, ANewlyWithheldPartReplacesTheReadersCopyAndATimedGrantSaysWhenItEnds) {
+  Start();
+  const absl::Time expiry = absl::Now() + absl::Hours(48);
+  testing::Grant(alex_, jordan_, plans_[0], v1::ACCESS_LEVEL_READ, expiry);
+  SyncCollector sync(*jordan_.client);
+  ASSERT_TRUE(sync.Add(1, plans_[0]));
+  ASSERT_TRUE(sync.WaitForRevision(1, 1));
+  // First the access's end, then the snapshot (with the warning sign).
+  auto responses = sync.responses();
+  ASSERT_GE(responses.size(), 2u);
+  ASSERT_TRUE(responses[0].has_access());
+  EXPECT_EQ(responses[0].access().end_time().seconds(), absl::ToUnixSeconds(expiry));
+  ASSERT_TRUE(responses[1].event().has_snapshot());
+  EXPECT_EQ(responses[1].event().snapshot().plan().crisis_plan().warning_signs_size(), 1);
+
+  // Alex withholds the warning signs from Jordan: the redacted change cannot say what is
+  // now hidden, so a snapshot without them follows it.
+  auto withhold =
+      testing::SetOp("withholdings",
+                     absl::StrCat(R"([{"paths": ["crisis_plan.warning_signs"], "withheldFrom": [")",
+                                  jordan_.name, R"("]}])"));
+  v1::EditDocumentRequest edit;
+  edit.set_name(plans_[0]);
+  edit.set_base_revision(1);
+  edit.set_idempotency_key(NewRandomToken(12));
+  *edit.add_operations() = withhold;
+  ASSERT_TRUE(alex_.client->Call(&v1::EditingService::Stub::EditDocument, edit).ok());
+  ASSERT_TRUE(sync.WaitForRevision(1, 2));
+  absl::SleepFor(absl::Milliseconds(300));  // the snapshot follows the change
+  bool replaced = false;
+  for (const auto& response : sync.responses()) {
+    if (response.event().has_snapshot() && response.event().snapshot().plan().revision() == 2) {
+      replaced = true;
+      EXPECT_EQ(response.event().snapshot().plan().crisis_plan().warning_signs_size(), 0);
+      EXPECT_EQ(response.event().snapshot().plan().withholdings_size(), 0);
+    }
+  }
+  EXPECT_TRUE(replaced);
+}
+
 TEST_F(SyncTest, SigningOutEndsTheWholeStream) {
   Start();
   auto device = server_->SignInAs(alex_.id);

@@ -62,6 +62,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
         target.see_withholdings = start.see_withholdings;
         target.via = start.via;
         target.access_ends = start.access_ends;
+        target.current_revision = start.revision;
         hub_.Watch(sink, std::move(target), start.start_revision, std::move(start.snapshot));
         return absl::OkStatus();
       });

@@ -63,8 +63,12 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
       *response_.mutable_event() = *item.event;
     } else if (item.target_end != nullptr) {
       *response_.mutable_ended()->mutable_status() = ToRpcStatus(*item.target_end);
-    } else if (item.access_end != nullptr) {
-      *response_.mutable_access()->mutable_end_time() = ToTimestamp(*item.access_end);
+    } else if (item.target_start != nullptr) {
+      v1::TargetStarted& started = *response_.mutable_started();
+      started.set_current_revision(item.target_start->current_revision);
+      if (item.target_start->access_end) {
+        *started.mutable_access_end_time() = ToTimestamp(*item.target_start->access_end);
+      }
     }
     StartWrite(&response_);
   }
@@ -226,6 +230,8 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
     target.see_withholdings = start->see_withholdings;
     target.via = start->via;
     target.access_ends = start->access_ends;
+    target.current_revision = start->revision;
+    target.shown_until = start->shown_until;
     auto watcher = hub_.Follow(stream_, id, std::move(target), start->start_revision,
                                std::move(start->snapshot));
     if (watcher != nullptr) followed_[id] = std::move(watcher);

@@ -282,6 +282,10 @@ absl::Status ServerApp::Build() {
   // Find dead peers of long-lived watch streams.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // Devices ping every 30 s to keep their sync stream through NAT and mobile networks
+  // (client-lib remote/server_connection.cc); gRPC's default policy (one ping per 5 min
+  // without data) would answer them with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20000);
   builder.RegisterService(c.plan_handler.get());
   builder.RegisterService(c.people_handler.get());
   builder.RegisterService(c.auth_handler.get());

@@ -111,6 +111,14 @@ std::optional<absl::Time> ReadAccessEndsAt(const AccessFacts& facts, const Docum
   return std::nullopt;
 }
 
+std::optional<absl::Time> DocumentAccessEndsAt(const AccessFacts& facts,
+                                               const DocumentRef& document, absl::Time now) {
+  AccessFacts lasting = facts;
+  lasting.actor.session_needed = false;  // as if the session never ended
+  lasting.actor.session_expire_time.reset();
+  return ReadAccessEndsAt(lasting, document, now);
+}
+
 PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now) {
   PersonPermissions can;
   if (!CallerIsValid(facts, now) || !facts.subject.exists) return can;

@@ -72,6 +72,11 @@ PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now)
 // then, so that it ends at that instant rather than at the next periodic re-check.
 std::optional<absl::Time> ReadAccessEndsAt(const AccessFacts& facts, const DocumentRef& document,
                                            absl::Time now);
+// The same, but only by the document's own rules (a grant's expiry, the 16th birthday),
+// not the session's end: what a device may show offline is bounded by this, while its
+// session is renewed by refreshing.
+std::optional<absl::Time> DocumentAccessEndsAt(const AccessFacts& facts,
+                                               const DocumentRef& document, absl::Time now);
 
 // The state of a proxy access on `today`.
 coplan::v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,

@@ -10,7 +10,9 @@
 //   sink.Close(absl::OkStatus());      // ... stream->OnDone()
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -30,13 +32,20 @@ class SinkListener {
   virtual void OnDone() = 0;
 };
 
-// One thing to write: an event of a target, or (on a sync stream) the end of a target.
-// What the pointers point to stays alive until OnWriteDone.
+// How a target of a sync stream starts (its first item).
+struct TargetStart {
+  int64_t current_revision = 0;  // the document's revision when it started
+  // When the reader's access ends by time alone, if it does.
+  std::optional<absl::Time> access_end;
+};
+
+// One thing to write: an event of a target, or (on a sync stream) the start or end of a
+// target. What the pointers point to stays alive until OnWriteDone.
 struct StreamItem {
   int target = 0;
   const coplan::v1::WatchEvent* event = nullptr;  // or...
   const absl::Status* target_end = nullptr;       // ... why the target ended, or...
-  const absl::Time* access_end = nullptr;         // ... when its access ends by time alone
+  const TargetStart* target_start = nullptr;      // ... how it starts
 };
 
 class EventSink {

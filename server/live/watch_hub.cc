@@ -128,9 +128,8 @@ void WatchHub::Unfollow(const std::shared_ptr<Watcher>& watcher) {
 void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
                       std::optional<v1::Document> snapshot) {
   const int64_t start_revision = watcher->last_queued();
-  if (watcher->target().access_ends) {
-    watcher->stream().OfferAccessEnd(watcher->id(), *watcher->target().access_ends);
-  }
+  watcher->stream().OfferStart(watcher->id(),
+                               {watcher->target().current_revision, watcher->target().shown_until});
   if (snapshot) {
     auto event = std::make_shared<v1::WatchEvent>();
     *event->mutable_snapshot() = std::move(*snapshot);
@@ -148,9 +147,15 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
     stopping = stopping_;
     if (!stopping) {
       Channel& channel = channels_[key];
-      if (channel.watchers.empty() && channel.fetched == 0) {
+      if (channel.watchers.empty()) {
+        // Nobody follows the channel yet (or any more): it starts at the document's
+        // current revision, and a newcomer resuming from further back catches up by
+        // itself, paced by its own queue. Handing it the backlog as live changes would
+        // overflow it: a phone back online after a hundred edits is not a slow reader.
         channel.name = watcher->name();
-        channel.fetched = channel.wanted = start_revision;
+        const int64_t now = std::max(start_revision, watcher->target().current_revision);
+        channel.fetched = std::max(channel.fetched, now);
+        channel.wanted = std::max(channel.wanted, channel.fetched);
       }
       channel.watchers.push_back(watcher);
       // A fetch in flight may hand out revisions past our start before it counts them as

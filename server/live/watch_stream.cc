@@ -54,7 +54,7 @@ WatchStream::Offer WatchStream::OfferChange(Target target, int64_t revision, Eve
     TargetState& state = found->second;
     if (revision <= state.last_queued) return Offer::kDuplicate;
     if (revision > state.last_queued + 1) return Offer::kGap;
-    if (catch_up && queue_.size() >= queue_limit_) return Offer::kFull;
+    if (catch_up && queue_.size() >= CatchUpLimitLocked()) return Offer::kFull;
     if (QueueLocked({target, std::move(event), std::nullopt, std::nullopt, revision})) {
       state.last_queued = revision;
       result = Offer::kQueued;
@@ -98,14 +98,14 @@ bool WatchStream::OfferPresence(Target target, Event event) {
   return true;
 }
 
-bool WatchStream::OfferAccessEnd(Target target, absl::Time end) {
+bool WatchStream::OfferStart(Target target, TargetStart start) {
   if (kind_ == Kind::kSingle) return false;
   Action action;
   bool queued;
   {
     absl::MutexLock lock(&mutex_);
     if (ending_ || finished_ || targets_.count(target) == 0) return false;
-    queued = QueueLocked({target, nullptr, std::nullopt, end, 0});
+    queued = QueueLocked({target, nullptr, std::nullopt, std::move(start), 0});
     action = PumpLocked();
   }
   Run(action);
@@ -120,7 +120,8 @@ int64_t WatchStream::last_queued(Target target) const {
 
 size_t WatchStream::free_slots() const {
   absl::MutexLock lock(&mutex_);
-  return queue_.size() >= queue_limit_ ? 0 : queue_limit_ - queue_.size();
+  const size_t limit = CatchUpLimitLocked();
+  return queue_.size() >= limit ? 0 : limit - queue_.size();
 }
 
 void WatchStream::CallWhenDrained(std::function<void()> callback) {
@@ -263,7 +264,7 @@ WatchStream::Action WatchStream::PumpLocked() {
     action.item.target = in_flight_.target;
     action.item.event = in_flight_.event.get();
     action.item.target_end = in_flight_.end ? &*in_flight_.end : nullptr;
-    action.item.access_end = in_flight_.access_end ? &*in_flight_.access_end : nullptr;
+    action.item.target_start = in_flight_.start ? &*in_flight_.start : nullptr;
     return action;
   }
   if (ending_) {

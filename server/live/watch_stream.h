@@ -16,6 +16,7 @@
 //   stream->End(absl::UnavailableError(""));       // the whole stream, after the write in flight
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <map>
@@ -65,13 +66,16 @@ class WatchStream : public SinkListener {
   // matters), so that presence churn cannot fill the queue.
   bool OfferPresence(Target target, Event event);
 
-  // Tells the reader of a sync stream when the target's access ends by time alone, so
-  // that their device stops showing its copy then (nothing on a single-target stream).
-  bool OfferAccessEnd(Target target, absl::Time end);
+  // Tells the reader of a sync stream how the target starts: the revision that makes
+  // their copy current, and when their access ends by time alone, so that their device
+  // stops showing its copy then (nothing on a single-target stream).
+  bool OfferStart(Target target, TargetStart start);
 
   // The revision `target` has queued up to; changes after it are wanted next.
   int64_t last_queued(Target target) const;
-  // Room left in the queue.
+  // Room left in the queue for catch-up changes. A quarter of the queue is kept back for
+  // what is not a change (a target's start, presence, a snapshot), so that a catch-up
+  // that fills its share cannot make the next presence event overflow the stream.
   size_t free_slots() const;
   // Called once, outside any lock, when the queue has drained to half (catch-up pacing).
   void CallWhenDrained(std::function<void()> callback);
@@ -111,10 +115,10 @@ class WatchStream : public SinkListener {
   };
   struct Queued {
     Target target = 0;
-    Event event;                           // or...
-    std::optional<absl::Status> end;       // ... the end of the target, or...
-    std::optional<absl::Time> access_end;  // ... when its access ends
-    int64_t revision = 0;                  // of a change; 0 otherwise
+    Event event;                       // or...
+    std::optional<absl::Status> end;   // ... the end of the target, or...
+    std::optional<TargetStart> start;  // ... how it starts
+    int64_t revision = 0;              // of a change; 0 otherwise
   };
   // What to do with the sink once the lock is released: a reaction may run inline from
   // Send or Close, and must not find the lock held.
@@ -128,6 +132,10 @@ class WatchStream : public SinkListener {
   Action PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   bool QueueLocked(Queued queued) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void OverflowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // How full a catch-up may make the queue (see free_slots); at least one.
+  size_t CatchUpLimitLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    return std::max<size_t>(1, queue_limit_ - queue_limit_ / 4);
+  }
   absl::Status OverflowStatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void DropQueuedLocked(Target target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   static void Run(const Action& action);

@@ -28,6 +28,10 @@ struct WatchTarget {
   // When the reader's access ends by time alone (a grant's expiry, the 16th birthday, the
   // session's end), if it does: the watch is checked again at that instant.
   std::optional<absl::Time> access_ends;
+  // The document's revision when the watch started.
+  int64_t current_revision = 0;
+  // When the reader's access ends by the document's own rules (not their session's).
+  std::optional<absl::Time> shown_until;
 };
 
 class Watcher {

@@ -556,6 +556,7 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
   start.see_withholdings = open.can.see_withholdings;
   start.via = open.can.via;
   start.access_ends = ReadAccessEndsAt(open.facts, RefOf(open.row), caller.now);
+  start.shown_until = DocumentAccessEndsAt(open.facts, RefOf(open.row), caller.now);
   if (resume_after == 0) start.snapshot = WrapDocument(*PresentDocument(open, caller));
   return start;
 }

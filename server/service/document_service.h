@@ -55,6 +55,9 @@ struct WatchStart {
   Relationship via = Relationship::kNone;
   // When the reader's access ends by time alone, if it does (ReadAccessEndsAt).
   std::optional<absl::Time> access_ends;
+  // ... by the document's own rules alone (DocumentAccessEndsAt): a device does not show
+  // its copy past it.
+  std::optional<absl::Time> shown_until;
 };
 
 class DocumentService {

@@ -119,6 +119,13 @@ TEST(AccessPolicyTest, ReadAccessEndsAtTheFirstTimedChangeThatTakesItAway) {
   carer.actor.session_needed = true;
   carer.actor.session_expire_time = now + absl::Hours(2);
   EXPECT_EQ(ReadAccessEndsAt(carer, kCrisisPlan, now), now + absl::Hours(2));
+  // What a device may go on showing offline ends by the grants alone: the session is
+  // renewed by refreshing.
+  EXPECT_EQ(DocumentAccessEndsAt(carer, kCrisisPlan, now), now + absl::Hours(5));
+  AccessFacts own = Facts("person", "person");
+  own.actor.session_needed = true;
+  own.actor.session_expire_time = now + absl::Hours(2);
+  EXPECT_FALSE(DocumentAccessEndsAt(own, kCrisisPlan, now).has_value());
 
   AccessFacts guardian = Facts("guardian", "young");
   guardian.subject.birth_date = absl::CivilDay(2010, 7, 1);

@@ -219,6 +219,26 @@ TEST(WatchStreamTest, ALiveChangeThatOverflowsEndsTheStreamWithWhereToResume) {
   EXPECT_THAT(f.sink.sent_revisions(), ElementsAre(1, 2));
 }
 
+TEST(WatchStreamTest, ACatchUpLeavesRoomForPresenceAndSnapshots) {
+  Fixture f(/*limit=*/8);
+  const auto target = f.Add(0, 0);
+  ASSERT_EQ(f.stream->OfferChange(target, 1, Change(1)), WatchStream::Offer::kQueued);  // in flight
+  int64_t revision = 2;
+  while (f.stream->OfferChange(target, revision, Change(revision), /*catch_up=*/true) ==
+         WatchStream::Offer::kQueued) {
+    ++revision;
+  }
+  EXPECT_EQ(revision, 8) << "a catch-up may fill three quarters of the queue (6 of 8)";
+  EXPECT_EQ(f.stream->free_slots(), 0u);
+  // Someone joins and a snapshot follows: neither ends the stream as too slow.
+  EXPECT_TRUE(f.stream->OfferPresence(target, Presence("people/a")));
+  EXPECT_TRUE(f.stream->OfferOther(target, Change(0)));
+  EXPECT_FALSE(f.stream->ended());
+  f.sink.CompleteAll();
+  EXPECT_FALSE(f.sink.closed().has_value());
+  EXPECT_THAT(f.sink.sent_revisions(), ElementsAre(1, 2, 3, 4, 5, 6, 7, 0));
+}
+
 TEST(WatchStreamTest, APresenceUpdateReplacesOneStillWaiting) {
   Fixture f;
   const auto target = f.Add(0, 0);

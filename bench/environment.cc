@@ -160,10 +160,10 @@ absl::Status BenchEnvironment::Build(const Options& options) {
     (server == server_a_.get() ? target_a_ : target_b_) = *address;
   }
 
-  coplan::client::ClientOptions client_options;
+  coplan::client::remote::RpcClientOptions client_options;
   client_options.target = target_a_;
   client_options.default_deadline = absl::Seconds(60);
-  coplan::client::Client admin(client_options);
+  coplan::client::remote::RpcClient admin(client_options);
   if (auto status = admin.SignIn(kAdminUsername, admin_password); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat("admin sign-in: ", status.message()));
   }
@@ -180,7 +180,7 @@ absl::Status BenchEnvironment::Build(const Options& options) {
   if (auto made = admin.Call(&v1::PeopleService::Stub::CreateAccount, account); !made.ok()) {
     return made.status();
   }
-  user_ = std::make_unique<coplan::client::Client>(client_options);
+  user_ = std::make_unique<coplan::client::remote::RpcClient>(client_options);
   if (auto status = user_->SignIn(kUserId, user_password); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat("user sign-in: ", status.message()));
   }

@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "bench/process.h"
-#include "coplan/client/client.h"
+#include "remote/rpc_client.h"
 #include "server/embedded/embedded_postgres.h"
 
 namespace coplan::bench {
@@ -69,7 +69,7 @@ class BenchEnvironment {
   std::unique_ptr<Subprocess> server_b_;
   std::string target_a_;
   std::string target_b_;
-  std::unique_ptr<coplan::client::Client> user_;  // on instance a
+  std::unique_ptr<coplan::client::remote::RpcClient> user_;  // on instance a
   std::string token_;
   std::vector<std::string> plans_;
   std::vector<std::string> item_ids_;

@@ -1,45 +1,75 @@
-// coplan: a command-line client for Coplan, built on the client library.
+// coplan: a command-line client for Coplan, on the client core (the same one the phone
+// apps use).
 //
 //   coplan --user=alex --password=alex-demo-password get people/alex/plans/crisis-plan
-//   COPLAN_TOKEN=$(coplan --user=okafor --password=... sign-in) coplan list-plans people/alex
+//   coplan --user=alex --password=alex-demo-password watch people/me/plans/crisis-plan
+//
+// With --cache_dir and --cache_key_file the device's encrypted offline cache is on: signing
+// in once keeps the session, `show` reads a plan with the server down, and `edit` queues
+// while offline (`sync` sends what is queued).
 //
 // Prints resources as JSON; errors (with their field violations) go to stderr.
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
-#include <random>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "coplan/client/client.h"
-#include "coplan/client/watch.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "coplan/client/coplan_client.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
+#include "remote/grpc_status.h"
 
 namespace {
 
-using namespace coplan;
+using coplan::client::CoplanClient;
+namespace cv1 = coplan::client::v1;
 
 constexpr char kUsage[] = R"(usage: coplan [options] COMMAND [ARGS]
 
 options (or environment):
-  --server=HOST:PORT      Coplan server (COPLAN_SERVER, default 127.0.0.1:50051)
-  --user=NAME             built-in account (COPLAN_USER)
-  --password=PASSWORD     its password (COPLAN_PASSWORD)
-  --token=TOKEN           an access token instead (COPLAN_TOKEN)
+  --server=HOST:PORT       Coplan server (COPLAN_SERVER, default 127.0.0.1:50051)
+  --user=NAME              built-in account (COPLAN_USER)
+  --password=PASSWORD      its password (COPLAN_PASSWORD)
+  --cache_dir=DIR          keep an encrypted offline cache there (COPLAN_CACHE_DIR); off
+                           by default
+  --cache_key_file=FILE    the cache's 256-bit key: 64 hex digits (COPLAN_CACHE_KEY_FILE)
+  --tls_roots=FILE         use TLS, trusting these roots (PEM) (COPLAN_TLS_ROOTS)
 
 commands:
-  sign-in                         print an access token
+  sign-in                         sign in (with a cache, the device stays signed in)
+  sign-out                        sign out, wiping the device's cache
+  forget-device                   sign out and delete the cache file
   whoami                          the signed-in person
   connections                     people you act for, and how
   list-plans PERSON               plans of people/{person} (people/me for yourself)
   list-decisions PERSON           decision records of a person
   get NAME                        a plan, decision record, person, option grid or version
+  show DOCUMENT                   the device's copy of a plan or decision record (works
+                                  offline with a cache), with when it was last synced
   history DOCUMENT                the revisions of a plan or decision record
-  edit DOCUMENT REVISION OPS      apply edit operations (a JSON array) on a base revision
+  edit DOCUMENT OPS               apply edit operations (a JSON array) to the device's copy
+                                  and send them (queued while offline, with a cache)
+  pending                         edits waiting to be sent, and conflicts
+  resolve BATCH keep-mine|take-theirs   settle a conflict
+  sync                            send what is queued, bring copies up to date, then exit
   sign-off DOCUMENT REVISION      sign off a revision as agreed
-  watch DOCUMENT                  print live changes (JSON lines) until Ctrl-C
+  watch DOCUMENT...               follow documents live (JSON lines) until Ctrl-C
   grids                           the option grid library
   access-log PERSON               who viewed or changed the person's records
   caseload                        decisions in progress (clinicians)
@@ -51,18 +81,20 @@ std::string Json(const google::protobuf::Message& message, bool pretty = true) {
   options.add_whitespace = pretty;
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!pretty) absl::StripTrailingAsciiWhitespace(&json);
   return json;
 }
 
 int Fail(const absl::Status& status) {
   std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
             << "\n";
-  if (auto bad = client::ErrorDetail<google::rpc::BadRequest>(status)) {
+  using coplan::client::remote::ErrorDetail;
+  if (auto bad = ErrorDetail<google::rpc::BadRequest>(status)) {
     for (const auto& violation : bad->field_violations()) {
       std::cerr << "  " << violation.field() << ": " << violation.description() << "\n";
     }
   }
-  if (auto failure = client::ErrorDetail<google::rpc::PreconditionFailure>(status)) {
+  if (auto failure = ErrorDetail<google::rpc::PreconditionFailure>(status)) {
     for (const auto& violation : failure->violations()) {
       std::cerr << "  " << violation.type() << " " << violation.subject() << ": "
                 << violation.description() << "\n";
@@ -71,47 +103,115 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-template <typename T>
-int Print(const absl::StatusOr<T>& result) {
-  if (!result.ok()) return Fail(result.status());
-  std::cout << Json(*result) << "\n";
-  return 0;
-}
-
 std::string Env(const char* name, const std::string& fallback = "") {
   const char* value = std::getenv(name);
   return value ? value : fallback;
 }
 
-int Get(client::Client& c, const std::string& name) {
-  if (name.find("/plans/") != std::string::npos && name.find("/revisions/") == std::string::npos) {
-    v1::GetPlanRequest r;
-    r.set_name(name);
-    return Print(c.Call(&v1::PlanService::Stub::GetPlan, r, {.retry = true}));
+// Waits on the callback thread's answer.
+template <typename T>
+class Answer {
+ public:
+  coplan::client::Callback<T> callback() {
+    return [this](absl::StatusOr<T> value) {
+      absl::MutexLock lock(&mutex_);
+      value_ = std::move(value);
+    };
   }
-  if (name.find("/revisions/") != std::string::npos) {
-    v1::GetDocumentRevisionRequest r;
-    r.set_name(name);
-    return Print(c.Call(&v1::EditingService::Stub::GetDocumentRevision, r, {.retry = true}));
+  absl::StatusOr<T> Wait() {
+    absl::MutexLock lock(&mutex_);
+    mutex_.Await(absl::Condition(
+        +[](std::optional<absl::StatusOr<T>>* value) { return value->has_value(); }, &value_));
+    return std::move(*value_);
   }
-  if (name.find("/decisions/") != std::string::npos) {
-    v1::GetDecisionRecordRequest r;
-    r.set_name(name);
-    return Print(c.Call(&v1::DecisionService::Stub::GetDecisionRecord, r, {.retry = true}));
+
+ private:
+  absl::Mutex mutex_;
+  std::optional<absl::StatusOr<T>> value_ ABSL_GUARDED_BY(mutex_);
+};
+
+absl::Status WaitStatus(const std::function<void(coplan::client::StatusCallback)>& start) {
+  Answer<bool> answer;
+  auto callback = answer.callback();
+  start([callback](absl::Status status) {
+    if (status.ok()) {
+      callback(true);
+    } else {
+      callback(status);
+    }
+  });
+  return answer.Wait().status();
+}
+
+absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read the key file ", path));
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::string hex(absl::StripAsciiWhitespace(text));
+  const bool all_hex =
+      std::all_of(hex.begin(), hex.end(), [](unsigned char c) { return std::isxdigit(c); });
+  if (hex.size() != 64 || !all_hex) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " must hold the key as 64 hex digits (256 bits)"));
   }
-  if (name.rfind("optionGrids/", 0) == 0 && name.find("/versions/") != std::string::npos) {
-    v1::GetOptionGridVersionRequest r;
-    r.set_name(name);
-    return Print(c.Call(&v1::OptionGridService::Stub::GetOptionGridVersion, r, {.retry = true}));
+  return absl::HexStringToBytes(hex);
+}
+
+int CallAndPrint(CoplanClient& client, const std::string& method, const std::string& request) {
+  Answer<std::string> answer;
+  client.CallJson(method, request, answer.callback());
+  absl::StatusOr<std::string> response = answer.Wait();
+  if (!response.ok()) return Fail(response.status());
+  // Reprinted with the proto's own field names, like the rest of the CLI.
+  std::cout << *response << "\n";
+  return 0;
+}
+
+std::string Quote(const std::string& text) { return absl::StrCat("\"", absl::CEscape(text), "\""); }
+
+int Get(CoplanClient& client, const std::string& name) {
+  const std::string request = absl::StrCat("{\"name\": ", Quote(name), "}");
+  if (absl::StrContains(name, "/revisions/")) {
+    return CallAndPrint(client, "coplan.v1.EditingService/GetDocumentRevision", request);
   }
-  if (name.rfind("optionGrids/", 0) == 0) {
-    v1::GetOptionGridRequest r;
-    r.set_name(name);
-    return Print(c.Call(&v1::OptionGridService::Stub::GetOptionGrid, r, {.retry = true}));
+  if (absl::StrContains(name, "/plans/")) {
+    return CallAndPrint(client, "coplan.v1.PlanService/GetPlan", request);
   }
-  v1::GetPersonRequest r;
-  r.set_name(name);
-  return Print(c.Call(&v1::PeopleService::Stub::GetPerson, r, {.retry = true}));
+  if (absl::StrContains(name, "/decisions/")) {
+    return CallAndPrint(client, "coplan.v1.DecisionService/GetDecisionRecord", request);
+  }
+  if (absl::StartsWith(name, "optionGrids/") && absl::StrContains(name, "/versions/")) {
+    return CallAndPrint(client, "coplan.v1.OptionGridService/GetOptionGridVersion", request);
+  }
+  if (absl::StartsWith(name, "optionGrids/")) {
+    return CallAndPrint(client, "coplan.v1.OptionGridService/GetOptionGrid", request);
+  }
+  return CallAndPrint(client, "coplan.v1.PeopleService/GetPerson", request);
+}
+
+// Follows `document` until the device has a copy (the cached one at once when offline).
+absl::StatusOr<cv1::CachedDocument> CopyOf(CoplanClient& client, const std::string& document,
+                                           absl::Duration timeout) {
+  auto state = std::make_shared<Answer<cv1::CachedDocument>>();
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto once = [state, answered](absl::StatusOr<cv1::CachedDocument> value) {
+    if (!answered->exchange(true)) state->callback()(std::move(value));
+  };
+  coplan::client::ListenerId id = client.Follow(document, [once](const cv1::DocumentEvent& event) {
+    if (event.has_document()) {
+      once(event.document());
+    } else if (event.has_ended()) {
+      once(coplan::client::remote::FromRpcStatus(event.ended()));
+    }
+  });
+  std::thread timer([once, timeout] {
+    absl::SleepFor(timeout);
+    once(absl::DeadlineExceededError("no copy of the document arrived (is the server up?)"));
+  });
+  absl::StatusOr<cv1::CachedDocument> copy = state->Wait();
+  timer.detach();
+  client.RemoveListener(id);
+  return copy;
 }
 
 }  // namespace
@@ -120,7 +220,9 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> options = {{"server", Env("COPLAN_SERVER", "127.0.0.1:50051")},
                                                 {"user", Env("COPLAN_USER")},
                                                 {"password", Env("COPLAN_PASSWORD")},
-                                                {"token", Env("COPLAN_TOKEN")}};
+                                                {"cache_dir", Env("COPLAN_CACHE_DIR")},
+                                                {"cache_key_file", Env("COPLAN_CACHE_KEY_FILE")},
+                                                {"tls_roots", Env("COPLAN_TLS_ROOTS")}};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -144,14 +246,54 @@ int main(int argc, char** argv) {
     std::cerr << kUsage;
     return 2;
   }
-  client::Client c({.target = options["server"]});
-  if (!options["token"].empty()) {
-    c.SetToken(options["token"]);
-  } else if (!options["user"].empty()) {
-    absl::Status signed_in = c.SignIn(options["user"], options["password"]);
-    if (!signed_in.ok()) return Fail(signed_in);
+  // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  coplan::client::ClientOptions client_options;
+  client_options.server = options["server"];
+  client_options.user_agent = "coplan-cli";
+  if (!options["tls_roots"].empty()) {
+    std::ifstream roots(options["tls_roots"]);
+    client_options.tls = true;
+    client_options.root_certificates.assign(std::istreambuf_iterator<char>(roots), {});
+  }
+  const bool cached = !options["cache_dir"].empty();
+  if (cached) {
+    if (options["cache_key_file"].empty()) {
+      return Fail(absl::InvalidArgumentError("--cache_dir needs --cache_key_file"));
+    }
+    absl::StatusOr<std::string> key = ReadKeyFile(options["cache_key_file"]);
+    if (!key.ok()) return Fail(key.status());
+    client_options.cache_path = options["cache_dir"] + "/coplan.cache";
+    client_options.cache_key = *key;
+    client_options.device_name = "coplan command line";
   }
   const std::string& command = args[0];
+  client_options.listener = [command](const cv1::ClientEvent& event) {
+    // What happens to queued edits is worth saying; the rest is noise for one command.
+    if (event.has_conflict() || event.has_refused() || event.has_signed_out() ||
+        event.has_storage_failed() || (event.has_accepted() && command != "watch")) {
+      std::cerr << Json(event, false) << "\n";
+    }
+  };
+  absl::StatusOr<std::unique_ptr<CoplanClient>> opened = CoplanClient::Open(client_options);
+  if (!opened.ok()) return Fail(opened.status());
+  CoplanClient& client = **opened;
+
+  if (!options["user"].empty()) {
+    Answer<cv1::SessionState> answer;
+    client.SignIn(options["user"], options["password"], answer.callback());
+    absl::StatusOr<cv1::SessionState> session = answer.Wait();
+    if (!session.ok()) return Fail(session.status());
+  } else if (!client.session().signed_in() && command != "sign-out" && command != "forget-device") {
+    return Fail(absl::UnauthenticatedError(
+        cached ? "not signed in on this device: give --user and --password once"
+               : "give --user and --password (or keep a session with --cache_dir)"));
+  }
   auto need = [&](size_t count) {
     if (args.size() != count + 1) {
       std::cerr << "'" << command << "' takes " << count << " argument(s)\n" << kUsage;
@@ -160,89 +302,134 @@ int main(int argc, char** argv) {
     return true;
   };
   if (command == "sign-in") {
-    if (c.token().empty()) return Fail(absl::InvalidArgumentError("give --user and --password"));
-    std::cout << c.token() << "\n";
+    std::cout << Json(client.session()) << "\n";
     return 0;
   }
-  if (command == "whoami") return Get(c, "people/me");
-  if (command == "get" && need(1)) return Get(c, args[1]);
+  if (command == "sign-out" || command == "forget-device") {
+    absl::Status done = WaitStatus([&](coplan::client::StatusCallback callback) {
+      if (command == "sign-out") {
+        client.SignOut(callback);
+      } else {
+        client.ForgetDevice(callback);
+      }
+    });
+    return done.ok() ? 0 : Fail(done);
+  }
+  if (command == "whoami") return Get(client, "people/me");
+  if (command == "get" && need(1)) return Get(client, args[1]);
   if (command == "connections") {
-    return Print(c.Call(&v1::PeopleService::Stub::ListConnections, v1::ListConnectionsRequest()));
+    return CallAndPrint(client, "coplan.v1.PeopleService/ListConnections", "{}");
   }
   if (command == "list-plans" && need(1)) {
-    v1::ListPlansRequest r;
-    r.set_parent(args[1]);
-    r.set_page_size(100);
-    return Print(c.Call(&v1::PlanService::Stub::ListPlans, r, {.retry = true}));
+    return CallAndPrint(client, "coplan.v1.PlanService/ListPlans",
+                        absl::StrCat("{\"parent\": ", Quote(args[1]), ", \"pageSize\": 100}"));
   }
   if (command == "list-decisions" && need(1)) {
-    v1::ListDecisionRecordsRequest r;
-    r.set_parent(args[1]);
-    r.set_page_size(100);
-    return Print(c.Call(&v1::DecisionService::Stub::ListDecisionRecords, r, {.retry = true}));
+    return CallAndPrint(client, "coplan.v1.DecisionService/ListDecisionRecords",
+                        absl::StrCat("{\"parent\": ", Quote(args[1]), ", \"pageSize\": 100}"));
   }
   if (command == "history" && need(1)) {
-    v1::ListRevisionsRequest r;
-    r.set_parent(args[1]);
-    r.set_page_size(500);
-    return Print(c.Call(&v1::EditingService::Stub::ListRevisions, r, {.retry = true}));
-  }
-  if (command == "edit" && need(3)) {
-    v1::EditDocumentRequest r;
-    r.set_name(args[1]);
-    r.set_base_revision(std::atoll(args[2].c_str()));
-    const std::string json = "{\"operations\": " + args[3] + "}";
-    auto parsed = google::protobuf::util::JsonStringToMessage(json, &r);
-    if (!parsed.ok())
-      return Fail(absl::InvalidArgumentError("OPS is not a JSON array of operations"));
-    std::random_device random;
-    r.set_idempotency_key("cli-" + std::to_string(random()) + "-" + std::to_string(random()));
-    return Print(c.Call(&v1::EditingService::Stub::EditDocument, r, {.retry = true}));
+    return CallAndPrint(client, "coplan.v1.EditingService/ListRevisions",
+                        absl::StrCat("{\"parent\": ", Quote(args[1]), ", \"pageSize\": 500}"));
   }
   if (command == "sign-off" && need(2)) {
-    v1::SignOffDocumentRequest r;
-    r.set_name(args[1]);
-    r.set_revision(std::atoll(args[2].c_str()));
-    return Print(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
+    return CallAndPrint(
+        client, "coplan.v1.EditingService/SignOffDocument",
+        absl::StrCat("{\"name\": ", Quote(args[1]), ", \"revision\": ", Quote(args[2]), "}"));
   }
-  if (command == "grids") {
-    return Print(c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest(),
-                        {.retry = true}));
-  }
+  if (command == "grids")
+    return CallAndPrint(client, "coplan.v1.OptionGridService/ListOptionGrids", "{}");
   if (command == "access-log" && need(1)) {
-    v1::ListAccessEventsRequest r;
-    r.set_parent(args[1]);
-    r.set_page_size(100);
-    return Print(c.Call(&v1::AuditService::Stub::ListAccessEvents, r, {.retry = true}));
+    return CallAndPrint(client, "coplan.v1.AuditService/ListAccessEvents",
+                        absl::StrCat("{\"parent\": ", Quote(args[1]), ", \"pageSize\": 100}"));
   }
   if (command == "caseload") {
-    return Print(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
-                        v1::ListCaseloadDecisionsRequest()));
+    return CallAndPrint(client, "coplan.v1.DecisionService/ListCaseloadDecisions", "{}");
   }
-  if (command == "watch" && need(1)) {
-    // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    absl::Status ended;
-    std::atomic<bool> done{false};
-    client::WatchSubscription watch(
-        c, args[1],
-        {.on_event =
-             [](const v1::WatchEvent& event) { std::cout << Json(event, false) << std::endl; },
-         .on_end =
-             [&](const absl::Status& status) {
-               ended = status;
-               done = true;
-             }});
-    while (!done) {
+  if (command == "show" && need(1)) {
+    absl::StatusOr<cv1::CachedDocument> copy = CopyOf(client, args[1], absl::Seconds(10));
+    if (!copy.ok()) return Fail(copy.status());
+    std::cout << Json(*copy) << "\n";
+    return 0;
+  }
+  if (command == "edit" && need(2)) {
+    cv1::EditRequest request;
+    auto parsed = google::protobuf::util::JsonStringToMessage(
+        absl::StrCat("{\"operations\": ", args[2], "}"), &request);
+    if (!parsed.ok()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("OPS is not a JSON array of operations: ", std::string(parsed.message()))));
+    }
+    request.set_document(args[1]);
+    absl::StatusOr<cv1::CachedDocument> copy = CopyOf(client, args[1], absl::Seconds(10));
+    if (!copy.ok()) return Fail(copy.status());
+    Answer<cv1::EditQueued> queued;
+    client.Edit(request, queued.callback());
+    absl::StatusOr<cv1::EditQueued> edit = queued.Wait();
+    if (!edit.ok()) return Fail(edit.status());
+    absl::Status sent = WaitStatus([&](coplan::client::StatusCallback callback) {
+      client.Flush(absl::Seconds(10), callback);
+    });
+    if (!sent.ok()) {
+      if (!cached) return Fail(absl::UnavailableError("the server did not take the edit in time"));
+      std::cerr << "queued on this device: it is sent when the server is reachable (coplan sync)\n";
+    }
+    Answer<cv1::CachedDocument> now;
+    client.GetDocument(request.document(), now.callback());
+    absl::StatusOr<cv1::CachedDocument> after = now.Wait();
+    if (!after.ok()) return Fail(after.status());
+    std::cout << Json(*after) << "\n";
+    return 0;
+  }
+  if (command == "pending") {
+    Answer<cv1::PendingState> state;
+    client.GetPendingState(state.callback());
+    absl::StatusOr<cv1::PendingState> pending = state.Wait();
+    if (!pending.ok()) return Fail(pending.status());
+    std::cout << Json(*pending) << "\n";
+    return 0;
+  }
+  if (command == "resolve" && need(2)) {
+    cv1::Resolution resolution;
+    resolution.set_batch_id(std::atoll(args[1].c_str()));
+    if (args[2] == "keep-mine") {
+      resolution.set_choice(cv1::Resolution::CHOICE_KEEP_MINE);
+    } else if (args[2] == "take-theirs") {
+      resolution.set_choice(cv1::Resolution::CHOICE_TAKE_THEIRS);
+    } else {
+      return Fail(absl::InvalidArgumentError("choose keep-mine or take-theirs"));
+    }
+    absl::Status resolved = WaitStatus([&](coplan::client::StatusCallback callback) {
+      client.ResolveConflict(resolution, callback);
+    });
+    if (!resolved.ok()) return Fail(resolved);
+    absl::Status sent = WaitStatus([&](coplan::client::StatusCallback callback) {
+      client.Flush(absl::Seconds(10), callback);
+    });
+    return sent.ok() ? 0 : Fail(sent);
+  }
+  if (command == "sync") {
+    absl::Status sent = WaitStatus([&](coplan::client::StatusCallback callback) {
+      client.Flush(absl::Seconds(20), callback);
+    });
+    return sent.ok() ? 0 : Fail(sent);
+  }
+  if (command == "watch" && args.size() >= 2) {
+    auto ended = std::make_shared<std::atomic<int>>(0);
+    const int followed = static_cast<int>(args.size()) - 1;
+    for (size_t i = 1; i < args.size(); ++i) {
+      const std::string document = args[i];
+      client.Follow(document, [document, ended](const cv1::DocumentEvent& event) {
+        std::cout << "{\"document\": " << Quote(document) << ", \"event\": " << Json(event, false)
+                  << "}" << std::endl;
+        if (event.has_ended()) ++*ended;
+      });
+    }
+    while (ended->load() < followed) {
       timespec wait{0, 200000000};
       if (sigtimedwait(&signals, nullptr, &wait) > 0) break;
     }
-    watch.Stop();
-    return ended.ok() ? 0 : Fail(ended);
+    return ended->load() < followed ? 0 : 1;
   }
   std::cerr << kUsage;
   return 2;

@@ -60,31 +60,31 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
   // Each call as someone it allows and as a stranger it refuses.
   struct Call {
     std::string rpc;
-    std::function<absl::Status(client::Client&)> run;
+    std::function<absl::Status(client::remote::RpcClient&)> run;
   };
   int64_t revision = plan.revision();
   std::vector<Call> calls = {
       {"GetPlan",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::GetPlanRequest r;
          r.set_name(plan.name());
          return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
        }},
       {"ListPlans",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListPlansRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PlanService::Stub::ListPlans, r));
        }},
       {"CreatePlan",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::CreatePlanRequest r;
          r.set_parent(owner.name);
          r.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
          return StatusOf(c.Call(&v1::PlanService::Stub::CreatePlan, r));
        }},
       {"UpdatePlan",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::UpdatePlanRequest r;
          r.mutable_plan()->set_name(plan.name());
          r.mutable_plan()->set_title(NewRandomToken(6));
@@ -94,7 +94,7 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          return updated.status();
        }},
       {"EditDocument",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::EditDocumentRequest r;
          r.set_name(plan.name());
          r.set_base_revision(revision);
@@ -105,26 +105,26 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          return edited.status();
        }},
       {"GetDocumentRevision",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::GetDocumentRevisionRequest r;
          r.set_name(plan.name() + "/revisions/1");
          return StatusOf(c.Call(&v1::EditingService::Stub::GetDocumentRevision, r));
        }},
       {"ListRevisions",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListRevisionsRequest r;
          r.set_parent(plan.name());
          return StatusOf(c.Call(&v1::EditingService::Stub::ListRevisions, r));
        }},
       {"SignOffDocument",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::SignOffDocumentRequest r;
          r.set_name(plan.name());
          r.set_revision(revision);
          return StatusOf(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
        }},
       {"DeletePlan",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::DeletePlanRequest r;
          r.set_name(plan.name());
          auto deleted = c.Call(&v1::PlanService::Stub::DeletePlan, r);
@@ -132,7 +132,7 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          return deleted.status();
        }},
       {"UndeletePlan",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::UndeletePlanRequest r;
          r.set_name(plan.name());
          auto restored = c.Call(&v1::PlanService::Stub::UndeletePlan, r);
@@ -140,19 +140,19 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          return restored.status();
        }},
       {"GetDecisionRecord",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::GetDecisionRecordRequest r;
          r.set_name(decision->name());
          return StatusOf(c.Call(&v1::DecisionService::Stub::GetDecisionRecord, r));
        }},
       {"ListDecisionRecords",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListDecisionRecordsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::DecisionService::Stub::ListDecisionRecords, r));
        }},
       {"UpdateDecisionRecord",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::UpdateDecisionRecordRequest r;
          r.mutable_decision_record()->set_name(decision->name());
          r.mutable_decision_record()->set_stage(v1::DECISION_STAGE_CONSIDERING);
@@ -160,40 +160,40 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::UpdateDecisionRecord, r));
        }},
       {"CreateDecisionRecord",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::CreateDecisionRecord, create_decision));
        }},
       {"ListCaseloadDecisions",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
                                 v1::ListCaseloadDecisionsRequest()));
        }},
       {"GetPerson",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::GetPersonRequest r;
          r.set_name(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::GetPerson, r));
        }},
       {"ListCareTeamMembers",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListCareTeamMembersRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListCareTeamMembers, r));
        }},
       {"ListGrants",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListGrantsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
        }},
       {"ListProxyAccesses",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListProxyAccessesRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListProxyAccesses, r));
        }},
       {"ListAccessEvents",
-       [&](client::Client& c) {
+       [&](client::remote::RpcClient& c) {
          v1::ListAccessEventsRequest r;
          r.set_parent(owner.name);
          return StatusOf(c.Call(&v1::AuditService::Stub::ListAccessEvents, r));
@@ -201,9 +201,9 @@ TEST_F(AccessGateTest, EveryDocumentDecisionAndPeopleCallPassesOnce) {
   };
   for (const Call& call : calls) {
     // The clinician for the caseload (a person's own view otherwise).
-    client::Client& allowed = call.rpc == "ListCaseloadDecisions" || call.rpc == "SignOffDocument"
-                                  ? *clinician.client
-                                  : *owner.client;
+    client::remote::RpcClient& allowed =
+        call.rpc == "ListCaseloadDecisions" || call.rpc == "SignOffDocument" ? *clinician.client
+                                                                             : *owner.client;
     absl::Status allowed_status;
     EXPECT_EQ(Passes([&] { allowed_status = call.run(allowed); }), 1) << call.rpc << " (allowed)";
     EXPECT_TRUE(allowed_status.ok()) << call.rpc << ": " << allowed_status;

@@ -87,11 +87,11 @@ class AccessMatrixTest : public ::testing::Test {
         stranger;
     TestUser bystander;        // receives grants and proxies made during cells; plays no role
     TestUser spare_clinician;  // joins and leaves care teams during cells; plays no role
-    std::unique_ptr<client::Client> anonymous;
+    std::unique_ptr<client::remote::RpcClient> anonymous;
     std::string grid_version;
     std::string draft_grid;
 
-    client::Client* ClientOf(int role) {
+    client::remote::RpcClient* ClientOf(int role) {
       switch (role) {
         case 0:
           return young.person.client.get();
@@ -245,7 +245,8 @@ class AccessMatrixTest : public ::testing::Test {
     }
   };
 
-  using Call = std::function<absl::Status(int role, client::Client& client, Subject& subject)>;
+  using Call =
+      std::function<absl::Status(int role, client::remote::RpcClient& client, Subject& subject)>;
   struct Row {
     std::string rpc;
     std::string expected;  // nine space-separated codes
@@ -269,19 +270,19 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
   std::vector<Row> rows = {
       // Plans.
       {"PlanService.GetPlan (crisis)", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetPlanRequest r;
          r.set_name(s.crisis);
          return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
        }},
       {"PlanService.GetPlan (care)", "OK OK NF NF NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetPlanRequest r;
          r.set_name(s.care);
          return StatusOf(c.Call(&v1::PlanService::Stub::GetPlan, r));
        }},
       {"PlanService.ListPlans", "OK OK NF OK NF OK NF NF UA",
-       [](int role, client::Client& c, Subject& s) -> absl::Status {
+       [](int role, client::remote::RpcClient& c, Subject& s) -> absl::Status {
          v1::ListPlansRequest r;
          r.set_parent(s.person.name);
          auto list = c.Call(&v1::PlanService::Stub::ListPlans, r);
@@ -294,14 +295,14 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return absl::OkStatus();
        }},
       {"PlanService.CreatePlan", "OK OK NF PD NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreatePlanRequest r;
          r.set_parent(s.person.name);
          r.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("x");
          return StatusOf(c.Call(&v1::PlanService::Stub::CreatePlan, r));
        }},
       {"PlanService.UpdatePlan", "OK OK NF PD NF OK NF NF UA",
-       [](int role, client::Client& c, Subject& s) {
+       [](int role, client::remote::RpcClient& c, Subject& s) {
          v1::UpdatePlanRequest r;
          r.mutable_plan()->set_name(s.crisis);
          r.mutable_plan()->set_title(absl::StrCat("title by role ", role));
@@ -309,13 +310,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::PlanService::Stub::UpdatePlan, r));
        }},
       {"PlanService.DeletePlan", "OK OK NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::DeletePlanRequest r;
          r.set_name(f.CreatePlan(s, true));
          return StatusOf(c.Call(&v1::PlanService::Stub::DeletePlan, r));
        }},
       {"PlanService.UndeletePlan", "OK OK NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::DeletePlanRequest d;
          d.set_name(f.CreatePlan(s, true));
          EXPECT_TRUE(s.person.client->Call(&v1::PlanService::Stub::DeletePlan, d).ok());
@@ -325,7 +326,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       // Co-editing.
       {"EditingService.EditDocument", "OK OK NF PD NF OK NF NF UA",
-       [](int role, client::Client& c, Subject& s) {
+       [](int role, client::remote::RpcClient& c, Subject& s) {
          v1::GetPlanRequest g;
          g.set_name(s.crisis);
          auto plan = s.person.client->Call(&v1::PlanService::Stub::GetPlan, g);
@@ -337,19 +338,19 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::EditingService::Stub::EditDocument, r));
        }},
       {"EditingService.GetDocumentRevision", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetDocumentRevisionRequest r;
          r.set_name(s.crisis + "/revisions/1");
          return StatusOf(c.Call(&v1::EditingService::Stub::GetDocumentRevision, r));
        }},
       {"EditingService.ListRevisions", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListRevisionsRequest r;
          r.set_parent(s.crisis);
          return StatusOf(c.Call(&v1::EditingService::Stub::ListRevisions, r));
        }},
       {"EditingService.SignOffDocument", "OK OK NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetPlanRequest g;
          g.set_name(s.crisis);
          auto plan = s.person.client->Call(&v1::PlanService::Stub::GetPlan, g);
@@ -359,7 +360,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::EditingService::Stub::SignOffDocument, r));
        }},
       {"EditingService.WatchDocument", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) -> absl::Status {
+       [](int, client::remote::RpcClient& c, Subject& s) -> absl::Status {
          auto context = c.NewContext(absl::Seconds(5));
          v1::WatchDocumentRequest r;
          r.set_name(s.crisis);
@@ -370,23 +371,23 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
            (void)reader->Finish();
            return absl::OkStatus();
          }
-         return client::FromGrpcStatus(reader->Finish());
+         return client::remote::FromGrpcStatus(reader->Finish());
        }},
       // People and relationships.
       {"PeopleService.GetPerson", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetPersonRequest r;
          r.set_name(s.person.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::GetPerson, r));
        }},
       {"PeopleService.ListCareTeamMembers", "OK OK NF PD NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListCareTeamMembersRequest r;
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListCareTeamMembers, r));
        }},
       {"PeopleService.CreateGrant", "OK PD NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateGrantRequest r;
          r.set_parent(s.person.name);
          r.mutable_grant()->set_grantee(f.bystander.name);
@@ -403,19 +404,19 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return grant.status();
        }},
       {"PeopleService.ListGrants (a person's)", "OK PD NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListGrantsRequest r;
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
        }},
       {"PeopleService.ListGrants (received)", "OK OK OK OK OK OK OK OK UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          v1::ListGrantsRequest r;
          r.set_received(true);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
        }},
       {"PeopleService.RevokeGrant", "OK PD NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateGrantRequest g;
          g.set_parent(s.person.name);
          g.mutable_grant()->set_grantee(f.bystander.name);
@@ -430,7 +431,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return result.status();
        }},
       {"PeopleService.CreateProxyAccess", "OK OK NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          // A new candidate each time: a refused proxy cannot be set up again by staff.
          TestUser candidate = server_->CreateUser("Proxy candidate");
          v1::CreateProxyAccessRequest r;
@@ -447,13 +448,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return proxy.status();
        }},
       {"PeopleService.ListProxyAccesses", "OK OK NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListProxyAccessesRequest r;
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListProxyAccesses, r));
        }},
       {"PeopleService.RefuseProxyAccess", "OK PD NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateProxyAccessRequest p;
          p.set_parent(s.person.name);
          p.mutable_proxy_access()->set_proxy(f.bystander.name);
@@ -467,7 +468,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return result.status();
        }},
       {"PeopleService.CreateCareTeamMember", "PD OK NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateCareTeamMemberRequest r;
          r.set_parent(s.person.name);
          r.mutable_care_team_member()->set_clinician(f.spare_clinician.name);
@@ -481,7 +482,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return member.status();
        }},
       {"PeopleService.DeleteCareTeamMember", "PD OK NF PD NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateCareTeamMemberRequest add;
          add.set_parent(s.person.name);
          add.mutable_care_team_member()->set_clinician(f.spare_clinician.name);
@@ -494,13 +495,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return result.status();
        }},
       {"PeopleService.CreatePerson", "PD PD PD PD PD PD PD PD UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          v1::CreatePersonRequest r;
          r.mutable_person()->set_display_name("Nobody");
          return StatusOf(c.Call(&v1::PeopleService::Stub::CreatePerson, r));
        }},
       {"PeopleService.CreateAccount", "PD PD PD PD PD PD PD PD UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::CreateAccountRequest r;
          r.set_parent(f.stranger.name);
          r.set_username("someone-new");
@@ -508,7 +509,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::PeopleService::Stub::CreateAccount, r));
        }},
       {"PeopleService.CreateExternalIdentity", "PD PD PD PD PD PD PD PD UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateExternalIdentityRequest r;
          r.set_parent(s.person.name);
          r.mutable_external_identity()->set_issuer("https://idp.example");
@@ -516,38 +517,38 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::PeopleService::Stub::CreateExternalIdentity, r));
        }},
       {"PeopleService.ListConnections", "OK OK OK OK OK OK OK OK UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          return StatusOf(
              c.Call(&v1::PeopleService::Stub::ListConnections, v1::ListConnectionsRequest()));
        }},
       // The access log.
       {"AuditService.ListAccessEvents", "OK PD NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListAccessEventsRequest r;
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::AuditService::Stub::ListAccessEvents, r));
        }},
       {"AuditService.ListMyActions", "OK OK OK OK OK OK OK OK UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          return StatusOf(
              c.Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest()));
        }},
       // Decisions.
       {"DecisionService.CreateDecisionRecord", "OK OK NF PD NF OK NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateDecisionRecordRequest r;
          r.set_parent(s.person.name);
          r.mutable_decision_record()->set_option_grid_version(f.grid_version);
          return StatusOf(c.Call(&v1::DecisionService::Stub::CreateDecisionRecord, r));
        }},
       {"DecisionService.GetDecisionRecord", "OK OK NF NF NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::GetDecisionRecordRequest r;
          r.set_name(s.decision);
          return StatusOf(c.Call(&v1::DecisionService::Stub::GetDecisionRecord, r));
        }},
       {"DecisionService.ListDecisionRecords", "OK OK NF OK NF OK NF NF UA",
-       [](int role, client::Client& c, Subject& s) -> absl::Status {
+       [](int role, client::remote::RpcClient& c, Subject& s) -> absl::Status {
          v1::ListDecisionRecordsRequest r;
          r.set_parent(s.person.name);
          auto list = c.Call(&v1::DecisionService::Stub::ListDecisionRecords, r);
@@ -557,7 +558,7 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return list.status();
        }},
       {"DecisionService.UpdateDecisionRecord", "OK OK NF NF NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::UpdateDecisionRecordRequest r;
          r.mutable_decision_record()->set_name(s.decision);
          r.mutable_decision_record()->set_stage(v1::DECISION_STAGE_CONSIDERING);
@@ -565,13 +566,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::UpdateDecisionRecord, r));
        }},
       {"DecisionService.DeleteDecisionRecord", "OK OK NF NF NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::DeleteDecisionRecordRequest r;
          r.set_name(f.CreateDecision(s, false));
          return StatusOf(c.Call(&v1::DecisionService::Stub::DeleteDecisionRecord, r));
        }},
       {"DecisionService.CreateCollaborateResponse", "OK PD NF NF NF PD NF NF UA",
-       [&f](int, client::Client& c, Subject& s) {
+       [&f](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateCollaborateResponseRequest r;
          r.set_parent(f.CreateDecision(s, true));
          r.mutable_collaborate_response()->set_clinician(f.clinician.name);
@@ -579,42 +580,42 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::CreateCollaborateResponse, r));
        }},
       {"DecisionService.GetCollaborateSummary", "PD OK PD PD PD PD PD PD UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::GetCollaborateSummaryRequest r;
          r.set_subject(f.clinician.name);
          return StatusOf(c.Call(&v1::DecisionService::Stub::GetCollaborateSummary, r));
        }},
       {"DecisionService.ListCaseloadDecisions", "PD OK OK PD PD PD PD PD UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          return StatusOf(c.Call(&v1::DecisionService::Stub::ListCaseloadDecisions,
                                 v1::ListCaseloadDecisionsRequest()));
        }},
       // The option grid library.
       {"OptionGridService.GetOptionGrid", "OK OK OK OK OK OK OK OK UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::GetOptionGridRequest r;
          r.set_name(f.draft_grid);
          return StatusOf(c.Call(&v1::OptionGridService::Stub::GetOptionGrid, r));
        }},
       {"OptionGridService.ListOptionGrids", "OK OK OK OK OK OK OK OK UA",
-       [](int, client::Client& c, Subject&) {
+       [](int, client::remote::RpcClient& c, Subject&) {
          return StatusOf(
              c.Call(&v1::OptionGridService::Stub::ListOptionGrids, v1::ListOptionGridsRequest()));
        }},
       {"OptionGridService.GetOptionGridVersion", "OK OK OK OK OK OK OK OK UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::GetOptionGridVersionRequest r;
          r.set_name(f.grid_version);
          return StatusOf(c.Call(&v1::OptionGridService::Stub::GetOptionGridVersion, r));
        }},
       {"OptionGridService.CreateOptionGrid", "PD PD OK PD PD PD PD PD UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::CreateOptionGridRequest r;
          *r.mutable_option_grid() = f.Grid();
          return StatusOf(c.Call(&v1::OptionGridService::Stub::CreateOptionGrid, r));
        }},
       {"OptionGridService.UpdateOptionGrid", "PD PD OK PD PD PD PD PD UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::UpdateOptionGridRequest r;
          r.mutable_option_grid()->set_name(f.draft_grid);
          r.mutable_option_grid()->set_funding("Still none");
@@ -622,14 +623,14 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::OptionGridService::Stub::UpdateOptionGrid, r));
        }},
       {"OptionGridService.PublishOptionGrid", "PD PD OK PD PD PD PD PD UA",
-       [&f](int, client::Client& c, Subject&) {
+       [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::PublishOptionGridRequest r;
          r.set_name(f.CreateDraft());
          return StatusOf(c.Call(&v1::OptionGridService::Stub::PublishOptionGrid, r));
        }},
       // Sign-out (of a second session, so the role's client stays signed in).
       {"AuthService.SignOut", "OK OK OK OK OK OK OK OK UA",
-       [&f](int role, client::Client& c, Subject&) -> absl::Status {
+       [&f](int role, client::remote::RpcClient& c, Subject&) -> absl::Status {
          if (role == 8)
            return StatusOf(c.Call(&v1::AuthService::Stub::SignOut, v1::SignOutRequest()));
          const std::string id = role == 0   ? f.young.person.id
@@ -647,13 +648,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       // Device sessions: a person's own only.
       {"AuthService.ListSessions", "OK PD NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::ListSessionsRequest r;
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::AuthService::Stub::ListSessions, r));
        }},
       {"AuthService.RevokeSession", "OK PD NF PD NF PD NF NF UA",
-       [](int, client::Client& c, Subject& s) -> absl::Status {
+       [](int, client::remote::RpcClient& c, Subject& s) -> absl::Status {
          v1::SignInRequest sign_in;
          sign_in.set_username(s.person.id);
          sign_in.set_password(TestServer::kPassword);
@@ -666,11 +667,11 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       // The sync stream: a target answers as GetPlan does (a refusal ends only the target).
       {"SyncService.Sync (crisis)", "OK OK NF OK NF OK NF NF UA",
-       [](int, client::Client& c, Subject& s) -> absl::Status {
+       [](int, client::remote::RpcClient& c, Subject& s) -> absl::Status {
          testing::SyncCollector sync(c);
          sync.Add(1, s.crisis);
          if (!sync.WaitForTargetStart(1)) {
-           return client::FromGrpcStatus(sync.status());
+           return client::remote::FromGrpcStatus(sync.status());
          }
          if (auto end = sync.target_end(1)) {
            return absl::Status(static_cast<absl::StatusCode>(end->code()), end->message());
@@ -953,7 +954,7 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
       testing::UpdateOp("crisis_plan.help_contacts[c2]", R"({"phone": "0770"})");
   auto conflict = mum.client->Call(&v1::EditingService::Stub::EditDocument, stale);
   ASSERT_EQ(conflict.status().code(), Code::kAborted) << conflict.status();
-  auto detail = client::ErrorDetail<v1::EditConflict>(conflict.status());
+  auto detail = client::remote::ErrorDetail<v1::EditConflict>(conflict.status());
   ASSERT_TRUE(detail.has_value());
   const std::string shown = detail->current_value().DebugString();
   EXPECT_NE(shown.find("Samuel"), std::string::npos) << shown;

@@ -27,7 +27,7 @@ struct Seen {
   v1::AuditOutcome outcome;
 };
 
-std::vector<v1::AccessEvent> AllEvents(client::Client& client,
+std::vector<v1::AccessEvent> AllEvents(client::remote::RpcClient& client,
                                        v1::ListAccessEventsRequest request) {
   std::vector<v1::AccessEvent> events;
   do {
@@ -70,7 +70,7 @@ class AuditTest : public ::testing::Test {
     plan_ = plan->name();
   }
 
-  absl::Status Read(client::Client& client) {
+  absl::Status Read(client::remote::RpcClient& client) {
     v1::GetPlanRequest get;
     get.set_name(plan_);
     return client.Call(&v1::PlanService::Stub::GetPlan, get).status();
@@ -133,7 +133,9 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
         << "newest first";
   }
   for (const auto& event : events) {
-    if (event.actor() == clinician_.name) EXPECT_EQ(event.actor_display_name(), "Dr Lee");
+    if (event.actor() == clinician_.name) {
+      EXPECT_EQ(event.actor_display_name(), "Dr Lee");
+    }
   }
 
   // Filters: by actor, by document, by time.

@@ -27,7 +27,7 @@ using testing::TestUser;
 
 constexpr char kAudience[] = "coplan-test";
 
-absl::Status WhoAmI(client::Client& client) {
+absl::Status WhoAmI(client::remote::RpcClient& client) {
   v1::GetPersonRequest request;
   request.set_name("people/me");
   return client.Call(&v1::PeopleService::Stub::GetPerson, request).status();
@@ -40,7 +40,7 @@ absl::Status WithToken(const TestServer& server, const std::string& authorizatio
   v1::GetPersonRequest request;
   request.set_name("people/me");
   v1::Person person;
-  return client::FromGrpcStatus(
+  return client::remote::FromGrpcStatus(
       client->stub<v1::PeopleService::Stub>().GetPerson(context.get(), request, &person));
 }
 
@@ -134,7 +134,8 @@ TEST_F(BuiltInAccountsTest, ForgedExpiredAndUnsignedServerTokensAreRefused) {
 }
 
 // Signs in with a device name, as a phone does.
-absl::StatusOr<v1::SignInResponse> SignInDevice(client::Client& anonymous, const std::string& user,
+absl::StatusOr<v1::SignInResponse> SignInDevice(client::remote::RpcClient& anonymous,
+                                                const std::string& user,
                                                 const std::string& device) {
   v1::SignInRequest request;
   request.set_username(user);
@@ -143,7 +144,8 @@ absl::StatusOr<v1::SignInResponse> SignInDevice(client::Client& anonymous, const
   return anonymous.Call(&v1::AuthService::Stub::SignIn, request);
 }
 
-absl::StatusOr<v1::SignInResponse> Refresh(client::Client& anonymous, const std::string& token) {
+absl::StatusOr<v1::SignInResponse> Refresh(client::remote::RpcClient& anonymous,
+                                           const std::string& token) {
   v1::RefreshSessionRequest request;
   request.set_refresh_token(token);
   return anonymous.Call(&v1::AuthService::Stub::RefreshSession, request);

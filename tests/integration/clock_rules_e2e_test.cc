@@ -27,7 +27,7 @@ absl::Time InLondon(int year, int month, int day, int hour, int minute = 0) {
   return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, 0), london);
 }
 
-Code ReadPlan(client::Client& client, const std::string& name) {
+Code ReadPlan(client::remote::RpcClient& client, const std::string& name) {
   v1::GetPlanRequest request;
   request.set_name(name);
   return client.Call(&v1::PlanService::Stub::GetPlan, request).status().code();

@@ -17,7 +17,7 @@
 namespace coplan {
 namespace {
 
-using client::ErrorDetail;
+using client::remote::ErrorDetail;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using testing::TestServer;
@@ -442,7 +442,7 @@ TEST_F(DecisionsTest, CollaborateIsReportedOnlyInAggregateFromTwentyFiveResponse
     response->set_include_what_matters(c);
     return person.client->Call(&v1::DecisionService::Stub::CreateCollaborateResponse, request);
   };
-  auto summary = [&](client::Client& client, const std::string& subject) {
+  auto summary = [&](client::remote::RpcClient& client, const std::string& subject) {
     v1::GetCollaborateSummaryRequest request;
     request.set_subject(subject);
     return client.Call(&v1::DecisionService::Stub::GetCollaborateSummary, request);

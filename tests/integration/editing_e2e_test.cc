@@ -11,8 +11,9 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "coplan/client/watch.h"
+#include "absl/synchronization/notification.h"
 #include "google/rpc/error_details.pb.h"
+#include "remote/watch_reader.h"
 #include "server/common/ids.h"
 #include "server/domain/edit_engine.h"
 #include "tests/support/edit_operations.h"
@@ -22,7 +23,7 @@
 namespace coplan {
 namespace {
 
-using client::ErrorDetail;
+using client::remote::ErrorDetail;
 using ::testing::ElementsAre;
 using testing::InsertOp;
 using testing::MoveOp;
@@ -33,8 +34,9 @@ using testing::TestUser;
 using testing::UpdateOp;
 using testing::WatchCollector;
 
-absl::StatusOr<v1::EditDocumentResponse> Edit(client::Client& client, const std::string& name,
-                                              int64_t base, std::vector<v1::EditOperation> ops,
+absl::StatusOr<v1::EditDocumentResponse> Edit(client::remote::RpcClient& client,
+                                              const std::string& name, int64_t base,
+                                              std::vector<v1::EditOperation> ops,
                                               const std::string& key = NewRandomToken(12)) {
   v1::EditDocumentRequest request;
   request.set_name(name);
@@ -44,13 +46,13 @@ absl::StatusOr<v1::EditDocumentResponse> Edit(client::Client& client, const std:
   return client.Call(&v1::EditingService::Stub::EditDocument, request, {.retry = true});
 }
 
-absl::StatusOr<v1::Plan> GetPlan(client::Client& client, const std::string& name) {
+absl::StatusOr<v1::Plan> GetPlan(client::remote::RpcClient& client, const std::string& name) {
   v1::GetPlanRequest request;
   request.set_name(name);
   return client.Call(&v1::PlanService::Stub::GetPlan, request);
 }
 
-std::vector<v1::Revision> History(client::Client& client, const std::string& name) {
+std::vector<v1::Revision> History(client::remote::RpcClient& client, const std::string& name) {
   std::vector<v1::Revision> all;
   v1::ListRevisionsRequest request;
   request.set_parent(name);
@@ -88,13 +90,15 @@ std::string Content(v1::Plan plan) {
 
 // A client whose transport reads ahead as little as gRPC allows, so that a reader that
 // stops reading applies back-pressure quickly (the default window grows to megabytes).
-std::unique_ptr<client::Client> NarrowClient(const TestServer& server, const client::Client& as) {
+std::unique_ptr<client::remote::RpcClient> NarrowClient(const TestServer& server,
+                                                        const client::remote::RpcClient& as) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
   auto channel =
       grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
-  auto narrow = std::make_unique<client::Client>(client::ClientOptions{.channel = channel});
+  auto narrow = std::make_unique<client::remote::RpcClient>(
+      client::remote::RpcClientOptions{.channel = channel});
   narrow->SetToken(as.token());
   return narrow;
 }
@@ -284,7 +288,7 @@ TEST_F(EditingTest, HistoryListsAuthorsAndPathsAndEveryRevisionCanBeRead) {
 }
 
 TEST_F(EditingTest, SignOffShowsTheAgreedRevisionAndWhenItIsOutOfDate) {
-  auto sign = [&](client::Client& client, int64_t revision) {
+  auto sign = [&](client::remote::RpcClient& client, int64_t revision) {
     v1::SignOffDocumentRequest request;
     request.set_name(plan_);
     request.set_revision(revision);
@@ -337,7 +341,9 @@ TEST_F(EditingTest, WatchStartsFromASnapshotThenDeliversEveryChangeInOrderWithPr
   ASSERT_TRUE(watch.WaitForRevision(6));
   EXPECT_THAT(watch.change_revisions(), ElementsAre(2, 3, 4, 5, 6));
   for (const auto& event : watch.events()) {
-    if (event.has_change()) EXPECT_EQ(event.change().author(), alex_.name);
+    if (event.has_change()) {
+      EXPECT_EQ(event.change().author(), alex_.name);
+    }
   }
 
   // A second watcher resuming after revision 3 gets 4.. and nothing twice.
@@ -391,7 +397,7 @@ TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
   ASSERT_TRUE(slow.WaitForEnd());
   ASSERT_EQ(slow.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << slow.status().error_message();
-  auto status = client::FromGrpcStatus(slow.status());
+  auto status = client::remote::FromGrpcStatus(slow.status());
   auto info = ErrorDetail<google::rpc::ErrorInfo>(status);
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "WATCH_TOO_SLOW");
@@ -415,19 +421,46 @@ TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
   EXPECT_EQ(all, slow_expected);
 }
 
-TEST_F(EditingTest, TheClientLibraryResumesBySelfAfterTheServerEndsASlowStream) {
+TEST_F(EditingTest, AWatcherResumingFromFarBackCatchesUpAtItsOwnPaceAndIsNotEnded) {
+  // More revisions than a stream's queue holds (32 in tests), each one large, and nobody
+  // watching while they were made: the first watcher resumes from revision 1, as a phone
+  // back online would.
+  const std::string text(1900, 'z');
+  int64_t revision = 1;
+  for (int i = 0; i < 80; ++i) {
+    auto edited = Edit(*alex_.client, plan_, revision,
+                       {UpdateOp("crisis_plan.warning_signs[w0]",
+                                 absl::StrCat(R"({"text": ")", i, text, R"("})"))});
+    ASSERT_TRUE(edited.ok()) << edited.status();
+    revision = edited->revision();
+  }
+  WatchCollector resumed(*clinician_.client, plan_, 1);
+  ASSERT_TRUE(resumed.WaitForRevision(revision))
+      << "reached " << resumed.last_revision() << ", " << resumed.status().error_message();
+  std::vector<int64_t> expected;
+  for (int64_t r = 2; r <= revision; ++r) expected.push_back(r);
+  EXPECT_EQ(resumed.change_revisions(), expected);
+  EXPECT_FALSE(resumed.WaitForEnd(absl::Milliseconds(200))) << resumed.status().error_message();
+}
+
+TEST_F(EditingTest, AWatchReaderResumesBySelfAfterTheServerEndsASlowStream) {
   std::mutex mutex;
   std::vector<int64_t> revisions;
-  std::atomic<bool> gate_open{false};
+  absl::Notification ended;
   auto narrow = NarrowClient(*server_, *alex_.client);
-  client::WatchSubscription watch(*narrow, plan_, {.on_event = [&](const v1::WatchEvent& event) {
-    // Stall on the first change until the edits are done.
-    while (event.has_change() && !gate_open.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+  client::remote::DelayedRunner resumer;
+  client::remote::WatchReaderOptions options;
+  options.document = plan_;
+  options.resumer = &resumer;
+  options.read = false;  // stalled until the edits are done
+  options.on_event = [&](const v1::WatchEvent& event) {
     std::lock_guard<std::mutex> lock(mutex);
     if (event.has_change()) revisions.push_back(event.change().revision());
-  }});
+  };
+  options.on_end = [&](const grpc::Status&) { ended.Notify(); };
+  client::remote::WatchReader reader(&narrow->stub<v1::EditingService::Stub>(),
+                                     "Bearer " + narrow->token(), options);
+  reader.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const std::string text(1900, 'y');
   int64_t revision = 1;
@@ -441,17 +474,19 @@ TEST_F(EditingTest, TheClientLibraryResumesBySelfAfterTheServerEndsASlowStream) 
     ASSERT_TRUE(edited.ok());
     revision = edited->revision();
   }
-  gate_open = true;
+  reader.StartReading();
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (watch.last_revision() < revision && absl::Now() < deadline) {
+  while (reader.last_revision() < revision && absl::Now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  watch.Stop();
+  reader.Cancel();
+  ended.WaitForNotification();
   std::vector<int64_t> expected;
   for (int64_t r = 2; r <= revision; ++r) expected.push_back(r);
   std::lock_guard<std::mutex> lock(mutex);
   EXPECT_EQ(revisions, expected);
-  EXPECT_GE(watch.connections(), 2) << "the server should have ended the slow stream";
+  EXPECT_GE(reader.resumes(), 1) << "the server should have ended the slow stream";
+  EXPECT_EQ(reader.gaps(), 0);
 }
 
 TEST_F(EditingTest, RevokingAGrantEndsTheGranteesStreamAndNextCall) {
@@ -543,7 +578,7 @@ TEST_F(EditingTest, WatchersOnAnotherInstanceCatchUpAfterTheDatabaseConnectionsA
 TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent) {
   auto second =
       TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
-  std::vector<std::unique_ptr<client::Client>> editors;
+  std::vector<std::unique_ptr<client::remote::RpcClient>> editors;
   editors.push_back(server_->SignInAs(alex_.id));
   editors.push_back(server_->SignInAs(clinician_.id));
   editors.push_back(second->SignInAs(alex_.id));
@@ -567,7 +602,7 @@ TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent)
   std::vector<std::thread> threads;
   for (size_t e = 0; e < editors.size(); ++e) {
     threads.emplace_back([&, e] {
-      client::Client& client = *editors[e];
+      client::remote::RpcClient& client = *editors[e];
       std::mt19937 random(static_cast<unsigned>(e * 7919 + 17));
       auto latest = GetPlan(client, plan_);
       ASSERT_TRUE(latest.ok());

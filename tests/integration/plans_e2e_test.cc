@@ -14,7 +14,7 @@
 namespace coplan {
 namespace {
 
-using client::ErrorDetail;
+using client::remote::ErrorDetail;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using testing::TestServer;
@@ -39,7 +39,7 @@ class PlansTest : public ::testing::Test {
     return plan;
   }
 
-  absl::StatusOr<v1::Plan> Create(client::Client& client, const v1::Plan& plan,
+  absl::StatusOr<v1::Plan> Create(client::remote::RpcClient& client, const v1::Plan& plan,
                                   const std::string& id = "") {
     v1::CreatePlanRequest request;
     request.set_parent(alex_.name);
@@ -289,7 +289,9 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
         Case{"people/nobody/plans/nope", absl::StatusCode::kNotFound, ""}}) {
     auto got = Get(c.name);
     EXPECT_EQ(got.status().code(), c.code) << c.name << ": " << got.status();
-    if (!c.field.empty()) EXPECT_EQ(FieldOf(got.status()), c.field) << c.name;
+    if (!c.field.empty()) {
+      EXPECT_EQ(FieldOf(got.status()), c.field) << c.name;
+    }
   }
 
   v1::Plan empty_goal = NewCarePlan();

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "coplan/client/client.h"
+#include "remote/rpc_client.h"
 #include "tests/support/edit_operations.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/process.h"
@@ -25,9 +25,11 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using testing::ServerProcess;
 
-std::unique_ptr<client::Client> SignedIn(const std::string& address, const std::string& user,
-                                         const std::string& password) {
-  auto client = std::make_unique<client::Client>(client::ClientOptions{.target = address});
+std::unique_ptr<client::remote::RpcClient> SignedIn(const std::string& address,
+                                                    const std::string& user,
+                                                    const std::string& password) {
+  auto client = std::make_unique<client::remote::RpcClient>(
+      client::remote::RpcClientOptions{.target = address});
   EXPECT_TRUE(client->SignIn(user, password).ok());
   return client;
 }

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "server/common/ids.h"
@@ -23,8 +25,9 @@ using testing::SyncCollector;
 using testing::TestServer;
 using testing::TestUser;
 
-absl::StatusOr<v1::EditDocumentResponse> EditTitle(client::Client& client, const std::string& doc,
-                                                   int64_t base, const std::string& title) {
+absl::StatusOr<v1::EditDocumentResponse> EditTitle(client::remote::RpcClient& client,
+                                                   const std::string& doc, int64_t base,
+                                                   const std::string& title) {
   v1::EditDocumentRequest request;
   request.set_name(doc);
   request.set_base_revision(base);
@@ -88,6 +91,15 @@ TEST_F(SyncTest, OneStreamFollowsSeveralDocumentsEachInOrder) {
   EXPECT_EQ(snapshots[1], 1);
   EXPECT_EQ(snapshots[2], 1);
   EXPECT_EQ(snapshots[3], 0);
+  // Each target began by saying how it starts: what revision makes the copy current.
+  std::map<int, v1::SyncResponse> first;
+  for (const auto& response : sync.responses()) first.emplace(response.target_id(), response);
+  for (int target = 1; target <= 3; ++target) {
+    ASSERT_TRUE(first[target].has_started()) << target;
+    EXPECT_FALSE(first[target].started().has_access_end_time()) << target;
+  }
+  EXPECT_EQ(first[1].started().current_revision(), 1);
+  EXPECT_EQ(first[3].started().current_revision(), 2);
   // A removed target hears nothing more; the others go on.
   ASSERT_TRUE(sync.Remove(2));
   absl::SleepFor(absl::Milliseconds(300));  // the removal is handled before the edits below
@@ -180,11 +192,13 @@ TEST_F(SyncTest, ANewlyWithheldPartReplacesTheReadersCopyAndATimedGrantSaysWhenI
   SyncCollector sync(*jordan_.client);
   ASSERT_TRUE(sync.Add(1, plans_[0]));
   ASSERT_TRUE(sync.WaitForRevision(1, 1));
-  // First the access's end, then the snapshot (with the warning sign).
+  // First how the target starts (the revision that makes the copy current, and when the
+  // access ends), then the snapshot (with the warning sign).
   auto responses = sync.responses();
   ASSERT_GE(responses.size(), 2u);
-  ASSERT_TRUE(responses[0].has_access());
-  EXPECT_EQ(responses[0].access().end_time().seconds(), absl::ToUnixSeconds(expiry));
+  ASSERT_TRUE(responses[0].has_started());
+  EXPECT_EQ(responses[0].started().current_revision(), 1);
+  EXPECT_EQ(responses[0].started().access_end_time().seconds(), absl::ToUnixSeconds(expiry));
   ASSERT_TRUE(responses[1].event().has_snapshot());
   EXPECT_EQ(responses[1].event().snapshot().plan().crisis_plan().warning_signs_size(), 1);
 
@@ -234,8 +248,8 @@ TEST_F(SyncTest, MisusingTheProtocolEndsTheStreamNamingTheField) {
   ASSERT_TRUE(sync.WaitForEnd());
   ASSERT_EQ(sync.status().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(sync.status().error_message(), ::testing::HasSubstr("target 1 is already followed"));
-  auto status = client::FromGrpcStatus(sync.status());
-  auto bad = client::ErrorDetail<google::rpc::BadRequest>(status);
+  auto status = client::remote::FromGrpcStatus(sync.status());
+  auto bad = client::remote::ErrorDetail<google::rpc::BadRequest>(status);
   ASSERT_TRUE(bad.has_value());
   EXPECT_EQ(bad->field_violations(0).field(), "add_target.target_id");
 

@@ -58,7 +58,7 @@ v1::OptionGrid CompleteGrid(const std::string& title, absl::CivilDay today) {
   return grid;
 }
 
-std::string PublishGrid(client::Client& author, const v1::OptionGrid& grid) {
+std::string PublishGrid(client::remote::RpcClient& author, const v1::OptionGrid& grid) {
   v1::CreateOptionGridRequest create;
   *create.mutable_option_grid() = grid;
   auto draft = author.Call(&v1::OptionGridService::Stub::CreateOptionGrid, create);

@@ -23,7 +23,7 @@ v1::Plan CreateCrisisPlan(TestUser& person, int warning_signs = 1);
 // authors, funding, conflicts and review dates around `today`: it publishes.
 v1::OptionGrid CompleteGrid(const std::string& title, absl::CivilDay today);
 // Creates and publishes `grid` as `author` (a grid author); the version's name.
-std::string PublishGrid(client::Client& author, const v1::OptionGrid& grid);
+std::string PublishGrid(client::remote::RpcClient& author, const v1::OptionGrid& grid);
 // Adds `clinician` to the person's care team (as the administrator).
 void JoinCareTeam(TestServer& server, const TestUser& person, const TestUser& clinician);
 // The person grants `grantee` access to one document; the grant's name.

@@ -14,7 +14,7 @@ int64_t RevisionOf(const v1::WatchEvent& event) {
 
 }  // namespace
 
-SyncCollector::SyncCollector(coplan::client::Client& client)
+SyncCollector::SyncCollector(coplan::client::remote::RpcClient& client)
     : context_(client.NewContext(absl::InfiniteDuration())),
       stub_(v1::SyncService::NewStub(client.channel())) {
   stream_ = stub_->Sync(context_.get());

@@ -14,14 +14,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "coplan/client/client.h"
 #include "coplan/v1/sync_service.grpc.pb.h"
+#include "remote/rpc_client.h"
 
 namespace coplan::testing {
 
 class SyncCollector {
  public:
-  explicit SyncCollector(coplan::client::Client& client);
+  explicit SyncCollector(coplan::client::remote::RpcClient& client);
   ~SyncCollector();  // cancels and waits
 
   // AddTarget of a document (resume_after_revision 0: from a snapshot).

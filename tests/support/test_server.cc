@@ -68,14 +68,15 @@ void TestServer::Stop() {
   if (app_ != nullptr) app_->Shutdown();
 }
 
-std::unique_ptr<coplan::client::Client> TestServer::NewClient() const {
-  coplan::client::ClientOptions options;
+std::unique_ptr<coplan::client::remote::RpcClient> TestServer::NewClient() const {
+  coplan::client::remote::RpcClientOptions options;
   options.target = address();
   options.default_deadline = absl::Seconds(30);
-  return std::make_unique<coplan::client::Client>(options);
+  return std::make_unique<coplan::client::remote::RpcClient>(options);
 }
 
-std::unique_ptr<coplan::client::Client> TestServer::SignInAs(const std::string& id) const {
+std::unique_ptr<coplan::client::remote::RpcClient> TestServer::SignInAs(
+    const std::string& id) const {
   auto client = NewClient();
   Check(client->SignIn(id, kPassword), "sign in");
   return client;

@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "coplan/client/client.h"
+#include "remote/rpc_client.h"
 #include "server/app/config.h"
 #include "server/app/server_app.h"
 #include "server/common/clock.h"
@@ -30,7 +30,7 @@ struct UserOptions {
 struct TestUser {
   std::string id;
   std::string name;  // "people/{id}"
-  std::unique_ptr<coplan::client::Client> client;
+  std::unique_ptr<coplan::client::remote::RpcClient> client;
 };
 
 class TestServer {
@@ -57,14 +57,14 @@ class TestServer {
   const ServerConfig& config() const { return config_; }
 
   // A client with no token.
-  std::unique_ptr<coplan::client::Client> NewClient() const;
-  coplan::client::Client& admin() { return *admin_; }
+  std::unique_ptr<coplan::client::remote::RpcClient> NewClient() const;
+  coplan::client::remote::RpcClient& admin() { return *admin_; }
 
   // Registers a person with an account (through the API, as the administrator) and
   // returns a client signed in as them.
   TestUser CreateUser(const std::string& display_name, UserOptions options = {});
   // Signs in again as an existing test user (a second device).
-  std::unique_ptr<coplan::client::Client> SignInAs(const std::string& id) const;
+  std::unique_ptr<coplan::client::remote::RpcClient> SignInAs(const std::string& id) const;
 
   // Stops the server (graceful), keeping the database.
   void Stop();
@@ -77,7 +77,7 @@ class TestServer {
   std::string conninfo_;
   std::string secret_file_;
   std::unique_ptr<ServerApp> app_;
-  std::unique_ptr<coplan::client::Client> admin_;
+  std::unique_ptr<coplan::client::remote::RpcClient> admin_;
 };
 
 google::type::Date Date(int year, int month, int day);

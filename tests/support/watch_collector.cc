@@ -4,8 +4,9 @@
 
 namespace coplan::testing {
 
-WatchCollector::WatchCollector(coplan::client::Client& client, const std::string& document,
-                               int64_t resume_after, bool editing, bool read) {
+WatchCollector::WatchCollector(coplan::client::remote::RpcClient& client,
+                               const std::string& document, int64_t resume_after, bool editing,
+                               bool read) {
   client::remote::WatchReaderOptions options;
   options.document = document;
   options.resume_after_revision = resume_after;

@@ -12,7 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "coplan/client/client.h"
+#include "remote/rpc_client.h"
 #include "remote/watch_reader.h"
 
 namespace coplan::testing {
@@ -21,7 +21,7 @@ class WatchCollector {
  public:
   // `read = false` opens the stream without reading it (a stalled reader) until
   // StartReading. The server's end is kept, never resumed.
-  WatchCollector(coplan::client::Client& client, const std::string& document,
+  WatchCollector(coplan::client::remote::RpcClient& client, const std::string& document,
                  int64_t resume_after = 0, bool editing = false, bool read = true);
   // Cancels and waits for the stream to be over.
   ~WatchCollector();

@@ -3,7 +3,6 @@
 #include <random>
 #include <thread>
 
-
 namespace coplan::client::remote {
 namespace {
 
@@ -91,7 +90,7 @@ std::unique_ptr<grpc::ClientContext> RpcClient::NewContext(
 }
 
 absl::Status RpcClient::Invoke(const std::function<grpc::Status(grpc::ClientContext*)>& call,
-                            bool retry, std::optional<absl::Duration> deadline) {
+                               bool retry, std::optional<absl::Duration> deadline) {
   absl::Duration backoff = options_.initial_backoff;
   bool refreshed = false;
   for (int attempt = 1;; ++attempt) {

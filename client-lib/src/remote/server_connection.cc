@@ -1,0 +1,107 @@
+#include "remote/server_connection.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "remote/grpc_status.h"
+
+namespace coplan::client::remote {
+
+std::shared_ptr<grpc::Channel> MakeDeviceChannel(const ConnectionOptions& options) {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // Reconnect soon after the network comes back (gRPC's default waits up to two minutes).
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 5000);
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  if (!options.user_agent.empty()) arguments.SetUserAgentPrefix(options.user_agent);
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.root_certificates;
+    credentials = grpc::SslCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  return grpc::CreateCustomChannel(options.target, credentials, arguments);
+}
+
+struct ServerConnection::InFlight {
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  Done done;
+};
+
+ServerConnection::ServerConnection(const ConnectionOptions& options)
+    : channel_(MakeDeviceChannel(options)),
+      generic_(channel_),
+      sync_stub_(coplan::v1::SyncService::NewStub(channel_)) {}
+
+ServerConnection::~ServerConnection() {
+  CancelAll();
+  WaitForCalls(absl::Seconds(10));
+}
+
+void ServerConnection::Call(const std::string& method, const std::string& request,
+                            const std::string& authorization, absl::Duration deadline, Done done) {
+  auto call = std::make_shared<InFlight>();
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!cancelled_) in_flight_.insert(call);
+  }
+  if (call.use_count() == 1) {
+    done(absl::CancelledError("the client is closed"));
+    return;
+  }
+  call->done = std::move(done);
+  if (!authorization.empty()) call->context.AddMetadata("authorization", authorization);
+  call->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  grpc::Slice slice(request);
+  call->request = grpc::ByteBuffer(&slice, 1);
+  generic_.UnaryCall(&call->context, method, grpc::StubOptions(), &call->request, &call->response,
+                     [this, call](grpc::Status status) {
+                       absl::StatusOr<std::string> answer;
+                       if (status.ok()) {
+                         std::vector<grpc::Slice> slices;
+                         std::string bytes;
+                         if (call->response.Dump(&slices).ok()) {
+                           for (const auto& part : slices) {
+                             bytes.append(reinterpret_cast<const char*>(part.begin()), part.size());
+                           }
+                         }
+                         answer = std::move(bytes);
+                       } else {
+                         answer = FromGrpcStatus(status);
+                       }
+                       Done done = std::move(call->done);
+                       done(std::move(answer));
+                       Finished(call);
+                     });
+}
+
+void ServerConnection::Finished(const std::shared_ptr<InFlight>& call) {
+  absl::MutexLock lock(&mutex_);
+  in_flight_.erase(call);
+}
+
+void ServerConnection::CancelAll() {
+  std::set<std::shared_ptr<InFlight>> calls;
+  {
+    absl::MutexLock lock(&mutex_);
+    cancelled_ = true;
+    calls = in_flight_;
+  }
+  // Outside the lock: gRPC may finish a call inline in TryCancel.
+  for (const auto& call : calls) call->context.TryCancel();
+}
+
+bool ServerConnection::WaitForCalls(absl::Duration timeout) {
+  absl::MutexLock lock(&mutex_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return in_flight_.empty(); };
+  return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
+}
+
+}  // namespace coplan::client::remote

@@ -59,9 +59,10 @@ class CoplanClient::Impl {
     callbacks_.Stop();  // runs the callbacks already due, then stops
   }
 
-  // Runs `task` on the core's queue; after Close, answers `closed` at once instead.
+  // Runs `task` on the core's queue; after Close (or once the device is forgotten),
+  // answers `closed` at once instead, on the caller's thread: no callback thread is left.
   void Post(std::function<void(sync::SyncEngine&)> task, std::function<void()> closed) {
-    if (closed_.load()) {
+    if (closed_.load() || forgotten_.load()) {
       if (closed) closed();
       return;
     }
@@ -69,6 +70,8 @@ class CoplanClient::Impl {
   }
 
   ListenerId NextId() { return next_id_.fetch_add(1); }
+  // After ForgetDevice: the cache file is gone, so every later call is refused.
+  void MarkForgotten() { forgotten_.store(true); }
 
   cv1::SessionState session() {
     absl::MutexLock lock(&session_mutex_);
@@ -85,6 +88,7 @@ class CoplanClient::Impl {
   sync::WorkQueue core_;
   std::unique_ptr<sync::SyncEngine> engine_;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> forgotten_{false};
   std::atomic<ListenerId> next_id_{1};
   absl::Mutex session_mutex_;
   cv1::SessionState session_ ABSL_GUARDED_BY(session_mutex_);
@@ -135,8 +139,14 @@ void CoplanClient::SignOut(StatusCallback done) {
 }
 
 void CoplanClient::ForgetDevice(StatusCallback done) {
-  impl_->Post([=](sync::SyncEngine& engine) { engine.SignOut(/*forget_device=*/true, done); },
-              [done] { done(Closed()); });
+  Impl* impl = impl_.get();
+  impl_->Post(
+      [=](sync::SyncEngine& engine) {
+        // Refused from here on, before anything else queued after this can run.
+        impl->MarkForgotten();
+        engine.SignOut(/*forget_device=*/true, done);
+      },
+      [done] { done(Closed()); });
 }
 
 ListenerId CoplanClient::Follow(const std::string& document, DocumentListener listener) {

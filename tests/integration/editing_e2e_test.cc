@@ -17,6 +17,7 @@
 #include "server/common/ids.h"
 #include "server/domain/edit_engine.h"
 #include "tests/support/edit_operations.h"
+#include "tests/support/records.h"
 #include "tests/support/test_server.h"
 #include "tests/support/watch_collector.h"
 
@@ -25,6 +26,7 @@ namespace {
 
 using client::remote::ErrorDetail;
 using ::testing::ElementsAre;
+using testing::History;
 using testing::InsertOp;
 using testing::MoveOp;
 using testing::RemoveOp;
@@ -50,21 +52,6 @@ absl::StatusOr<v1::Plan> GetPlan(client::remote::RpcClient& client, const std::s
   v1::GetPlanRequest request;
   request.set_name(name);
   return client.Call(&v1::PlanService::Stub::GetPlan, request);
-}
-
-std::vector<v1::Revision> History(client::remote::RpcClient& client, const std::string& name) {
-  std::vector<v1::Revision> all;
-  v1::ListRevisionsRequest request;
-  request.set_parent(name);
-  request.set_page_size(100);
-  do {
-    auto page = client.Call(&v1::EditingService::Stub::ListRevisions, request);
-    EXPECT_TRUE(page.ok()) << page.status();
-    if (!page.ok()) break;
-    for (const auto& revision : page->revisions()) all.push_back(revision);
-    request.set_page_token(page->next_page_token());
-  } while (!request.page_token().empty());
-  return all;
 }
 
 // The document as the history rebuilds it, from an empty plan.

@@ -92,4 +92,19 @@ std::string Grant(TestUser& person, const TestUser& grantee, const std::string& 
   return grant.ok() ? grant->name() : "";
 }
 
+std::vector<v1::Revision> History(client::remote::RpcClient& client, const std::string& name) {
+  std::vector<v1::Revision> all;
+  v1::ListRevisionsRequest request;
+  request.set_parent(name);
+  request.set_page_size(100);
+  do {
+    auto page = client.Call(&v1::EditingService::Stub::ListRevisions, request);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    for (const auto& revision : page->revisions()) all.push_back(revision);
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty());
+  return all;
+}
+
 }  // namespace coplan::testing

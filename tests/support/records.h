@@ -8,9 +8,11 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "coplan/v1/editing_service.pb.h"
 #include "coplan/v1/option_grid.pb.h"
 #include "coplan/v1/plan.pb.h"
 #include "tests/support/test_server.h"
@@ -29,5 +31,7 @@ void JoinCareTeam(TestServer& server, const TestUser& person, const TestUser& cl
 // The person grants `grantee` access to one document; the grant's name.
 std::string Grant(TestUser& person, const TestUser& grantee, const std::string& document,
                   v1::AccessLevel access, std::optional<absl::Time> expire_time = std::nullopt);
+// A document's whole history as `client` reads it (every page), oldest first.
+std::vector<v1::Revision> History(client::remote::RpcClient& client, const std::string& name);
 
 }  // namespace coplan::testing

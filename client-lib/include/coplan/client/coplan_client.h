@@ -19,7 +19,7 @@
 // be called from any thread. The work happens on the core's own thread; every callback
 // and listener runs on the core's one callback thread, one at a time, in order, so a
 // callback may call back into the client (but should not block for long: it holds up the
-// callbacks after it). Callbacks never run on the caller's thread.
+// callbacks after it). Callbacks never run on the caller's thread (except after Close).
 //
 // Errors are absl::Status with gRPC's codes; the server's google.rpc details (BadRequest,
 // ErrorInfo, EditConflict) are payloads keyed by type URL.
@@ -89,7 +89,9 @@ class CoplanClient {
 
   // Ends every call and the sync stream, runs the callbacks still due (calls not answered
   // get CANCELLED), and closes the cache; waits for all of it. Idempotent. Not from a
-  // callback.
+  // callback. After Close, every call is answered CANCELLED at once, on the caller's own
+  // thread (the one exception to the threading rule above: no callback thread is left),
+  // and listeners added then hear nothing.
   void Close();
 
   // --- The session ---
@@ -102,7 +104,8 @@ class CoplanClient {
   // session on the server. The wipe happens even offline; `done` then gets UNAVAILABLE to
   // say the server could not be told (the session's tokens are gone from the device).
   void SignOut(StatusCallback done);
-  // SignOut, then deletes the cache file itself; the client is closed afterwards.
+  // SignOut, then deletes the cache file itself. Every call made after it is answered
+  // CANCELLED as after Close (which still releases the client).
   void ForgetDevice(StatusCallback done);
 
   // --- Documents ---
@@ -130,8 +133,9 @@ class CoplanClient {
   // --- Edits ---
   // Applies the edit to the device's copy at once (with the server's own edit engine) and
   // queues it durably: `done` runs once it is safe from an app kill. Errors are the ones
-  // the server would give (INVALID_ARGUMENT naming the field, NOT_FOUND for an unknown
-  // item), and nothing is queued.
+  // the server would give (INVALID_ARGUMENT naming the field, e.g. for an unknown item;
+  // FAILED_PRECONDITION for a document the device does not follow or has no copy of yet),
+  // and nothing is queued.
   void Edit(const coplan::client::v1::EditRequest& request,
             Callback<coplan::client::v1::EditQueued> done);
   void ResolveConflict(const coplan::client::v1::Resolution& resolution, StatusCallback done);

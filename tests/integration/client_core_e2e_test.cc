@@ -1,0 +1,480 @@
+// The client core (client-lib, coplan::client::CoplanClient) against the real server over
+// real gRPC: a crisis plan opens from the encrypted cache with the server gone, edits made
+// offline reach the server exactly once across client and server restarts, a conflict is
+// shown with both versions and resolved, every followed document shares one sync stream,
+// a revoked share is removed from the device, and signing out wipes it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "coplan/client/coplan_client.h"
+#include "server/common/ids.h"
+#include "tests/support/edit_operations.h"
+#include "tests/support/records.h"
+#include "tests/support/test_cluster.h"
+#include "tests/support/test_server.h"
+
+namespace coplan {
+namespace {
+
+namespace cv1 = coplan::client::v1;
+using client::ClientOptions;
+using client::CoplanClient;
+using testing::History;
+using testing::TestServer;
+using testing::TestUser;
+
+// Waits for one callback's answer.
+template <typename T>
+class Answer {
+ public:
+  client::Callback<T> callback() {
+    return [this](absl::StatusOr<T> value) {
+      absl::MutexLock lock(&mutex_);
+      value_ = std::move(value);
+    };
+  }
+  absl::StatusOr<T> Get(absl::Duration timeout = absl::Seconds(30)) {
+    absl::MutexLock lock(&mutex_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return value_.has_value(); };
+    if (!mutex_.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
+      return absl::DeadlineExceededError("no answer from the client core");
+    }
+    return *value_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::optional<absl::StatusOr<T>> value_ ABSL_GUARDED_BY(mutex_);
+};
+
+absl::Status AwaitStatus(const std::function<void(client::StatusCallback)>& call,
+                         absl::Duration timeout = absl::Seconds(30)) {
+  absl::Mutex mutex;
+  std::optional<absl::Status> result;
+  call([&](absl::Status status) {
+    absl::MutexLock lock(&mutex);
+    result = std::move(status);
+  });
+  absl::MutexLock lock(&mutex);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) { return result.has_value(); };
+  if (!mutex.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
+    return absl::DeadlineExceededError("no answer from the client core");
+  }
+  return *result;
+}
+
+// Everything a listener heard, to wait on.
+template <typename Event>
+class Heard {
+ public:
+  std::function<void(const Event&)> listener() {
+    return [this](const Event& event) {
+      absl::MutexLock lock(&mutex_);
+      events_.push_back(event);
+    };
+  }
+  // Waits until some event satisfies `match`; returns it.
+  std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
+                               absl::Duration timeout = absl::Seconds(20)) {
+    absl::MutexLock lock(&mutex_);
+    std::optional<Event> found;
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+      for (const Event& event : events_) {
+        if (match(event)) {
+          found = event;
+          return true;
+        }
+      }
+      return false;
+    };
+    mutex_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+    return found;
+  }
+  std::vector<Event> events() {
+    absl::MutexLock lock(&mutex_);
+    return events_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class ClientCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StartServer();
+    alex_ = server_->CreateUser("Alex", {.birth_date = testing::Date(2009, 3, 14)});
+    clinician_ = server_->CreateUser("Dr Lee", {.clinician = true});
+    testing::JoinCareTeam(*server_, alex_, clinician_);
+    plan_ = testing::CreateCrisisPlan(alex_, 3).name();
+    dir_ = testing::MakeTempDir("coplan-client-core");
+    key_ = std::string(32, '\0');
+    for (int i = 0; i < 32; ++i) key_[i] = static_cast<char>(i * 7 + 1);
+  }
+
+  // Starts the server (again on the same port and database after StopServer).
+  void StartServer() {
+    TestServer::Options options;
+    if (!conninfo_.empty()) {
+      options.conninfo = conninfo_;
+      options.secret_file = secret_file_;
+      const std::string listen = address_;
+      options.configure = [listen](ServerConfig& config) { config.listen = listen; };
+    }
+    server_ = TestServer::Start(options);
+    conninfo_ = server_->conninfo();
+    secret_file_ = server_->secret_file();
+    address_ = server_->address();
+  }
+  void StopServer() { server_->Stop(); }
+
+  ClientOptions Options(const std::string& cache = "device.cache") {
+    ClientOptions options;
+    options.server = address_;
+    options.cache_path = dir_ + "/" + cache;
+    options.cache_key = key_;
+    options.device_name = "Alex's phone";
+    options.call_deadline = absl::Seconds(5);
+    options.max_backoff = absl::Milliseconds(500);
+    options.listener = client_events_.listener();
+    return options;
+  }
+
+  std::unique_ptr<CoplanClient> Open(ClientOptions options) {
+    auto opened = CoplanClient::Open(std::move(options));
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+
+  std::unique_ptr<CoplanClient> SignedIn(const std::string& id, ClientOptions options) {
+    auto client = Open(std::move(options));
+    if (client == nullptr) return nullptr;
+    Answer<cv1::SessionState> session;
+    client->SignIn(id, TestServer::kPassword, session.callback());
+    auto state = session.Get();
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (!state.ok()) return nullptr;
+    EXPECT_TRUE(state->signed_in());
+    return client;
+  }
+
+  absl::StatusOr<cv1::CachedDocument> GetDocument(CoplanClient& client, const std::string& doc) {
+    Answer<cv1::CachedDocument> answer;
+    client.GetDocument(doc, answer.callback());
+    return answer.Get();
+  }
+
+  absl::StatusOr<cv1::EditQueued> Edit(CoplanClient& client, const std::string& doc,
+                                       std::vector<v1::EditOperation> operations) {
+    cv1::EditRequest request;
+    request.set_document(doc);
+    for (auto& operation : operations) *request.add_operations() = std::move(operation);
+    Answer<cv1::EditQueued> answer;
+    client.Edit(request, answer.callback());
+    return answer.Get();
+  }
+
+  // Follows `doc` and waits until the copy is live at `revision` or later.
+  bool FollowLive(CoplanClient& client, const std::string& doc, Heard<cv1::DocumentEvent>& heard,
+                  int64_t revision = 1) {
+    client.Follow(doc, heard.listener());
+    return heard
+        .WaitFor([revision](const cv1::DocumentEvent& event) {
+          return event.has_document() && event.document().live() &&
+                 event.document().server_revision() >= revision;
+        })
+        .has_value();
+  }
+
+  // Whether Alex's open sessions (as the server lists them) include `session`.
+  bool ListsOpenSession(const std::string& session) {
+    v1::ListSessionsRequest list;
+    list.set_parent("people/me");
+    auto sessions = alex_.client->Call(&v1::AuthService::Stub::ListSessions, list);
+    EXPECT_TRUE(sessions.ok()) << sessions.status();
+    if (!sessions.ok()) return false;
+    for (const auto& open : sessions->sessions()) {
+      if (open.name() == session) return true;
+    }
+    return false;
+  }
+
+  std::unique_ptr<TestServer> server_;
+  std::string conninfo_, secret_file_, address_;
+  TestUser alex_, clinician_;
+  std::string plan_;
+  std::string dir_, key_;
+  Heard<cv1::ClientEvent> client_events_;
+};
+
+TEST_F(ClientCoreTest, ACrisisPlanOpensWithNoSignalFromTheEncryptedCacheAfterARestart) {
+  auto client = SignedIn(alex_.id, Options());
+  ASSERT_NE(client, nullptr);
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*client, plan_, heard));
+  // A step only the device's copy holds, to look for in the file.
+  ASSERT_TRUE(Edit(*client, plan_,
+                   {testing::InsertOp("crisis_plan.coping_strategies",
+                                      R"({"text": "text my sister Morwenna"})")})
+                  .ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) { client->Flush(absl::Seconds(20), done); }).ok());
+  client->Close();
+  client.reset();
+  StopServer();
+
+  // No signal: the server is gone. The plan opens from the device, marked not live.
+  auto offline = Open(Options());
+  ASSERT_NE(offline, nullptr);
+  EXPECT_TRUE(offline->session().signed_in());
+  auto copy = GetDocument(*offline, plan_);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_FALSE(copy->live());
+  EXPECT_EQ(copy->server_revision(), 2);
+  EXPECT_TRUE(copy->has_last_synced_time());
+  const auto& steps = copy->document().plan().crisis_plan().coping_strategies();
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps[steps.size() - 1].text(), "text my sister Morwenna");
+  offline->Close();
+
+  // Someone who picks up the phone finds no plaintext in the app's storage.
+  const std::string file = ReadFile(dir_ + "/device.cache");
+  ASSERT_GT(file.size(), 4096u);
+  EXPECT_EQ(file.find("SQLite format 3"), std::string::npos);
+  EXPECT_EQ(file.find("Morwenna"), std::string::npos);
+  EXPECT_EQ(file.find(alex_.id), std::string::npos);
+
+  // Without the key the cache does not open: DATA_LOSS, and nothing is read.
+  ClientOptions wrong = Options();
+  wrong.cache_key[0] ^= 1;
+  auto refused = CoplanClient::Open(wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
+}
+
+TEST_F(ClientCoreTest, EditsMadeOfflineReachTheServerExactlyOnceAcrossRestarts) {
+  auto client = SignedIn(alex_.id, Options());
+  ASSERT_NE(client, nullptr);
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*client, plan_, heard));
+  StopServer();
+
+  // Three edits offline: each shows at once and waits in the queue.
+  for (int i = 0; i < 3; ++i) {
+    auto queued = Edit(*client, plan_,
+                       {testing::InsertOp("crisis_plan.coping_strategies",
+                                          absl::StrCat(R"({"text": "offline step )", i, "\"}"))});
+    ASSERT_TRUE(queued.ok()) << queued.status();
+    EXPECT_EQ(queued->document().pending_batches(), i + 1);
+    EXPECT_EQ(queued->batch().base_revision(), 1);
+  }
+  // A mistake offline gets the server's own answer, naming the field, and queues nothing.
+  auto bad = Edit(*client, plan_, {testing::RemoveOp("crisis_plan.warning_signs[nope]")});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::HasSubstr("operations[0].remove_item.item_path"));
+  Answer<cv1::PendingState> pending;
+  client->GetPendingState(pending.callback());
+  ASSERT_TRUE(pending.Get().ok());
+  EXPECT_EQ(pending.Get()->batches_size(), 3);
+
+  // The app is killed and started again, still offline; then the server comes back.
+  client->Close();
+  client.reset();
+  auto reopened = Open(Options());
+  ASSERT_NE(reopened, nullptr);
+  auto copy = GetDocument(*reopened, plan_);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(copy->pending_batches(), 3);
+  StartServer();
+  ASSERT_TRUE(AwaitStatus([&](auto done) { reopened->Flush(absl::Seconds(30), done); }).ok());
+
+  // Each batch is in the history once, in the order made.
+  const auto history = History(*clinician_.client, plan_);
+  ASSERT_EQ(history.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(history[i + 1].revision(), i + 2);
+    EXPECT_EQ(history[i + 1].author(), alex_.name);
+  }
+  v1::GetPlanRequest get;
+  get.set_name(plan_);
+  auto plan = clinician_.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const auto& steps = plan->crisis_plan().coping_strategies();
+  ASSERT_GE(steps.size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(steps[steps.size() - 3 + i].text(), absl::StrCat("offline step ", i));
+  }
+  // And the device's copy is the server's, with nothing pending.
+  auto synced = GetDocument(*reopened, plan_);
+  ASSERT_TRUE(synced.ok());
+  EXPECT_EQ(synced->server_revision(), 4);
+  EXPECT_EQ(synced->pending_batches(), 0);
+  EXPECT_EQ(synced->document().plan().crisis_plan().SerializeAsString(),
+            plan->crisis_plan().SerializeAsString());
+  EXPECT_EQ(
+      client_events_.WaitFor([](const cv1::ClientEvent& event) { return event.has_accepted(); })
+          ->accepted()
+          .document(),
+      plan_);
+}
+
+TEST_F(ClientCoreTest, AConflictShowsBothVersionsAndNothingIsDroppedUntilThePersonChooses) {
+  auto client = SignedIn(alex_.id, Options());
+  ASSERT_NE(client, nullptr);
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*client, plan_, heard));
+  v1::GetPlanRequest get;
+  get.set_name(plan_);
+  const std::string sign_id =
+      alex_.client->Call(&v1::PlanService::Stub::GetPlan, get)->crisis_plan().warning_signs(0).id();
+  const std::string path = absl::StrCat("crisis_plan.warning_signs[", sign_id, "]");
+  client->Close();
+  client.reset();
+
+  // Offline, Alex rewords a warning sign; meanwhile the clinician rewords the same one.
+  StopServer();
+  auto offline = Open(Options());
+  ASSERT_NE(offline, nullptr);
+  ASSERT_TRUE(Edit(*offline, plan_, {testing::UpdateOp(path, R"({"text": "not sleeping"})")}).ok());
+  offline->Close();
+  offline.reset();
+  StartServer();
+  v1::EditDocumentRequest theirs;
+  theirs.set_name(plan_);
+  theirs.set_base_revision(1);
+  theirs.set_idempotency_key(NewRandomToken(12));
+  *theirs.add_operations() = testing::UpdateOp(path, R"({"text": "awake all night"})");
+  ASSERT_TRUE(clinician_.client->Call(&v1::EditingService::Stub::EditDocument, theirs).ok());
+
+  auto online = Open(Options());
+  ASSERT_NE(online, nullptr);
+  auto conflict =
+      client_events_.WaitFor([](const cv1::ClientEvent& event) { return event.has_conflict(); });
+  ASSERT_TRUE(conflict.has_value()) << "no conflict surfaced";
+  EXPECT_THAT(conflict->conflict().path(), ::testing::HasSubstr(sign_id));
+  EXPECT_THAT(conflict->conflict().mine().DebugString(), ::testing::HasSubstr("not sleeping"));
+  EXPECT_THAT(conflict->conflict().theirs().DebugString(), ::testing::HasSubstr("awake all night"));
+  EXPECT_EQ(conflict->conflict().current_revision(), 2);
+  Answer<cv1::PendingState> pending;
+  online->GetPendingState(pending.callback());
+  ASSERT_TRUE(pending.Get().ok());
+  ASSERT_EQ(pending.Get()->conflicts_size(), 1);
+  EXPECT_EQ(pending.Get()->batches(0).state(), cv1::PendingBatch::STATE_CONFLICT);
+
+  // Alex keeps theirs... no: keeps their own words, applied on the current revision.
+  cv1::Resolution resolution;
+  resolution.set_batch_id(conflict->conflict().batch().id());
+  resolution.set_choice(cv1::Resolution::CHOICE_KEEP_MINE);
+  ASSERT_TRUE(AwaitStatus([&](auto done) { online->ResolveConflict(resolution, done); }).ok());
+  ASSERT_TRUE(AwaitStatus([&](auto done) { online->Flush(absl::Seconds(30), done); }).ok());
+  auto plan = clinician_.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->revision(), 3);
+  EXPECT_EQ(plan->crisis_plan().warning_signs(0).text(), "not sleeping");
+  EXPECT_EQ(History(*clinician_.client, plan_).size(), 3u);
+}
+
+TEST_F(ClientCoreTest, OneStreamCarriesEveryFollowedDocumentAndARevokedShareLeavesTheDevice) {
+  TestUser jordan = server_->CreateUser("Jordan");
+  const std::string second = testing::CreateCrisisPlan(alex_).name();
+  const std::string third = testing::CreateCrisisPlan(alex_).name();
+  const std::string grant = testing::Grant(alex_, jordan, plan_, v1::ACCESS_LEVEL_READ);
+  testing::Grant(alex_, jordan, second, v1::ACCESS_LEVEL_READ);
+  testing::Grant(alex_, jordan, third, v1::ACCESS_LEVEL_READ);
+  auto carer = SignedIn(jordan.id, Options("jordan.cache"));
+  ASSERT_NE(carer, nullptr);
+  Heard<cv1::DocumentEvent> first_heard, second_heard, third_heard;
+  ASSERT_TRUE(FollowLive(*carer, plan_, first_heard));
+  ASSERT_TRUE(FollowLive(*carer, second, second_heard));
+  ASSERT_TRUE(FollowLive(*carer, third, third_heard));
+  Answer<int> streams;
+  carer->CountOpenStreams(streams.callback());
+  EXPECT_EQ(streams.Get().value_or(-1), 1);
+
+  // Alex stops sharing the first: it leaves the carer's phone within a second.
+  v1::RevokeGrantRequest revoke;
+  revoke.set_name(grant);
+  const absl::Time revoked_at = absl::Now();
+  ASSERT_TRUE(alex_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
+  auto ended = first_heard.WaitFor(
+      [](const cv1::DocumentEvent& event) { return event.has_ended(); }, absl::Seconds(5));
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_LT(absl::Now() - revoked_at, absl::Seconds(1));
+  EXPECT_EQ(ended->ended().code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(GetDocument(*carer, plan_).status().code(), absl::StatusCode::kNotFound);
+
+  // The others still flow live on the same stream.
+  v1::EditDocumentRequest change;
+  change.set_name(second);
+  change.set_base_revision(1);
+  change.set_idempotency_key(NewRandomToken(12));
+  *change.add_operations() = testing::SetOp("title", "\"still shared\"");
+  ASSERT_TRUE(alex_.client->Call(&v1::EditingService::Stub::EditDocument, change).ok());
+  ASSERT_TRUE(second_heard
+                  .WaitFor([](const cv1::DocumentEvent& event) {
+                    return event.has_document() && event.document().server_revision() == 2;
+                  })
+                  .has_value());
+  EXPECT_EQ(GetDocument(*carer, second)->document().plan().title(), "still shared");
+  Answer<int> still;
+  carer->CountOpenStreams(still.callback());
+  EXPECT_EQ(still.Get().value_or(-1), 1);
+  carer->Close();
+  // Nothing of the revoked plan is left in the carer's cache after a restart either.
+  auto reopened = Open(Options("jordan.cache"));
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(GetDocument(*reopened, plan_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(GetDocument(*reopened, third).ok());
+}
+
+TEST_F(ClientCoreTest, SigningOutWipesTheDeviceAndEndsItsSessionOnTheServer) {
+  auto client = SignedIn(alex_.id, Options());
+  ASSERT_NE(client, nullptr);
+  const std::string session = client->session().session();
+  ASSERT_TRUE(ListsOpenSession(session)) << session;
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*client, plan_, heard));
+  ASSERT_TRUE(AwaitStatus([&](auto done) { client->SignOut(done); }).ok());
+  EXPECT_FALSE(client->session().signed_in());
+  EXPECT_EQ(GetDocument(*client, plan_).status().code(), absl::StatusCode::kNotFound);
+  client->Close();
+
+  // The server no longer lists the device's session among the open ones.
+  EXPECT_FALSE(ListsOpenSession(session));
+
+  auto reopened = Open(Options());
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_FALSE(reopened->session().signed_in());
+  EXPECT_EQ(GetDocument(*reopened, plan_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ClientCoreTest, ForgettingTheDeviceDeletesTheCacheAndRefusesLaterCalls) {
+  auto client = SignedIn(alex_.id, Options());
+  ASSERT_NE(client, nullptr);
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*client, plan_, heard));
+  const std::string session = client->session().session();
+  ASSERT_TRUE(AwaitStatus([&](auto done) { client->ForgetDevice(done); }).ok());
+  EXPECT_FALSE(std::ifstream(dir_ + "/device.cache").good()) << "the cache file is still there";
+  EXPECT_FALSE(ListsOpenSession(session));
+  EXPECT_EQ(GetDocument(*client, plan_).status().code(), absl::StatusCode::kCancelled);
+  Answer<cv1::PendingState> pending;
+  client->GetPendingState(pending.callback());
+  EXPECT_EQ(pending.Get().status().code(), absl::StatusCode::kCancelled);
+  client->Close();
+}
+
+}  // namespace
+}  // namespace coplan

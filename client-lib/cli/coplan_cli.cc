@@ -9,10 +9,14 @@
 // while offline (`sync` sends what is queued).
 //
 // Prints resources as JSON; errors (with their field violations) go to stderr.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -268,6 +272,11 @@ int main(int argc, char** argv) {
     }
     absl::StatusOr<std::string> key = ReadKeyFile(options["cache_key_file"]);
     if (!key.ok()) return Fail(key.status());
+    // The directory is the device's private storage: made for this user alone.
+    if (mkdir(options["cache_dir"].c_str(), 0700) != 0 && errno != EEXIST) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--cache_dir: cannot create ", options["cache_dir"], ": ", std::strerror(errno))));
+    }
     client_options.cache_path = options["cache_dir"] + "/coplan.cache";
     client_options.cache_key = *key;
     client_options.device_name = "coplan command line";

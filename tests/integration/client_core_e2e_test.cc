@@ -5,7 +5,9 @@
 // a revoked share is removed from the device, and signing out wipes it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -15,6 +17,7 @@
 #include "coplan/client/coplan_client.h"
 #include "server/common/ids.h"
 #include "tests/support/edit_operations.h"
+#include "tests/support/process.h"
 #include "tests/support/records.h"
 #include "tests/support/test_cluster.h"
 #include "tests/support/test_server.h"
@@ -474,6 +477,59 @@ TEST_F(ClientCoreTest, ForgettingTheDeviceDeletesTheCacheAndRefusesLaterCalls) {
   client->GetPendingState(pending.callback());
   EXPECT_EQ(pending.Get().status().code(), absl::StatusCode::kCancelled);
   client->Close();
+}
+
+// The coplan CLI is one process per command, so each command is an app start on the same
+// cache: a session kept, a copy shown with the server gone, an edit queued there and sent
+// by a later process once the server is back. A storage failure is never reported.
+TEST_F(ClientCoreTest, TheCommandLineClientWorksOfflineAcrossProcesses) {
+  const char* cli = std::getenv("COPLAN_CLI_BINARY");
+  ASSERT_NE(cli, nullptr) << "COPLAN_CLI_BINARY is not set";
+  {
+    std::ofstream key(dir_ + "/cli.key");
+    key << std::string(64, 'a');
+  }
+  // The directory does not exist yet: the CLI makes it, private.
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {cli, "--server=" + address_, "--cache_dir=" + dir_ + "/cli",
+                                     "--cache_key_file=" + dir_ + "/cli.key"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::ProcessResult result = testing::RunProgram(argv, "", absl::Seconds(60));
+    EXPECT_EQ(result.output.find("storage_failed"), std::string::npos) << result.output;
+    return result;
+  };
+  auto signed_in =
+      run({"--user=" + alex_.id, std::string("--password=") + TestServer::kPassword, "sign-in"});
+  ASSERT_EQ(signed_in.exit_code, 0) << signed_in.output;
+  ASSERT_EQ(run({"sync"}).exit_code, 0);
+  ASSERT_EQ(run({"show", plan_}).exit_code, 0);
+  StopServer();
+  auto offline = run({"show", plan_});
+  ASSERT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_THAT(offline.output, ::testing::HasSubstr("\"server_revision\": \"1\""));
+  auto queued = run({"edit", plan_,
+                     R"([{"insert_item": {"list_path": "crisis_plan.coping_strategies", )"
+                     R"("item": {"text": "from the command line"}}}])"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.output;
+  EXPECT_THAT(queued.output, ::testing::HasSubstr("queued on this device"));
+  StartServer();
+  auto synced = run({"sync"});
+  ASSERT_EQ(synced.exit_code, 0) << synced.output;
+  const auto history = History(*clinician_.client, plan_);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[1].author(), alex_.name);
+  // Without a cache (an in-memory one, closed as the process ends) an accepted edit is not
+  // followed by a storage failure either.
+  auto direct = testing::RunProgram(
+      {cli, "--server=" + address_, "--user=" + alex_.id,
+       std::string("--password=") + TestServer::kPassword, "edit", plan_,
+       R"([{"set_field": {"path": "title", "value": "from a plain session"}}])"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.output;
+  EXPECT_THAT(direct.output, ::testing::HasSubstr("accepted"));
+  EXPECT_EQ(direct.output.find("storage_failed"), std::string::npos) << direct.output;
+  struct stat info;
+  ASSERT_EQ(::stat((dir_ + "/cli").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
 }
 
 }  // namespace

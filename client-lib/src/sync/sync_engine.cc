@@ -1388,6 +1388,9 @@ void SyncEngine::Emit(const cv1::ClientEvent& event) {
 }
 
 void SyncEngine::CacheFailed(const absl::Status& status) {
+  // After Shutdown the cache is closed on purpose: answers still arriving (cancelled calls)
+  // cannot be stored, and need not be (a batch not marked sent is resent by its key).
+  if (shut_down_) return;
   cv1::ClientEvent event;
   *event.mutable_storage_failed() = remote::ToRpcStatus(status);
   Emit(event);

@@ -881,52 +881,53 @@ int coplan_add_client_listener(coplan_client* client, coplan_event_fn listener, 
 
 // --- Any other call --------------------------------------------------------------------------
 
-int coplan_call(coplan_client* client, const char* method, const uint8_t* request,
-                size_t request_size, coplan_result_fn done, void* context,
-                coplan_free_fn free_context, coplan_error** error) {
+namespace {
+
+// coplan_call and coplan_call_json: the request is checked here, in its format, so that a
+// mistake is INVALID_ARGUMENT at once rather than an answer from the server.
+int CallByName(coplan_client* client, const char* method, const uint8_t* request,
+               size_t request_size, coplan_format format, const char* argument,
+               coplan_result_fn done, void* context, coplan_free_fn free_context,
+               coplan_error** error) {
   return Guard(error, [&]() -> absl::Status {
     absl::StatusOr<std::string> name = Text(method, "method");
     if (!name.ok()) return name.status();
     if (done == nullptr) return NullError("done");
     absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message = NewRequestOf(*name);
     if (!message.ok()) return message.status();
-    if (absl::Status parsed =
-            Decode(request, request_size, COPLAN_FORMAT_PROTOBUF, "request", **message);
+    if (absl::Status parsed = Decode(request, request_size, format, argument, **message);
         !parsed.ok()) {
       return parsed;
     }
     return WithClient(client, [&](CoplanClient& core, int) {
-      auto call = std::make_shared<ResultCall>(done, context, free_context, COPLAN_FORMAT_PROTOBUF);
+      auto call = std::make_shared<ResultCall>(done, context, free_context, format);
+      std::string body(Bytes(request, request_size));
+      auto answer = [call](absl::StatusOr<std::string> result) { call->AnswerBytes(result); };
       return Hand(call, [&] {
-        core.Call(*name, std::string(Bytes(request, request_size)),
-                  [call](absl::StatusOr<std::string> answer) { call->AnswerBytes(answer); });
+        if (format == COPLAN_FORMAT_JSON) {
+          core.CallJson(*name, std::move(body), answer);
+        } else {
+          core.Call(*name, std::move(body), answer);
+        }
       });
     });
   });
 }
 
+}  // namespace
+
+int coplan_call(coplan_client* client, const char* method, const uint8_t* request,
+                size_t request_size, coplan_result_fn done, void* context,
+                coplan_free_fn free_context, coplan_error** error) {
+  return CallByName(client, method, request, request_size, COPLAN_FORMAT_PROTOBUF, "request", done,
+                    context, free_context, error);
+}
+
 int coplan_call_json(coplan_client* client, const char* method, const uint8_t* request_json,
                      size_t request_size, coplan_result_fn done, void* context,
                      coplan_free_fn free_context, coplan_error** error) {
-  return Guard(error, [&]() -> absl::Status {
-    absl::StatusOr<std::string> name = Text(method, "method");
-    if (!name.ok()) return name.status();
-    if (done == nullptr) return NullError("done");
-    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message = NewRequestOf(*name);
-    if (!message.ok()) return message.status();
-    if (absl::Status parsed =
-            Decode(request_json, request_size, COPLAN_FORMAT_JSON, "request_json", **message);
-        !parsed.ok()) {
-      return parsed;
-    }
-    return WithClient(client, [&](CoplanClient& core, int) {
-      auto call = std::make_shared<ResultCall>(done, context, free_context, COPLAN_FORMAT_JSON);
-      return Hand(call, [&] {
-        core.CallJson(*name, std::string(Bytes(request_json, request_size)),
-                      [call](absl::StatusOr<std::string> answer) { call->AnswerBytes(answer); });
-      });
-    });
-  });
+  return CallByName(client, method, request_json, request_size, COPLAN_FORMAT_JSON, "request_json",
+                    done, context, free_context, error);
 }
 
 int coplan_count_open_streams(coplan_client* client, coplan_count_fn done, void* context,

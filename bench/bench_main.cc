@@ -3,8 +3,9 @@
 //   coplan-bench all [--duration=10s] [--concurrency=16] [--payload_bytes=2000]
 //                    [--plans=100] [--watchers=1000] [--idle_watchers=10000]
 //                    [--edit_rate=20] [--streams_per_channel=100]
+//                    [--sync_devices=10000] [--cold_opens=50]
 //                    [--server_binary=PATH] [--smoke]
-//                    [--measures=echo,reads,edits,fanout,idle]   (default: all)
+//                    [--measures=echo,reads,edits,fanout,idle,sync,device]   (default: all)
 //   coplan-bench echo-server --listen=127.0.0.1:0 [--first_message_bytes=2000]
 //
 // `all` builds a fresh system (bench/environment.h), runs every measure and prints one
@@ -37,8 +38,9 @@ constexpr char kUsage[] =
     "usage: coplan-bench all [--duration=10s] [--concurrency=16] [--payload_bytes=2000]\n"
     "                        [--plans=100] [--watchers=1000] [--idle_watchers=10000]\n"
     "                        [--edit_rate=20] [--streams_per_channel=100]\n"
+    "                        [--sync_devices=10000] [--cold_opens=50]\n"
     "                        [--server_binary=PATH] [--smoke]\n"
-    "                        [--measures=echo,reads,edits,fanout,idle]\n"
+    "                        [--measures=echo,reads,edits,fanout,idle,sync,device]\n"
     "       coplan-bench echo-server [--listen=127.0.0.1:0] [--first_message_bytes=2000]\n";
 
 void Progress(const std::string& message) {
@@ -74,6 +76,8 @@ absl::StatusOr<Settings> ParseSettings(const std::vector<std::string>& args) {
       settings.plans = 5;
       settings.watchers = 20;
       settings.idle_watchers = 100;
+      settings.sync_devices = 100;
+      settings.cold_opens = 5;
     }
   }
   for (const auto& arg : args) {
@@ -105,6 +109,10 @@ absl::StatusOr<Settings> ParseSettings(const std::vector<std::string>& args) {
       status = ParseInt(value, 0, &settings.watchers);
     } else if (name == "idle_watchers") {
       status = ParseInt(value, 0, &settings.idle_watchers);
+    } else if (name == "sync_devices") {
+      status = ParseInt(value, 0, &settings.sync_devices);
+    } else if (name == "cold_opens") {
+      status = ParseInt(value, 1, &settings.cold_opens);
     } else if (name == "streams_per_channel") {
       status = ParseInt(value, 1, &settings.streams_per_channel);
     } else if (name == "edit_rate") {
@@ -115,7 +123,7 @@ absl::StatusOr<Settings> ParseSettings(const std::vector<std::string>& args) {
       settings.measures.clear();
       for (absl::string_view measure : absl::StrSplit(value, ',', absl::SkipEmpty())) {
         if (measure != "echo" && measure != "reads" && measure != "edits" && measure != "fanout" &&
-            measure != "idle") {
+            measure != "idle" && measure != "sync" && measure != "device") {
           return absl::InvalidArgumentError(absl::StrCat("unknown measure \"", measure, "\""));
         }
         settings.measures.insert(std::string(measure));
@@ -175,6 +183,14 @@ class Run {
     auto idle =
         Measure(absl::StrCat("idle watchers: ", settings_.idle_watchers, " streams on instance b"),
                 settings_.Runs("idle"), [&] { return MeasureIdleWatchers(settings_, *env_); });
+    auto sync =
+        Measure(absl::StrCat("sync memory: ", settings_.sync_devices,
+                             " devices following 3 documents each on instance b"),
+                settings_.Runs("sync"), [&] { return MeasureSyncMemory(settings_, *env_); });
+    auto device =
+        Measure(absl::StrCat("device: ", settings_.cold_opens,
+                             " cold opens offline, 100 queued batches drained"),
+                settings_.Runs("device"), [&] { return MeasureDeviceCache(settings_, *env_); });
     auto fanout =
         Measure(absl::StrCat("fan-out: ", settings_.watchers, " watchers, ", settings_.edit_rate,
                              " edits/s"),
@@ -187,6 +203,11 @@ class Run {
     if (settings_.Runs("edits")) rows.push_back(EditRow(edits, pgbench));
     if (settings_.Runs("fanout")) rows.push_back(FanoutRow(fanout));
     if (settings_.Runs("idle")) rows.push_back(IdleRow(idle));
+    if (settings_.Runs("sync")) rows.push_back(SyncRow(sync, idle));
+    if (settings_.Runs("device")) {
+      rows.push_back(ColdOpenRow(device));
+      rows.push_back(DrainRow(device));
+    }
 
     std::cout << "\n## Coplan benchmark, "
               << absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::Now(), absl::UTCTimeZone()) << "\n\n"
@@ -196,7 +217,8 @@ class Run {
               << ", concurrency " << settings_.concurrency << ", payload "
               << settings_.payload_bytes << " B (GetPlan response " << env_->plan_response_bytes()
               << " B), plans " << settings_.plans << ", watchers " << settings_.watchers
-              << ", idle watchers " << settings_.idle_watchers << ", edit rate "
+              << ", idle watchers " << settings_.idle_watchers << ", sync devices "
+              << settings_.sync_devices << ", cold opens " << settings_.cold_opens << ", edit rate "
               << settings_.edit_rate << "/s, streams per connection "
               << settings_.streams_per_channel
               << ", PostgreSQL durable (fsync, synchronous_commit on), 2 instances, db_pool_size 8"
@@ -359,6 +381,83 @@ class Run {
         absl::StrFormat("Idle watchers: %d streams over %d connections joined in %.1f s (%d "
                         "presence events, %d resumes).",
                         i.streams, i.connections, i.seconds_to_open, i.presence_events, i.resumes));
+    return row;
+  }
+
+  ReportRow SyncRow(const absl::StatusOr<SyncMemoryResult>& sync,
+                    const absl::StatusOr<IdleResult>& idle) {
+    ReportRow row{absl::StrCat("Sync stream: server memory per followed document (",
+                               settings_.sync_devices, " devices × 3 on b)"),
+                  "not run",
+                  "—",
+                  "—",
+                  "≤ 2 KiB marginal",
+                  "not run"};
+    if (!sync.ok()) return row;
+    const SyncMemoryResult& m = *sync;
+    row.coplan = absl::StrFormat(
+        "%.2f KiB per followed document (VmRSS %.1f MiB following none → %.1f MiB following "
+        "%d); the stream itself %.1f KiB",
+        m.kib_per_followed(), m.rss_none_kib / 1024.0, m.rss_following_kib / 1024.0, m.followed,
+        m.kib_per_stream());
+    if (idle.ok() && idle->baseline_kib_per_stream > 0) {
+      row.baseline = absl::StrFormat("gRPC's own per-stream floor (echo-server): %.1f KiB",
+                                     idle->baseline_kib_per_stream);
+    }
+    row.met = Met(m.followed > 0 && m.kib_per_followed() <= 2.0);
+    const int expected = settings_.sync_devices * 3;
+    if (m.devices < settings_.sync_devices || m.followed < expected || m.targets_ended > 0 ||
+        m.stream_failures > 0) {
+      Fail(absl::StrCat("sync memory: ", m.devices, " of ", settings_.sync_devices,
+                        " streams held, ", m.followed, " of ", expected,
+                        " targets had a snapshot, ", m.targets_ended, " ended (first code ",
+                        m.first_ended_code, "), ", m.stream_failures,
+                        " streams ended; first: ", m.first_failure));
+    }
+    notes_.push_back(absl::StrFormat(
+        "Sync memory: %d streams over %d connections opened in %.1f s; %d targets started and "
+        "had their snapshot in %.1f s (%d presence events).",
+        m.devices, m.connections, m.seconds_to_open, m.targets_started, m.seconds_to_follow,
+        m.presence_events));
+    return row;
+  }
+
+  ReportRow ColdOpenRow(const absl::StatusOr<DeviceCacheResult>& device) {
+    ReportRow row{"Cold open offline: process start → cached crisis plan in hand (SQLCipher)",
+                  "not run",
+                  "—",
+                  "—",
+                  "p99 ≤ 50 ms",
+                  "not run"};
+    if (!device.ok()) return row;
+    row.coplan = absl::StrFormat(
+        "p99 %.1f ms; p50 %.1f ms, max %.1f ms over %d processes (of which process start "
+        "until main: p50 %.1f ms, p99 %.1f ms)",
+        device->cold_open.p99_ms, device->cold_open.p50_ms, device->cold_open.max_ms,
+        device->cold_open.count, device->process_start.p50_ms, device->process_start.p99_ms);
+    row.met = Met(device->cold_open.count > 0 && device->cold_open.p99_ms <= 50.0);
+    return row;
+  }
+
+  ReportRow DrainRow(const absl::StatusOr<DeviceCacheResult>& device) {
+    ReportRow row{"Reconnect → 100 offline batches drained (open, sign-in kept, sent in order)",
+                  "not run",
+                  "—",
+                  "—",
+                  "≤ 2 s",
+                  "not run"};
+    if (!device.ok()) return row;
+    const DeviceCacheResult& d = *device;
+    row.coplan =
+        absl::StrFormat("%.2f s (%d batches; server revision +%d; %d left queued)", d.drain_seconds,
+                        d.batches_queued, d.revisions_added, d.batches_left);
+    const bool exact = d.revisions_added == d.batches_queued && d.batches_left == 0;
+    row.met = Met(exact && d.drain_seconds <= 2.0);
+    if (!exact) {
+      Fail(absl::StrCat("device drain: ", d.batches_queued,
+                        " batches queued, the server's revision moved by ", d.revisions_added, ", ",
+                        d.batches_left, " left queued"));
+    }
     return row;
   }
 

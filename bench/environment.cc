@@ -172,16 +172,17 @@ absl::Status BenchEnvironment::Build(const Options& options) {
   person.mutable_person()->set_display_name("Bench User");
   auto created = admin.Call(&v1::PeopleService::Stub::CreatePerson, person);
   if (!created.ok()) return created.status();
-  const std::string user_password = RandomHex(12);
+  username_ = kUserId;
+  user_password_ = RandomHex(12);
   v1::CreateAccountRequest account;
   account.set_parent(created->name());
   account.set_username(kUserId);
-  account.set_password(user_password);
+  account.set_password(user_password_);
   if (auto made = admin.Call(&v1::PeopleService::Stub::CreateAccount, account); !made.ok()) {
     return made.status();
   }
   user_ = std::make_unique<coplan::client::remote::RpcClient>(client_options);
-  if (auto status = user_->SignIn(kUserId, user_password); !status.ok()) {
+  if (auto status = user_->SignIn(kUserId, user_password_); !status.ok()) {
     return absl::Status(status.code(), absl::StrCat("user sign-in: ", status.message()));
   }
   token_ = user_->token();

@@ -40,6 +40,9 @@ class BenchEnvironment {
   pid_t pid_b() const { return server_b_->pid(); }
   // The service user's bearer token (valid on both instances: they share the secret).
   const std::string& token() const { return token_; }
+  // The service user's username and password (a device signs in with them).
+  const std::string& username() const { return username_; }
+  const std::string& user_password() const { return user_password_; }
   // "people/bench-user/plans/..." for every plan, all crisis plans.
   const std::vector<std::string>& plans() const { return plans_; }
   // Ids of the warning-sign items of every plan ("w0", "w1", ...).
@@ -71,6 +74,8 @@ class BenchEnvironment {
   std::string target_b_;
   std::unique_ptr<coplan::client::remote::RpcClient> user_;  // on instance a
   std::string token_;
+  std::string username_;
+  std::string user_password_;
   std::vector<std::string> plans_;
   std::vector<std::string> item_ids_;
   size_t plan_response_bytes_ = 0;

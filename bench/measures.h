@@ -21,13 +21,16 @@ struct Settings {
   int plans = 100;
   int watchers = 1000;
   int idle_watchers = 10000;
+  // Devices on the sync stream (memory per followed document), and cold opens timed.
+  int sync_devices = 10000;
+  int cold_opens = 50;
   double edit_rate = 20;
   // Watch streams multiplexed on one connection (fan-out and idle watchers).
   int streams_per_channel = 100;
   std::string server_binary;
   bool smoke = false;
   // Which measures to run (--measures=reads,edits to profile one); all by default.
-  std::set<std::string> measures = {"echo", "reads", "edits", "fanout", "idle"};
+  std::set<std::string> measures = {"echo", "reads", "edits", "fanout", "idle", "sync", "device"};
   bool Runs(const std::string& measure) const { return measures.count(measure) > 0; }
 };
 
@@ -106,5 +109,47 @@ struct IdleResult {
 };
 absl::StatusOr<IdleResult> MeasureIdleWatchers(const Settings& settings,
                                                const BenchEnvironment& env);
+
+// 6 and 7. The phone: cold open of a cached crisis plan with the server down (process
+//    start → plan in hand), and 100 batches queued offline drained on reconnect.
+struct DeviceCacheResult {
+  LatencySummary cold_open;
+  // Of which: fork, exec, loading and static initialisation, until main runs.
+  LatencySummary process_start;
+  double drain_seconds = 0;
+  int batches_queued = 0;
+  int64_t revisions_added = 0;  // on the server: must equal batches_queued
+  int batches_left = 0;         // in the device's queue after the drain: must be 0
+};
+absl::StatusOr<DeviceCacheResult> MeasureDeviceCache(const Settings& settings,
+                                                     const BenchEnvironment& env);
+// The cold-open program (bench/cold_open_main.cc), next to coplan-bench.
+std::string ColdOpenBinary();
+
+// 8. Memory per followed document on the sync stream, on instance b.
+struct SyncMemoryResult {
+  int devices = 0;   // streams the server held (probes answered)
+  int followed = 0;  // targets with their snapshot
+  int64_t targets_started = 0;
+  int64_t targets_ended = 0;  // other than the probes: a failure
+  int first_ended_code = 0;
+  int64_t presence_events = 0;
+  int connections = 0;
+  int64_t rss_before_kib = 0;     // before any stream
+  int64_t rss_none_kib = 0;       // every device's stream open, following nothing
+  int64_t rss_following_kib = 0;  // every device following 3 documents
+  double seconds_to_open = 0;
+  double seconds_to_follow = 0;
+  int stream_failures = 0;
+  std::string first_failure;
+  double kib_per_followed() const {
+    return followed > 0 ? static_cast<double>(rss_following_kib - rss_none_kib) / followed : 0;
+  }
+  double kib_per_stream() const {
+    return devices > 0 ? static_cast<double>(rss_none_kib - rss_before_kib) / devices : 0;
+  }
+};
+absl::StatusOr<SyncMemoryResult> MeasureSyncMemory(const Settings& settings,
+                                                   const BenchEnvironment& env);
 
 }  // namespace coplan::bench

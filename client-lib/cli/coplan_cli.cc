@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "coplan/client/coplan_client.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
@@ -54,6 +55,9 @@ options (or environment):
                            by default
   --cache_key_file=FILE    the cache's 256-bit key: 64 hex digits (COPLAN_CACHE_KEY_FILE)
   --tls_roots=FILE         use TLS, trusting these roots (PEM) (COPLAN_TLS_ROOTS)
+  --send_timeout=DURATION  how long `edit` waits for the server to take an edit before
+                           leaving it queued (with a cache) or failing, e.g. 2s
+                           (COPLAN_SEND_TIMEOUT, default 10s)
 
 commands:
   sign-in                         sign in (with a cache, the device stays signed in)
@@ -221,12 +225,14 @@ absl::StatusOr<cv1::CachedDocument> CopyOf(CoplanClient& client, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> options = {{"server", Env("COPLAN_SERVER", "127.0.0.1:50051")},
-                                                {"user", Env("COPLAN_USER")},
-                                                {"password", Env("COPLAN_PASSWORD")},
-                                                {"cache_dir", Env("COPLAN_CACHE_DIR")},
-                                                {"cache_key_file", Env("COPLAN_CACHE_KEY_FILE")},
-                                                {"tls_roots", Env("COPLAN_TLS_ROOTS")}};
+  std::map<std::string, std::string> options = {
+      {"server", Env("COPLAN_SERVER", "127.0.0.1:50051")},
+      {"user", Env("COPLAN_USER")},
+      {"password", Env("COPLAN_PASSWORD")},
+      {"cache_dir", Env("COPLAN_CACHE_DIR")},
+      {"cache_key_file", Env("COPLAN_CACHE_KEY_FILE")},
+      {"tls_roots", Env("COPLAN_TLS_ROOTS")},
+      {"send_timeout", Env("COPLAN_SEND_TIMEOUT", "10s")}};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -248,6 +254,13 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) {
     std::cerr << kUsage;
+    return 2;
+  }
+  absl::Duration send_timeout;
+  if (!absl::ParseDuration(options["send_timeout"], &send_timeout) ||
+      send_timeout < absl::ZeroDuration()) {
+    std::cerr << "--send_timeout: not a duration (e.g. 2s, 500ms): " << options["send_timeout"]
+              << "\n";
     return 2;
   }
   // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
@@ -376,9 +389,8 @@ int main(int argc, char** argv) {
     client.Edit(request, queued.callback());
     absl::StatusOr<cv1::EditQueued> edit = queued.Wait();
     if (!edit.ok()) return Fail(edit.status());
-    absl::Status sent = WaitStatus([&](coplan::client::StatusCallback callback) {
-      client.Flush(absl::Seconds(10), callback);
-    });
+    absl::Status sent = WaitStatus(
+        [&](coplan::client::StatusCallback callback) { client.Flush(send_timeout, callback); });
     if (!sent.ok()) {
       if (!cached) return Fail(absl::UnavailableError("the server did not take the edit in time"));
       std::cerr << "queued on this device: it is sent when the server is reachable (coplan sync)\n";
@@ -412,9 +424,8 @@ int main(int argc, char** argv) {
       client.ResolveConflict(resolution, callback);
     });
     if (!resolved.ok()) return Fail(resolved);
-    absl::Status sent = WaitStatus([&](coplan::client::StatusCallback callback) {
-      client.Flush(absl::Seconds(10), callback);
-    });
+    absl::Status sent = WaitStatus(
+        [&](coplan::client::StatusCallback callback) { client.Flush(send_timeout, callback); });
     return sent.ok() ? 0 : Fail(sent);
   }
   if (command == "sync") {

@@ -75,23 +75,25 @@ absl::Status AwaitStatus(const std::function<void(client::StatusCallback)>& call
   return *result;
 }
 
-// Everything a listener heard, to wait on.
+// Everything a listener heard, to wait on. The listener shares what it heard, so a client
+// that outlives this object (a test that ends early) never delivers into freed memory.
 template <typename Event>
 class Heard {
  public:
   std::function<void(const Event&)> listener() {
-    return [this](const Event& event) {
-      absl::MutexLock lock(&mutex_);
-      events_.push_back(event);
+    return [state = state_](const Event& event) {
+      absl::MutexLock lock(&state->mutex);
+      state->events.push_back(event);
     };
   }
   // Waits until some event satisfies `match`; returns it.
   std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
                                absl::Duration timeout = absl::Seconds(20)) {
-    absl::MutexLock lock(&mutex_);
+    State& state = *state_;
+    absl::MutexLock lock(&state.mutex);
     std::optional<Event> found;
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-      for (const Event& event : events_) {
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mutex) {
+      for (const Event& event : state.events) {
         if (match(event)) {
           found = event;
           return true;
@@ -99,17 +101,20 @@ class Heard {
       }
       return false;
     };
-    mutex_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+    state.mutex.AwaitWithTimeout(absl::Condition(&seen), timeout);
     return found;
   }
   std::vector<Event> events() {
-    absl::MutexLock lock(&mutex_);
-    return events_;
+    absl::MutexLock lock(&state_->mutex);
+    return state_->events;
   }
 
  private:
-  absl::Mutex mutex_;
-  std::vector<Event> events_ ABSL_GUARDED_BY(mutex_);
+  struct State {
+    absl::Mutex mutex;
+    std::vector<Event> events ABSL_GUARDED_BY(mutex);
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 std::string ReadFile(const std::string& path) {
@@ -520,6 +525,66 @@ TEST_F(ClientCoreTest, TheGridADecisionIsMadeFromAndTheAccessLogOpenOffline) {
   auto copy = GetDocument(*offline, decision->name());
   ASSERT_TRUE(copy.ok()) << copy.status();
   EXPECT_EQ(copy->document().decision_record().option_grid_version(), version);
+}
+
+// Who else is looking, a change they make and their sign-off all reach the person's phone
+// live, on the document's listener.
+TEST_F(ClientCoreTest, PresenceChangesAndSignOffsOfOthersReachTheListenerLive) {
+  Heard<cv1::DocumentEvent> heard, clinic_heard;
+  auto phone = SignedIn(alex_.id, Options());
+  ASSERT_NE(phone, nullptr);
+  ASSERT_TRUE(FollowLive(*phone, plan_, heard));
+
+  auto clinic = SignedIn(clinician_.id, Options("clinic.cache"));
+  ASSERT_NE(clinic, nullptr);
+  ASSERT_TRUE(FollowLive(*clinic, plan_, clinic_heard));
+  const std::string clinician = clinician_.name;
+  auto present = heard.WaitFor([&](const cv1::DocumentEvent& event) {
+    if (!event.has_presence()) return false;
+    for (const auto& someone : event.presence().present()) {
+      if (someone.person() == clinician) return true;
+    }
+    return false;
+  });
+  ASSERT_TRUE(present.has_value()) << "Alex's phone never saw Dr Lee arrive";
+
+  // Dr Lee changes a warning sign from their own device: Alex's copy follows.
+  ASSERT_TRUE(
+      Edit(*clinic, plan_,
+           {testing::UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "pacing at night"})")})
+          .ok());
+  auto changed = heard.WaitFor([](const cv1::DocumentEvent& event) {
+    return event.has_document() && event.document().server_revision() == 2;
+  });
+  ASSERT_TRUE(changed.has_value());
+  EXPECT_EQ(changed->document().document().plan().crisis_plan().warning_signs(1).text(),
+            "pacing at night");
+
+  // Both sign off revision 2: the agreement reaches the phone.
+  for (TestUser* signer : {&clinician_, &alex_}) {
+    v1::SignOffDocumentRequest sign;
+    sign.set_name(plan_);
+    sign.set_revision(2);
+    auto signed_off = signer->client->Call(&v1::EditingService::Stub::SignOffDocument, sign);
+    ASSERT_TRUE(signed_off.ok()) << signed_off.status();
+  }
+  auto agreed = heard.WaitFor([](const cv1::DocumentEvent& event) {
+    return event.has_agreement() && event.agreement().agreed_revision() == 2;
+  });
+  ASSERT_TRUE(agreed.has_value()) << "no agreement event for revision 2";
+  EXPECT_FALSE(agreed->agreement().out_of_date());
+
+  // Dr Lee leaves: the phone hears that too.
+  clinic->Close();
+  auto left = heard.WaitFor([&](const cv1::DocumentEvent& event) {
+    if (!event.has_presence()) return false;
+    for (const auto& someone : event.presence().present()) {
+      if (someone.person() == clinician) return false;
+    }
+    return true;
+  });
+  EXPECT_TRUE(left.has_value()) << "Dr Lee still shown as present after closing";
+  phone->Close();
 }
 
 TEST_F(ClientCoreTest, SigningOutWipesTheDeviceAndEndsItsSessionOnTheServer) {

@@ -142,7 +142,11 @@ class ClientCoreTest : public ::testing::Test {
       options.conninfo = conninfo_;
       options.secret_file = secret_file_;
       const std::string listen = address_;
-      options.configure = [listen](ServerConfig& config) { config.listen = listen; };
+      const absl::Duration token_lifetime = token_lifetime_;
+      options.configure = [listen, token_lifetime](ServerConfig& config) {
+        config.listen = listen;
+        if (token_lifetime != absl::ZeroDuration()) config.token_lifetime = token_lifetime;
+      };
     }
     server_ = TestServer::Start(options);
     conninfo_ = server_->conninfo();
@@ -224,6 +228,8 @@ class ClientCoreTest : public ::testing::Test {
 
   std::unique_ptr<TestServer> server_;
   std::string conninfo_, secret_file_, address_;
+  // Set before a restart: access tokens of the server that starts then last this long.
+  absl::Duration token_lifetime_ = absl::ZeroDuration();
   TestUser alex_, clinician_;
   std::string plan_;
   std::string dir_, key_;
@@ -584,6 +590,64 @@ TEST_F(ClientCoreTest, PresenceChangesAndSignOffsOfOthersReachTheListenerLive) {
     return true;
   });
   EXPECT_TRUE(left.has_value()) << "Dr Lee still shown as present after closing";
+  phone->Close();
+}
+
+// A phone stays signed in for weeks on one device session: its access tokens expire again
+// and again (here every 3 s) and it renews them with the refresh token, without a
+// password, without a sign-out and with its document kept live.
+TEST_F(ClientCoreTest, TheDeviceRenewsItsAccessTokenAgainAndAgainAndStaysLive) {
+  StopServer();
+  token_lifetime_ = absl::Seconds(3);
+  StartServer();
+  // The restarted server's access tokens do last 3 s.
+  v1::SignInRequest sign_in;
+  sign_in.set_username(alex_.id);
+  sign_in.set_password(TestServer::kPassword);
+  auto tokens = server_->NewClient()->Call(&v1::AuthService::Stub::SignIn, sign_in);
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_LE(FromTimestamp(tokens->expire_time()) - absl::Now(), absl::Seconds(3));
+  auto phone = SignedIn(alex_.id, Options());
+  ASSERT_NE(phone, nullptr);
+  const std::string session = phone->session().session();
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*phone, plan_, heard));
+
+  for (int round = 0; round < 3; ++round) {
+    absl::SleepFor(absl::Seconds(4));  // past the token's expiry
+    // A change by the clinician still arrives, and the phone's own edit is accepted.
+    v1::GetPlanRequest get;
+    get.set_name(plan_);
+    auto current = clinician_.client->Call(&v1::PlanService::Stub::GetPlan, get);
+    ASSERT_TRUE(current.ok()) << current.status();
+    const int64_t revision = current->revision();
+    v1::EditDocumentRequest change;
+    change.set_name(plan_);
+    change.set_base_revision(revision);
+    change.set_idempotency_key(NewRandomToken(12));
+    *change.add_operations() = testing::SetOp("title", absl::StrCat("\"round ", round, "\""));
+    ASSERT_TRUE(clinician_.client->Call(&v1::EditingService::Stub::EditDocument, change).ok());
+    ASSERT_TRUE(heard
+                    .WaitFor([revision](const cv1::DocumentEvent& event) {
+                      return event.has_document() && event.document().live() &&
+                             event.document().server_revision() == revision + 1;
+                    })
+                    .has_value())
+        << "round " << round << ": the phone did not hear revision " << revision + 1;
+    ASSERT_TRUE(Edit(*phone, plan_,
+                     {testing::UpdateOp("crisis_plan.warning_signs[w0]",
+                                        absl::StrCat(R"({"text": "mine )", round, R"("})"))})
+                    .ok());
+    ASSERT_TRUE(AwaitStatus([&](auto done) { phone->Flush(absl::Seconds(20), done); }).ok())
+        << "round " << round;
+  }
+  EXPECT_TRUE(phone->session().signed_in());
+  EXPECT_EQ(phone->session().session(), session) << "the same device session throughout";
+  EXPECT_TRUE(ListsOpenSession(session));
+  for (const auto& event : client_events_.events()) {
+    EXPECT_FALSE(event.has_signed_out()) << event.DebugString();
+    EXPECT_FALSE(event.has_refused()) << event.DebugString();
+  }
   phone->Close();
 }
 

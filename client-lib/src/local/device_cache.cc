@@ -1,6 +1,12 @@
 #include "local/device_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -47,6 +53,20 @@ absl::StatusOr<std::unique_ptr<DeviceCache>> DeviceCache::Open(const std::string
   if (!in_memory && key.size() != kCacheKeyBytes) {
     return InvalidFieldError("cache_key", absl::StrCat("must be ", kCacheKeyBytes,
                                                        " bytes (256 bits), not ", key.size()));
+  }
+  if (!in_memory) {
+    // The file is the device's alone (0600) even where the process's umask would share
+    // it: SQLite gives its journal the same mode as the database file.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+      const int error = errno;
+      if (fd >= 0) ::close(fd);
+      const std::string message =
+          absl::StrCat("cannot open the offline cache ", path, ": ", std::strerror(error));
+      return error == EACCES || error == EPERM ? absl::PermissionDeniedError(message)
+                                               : absl::FailedPreconditionError(message);
+    }
+    ::close(fd);
   }
   COPLAN_ASSIGN_OR_RETURN(SqliteDatabase db, SqliteDatabase::Open(in_memory ? ":memory:" : path));
   if (!in_memory) {

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -109,6 +110,41 @@ TEST_F(DeviceCacheTest, NothingIsInTheClearInTheFileOrItsJournal) {
   EXPECT_EQ(journal.find("Morwenna-4421"), std::string::npos);
   EXPECT_EQ(journal.find("people/p1"), std::string::npos);
   EXPECT_EQ(ReadAll(path_).find("Bryony-9981"), std::string::npos);
+}
+
+// Another user of the device (or an app that may read shared storage) cannot even read
+// the ciphertext: the file and its journal are 0600 whatever the process's umask, also
+// for a file left readable by an older version.
+TEST_F(DeviceCacheTest, TheFileAndItsJournalAreTheOwnersAlone) {
+  const mode_t previous = ::umask(022);
+  Fill("private");
+  auto cache = DeviceCache::Open(path_, Key(1));
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  struct stat file_info, journal_info;
+  ASSERT_TRUE((*cache)
+                  ->InTransaction([&] {
+                    absl::Status saved = (*cache)->SaveDocument(CrisisPlan("again"));
+                    EXPECT_EQ(::stat((path_ + "-journal").c_str(), &journal_info), 0);
+                    return saved;
+                  })
+                  .ok());
+  cache->reset();
+  ASSERT_EQ(::stat(path_.c_str(), &file_info), 0);
+  EXPECT_EQ(file_info.st_mode & 0777, 0600u);
+  EXPECT_EQ(journal_info.st_mode & 0777, 0600u);
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  ASSERT_TRUE(DeviceCache::Open(path_, Key(1)).ok());
+  ASSERT_EQ(::stat(path_.c_str(), &file_info), 0);
+  EXPECT_EQ(file_info.st_mode & 0777, 0600u);
+  ::umask(previous);
+}
+
+// A cache in a folder that does not exist is a clear error, not a crash or an empty cache.
+TEST_F(DeviceCacheTest, ACacheInAMissingFolderIsAClearError) {
+  auto cache = DeviceCache::Open(path_ + ".d/missing/device.cache", Key(1));
+  ASSERT_FALSE(cache.ok());
+  EXPECT_EQ(cache.status().code(), absl::StatusCode::kFailedPrecondition) << cache.status();
+  EXPECT_THAT(std::string(cache.status().message()), ::testing::HasSubstr("missing"));
 }
 
 TEST_F(DeviceCacheTest, AWrongKeyIsDataLossAndLeavesTheFileAsItWas) {

@@ -701,7 +701,7 @@ TEST_F(ClientCoreTest, TheCommandLineClientWorksOfflineAcrossProcesses) {
   // The directory does not exist yet: the CLI makes it, private.
   auto run = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {cli, "--server=" + address_, "--cache_dir=" + dir_ + "/cli",
-                                     "--cache_key_file=" + dir_ + "/cli.key"};
+                                     "--cache_key_file=" + dir_ + "/cli.key", "--send_timeout=2s"};
     argv.insert(argv.end(), args.begin(), args.end());
     testing::ProcessResult result = testing::RunProgram(argv, "", absl::Seconds(60));
     EXPECT_EQ(result.output.find("storage_failed"), std::string::npos) << result.output;

@@ -634,6 +634,9 @@ void SyncEngine::OnTargetEvent(FollowedDocument& followed, const v1::WatchEvent&
             CacheFailed(saved);
           }
         }
+        // The copy may have reached the target's start revision by the device's own
+        // accepted batch before the stream confirmed it: it is current now.
+        CheckCurrent(followed);
         Send(name);  // a batch may have waited for these paths
         return;
       }
@@ -1156,6 +1159,8 @@ void SyncEngine::SendDone(const std::string& name, int64_t batch_id,
     FetchGridVersionOf(*followed);
     Publish(*followed);
     Send(name);
+    // The answer may be the revision the target's start was waiting for.
+    CheckCurrent(*followed);
     CheckFlushWaiters();
     return;
   }

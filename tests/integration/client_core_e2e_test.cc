@@ -17,6 +17,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "coplan/client/coplan_client.h"
+#include "google/rpc/error_details.pb.h"
+#include "remote/grpc_status.h"
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
@@ -648,6 +650,56 @@ TEST_F(ClientCoreTest, TheDeviceRenewsItsAccessTokenAgainAndAgainAndStaysLive) {
     EXPECT_FALSE(event.has_signed_out()) << event.DebugString();
     EXPECT_FALSE(event.has_refused()) << event.DebugString();
   }
+  phone->Close();
+}
+
+// What the server would refuse is refused on the device too, offline, with the same code
+// and the same field, and nothing is queued: the person learns at once, not days later.
+TEST_F(ClientCoreTest, AnEditOverTheServersLimitsIsRefusedOfflineAsTheServerWouldRefuseIt) {
+  auto phone = SignedIn(alex_.id, Options());
+  ASSERT_NE(phone, nullptr);
+  Heard<cv1::DocumentEvent> heard;
+  ASSERT_TRUE(FollowLive(*phone, plan_, heard));
+  const std::vector<std::vector<v1::EditOperation>> refused = {
+      {testing::UpdateOp("crisis_plan.warning_signs[w0]",
+                         absl::StrCat(R"({"text": ")", std::string(2001, 'x'), R"("})"))},
+      {testing::SetOp("title", absl::StrCat("\"", std::string(201, 't'), "\""))},
+      {testing::UpdateOp("crisis_plan.warning_signs[nope]", R"({"text": "x"})")},
+      std::vector<v1::EditOperation>(101, testing::SetOp("title", "\"x\"")),
+  };
+  // The server's answers first, while it is up.
+  std::vector<absl::Status> server_says;
+  for (const auto& operations : refused) {
+    v1::EditDocumentRequest request;
+    request.set_name(plan_);
+    request.set_base_revision(1);
+    request.set_idempotency_key(NewRandomToken(12));
+    for (const auto& operation : operations) *request.add_operations() = operation;
+    server_says.push_back(
+        alex_.client->Call(&v1::EditingService::Stub::EditDocument, request).status());
+  }
+  StopServer();
+  for (size_t i = 0; i < refused.size(); ++i) {
+    SCOPED_TRACE(absl::StrCat("case ", i));
+    absl::Status device_says = Edit(*phone, plan_, refused[i]).status();
+    ASSERT_FALSE(server_says[i].ok());
+    if (i != 2) EXPECT_EQ(server_says[i].code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(device_says.code(), server_says[i].code()) << device_says << " / " << server_says[i];
+    auto mine = client::remote::ErrorDetail<google::rpc::BadRequest>(device_says);
+    auto theirs = client::remote::ErrorDetail<google::rpc::BadRequest>(server_says[i]);
+    ASSERT_EQ(mine.has_value(), theirs.has_value()) << device_says << " / " << server_says[i];
+    if (mine && theirs && mine->field_violations_size() > 0 &&
+        theirs->field_violations_size() > 0) {
+      EXPECT_EQ(mine->field_violations(0).field(), theirs->field_violations(0).field());
+    }
+  }
+  Answer<cv1::PendingState> pending;
+  phone->GetPendingState(pending.callback());
+  auto state = pending.Get();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->batches_size(), 0) << "a refused edit was queued";
+  EXPECT_EQ(GetDocument(*phone, plan_)->document().plan().crisis_plan().warning_signs(0).text(),
+            "warning sign 0");
   phone->Close();
 }
 

@@ -54,6 +54,8 @@ class SyncStream
   explicit SyncStream(SyncStreamListener listener) : listener_(std::move(listener)) {}
   // Moves the next request into `writing_`; false when there is none to write.
   bool TakeNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Lets gRPC finish the call once it has ended and no Send is starting a write.
+  void ReleaseWriterHoldIfEnded() ABSL_LOCKS_EXCLUDED(mutex_);
 
   const SyncStreamListener listener_;
   grpc::ClientContext context_;
@@ -64,7 +66,12 @@ class SyncStream
   // The request being written: set under the lock, read by gRPC until OnWriteDone.
   coplan::v1::SyncRequest writing_;
   bool write_in_flight_ ABSL_GUARDED_BY(mutex_) = false;
+  // Set once the call is ending (its read side or a write failed): no write starts after.
   bool ended_ ABSL_GUARDED_BY(mutex_) = false;
+  // A Send is between taking a request and starting its write.
+  bool starting_write_ ABSL_GUARDED_BY(mutex_) = false;
+  // The hold that keeps the call from finishing while writes may still be started.
+  bool writer_hold_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Notification closed_;
   // Holds the stream alive while gRPC may still call it.
   std::shared_ptr<SyncStream> self_ ABSL_GUARDED_BY(mutex_);

@@ -1,0 +1,76 @@
+# The java_binding_exported_symbols test: libcoplan_jni.so (the Android binding's JNI glue)
+# is written to Android's rules: it exports JNI_OnLoad and nothing else (natives bound with
+# RegisterNatives, so no Java_* symbols), every LOAD segment is 16 KiB aligned, and it
+# needs libcoplan.so.1, found through its RUNPATH (no LD_LIBRARY_PATH).
+#   cmake -DLIBRARY=libcoplan_jni.so -DNM=nm -DREADELF=readelf -P check_jni_exports.cmake
+foreach(variable LIBRARY NM READELF)
+  if(NOT ${variable})
+    message(FATAL_ERROR "${variable} is not set")
+  endif()
+endforeach()
+
+# 1. The defined dynamic symbols: JNI_OnLoad only.
+execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY}
+                OUTPUT_VARIABLE symbols RESULT_VARIABLE failed)
+if(failed)
+  message(FATAL_ERROR "${NM} -D --defined-only ${LIBRARY} failed")
+endif()
+string(REPLACE "\n" ";" lines "${symbols}")
+set(names)
+foreach(line ${lines})
+  if(line MATCHES "^[0-9a-fA-F]* *[A-Za-z] +([^ @]+)")
+    list(APPEND names ${CMAKE_MATCH_1})
+  endif()
+endforeach()
+if(NOT names STREQUAL "JNI_OnLoad")
+  string(REPLACE ";" "\n  " shown "${names}")
+  message(FATAL_ERROR "${LIBRARY} must export JNI_OnLoad only; it exports:\n  ${shown}")
+endif()
+if(symbols MATCHES "Java_")
+  message(FATAL_ERROR "${LIBRARY} has Java_* symbols: natives must use RegisterNatives")
+endif()
+
+# 2. It links libcoplan.so.1 (never libjvm) and finds it by RUNPATH.
+execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dynamic RESULT_VARIABLE failed)
+if(failed)
+  message(FATAL_ERROR "${READELF} -d ${LIBRARY} failed")
+endif()
+if(NOT dynamic MATCHES "NEEDED\\) +Shared library: \\[libcoplan\\.so\\.1\\]")
+  message(FATAL_ERROR "${LIBRARY} does not link libcoplan.so.1:\n${dynamic}")
+endif()
+if(dynamic MATCHES "libjvm")
+  message(FATAL_ERROR "${LIBRARY} links libjvm (the JNIEnv is all it may use):\n${dynamic}")
+endif()
+if(NOT dynamic MATCHES "(RUNPATH|RPATH)\\)")
+  message(FATAL_ERROR "${LIBRARY} has no RUNPATH to find libcoplan.so.1:\n${dynamic}")
+endif()
+find_program(LDD ldd)
+if(LDD)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH ${LDD} ${LIBRARY}
+                  OUTPUT_VARIABLE loaded RESULT_VARIABLE failed)
+  if(failed OR loaded MATCHES "not found")
+    message(FATAL_ERROR "ldd ${LIBRARY} (without LD_LIBRARY_PATH):\n${loaded}")
+  endif()
+  if(NOT loaded MATCHES "libcoplan\\.so\\.1 => [^\n]*libcoplan\\.so\\.1")
+    message(FATAL_ERROR "libcoplan.so.1 is not resolved:\n${loaded}")
+  endif()
+endif()
+
+# 3. 16 KiB pages (Android 15): every LOAD segment aligned to at least 0x4000.
+execute_process(COMMAND ${READELF} -lW ${LIBRARY} OUTPUT_VARIABLE program_headers)
+string(REGEX MATCHALL "LOAD[^\n]*" loads "${program_headers}")
+if(NOT loads)
+  message(FATAL_ERROR "no LOAD segments in ${LIBRARY}")
+endif()
+foreach(load ${loads})
+  if(NOT load MATCHES "0x([0-9a-f]+)$")
+    message(FATAL_ERROR "cannot read the alignment of: ${load}")
+  endif()
+  math(EXPR alignment "0x${CMAKE_MATCH_1}")
+  if(alignment LESS 16384)
+    message(FATAL_ERROR "a LOAD segment is aligned to less than 16 KiB: ${load}")
+  endif()
+endforeach()
+
+message(STATUS "${LIBRARY}: exports JNI_OnLoad only, links libcoplan.so.1 by RUNPATH, "
+               "16 KiB-aligned segments")

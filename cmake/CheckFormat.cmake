@@ -2,7 +2,7 @@
 # Run by the format_check test (tests/CMakeLists.txt) and by scripts/lint:
 #   cmake -DSOURCE_DIR=. -DCLANG_FORMAT=clang-format-14 -P cmake/CheckFormat.cmake
 set(files)
-foreach(folder server client-lib bench tests mobile-bindings cmake)
+foreach(folder server client-lib bench tests mobile-bindings tools cmake)
   file(GLOB_RECURSE found ${SOURCE_DIR}/${folder}/*.cc ${SOURCE_DIR}/${folder}/*.h
        ${SOURCE_DIR}/${folder}/*.c)
   list(APPEND files ${found})

@@ -703,6 +703,46 @@ TEST_F(ClientCoreTest, AnEditOverTheServersLimitsIsRefusedOfflineAsTheServerWoul
   phone->Close();
 }
 
+// When the person withholds a part from a carer, the carer's phone loses it at the next
+// contact: from the copy shown, and from the cache (a restart offline does not bring it
+// back).
+TEST_F(ClientCoreTest, APartNewlyWithheldFromACarerLeavesTheirDevice) {
+  TestUser jordan = server_->CreateUser("Jordan");
+  testing::Grant(alex_, jordan, plan_, v1::ACCESS_LEVEL_READ);
+  Heard<cv1::DocumentEvent> heard;
+  auto carer = SignedIn(jordan.id, Options("jordan.cache"));
+  ASSERT_NE(carer, nullptr);
+  ASSERT_TRUE(FollowLive(*carer, plan_, heard));
+  ASSERT_EQ(GetDocument(*carer, plan_)->document().plan().crisis_plan().warning_signs_size(), 3);
+
+  v1::EditDocumentRequest edit;
+  edit.set_name(plan_);
+  edit.set_base_revision(1);
+  edit.set_idempotency_key(NewRandomToken(12));
+  *edit.add_operations() =
+      testing::SetOp("withholdings",
+                     absl::StrCat(R"([{"paths": ["crisis_plan.warning_signs"], "withheldFrom": [")",
+                                  jordan.name, R"("]}])"));
+  ASSERT_TRUE(alex_.client->Call(&v1::EditingService::Stub::EditDocument, edit).ok());
+  auto redacted = heard.WaitFor([](const cv1::DocumentEvent& event) {
+    return event.has_document() && event.document().server_revision() >= 2 &&
+           event.document().document().plan().crisis_plan().warning_signs_size() == 0;
+  });
+  ASSERT_TRUE(redacted.has_value()) << "the carer's phone still shows the warning signs";
+  EXPECT_EQ(redacted->document().document().plan().withholdings_size(), 0)
+      << "a carer does not learn what is withheld from them";
+  carer->Close();
+
+  StopServer();
+  auto reopened = Open(Options("jordan.cache"));
+  ASSERT_NE(reopened, nullptr);
+  auto copy = GetDocument(*reopened, plan_);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ(copy->document().plan().crisis_plan().warning_signs_size(), 0);
+  EXPECT_GE(copy->server_revision(), 2);
+  reopened->Close();
+}
+
 TEST_F(ClientCoreTest, SigningOutWipesTheDeviceAndEndsItsSessionOnTheServer) {
   auto client = SignedIn(alex_.id, Options());
   ASSERT_NE(client, nullptr);

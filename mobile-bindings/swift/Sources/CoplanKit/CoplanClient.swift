@@ -145,7 +145,14 @@ public final class CoplanClient: Sendable {
 
   static func milliseconds(_ duration: Duration) -> Int64 {
     let (seconds, attoseconds) = duration.components
-    return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    if seconds < 0 { return 1 }
+    // A huge duration (".seconds(.max)" for "as long as it takes") is as long as possible,
+    // not an overflow trap.
+    let (whole, overflowed) = seconds.multipliedReportingOverflow(by: 1000)
+    if overflowed { return Int64.max }
+    let (total, overflowedAgain) = whole.addingReportingOverflow(
+      attoseconds / 1_000_000_000_000_000)
+    return overflowedAgain ? Int64.max : max(1, total)
   }
 
   /// Ends every call and stream (unanswered calls throw CANCELLED, streams finish) and
@@ -252,8 +259,11 @@ public final class CoplanClient: Sendable {
       return stream
     }
     let listenerID = id
-    continuation.onTermination = { [weak handle] termination in
-      guard case .cancelled = termination, let handle else { return }
+    // However the stream ends (cancelled, or finished here on an event that did not
+    // decode), the library stops delivering to it; when the library ended it itself, the
+    // removal is refused, harmlessly.
+    continuation.onTermination = { [weak handle] _ in
+      guard let handle else { return }
       _ = coplan_remove_listener(handle.pointer, listenerID, nil, nil, nil, nil)
     }
     return stream
@@ -285,8 +295,11 @@ public final class CoplanClient: Sendable {
       return stream
     }
     let listenerID = id
-    continuation.onTermination = { [weak handle] termination in
-      guard case .cancelled = termination, let handle else { return }
+    // However the stream ends (cancelled, or finished here on an event that did not
+    // decode), the library stops delivering to it; when the library ended it itself, the
+    // removal is refused, harmlessly.
+    continuation.onTermination = { [weak handle] _ in
+      guard let handle else { return }
       _ = coplan_remove_listener(handle.pointer, listenerID, nil, nil, nil, nil)
     }
     return stream

@@ -87,7 +87,8 @@ bool ReportAndClear(JNIEnv* env) {
   return true;
 }
 
-// A new byte[] with a copy of the bytes; nullptr with an exception pending on failure.
+// A new byte[] with a copy of the bytes; nullptr on failure, with an exception pending
+// (none for over 2 GiB, which no byte[] can hold).
 jbyteArray NewBytes(JNIEnv* env, const void* data, size_t size) {
   if (size > static_cast<size_t>(INT32_MAX)) return nullptr;
   jbyteArray array = env->NewByteArray(static_cast<jsize>(size));
@@ -251,16 +252,15 @@ void DeliverResult(void* context, const coplan_error* error, const uint8_t* data
     auto* callback = static_cast<Callback*>(context);
     JNIEnv* env = CurrentEnv();
     if (callback == nullptr || env == nullptr) return;
-    if (env->PushLocalFrame(8) != JNI_OK) {
-      ReportAndClear(env);
-      return;
-    }
+    const bool framed = env->PushLocalFrame(8) == JNI_OK;
+    if (!framed) ReportAndClear(env);
     jint code = COPLAN_OK;
     jbyteArray message = nullptr;
     jbyteArray status = nullptr;
     jbyteArray bytes = nullptr;
-    bool ready = true;
-    if (error != nullptr) {
+    bool ready = framed;
+    if (!ready) {
+    } else if (error != nullptr) {
       code = error->code;
       const char* text = error->message != nullptr ? error->message : "";
       message = NewBytes(env, text, std::strlen(text));
@@ -273,12 +273,22 @@ void DeliverResult(void* context, const coplan_error* error, const uint8_t* data
       bytes = NewBytes(env, data, data != nullptr ? size : 0);
       ready = bytes != nullptr;
     }
-    if (ready) {
-      env->CallVoidMethod(callback->target, g_on_result, code, message, status, bytes,
-                          static_cast<jint>(count));
+    if (!ready) {
+      // The answer could not be made into Java arrays (out of memory, or over 2 GiB): the
+      // call still ends, with an error, so that its future never waits for ever.
+      ReportAndClear(env);
+      static constexpr char kUndeliverable[] =
+          "the answer could not be handed to Java (out of memory)";
+      code = COPLAN_RESOURCE_EXHAUSTED;
+      message = NewBytes(env, kUndeliverable, sizeof kUndeliverable - 1);
+      if (message == nullptr) ReportAndClear(env);
+      status = nullptr;
+      bytes = nullptr;
     }
+    env->CallVoidMethod(callback->target, g_on_result, code, message, status, bytes,
+                        static_cast<jint>(count));
     ReportAndClear(env);
-    env->PopLocalFrame(nullptr);
+    if (framed) env->PopLocalFrame(nullptr);
   } catch (...) {
   }
 }

@@ -24,7 +24,9 @@ import com.google.protobuf.Message;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -53,6 +55,8 @@ public final class CoplanClient implements AutoCloseable {
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean closed;
   private final Object freeing = new Object();
+  // Threads inside close() now (several may close at once; one may re-enter, see close()).
+  private final Set<Thread> closingThreads = ConcurrentHashMap.newKeySet();
   private boolean freed; // guarded by freeing
 
   private CoplanClient(long handle) {
@@ -486,6 +490,19 @@ public final class CoplanClient implements AutoCloseable {
    */
   @Override
   public void close() {
+    // The library may answer calls with CANCELLED on this very thread, inside nativeClose;
+    // a continuation of such a future that closes this client again must not wait for
+    // itself: the close already running finishes the job.
+    final Thread self = Thread.currentThread();
+    if (!closingThreads.add(self)) return;
+    try {
+      closeOnce();
+    } finally {
+      closingThreads.remove(self);
+    }
+  }
+
+  private void closeOnce() {
     inFlight.incrementAndGet();
     try {
       if (!closed) {

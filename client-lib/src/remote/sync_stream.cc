@@ -19,7 +19,7 @@ std::shared_ptr<SyncStream> SyncStream::Start(coplan::v1::SyncService::Stub& stu
   // Writes are started from outside reactions (Send, on any thread): gRPC may finish the
   // call (OnDone, and the reactor is gone) as soon as no operation is outstanding, so a
   // write checked for under the lock could start on a finished call. A hold keeps the call
-  // open for writers until its read side has ended; released in ReleaseWriterHold.
+  // open for writers until its read side has ended (ReleaseWriterHoldIfEnded).
   {
     absl::MutexLock lock(&stream->mutex_);
     stream->writer_hold_ = true;

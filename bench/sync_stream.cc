@@ -1,17 +1,8 @@
 #include "bench/sync_stream.h"
 
 namespace coplan::bench {
-namespace {
 
 using std::chrono::milliseconds;
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void SyncDevice::Start(v1::SyncService::Stub* stub, const std::string& bearer) {
   context_.AddMetadata("authorization", bearer);

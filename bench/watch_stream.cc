@@ -5,13 +5,13 @@ namespace {
 
 using std::chrono::milliseconds;
 
+}  // namespace
+
 int64_t SteadyNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-}  // namespace
 
 bool WatchGroup::WaitQuiet(milliseconds quiet, milliseconds timeout) {
   const int64_t quiet_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(quiet).count();

@@ -27,6 +27,9 @@
 
 namespace coplan::bench {
 
+// steady_clock now, in nanoseconds (what WatchGroup::last_event_ns holds).
+int64_t SteadyNowNs();
+
 // What all streams of a measure share: counters the main thread waits on.
 struct WatchGroup {
   std::atomic<int> snapshots{0};

@@ -2,18 +2,11 @@
 # needs no plain SQLite (its cache is SQLCipher; the two must never share a process).
 #   cmake -DLIBRARY=libcoplan.so -DNM=nm -DREADELF=readelf -DHEADER=coplan.h
 #         -DC_COMPILER=cc -P check_exports.cmake
-foreach(variable LIBRARY NM READELF HEADER C_COMPILER)
-  if(NOT ${variable})
-    message(FATAL_ERROR "${variable} is not set")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/../elf_checks.cmake)
+coplan_require_variables(LIBRARY NM READELF HEADER C_COMPILER)
 
 # 1. Every defined dynamic symbol is coplan_*, besides the version node COPLAN_1.
-execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY}
-                OUTPUT_VARIABLE symbols RESULT_VARIABLE failed)
-if(failed)
-  message(FATAL_ERROR "${NM} -D --defined-only ${LIBRARY} failed")
-endif()
+coplan_defined_symbols(${LIBRARY} ${NM} symbols)
 string(REPLACE "\n" ";" lines "${symbols}")
 set(exported 0)
 set(stray)
@@ -59,10 +52,7 @@ if(NOT declared EQUAL exported)
 endif()
 
 # 2. The plain libsqlite3 is neither a direct nor an indirect dependency.
-execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dynamic RESULT_VARIABLE failed)
-if(failed)
-  message(FATAL_ERROR "${READELF} -d ${LIBRARY} failed")
-endif()
+coplan_dynamic_section(${LIBRARY} ${READELF} dynamic)
 if(dynamic MATCHES "libsqlite3")
   message(FATAL_ERROR "${LIBRARY} needs the plain libsqlite3:\n${dynamic}")
 endif()
@@ -83,17 +73,7 @@ if(LDD)
   endif()
 endif()
 # 16 KiB pages (Android 15): every LOAD segment aligned to at least 0x4000.
-execute_process(COMMAND ${READELF} -lW ${LIBRARY} OUTPUT_VARIABLE program_headers)
-string(REGEX MATCHALL "LOAD[^\n]*" loads "${program_headers}")
-foreach(load ${loads})
-  if(NOT load MATCHES "0x([0-9a-f]+)$")
-    message(FATAL_ERROR "cannot read the alignment of: ${load}")
-  endif()
-  math(EXPR alignment "0x${CMAKE_MATCH_1}")
-  if(alignment LESS 16384)
-    message(FATAL_ERROR "a LOAD segment is aligned to less than 16 KiB: ${load}")
-  endif()
-endforeach()
+coplan_check_16k_pages(${LIBRARY} ${READELF})
 
 # 3. The header is pure, pedantic C99 and C11 (the wrappers' C targets include it).
 get_filename_component(header_dir ${HEADER} DIRECTORY)

@@ -3,18 +3,11 @@
 # RegisterNatives, so no Java_* symbols), every LOAD segment is 16 KiB aligned, and it
 # needs libcoplan.so.1, found through its RUNPATH (no LD_LIBRARY_PATH).
 #   cmake -DLIBRARY=libcoplan_jni.so -DNM=nm -DREADELF=readelf -P check_jni_exports.cmake
-foreach(variable LIBRARY NM READELF)
-  if(NOT ${variable})
-    message(FATAL_ERROR "${variable} is not set")
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/../elf_checks.cmake)
+coplan_require_variables(LIBRARY NM READELF)
 
 # 1. The defined dynamic symbols: JNI_OnLoad only.
-execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY}
-                OUTPUT_VARIABLE symbols RESULT_VARIABLE failed)
-if(failed)
-  message(FATAL_ERROR "${NM} -D --defined-only ${LIBRARY} failed")
-endif()
+coplan_defined_symbols(${LIBRARY} ${NM} symbols)
 string(REPLACE "\n" ";" lines "${symbols}")
 set(names)
 foreach(line ${lines})
@@ -31,10 +24,7 @@ if(symbols MATCHES "Java_")
 endif()
 
 # 2. It links libcoplan.so.1 (never libjvm) and finds it by RUNPATH.
-execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dynamic RESULT_VARIABLE failed)
-if(failed)
-  message(FATAL_ERROR "${READELF} -d ${LIBRARY} failed")
-endif()
+coplan_dynamic_section(${LIBRARY} ${READELF} dynamic)
 if(NOT dynamic MATCHES "NEEDED\\) +Shared library: \\[libcoplan\\.so\\.1\\]")
   message(FATAL_ERROR "${LIBRARY} does not link libcoplan.so.1:\n${dynamic}")
 endif()
@@ -57,20 +47,7 @@ if(LDD)
 endif()
 
 # 3. 16 KiB pages (Android 15): every LOAD segment aligned to at least 0x4000.
-execute_process(COMMAND ${READELF} -lW ${LIBRARY} OUTPUT_VARIABLE program_headers)
-string(REGEX MATCHALL "LOAD[^\n]*" loads "${program_headers}")
-if(NOT loads)
-  message(FATAL_ERROR "no LOAD segments in ${LIBRARY}")
-endif()
-foreach(load ${loads})
-  if(NOT load MATCHES "0x([0-9a-f]+)$")
-    message(FATAL_ERROR "cannot read the alignment of: ${load}")
-  endif()
-  math(EXPR alignment "0x${CMAKE_MATCH_1}")
-  if(alignment LESS 16384)
-    message(FATAL_ERROR "a LOAD segment is aligned to less than 16 KiB: ${load}")
-  endif()
-endforeach()
+coplan_check_16k_pages(${LIBRARY} ${READELF})
 
 message(STATUS "${LIBRARY}: exports JNI_OnLoad only, links libcoplan.so.1 by RUNPATH, "
                "16 KiB-aligned segments")

@@ -246,25 +246,8 @@ public final class CoplanClient: Sendable {
         }
       },
       ended: { continuation.finish() })
-    let context = Unmanaged.passRetained(box).toOpaque()
-    Handoff.publish()
-    var id: UInt64 = 0
-    var error: UnsafeMutablePointer<coplan_error>? = nil
-    let code = coplan_follow(
-      handle.pointer, document, coplanOnEvent, context, coplanFreeBox, &id, &error)
-    if code != COPLAN_OK.rawValue {
-      continuation.finish(throwing: CoplanError(returned: code, error))
-      coplan_error_free(error)
-      Unmanaged<ListenerBox>.fromOpaque(context).release()
-      return stream
-    }
-    let listenerID = id
-    // However the stream ends (cancelled, or finished here on an event that did not
-    // decode), the library stops delivering to it; when the library ended it itself, the
-    // removal is refused, harmlessly.
-    continuation.onTermination = { [weak handle] _ in
-      guard let handle else { return }
-      _ = coplan_remove_listener(handle.pointer, listenerID, nil, nil, nil, nil)
+    listen(box, continuation) { context, id, error in
+      coplan_follow(handle.pointer, document, coplanOnEvent, context, coplanFreeBox, id, error)
     }
     return stream
   }
@@ -282,27 +265,38 @@ public final class CoplanClient: Sendable {
         }
       },
       ended: { continuation.finish() })
+    listen(box, continuation) { context, id, error in
+      coplan_add_client_listener(handle.pointer, coplanOnEvent, context, coplanFreeBox, id, error)
+    }
+    return stream
+  }
+
+  /// Registers `box` as a library listener with `add` (coplan_follow or
+  /// coplan_add_client_listener). On refusal the stream finishes with the error and the box
+  /// is released (the library never took it); otherwise however the stream ends
+  /// (cancelled, or finished here on an event that did not decode) the listener is
+  /// removed; when the library ended it itself, the removal is refused, harmlessly.
+  private func listen<Event: Sendable>(
+    _ box: ListenerBox,
+    _ continuation: AsyncThrowingStream<Event, any Error>.Continuation,
+    add: (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, ErrorOut) -> Int32
+  ) {
     let context = Unmanaged.passRetained(box).toOpaque()
     Handoff.publish()
     var id: UInt64 = 0
     var error: UnsafeMutablePointer<coplan_error>? = nil
-    let code = coplan_add_client_listener(
-      handle.pointer, coplanOnEvent, context, coplanFreeBox, &id, &error)
+    let code = add(context, &id, &error)
     if code != COPLAN_OK.rawValue {
       continuation.finish(throwing: CoplanError(returned: code, error))
       coplan_error_free(error)
       Unmanaged<ListenerBox>.fromOpaque(context).release()
-      return stream
+      return
     }
     let listenerID = id
-    // However the stream ends (cancelled, or finished here on an event that did not
-    // decode), the library stops delivering to it; when the library ended it itself, the
-    // removal is refused, harmlessly.
     continuation.onTermination = { [weak handle] _ in
       guard let handle else { return }
       _ = coplan_remove_listener(handle.pointer, listenerID, nil, nil, nil, nil)
     }
-    return stream
   }
 
   /// The document as the device has it (works offline). NOT_FOUND without a copy.

@@ -21,10 +21,12 @@ std::string ServerBinary() {
 }
 
 ProcessResult RunProgram(const std::vector<std::string>& argv, const std::string& input,
-                         absl::Duration timeout) {
+                         absl::Duration timeout,
+                         std::optional<std::vector<std::string>> environment) {
   ProcessResult result;
   Subprocess::Options options;
   options.argv = argv;
+  options.environment = std::move(environment);
   options.stdout_file = options.stderr_file = OutputFile();
   options.stdin_data = input;
   auto child = Subprocess::Start(options);

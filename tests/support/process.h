@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,13 @@ struct ProcessResult {
   std::string output;  // stdout and stderr
 };
 
-// Runs to completion (killed after `timeout`), feeding `input` on stdin.
+// Runs to completion (killed after `timeout`), feeding `input` on stdin. `environment`
+// ("NAME=value" entries) is the child's whole environment when set, the parent's otherwise:
+// a test that runs servers or clients in-process passes variables this way, because
+// setenv while their threads read the environment (gRPC, libpq, getaddrinfo) is a crash.
 ProcessResult RunProgram(const std::vector<std::string>& argv, const std::string& input = "",
-                         absl::Duration timeout = absl::Seconds(120));
+                         absl::Duration timeout = absl::Seconds(120),
+                         std::optional<std::vector<std::string>> environment = std::nullopt);
 
 class ServerProcess {
  public:

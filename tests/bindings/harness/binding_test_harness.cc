@@ -164,7 +164,19 @@ class ControlSocket {
   std::thread thread_;
 };
 
+// The suite's environment: the harness's own (read here, before the server's threads exist,
+// and never changed: setenv while gRPC and libpq threads read the environment can crash
+// them) and the COPLAN_TEST_* variables, which replace any of the same name.
+std::vector<std::string> InheritedEnvironment() {
+  std::vector<std::string> inherited;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, "COPLAN_TEST_", 12) != 0) inherited.emplace_back(*entry);
+  }
+  return inherited;
+}
+
 int RunSuite(const std::vector<std::string>& command) {
+  std::vector<std::string> environment = InheritedEnvironment();
   RestartableServer server;
   TestUser alex = server.server().CreateUser("Alex", {.birth_date = Date(2009, 3, 14)});
   TestUser clinician = server.server().CreateUser("Dr Lee", {.clinician = true});
@@ -179,7 +191,7 @@ int RunSuite(const std::vector<std::string>& command) {
   const std::string dir = MakeTempDir("coplan-bindings");
   ControlSocket control(server);
 
-  std::vector<std::pair<std::string, std::string>> environment = {
+  const std::vector<std::pair<std::string, std::string>> suite_variables = {
       {"COPLAN_TEST_SERVER", server.address()},
       {"COPLAN_TEST_CONTROL", control.address()},
       {"COPLAN_TEST_PASSWORD", TestServer::kPassword},
@@ -190,9 +202,9 @@ int RunSuite(const std::vector<std::string>& command) {
       {"COPLAN_TEST_PLAN", plan.name()},
       {"COPLAN_TEST_DIR", dir},
   };
-  for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
+  for (const auto& [name, value] : suite_variables) environment.push_back(name + "=" + value);
 
-  ProcessResult result = RunProgram(command, "", absl::Minutes(15));
+  ProcessResult result = RunProgram(command, "", absl::Minutes(15), std::move(environment));
   std::cout << result.output << std::flush;
   if (result.exit_code < 0) std::cerr << "harness: the suite did not finish in 15 minutes\n";
   std::error_code ignored;

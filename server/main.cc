@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/app/config.h"
+#include "server/app/library_logs.h"
 #include "server/app/server_app.h"
 #include "server/common/log.h"
 
@@ -31,6 +32,7 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  coplan::RouteLibraryLogsToJsonLog();
   const sigset_t signals = BlockShutdownSignals();
   std::vector<std::string> args;
   auto config = coplan::ParseServerConfig(argc, argv, &args);

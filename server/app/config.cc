@@ -7,7 +7,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -119,6 +121,14 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
       "  coplan-server migrate           apply database migrations and exit\n"
       "  coplan-server audit verify      check the audit trail's hash chain\n"
       "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)");
+  // absl's --help lists only flags defined in a file named like the program; ours are all
+  // here, so name this file (and leave gRPC's and absl's own flags to --helpfull).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/app/config.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   args->clear();
   for (size_t i = 1; i < positional.size(); ++i) args->push_back(positional[i]);

@@ -11,6 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_split.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "remote/rpc_client.h"
 #include "tests/support/edit_operations.h"
 #include "tests/support/grpc_probe.h"
@@ -23,6 +26,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ServerProcess;
 
 std::unique_ptr<client::remote::RpcClient> SignedIn(const std::string& address,
@@ -165,6 +169,42 @@ TEST_F(ServerProcessTest, MigrateAppliesEachMigrationOnce) {
   auto bad_flag = testing::RunProgram({testing::ServerBinary(), "--db_pool_size=0", "migrate"});
   EXPECT_NE(bad_flag.exit_code, 0);
   EXPECT_THAT(bad_flag.output, HasSubstr("db_pool_size"));
+}
+
+TEST_F(ServerProcessTest, HelpListsEverySetting) {
+  auto help = testing::RunProgram({testing::ServerBinary(), "--help"});
+  EXPECT_THAT(help.output, Not(HasSubstr("No flags matched")));
+  for (const char* flag :
+       {"--listen", "--database_url", "--data_dir", "--secret_file", "--tls_cert_file",
+        "--token_lifetime", "--max_call_time", "--log_level", "--watch_queue_limit"}) {
+    EXPECT_THAT(help.output, HasSubstr(flag)) << help.output;
+  }
+}
+
+// A request whose string field is not UTF-8: protobuf refuses it and says so in its own
+// log, which must come out as a JSON line like everything else on the server's stderr.
+TEST_F(ServerProcessTest, WhatTheLibrariesLogIsJsonLinesToo) {
+  auto server = ServerProcess::Start({"--database_url=" + testing::TestCluster::Get().NewDatabase(),
+                                      "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  const std::string username_not_utf8("\x0a\x02\xff\xfe", 4);
+  grpc::Status status =
+      testing::CallWithRawRequest(channel, "/coplan.v1.AuthService/SignIn", username_not_utf8);
+  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  (*server)->Signal(SIGTERM);
+  ASSERT_EQ((*server)->Wait(absl::Seconds(20)), 0);
+
+  const std::string output = (*server)->Output();
+  EXPECT_THAT(output, HasSubstr("\"event\":\"library_log\",\"library\":\"protobuf\""));
+  EXPECT_THAT(output, HasSubstr("invalid UTF-8"));
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "Coplan is serving on ")) continue;  // stdout, for people
+    google::protobuf::Struct parsed;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &parsed).ok())
+        << "not a JSON line: " << line;
+  }
 }
 
 }  // namespace

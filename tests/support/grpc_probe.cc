@@ -149,4 +149,24 @@ absl::StatusOr<std::vector<std::string>> FilesContainingSymbol(
   return names;
 }
 
+grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& method, const std::string& request) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue queue;
+  auto call = stub.PrepareUnaryCall(&context, method, ToBuffer(request), &queue);
+  call->StartCall();
+  grpc::ByteBuffer reply;
+  grpc::Status status;
+  call->Finish(&reply, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  queue.Next(&tag, &ok);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+  return status;
+}
+
 }  // namespace coplan::testing

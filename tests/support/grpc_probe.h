@@ -23,4 +23,9 @@ absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
 absl::StatusOr<std::vector<std::string>> FilesContainingSymbol(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& symbol);
 
+// One unary call of `method` ("/coplan.v1.AuthService/SignIn") with `request` as the raw
+// bytes on the wire, as a client with a broken serializer would send them.
+grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& method, const std::string& request);
+
 }  // namespace coplan::testing

@@ -34,6 +34,11 @@ std::vector<v1::Withholding> Withholdings(const Message& document) {
 
 }  // namespace
 
+bool HasWithholdings(const Message& document) {
+  const FieldDescriptor* field = WithholdingsField(document);
+  return field != nullptr && document.GetReflection()->FieldSize(document, field) > 0;
+}
+
 std::vector<std::string> PathsWithheldFrom(const Message& document, const std::string& reader) {
   std::vector<std::string> paths;
   for (const auto& withholding : Withholdings(document)) {

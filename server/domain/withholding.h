@@ -21,6 +21,9 @@
 
 namespace coplan {
 
+// Whether the document says that anything is withheld from anyone.
+bool HasWithholdings(const google::protobuf::Message& document);
+
 // The withheld paths that apply to `reader` ("people/{id}").
 std::vector<std::string> PathsWithheldFrom(const google::protobuf::Message& document,
                                            const std::string& reader);

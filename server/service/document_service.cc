@@ -147,6 +147,13 @@ absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collec
         PersonNeed::kCreateDocuments, v1::AUDIT_ACTION_CREATE, resource, parent,
         absl::StrCat("you cannot create a ", kind.rules().noun(), " for this person"));
     COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
+    // What to keep from whom is the person's own choice: nobody else may plant it, not
+    // even someone who may write the rest of the document.
+    if (caller.person_id != person_id && HasWithholdings(*document)) {
+      return PermissionDeniedError(
+          absl::StrCat(request_field, ".withholdings: only the person the document is about ",
+                       "can say what is withheld and from whom"));
+    }
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(LoadContext(tx, kind, *document, facts, caller, &context));
     COPLAN_RETURN_IF_ERROR(

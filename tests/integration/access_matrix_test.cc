@@ -28,6 +28,7 @@
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
+#include "tests/support/records.h"
 #include "tests/support/sync_collector.h"
 #include "tests/support/test_server.h"
 #include "tests/support/watch_collector.h"
@@ -893,6 +894,38 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   EXPECT_EQ(dump.find("self-harm"), std::string::npos);
   EXPECT_EQ(dump.find("Alex (friend)"), std::string::npos);
   EXPECT_NE(dump.find("stop eating"), std::string::npos);
+}
+
+TEST_F(AccessMatrixTest, OnlyThePersonSaysWhatIsWithheld) {
+  TestUser person = server_->CreateUser("Morgan");
+  TestUser clinician = server_->CreateUser("Dr Shah", {.clinician = true});
+  TestUser mum = server_->CreateUser("Mum");
+  testing::JoinCareTeam(*server_, person, clinician);
+  // The clinician may create the person's plans, but not plant "prefer not to share"
+  // choices in them (here: hiding the warning signs from mum).
+  v1::CreatePlanRequest create;
+  create.set_parent(person.name);
+  create.mutable_plan()->mutable_crisis_plan()->add_warning_signs()->set_text("not sleeping");
+  auto* withholding = create.mutable_plan()->add_withholdings();
+  withholding->add_paths("crisis_plan.warning_signs");
+  withholding->add_withheld_from(mum.name);
+  auto planted = clinician.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+  EXPECT_EQ(planted.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(planted.status().message().find("plan.withholdings"), std::string::npos)
+      << planted.status();
+  v1::ListPlansRequest list;
+  list.set_parent(person.name);
+  auto plans = person.client->Call(&v1::PlanService::Stub::ListPlans, list);
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  EXPECT_EQ(plans->plans_size(), 0);  // nothing was created
+  // A stranger still learns nothing: the same NOT_FOUND as for any unknown person.
+  TestUser stranger = server_->CreateUser("Stranger");
+  EXPECT_EQ(stranger.client->Call(&v1::PlanService::Stub::CreatePlan, create).status().code(),
+            Code::kNotFound);
+  // The person sets them (a person has one crisis plan: theirs is the one made here).
+  auto own = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->withholdings_size(), 1);
 }
 
 TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom) {

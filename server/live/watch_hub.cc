@@ -416,6 +416,9 @@ void WatchHub::CatchUp(const std::shared_ptr<Watcher>& watcher) {
         watcher->End(AccessEnded(changes.status()));
         break;
       }
+      // Access may now end at another instant than when the watch began (the grant it
+      // began under was revoked, another with an expiry remains).
+      ScheduleReview(watcher, changes->access_ends);
       bool full = false;
       for (auto& change : changes->revisions) {
         const int64_t revision = change.revision();
@@ -482,9 +485,15 @@ void WatchHub::RecheckAccess(std::vector<std::shared_ptr<Watcher>> watchers,
         const std::shared_ptr<Watcher>& first = group.front();
         auto check =
             feed_.ChangesFor(Fresh(first->reader()), first->name(), first->last_queued(), 0);
-        if (check.ok() || check.status().code() == absl::StatusCode::kUnavailable ||
+        if (check.ok()) {
+          // Still allowed, perhaps through another fact than before: its end is the one
+          // to wait for now.
+          for (const auto& watcher : group) ScheduleReview(watcher, check->access_ends);
+          continue;
+        }
+        if (check.status().code() == absl::StatusCode::kUnavailable ||
             check.status().code() == absl::StatusCode::kDeadlineExceeded) {
-          continue;  // still allowed, or cannot tell now: the next re-check will
+          continue;  // cannot tell now: the next re-check will
         }
         for (const auto& watcher : group) watcher->End(AccessEnded(check.status()));
       }

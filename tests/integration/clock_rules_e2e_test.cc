@@ -91,6 +91,41 @@ TEST_F(ClockRulesTest, AGrantEndsAtItsExpiryForReadsAndForAnOpenWatch) {
   EXPECT_EQ(ReadPlan(*alex.client, plan.name()), Code::kOk);
 }
 
+// Jordan reads under two grants: one without an end, one that expires. When the lasting
+// one is revoked the watch goes on under the other, and must end at that one's expiry.
+TEST_F(ClockRulesTest, AWatchLeftUnderAnExpiringGrantEndsAtItsExpiry) {
+  StartServer();
+  TestUser alex = server_->CreateUser("Alex", {.birth_date = testing::Date(2009, 3, 14)});
+  TestUser jordan = server_->CreateUser("Jordan");
+  const v1::Plan plan = testing::CreateCrisisPlan(alex);
+  const std::string lasting = testing::Grant(alex, jordan, plan.name(), v1::ACCESS_LEVEL_READ);
+  const absl::Time expiry = clock_.Now() + absl::Hours(2);
+  testing::Grant(alex, jordan, plan.name(), v1::ACCESS_LEVEL_READ, expiry);
+  testing::WatchCollector watch(*jordan.client, plan.name());
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+
+  v1::RevokeGrantRequest revoke;
+  revoke.set_name(lasting);
+  ASSERT_TRUE(alex.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
+  // A change after the revocation reaches Jordan: the hub has re-checked by then.
+  v1::EditDocumentRequest edit;
+  edit.set_name(plan.name());
+  edit.set_base_revision(plan.revision());
+  edit.set_idempotency_key("after-the-revocation");
+  *edit.add_operations() = testing::InsertOp("crisis_plan.warning_signs", R"({"text": "quiet"})");
+  auto edited = alex.client->Call(&v1::EditingService::Stub::EditDocument, edit);
+  ASSERT_TRUE(edited.ok()) << edited.status();
+  ASSERT_TRUE(watch.WaitForRevision(plan.revision() + 1));
+  absl::SleepFor(absl::Milliseconds(500));  // the re-check's job, if it runs after it
+  EXPECT_TRUE(watch.status().ok());         // still open, under the expiring grant
+
+  clock_.Set(expiry);
+  const absl::Time moved = absl::Now();
+  ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(2)));
+  EXPECT_LT(absl::Now() - moved, absl::Seconds(1));
+  EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(ClockRulesTest, AGuardiansAccessIsSuspendedAtMidnightOfTheSixteenthBirthday) {
   StartServer();
   // Sixteen on 1 July 2026, the day after the clock's start.

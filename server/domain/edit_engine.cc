@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "coplan/v1/editing_service.pb.h"
+#include "coplan/v1/field_rules.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
@@ -455,12 +456,24 @@ class BatchApplier {
 
 }  // namespace
 
-absl::Status ValidateDocument(const Message& document) {
-  COPLAN_RETURN_IF_ERROR(ValidateFields(document, ""));
-  const size_t size = document.ByteSizeLong();
-  if (size > kMaxDocumentBytes) {
-    return InvalidFieldError("document", absl::StrCat("would be ", size, " bytes; at most ",
-                                                      kMaxDocumentBytes, " are allowed"));
+size_t MaxDocumentBytes(const google::protobuf::Descriptor& document) {
+  // Every document message states its limit; a message without one gets the smallest.
+  constexpr size_t kUnstated = 256 * 1024;
+  const int32_t stated = document.options().GetExtension(v1::max_serialized_bytes);
+  return stated > 0 ? static_cast<size_t>(stated) : kUnstated;
+}
+
+absl::Status ValidateDocument(const Message& document, absl::string_view document_field) {
+  COPLAN_RETURN_IF_ERROR(ValidateFields(document, document_field));
+  const size_t limit = MaxDocumentBytes(*document.GetDescriptor());
+  if (document.ByteSizeLong() > limit) {
+    return InvalidFieldError(
+        document_field.empty() ? "operations" : document_field,
+        absl::StrCat("would make the document larger than the ", limit,
+                     " bytes a document may hold (the max_serialized_bytes option of ",
+                     document.GetDescriptor()->name(),
+                     "); every field can be within its own "
+                     "limits and the whole still too large"));
   }
   return absl::OkStatus();
 }

@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "coplan/v1/editing.pb.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_field.h"
 
@@ -56,8 +58,6 @@ enum class EditMode {
 
 // Most operations in one batch.
 inline constexpr int kMaxOperationsPerBatch = 100;
-// Largest document, serialized.
-inline constexpr size_t kMaxDocumentBytes = 256 * 1024;
 
 // Items withheld from the caller behave as if they did not exist (they cannot be named,
 // anchored to or seen in a conflict's current value).
@@ -73,7 +73,16 @@ absl::Status ReplayOperations(
     const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations,
     EditMode mode = EditMode::kEdit);
 
-// Checks the whole document against the field rules and the size limit.
-absl::Status ValidateDocument(const google::protobuf::Message& document);
+// Checks the whole document against the field rules and its message's size limit (the
+// option coplan.v1.max_serialized_bytes). `document_field` is the request field holding
+// the document ("plan"): violations are named under it. Without one (an edit: paths are
+// document paths) the size error names "operations", which made the document too large.
+// The size error gives the limit, never the size: that could tell a writer the size of
+// parts withheld from them.
+absl::Status ValidateDocument(const google::protobuf::Message& document,
+                              absl::string_view document_field = "");
+
+// The size limit of a document message, from its max_serialized_bytes option.
+size_t MaxDocumentBytes(const google::protobuf::Descriptor& document);
 
 }  // namespace coplan

@@ -137,7 +137,7 @@ absl::StatusOr<DocumentPtr> DocumentService::Create(const Caller& caller, Collec
   }
   StripForStorage(*document);
   AssignItemIds(*document);
-  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*document), request_field + "."));
+  COPLAN_RETURN_IF_ERROR(ValidateDocument(*document, request_field));
 
   const DocumentName name{person_id, collection, document_id};
   const std::string resource = FormatDocumentName(name);
@@ -297,7 +297,7 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
       return PermissionDeniedError(
           "the change includes information the person prefers not to share with you");
     }
-    COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateDocument(*stored), request_field + "."));
+    COPLAN_RETURN_IF_ERROR(ValidateDocument(*stored, request_field));
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(
         LoadContext(tx, *open.collection, *stored, open.facts, caller, &context));

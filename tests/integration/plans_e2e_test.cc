@@ -6,8 +6,10 @@
 
 #include <pqxx/pqxx>
 
+#include "coplan/v1/field_rules.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "server/service/page_token.h"
+#include "tests/support/edit_operations.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/test_server.h"
 
@@ -17,6 +19,7 @@ namespace {
 using client::remote::ErrorDetail;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::TestServer;
 using testing::TestUser;
 
@@ -358,6 +361,45 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
   // None of it was written.
   EXPECT_EQ(CountPlans(true), 1);
   EXPECT_EQ(Get(created->name())->revision(), 1);
+}
+
+// 2,000 "€" (three bytes each in UTF-8) is the longest text a crisis-plan item takes; 50
+// items the most a list takes. Fifty of them keep every field's limit and still pass the
+// whole document's, which the proto states on Plan itself.
+TEST_F(PlansTest, APlanWithinEveryFieldsLimitCanBeTooLargeAsAWholeAndTheErrorSaysSo) {
+  const int32_t limit = v1::Plan::descriptor()->options().GetExtension(v1::max_serialized_bytes);
+  ASSERT_EQ(limit, 256 * 1024);
+  std::string long_text;
+  for (int i = 0; i < 2000; ++i) long_text += "\u20ac";
+  v1::Plan plan;
+  plan.set_title("Long");
+  for (int i = 0; i < 50; ++i) plan.mutable_crisis_plan()->add_warning_signs()->set_text(long_text);
+  ASSERT_GT(plan.ByteSizeLong(), static_cast<size_t>(limit));
+
+  auto refused = Create(*alex_.client, plan);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(refused.status()), "plan");  // a real field of CreatePlanRequest
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("262144 bytes"));
+  EXPECT_THAT(std::string(refused.status().message()),
+              Not(HasSubstr(std::to_string(plan.ByteSizeLong()))));  // the limit, not the size
+  EXPECT_EQ(CountPlans(), 0);
+
+  // An edit that grows a plan past the limit names its operations.
+  plan.mutable_crisis_plan()->mutable_warning_signs()->DeleteSubrange(40, 10);
+  auto created = Create(*alex_.client, plan);
+  ASSERT_TRUE(created.ok()) << created.status();
+  v1::EditDocumentRequest edit;
+  edit.set_name(created->name());
+  edit.set_base_revision(created->revision());
+  edit.set_idempotency_key("too-large");
+  for (int i = 0; i < 10; ++i) {
+    *edit.add_operations() =
+        testing::InsertOp("crisis_plan.warning_signs", "{\"text\": \"" + long_text + "\"}");
+  }
+  auto grown = alex_.client->Call(&v1::EditingService::Stub::EditDocument, edit);
+  EXPECT_EQ(grown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(grown.status()), "operations") << grown.status();
+  EXPECT_EQ(Get(created->name())->revision(), created->revision());
 }
 
 TEST_F(PlansTest, ForgedPageTokensGetAClearErrorOrAnEmptyPage) {

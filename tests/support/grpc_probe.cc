@@ -90,26 +90,12 @@ absl::StatusOr<int> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
     request.push_back(static_cast<char>(service.size()));
     request += service;
   }
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::CompletionQueue queue;
-  auto call =
-      stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", ToBuffer(request), &queue);
-  call->StartCall();
-  grpc::ByteBuffer reply;
-  grpc::Status status;
-  call->Finish(&reply, &status, reinterpret_cast<void*>(1));
-  void* tag;
-  bool ok;
-  queue.Next(&tag, &ok);
-  queue.Shutdown();
-  while (queue.Next(&tag, &ok)) {
-  }
+  std::string bytes;
+  const grpc::Status status =
+      CallWithRawRequest(channel, "/grpc.health.v1.Health/Check", request, &bytes);
   if (!status.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
-  const std::string bytes = FromBuffer(reply);
   if (bytes.empty()) return 0;  // UNKNOWN (default value)
   if (bytes.size() != 2 || bytes[0] != 0x08) return absl::InternalError("unexpected health reply");
   return static_cast<int>(bytes[1]);
@@ -150,7 +136,8 @@ absl::StatusOr<std::vector<std::string>> FilesContainingSymbol(
 }
 
 grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
-                                const std::string& method, const std::string& request) {
+                                const std::string& method, const std::string& request,
+                                std::string* response) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -166,6 +153,7 @@ grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
   queue.Shutdown();
   while (queue.Next(&tag, &ok)) {
   }
+  if (response != nullptr) *response = FromBuffer(reply);
   return status;
 }
 

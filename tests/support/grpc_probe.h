@@ -24,8 +24,10 @@ absl::StatusOr<std::vector<std::string>> FilesContainingSymbol(
     const std::shared_ptr<grpc::Channel>& channel, const std::string& symbol);
 
 // One unary call of `method` ("/coplan.v1.AuthService/SignIn") with `request` as the raw
-// bytes on the wire, as a client with a broken serializer would send them.
+// bytes on the wire, as a client with a broken serializer would send them; the reply's
+// bytes go to `response` when given.
 grpc::Status CallWithRawRequest(const std::shared_ptr<grpc::Channel>& channel,
-                                const std::string& method, const std::string& request);
+                                const std::string& method, const std::string& request,
+                                std::string* response = nullptr);
 
 }  // namespace coplan::testing

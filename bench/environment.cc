@@ -117,7 +117,21 @@ absl::Status BenchEnvironment::Build(const Options& options) {
   auto started = EmbeddedPostgres::Start(pg);
   if (!started.ok()) return started.status();
   postgres_ = std::move(started).value();
-  conninfo_ = postgres_->ConnectionString();
+  // As deployed: the schema owner migrates; the servers work as a data-only role.
+  conninfo_ = postgres_->ServerConnectionString();
+  Subprocess::Options migrate;
+  migrate.argv = {server_binary_, "migrate", "--database_url=" + postgres_->ConnectionString(),
+                  "--log_level=warning"};
+  migrate.stdout_file = work_dir_ + "/migrate.out";
+  migrate.stderr_file = work_dir_ + "/migrate.err";
+  auto migrate_process = StartChild(migrate);
+  if (!migrate_process.ok()) return migrate_process.status();
+  auto migrate_exit = (*migrate_process)->Wait(absl::Minutes(2));
+  if (!migrate_exit.ok()) return migrate_exit.status();
+  if (*migrate_exit != 0) {
+    return absl::InternalError(absl::StrCat("migrate failed (exit ", *migrate_exit, "):\n",
+                                            TailOfFile(migrate.stderr_file)));
+  }
 
   secret_file_ = work_dir_ + "/secret.key";
   {
@@ -147,7 +161,7 @@ absl::Status BenchEnvironment::Build(const Options& options) {
                                             TailOfFile(create_admin.stderr_file)));
   }
 
-  // Instance a applies no migration (create-admin did); both start side by side.
+  // Both instances start side by side on the migrated schema.
   auto a = StartServer("a", &target_a_);
   if (!a.ok()) return a.status();
   server_a_ = std::move(a).value();

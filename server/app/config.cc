@@ -66,6 +66,15 @@ ABSL_FLAG(int, max_queued_calls, EnvInt("COPLAN_MAX_QUEUED_CALLS", 5000),
 ABSL_FLAG(std::string, secret_file, Env("COPLAN_SECRET_FILE", ""),
           "file with the master secret (tokens, audit MACs); share it between instances "
           "[COPLAN_SECRET_FILE]");
+ABSL_FLAG(std::string, audit_checkpoint_file, Env("COPLAN_AUDIT_CHECKPOINT_FILE", ""),
+          "file the audit trail's signed checkpoints are appended to, outside the database "
+          "(keep it where the database's users cannot write; `audit verify` checks the "
+          "trail against it); empty: <data_dir>/audit-checkpoints.jsonl when embedded, else "
+          "the log only [COPLAN_AUDIT_CHECKPOINT_FILE]");
+ABSL_FLAG(absl::Duration, audit_checkpoint_interval,
+          EnvDuration("COPLAN_AUDIT_CHECKPOINT_INTERVAL", absl::Seconds(10)),
+          "how often the audit trail is checkpointed (rows newer than the last checkpoint "
+          "are protected by their MACs only) [COPLAN_AUDIT_CHECKPOINT_INTERVAL]");
 ABSL_FLAG(std::string, tls_cert_file, Env("COPLAN_TLS_CERT_FILE", ""),
           "PEM certificate chain; with --tls_key_file serves TLS [COPLAN_TLS_CERT_FILE]");
 ABSL_FLAG(std::string, tls_key_file, Env("COPLAN_TLS_KEY_FILE", ""),
@@ -118,8 +127,9 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   absl::SetProgramUsageMessage(
       "Coplan server.\n"
       "  coplan-server [serve] [flags]   serve gRPC (embedded PostgreSQL when no database URL)\n"
-      "  coplan-server migrate           apply database migrations and exit\n"
-      "  coplan-server audit verify      check the audit trail's hash chain\n"
+      "  coplan-server migrate           apply database migrations (as the schema owner) and exit\n"
+      "  coplan-server audit verify      check the audit trail against its checkpoints (reads "
+      "only)\n"
       "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)");
   // absl's --help lists only flags defined in a file named like the program; ours are all
   // here, so name this file (and leave gRPC's and absl's own flags to --helpfull).
@@ -144,6 +154,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.secret_file = absl::GetFlag(FLAGS_secret_file);
+  config.audit_checkpoint_file = absl::GetFlag(FLAGS_audit_checkpoint_file);
+  config.audit_checkpoint_interval = absl::GetFlag(FLAGS_audit_checkpoint_interval);
   config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
@@ -166,6 +178,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   }
   if (config.db_pool_size < 1 || config.db_pool_size > 500) {
     return absl::InvalidArgumentError("--db_pool_size must be 1 to 500");
+  }
+  if (config.audit_checkpoint_interval < absl::Seconds(1) ||
+      config.audit_checkpoint_interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError("--audit_checkpoint_interval must be 1s to 1h");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");

@@ -28,6 +28,10 @@ struct ServerConfig {
   int worker_threads = 0;  // 0: db_pool_size + 2
   int max_queued_calls = 5000;
   std::string secret_file;  // empty: <data_dir>/secret.key when embedded, else database
+  // Audit checkpoints outside the database; empty: <data_dir>/audit-checkpoints.jsonl
+  // when embedded, else the log only.
+  std::string audit_checkpoint_file;
+  absl::Duration audit_checkpoint_interval = absl::Seconds(10);
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string token_issuer = "coplan";

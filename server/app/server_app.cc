@@ -98,13 +98,15 @@ namespace {
 
 struct OpenedDatabase {
   std::unique_ptr<EmbeddedPostgres> embedded;
-  std::string conninfo;
+  std::string conninfo;         // as configured: the schema owner's when embedded
+  std::string server_conninfo;  // the role the server works as (data access only)
 };
 
 absl::StatusOr<OpenedDatabase> OpenDatabase(const ServerConfig& config) {
   OpenedDatabase opened;
   if (!config.database_url.empty()) {
     opened.conninfo = config.database_url;
+    opened.server_conninfo = config.database_url;
     return opened;
   }
   EmbeddedPostgres::Options options;
@@ -115,7 +117,26 @@ absl::StatusOr<OpenedDatabase> OpenDatabase(const ServerConfig& config) {
       absl::StrCat("max_connections=", std::max(100, config.db_pool_size * 4 + 20))};
   COPLAN_ASSIGN_OR_RETURN(opened.embedded, EmbeddedPostgres::Start(options));
   opened.conninfo = opened.embedded->ConnectionString();
+  opened.server_conninfo = opened.embedded->ServerConnectionString();
   return opened;
+}
+
+// Opens the database for the server's own work. The embedded cluster is Coplan's, so its
+// schema is brought up to date here, as its owner; an external database must have been
+// migrated by its owner (`coplan-server migrate`) before a server starts on it.
+absl::StatusOr<OpenedDatabase> OpenDatabaseForServer(const ServerConfig& config) {
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
+  if (opened.embedded != nullptr) {
+    COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());
+  }
+  COPLAN_RETURN_IF_ERROR(CheckDatabaseIsReadyForServer(opened.server_conninfo));
+  return opened;
+}
+
+std::string CheckpointFileFor(const ServerConfig& config) {
+  if (!config.audit_checkpoint_file.empty()) return config.audit_checkpoint_file;
+  if (config.database_url.empty()) return config.data_dir + "/audit-checkpoints.jsonl";
+  return "";
 }
 
 std::string SecretFileFor(const ServerConfig& config) {
@@ -151,10 +172,9 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config,
 }
 
 absl::Status ServerApp::Build() {
-  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config_));
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabaseForServer(config_));
   embedded_ = std::move(opened.embedded);
-  conninfo_ = opened.conninfo;
-  COPLAN_RETURN_IF_ERROR(ApplyMigrations(conninfo_).status());
+  conninfo_ = opened.server_conninfo;
 
   components_ = std::make_unique<Components>();
   Components& c = *components_;
@@ -176,8 +196,14 @@ absl::Status ServerApp::Build() {
   c.grid_store = std::make_unique<GridStore>(*c.db);
   c.decision_store = std::make_unique<DecisionStore>(*c.db);
   c.presence_store = std::make_unique<PresenceStore>(*c.db);
-  c.audit = std::make_unique<AuditLog>(*c.db, *c.audit_store, clock_, c.keys.audit_key,
-                                       AuditLog::Options{});
+  AuditLog::Options audit_options;
+  audit_options.checkpoint_interval = config_.audit_checkpoint_interval;
+  audit_options.checkpoint_file = CheckpointFileFor(config_);
+  if (audit_options.checkpoint_file.empty()) {
+    Log(LogLevel::kWarning, "audit_checkpoints_in_log_only");
+  }
+  c.audit =
+      std::make_unique<AuditLog>(*c.db, *c.audit_store, clock_, c.keys.audit_key, audit_options);
   c.audit->Start();
   PasswordHasher::Options hash_options;
   hash_options.max_concurrent = config_.password_hash_concurrency;
@@ -356,24 +382,30 @@ absl::Status RunMigrations(const ServerConfig& config) {
 }
 
 absl::Status RunAuditVerify(const ServerConfig& config) {
+  // Reads only: nothing is migrated, sealed or checkpointed by a verification.
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
-  COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());
   Database::Options options;
-  options.conninfo = opened.conninfo;
+  options.conninfo = opened.server_conninfo;
   options.pool_size = 2;
   Database db(options);
   COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
                           LoadServerKeys(SecretFileFor(config), /*create_file=*/false,
                                          [&db] { return LoadOrCreateDatabaseSecret(db); }));
   AuditStore store(db);
-  // Seal what a stopped server left unsealed, so that every row is checked in the chain.
-  {
-    AuditLog log(db, store, SystemClock(), keys.audit_key, AuditLog::Options{});
-    COPLAN_RETURN_IF_ERROR(log.FlushAndSeal());
+  std::vector<std::string> files;
+  if (const std::string file = CheckpointFileFor(config); !file.empty()) {
+    if (std::ifstream(file)) {
+      files.push_back(file);
+    } else if (!config.audit_checkpoint_file.empty()) {
+      return absl::NotFoundError(absl::StrCat("the checkpoint file ", file, " does not exist"));
+    }
   }
-  AuditVerification report = VerifyAuditTrail(db, store, keys.audit_key);
-  std::cout << "audit trail: " << report.sealed_rows << " sealed rows, " << report.unsealed_rows
-            << " not yet sealed\n";
+  AuditVerification report = VerifyAuditTrail(db, store, keys.audit_key, files);
+  std::cout << "audit trail: " << report.rows << " rows, " << report.checkpoints << " checkpoints ("
+            << report.rows_after_last_checkpoint
+            << " rows newer than the last, checked by MAC only), " << report.file_checkpoints
+            << " checkpoints matched in " << (files.empty() ? "no file" : files[0]) << "\n";
+  for (const auto& note : report.notes) std::cout << "  NOTE: " << note << "\n";
   for (const auto& problem : report.problems) std::cout << "  PROBLEM: " << problem << "\n";
   std::cout << (report.ok ? "intact\n" : "TAMPERED\n");
   if (!report.ok) return absl::DataLossError("the audit trail has been altered");
@@ -382,10 +414,9 @@ absl::Status RunAuditVerify(const ServerConfig& config) {
 
 absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& username,
                             const std::string& display_name, const std::string& password) {
-  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
-  COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabaseForServer(config));
   Database::Options options;
-  options.conninfo = opened.conninfo;
+  options.conninfo = opened.server_conninfo;
   options.pool_size = 2;
   Database db(options);
   COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
@@ -395,7 +426,9 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   DocumentStore document_store(db);
   PeopleStore people_store(db);
   AuditStore audit_store(db);
-  AuditLog audit(db, audit_store, SystemClock(), keys.audit_key, AuditLog::Options{});
+  AuditLog::Options audit_options;
+  audit_options.checkpoint_file = CheckpointFileFor(config);
+  AuditLog audit(db, audit_store, SystemClock(), keys.audit_key, audit_options);
   PasswordHasher hasher({});
   DocumentCollections no_collections;
   AccessGate gate(db, document_store, no_collections);
@@ -408,7 +441,7 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   person.set_administrator(true);
   const std::string id = NewResourceId();
   COPLAN_RETURN_IF_ERROR(people.RegisterDirectly(person, id, normalized, password).status());
-  COPLAN_RETURN_IF_ERROR(audit.FlushAndSeal());
+  COPLAN_RETURN_IF_ERROR(audit.Checkpoint().status());
   std::cout << "created administrator people/" << id << " with username " << normalized << "\n";
   return absl::OkStatus();
 }

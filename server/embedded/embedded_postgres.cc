@@ -87,6 +87,14 @@ std::string EmbeddedPostgres::ConnectionString(const std::string& database) cons
   return absl::StrCat("host=", socket_dir_, " dbname=", database, " user=", kSuperuser);
 }
 
+std::string EmbeddedPostgres::ServerConnectionString() const {
+  return ServerConnectionString(options_.database);
+}
+
+std::string EmbeddedPostgres::ServerConnectionString(const std::string& database) const {
+  return absl::StrCat("host=", socket_dir_, " dbname=", database, " user=", kServerLogin);
+}
+
 absl::Status EmbeddedPostgres::Prepare() {
   if (options_.data_dir.empty()) return absl::InvalidArgumentError("data directory is empty");
   bin_dir_ = options_.bin_dir.empty() ? FindBinDir() : options_.bin_dir;
@@ -225,6 +233,15 @@ absl::Status EmbeddedPostgres::EnsureDatabase() {
     pqxx::nontransaction tx(conn);
     auto exists = tx.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", options_.database);
     if (exists.empty()) tx.exec("CREATE DATABASE " + tx.quote_name(options_.database));
+    // The superuser owns the schema; the server runs as a role that can only use data
+    // (migration 0007 grants coplan_server what it may do).
+    tx.exec(
+        absl::StrCat("DO $$ BEGIN"
+                     " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'coplan_server') THEN"
+                     "   CREATE ROLE coplan_server NOLOGIN; END IF;"
+                     " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '",
+                     kServerLogin, "') THEN CREATE ROLE ", kServerLogin,
+                     " LOGIN IN ROLE coplan_server; END IF; END $$"));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot create database in the embedded cluster: ", e.what()));

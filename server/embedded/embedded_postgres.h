@@ -52,11 +52,17 @@ class EmbeddedPostgres {
   // libpq connection string for `database` (or another database of the cluster).
   std::string ConnectionString() const;
   std::string ConnectionString(const std::string& database) const;
+  // The same for the server's own login role (kServerLogin): data access only, once
+  // the schema owner (kSuperuser) has run the migrations.
+  std::string ServerConnectionString() const;
+  std::string ServerConnectionString(const std::string& database) const;
   // The Unix socket directory (for psql/pgbench: -h <dir>).
   const std::string& socket_dir() const { return socket_dir_; }
   const std::string& bin_dir() const { return bin_dir_; }
   // The database superuser name.
   static constexpr const char* kSuperuser = "coplan";
+  // The role the server connects as: a member of coplan_server, created with the cluster.
+  static constexpr const char* kServerLogin = "coplan_app";
 
   // Stops the cluster (fast shutdown: open transactions roll back). Idempotent.
   absl::Status Stop();

@@ -1,14 +1,27 @@
 #include "server/service/audit_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/common/crypto.h"
+#include "server/common/ids.h"
 #include "server/common/log.h"
 #include "server/common/proto_time.h"
+#include "server/common/status_macros.h"
 
 namespace coplan {
 namespace {
 
-std::string BigEndian64(int64_t value) {
+// xid8's largest value: "every transaction" as the end of a range of rows.
+constexpr uint64_t kLastTransaction = UINT64_MAX;
+
+std::string BigEndian64(uint64_t value) {
   std::string out(8, '\0');
   for (int i = 7; i >= 0; --i) {
     out[i] = static_cast<char>(value & 0xff);
@@ -17,8 +30,10 @@ std::string BigEndian64(int64_t value) {
   return out;
 }
 
+// Rows written before migration 0007 have no nonce and were MAC'd without one.
 std::string Canonical(const AuditRow& row) {
-  std::string out = "coplan-audit-v1";
+  std::string out = row.nonce.empty() ? "coplan-audit-v1" : "coplan-audit-v2";
+  if (!row.nonce.empty()) AppendField(&out, row.nonce);
   AppendField(&out, BigEndian64(TimeToMicros(row.event_time)));
   AppendField(&out, row.actor_id);
   AppendField(&out, row.on_behalf_of_id);
@@ -29,19 +44,75 @@ std::string Canonical(const AuditRow& row) {
   return out;
 }
 
+bool SameCheckpoint(const AuditCheckpoint& a, const AuditCheckpoint& b) {
+  return a.seq == b.seq && a.horizon == b.horizon && a.rows_total == b.rows_total &&
+         a.digest == b.digest && a.made_at == b.made_at && a.mac == b.mac;
+}
+
+// The last well-formed line of a checkpoint file (none when the file is missing or empty).
+absl::StatusOr<std::optional<AuditCheckpoint>> LastCheckpointIn(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::optional<AuditCheckpoint>();
+  std::optional<AuditCheckpoint> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto parsed = ParseAuditCheckpointJson(line);
+    if (!parsed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("the checkpoint file ", path, " has a line that is not a checkpoint"));
+    }
+    last = *parsed;
+  }
+  return last;
+}
+
 }  // namespace
 
 std::string AuditRowMac(const std::string& key, const AuditRow& row) {
   return HmacSha256(key, Canonical(row));
 }
 
-std::string AuditChainHash(const std::string& previous_hash, int64_t chain_seq,
-                           const std::string& row_mac) {
-  return Sha256(absl::StrCat(previous_hash, BigEndian64(chain_seq), row_mac));
+std::string AuditDigestStep(const std::string& digest, const AuditRow& row) {
+  return Sha256(absl::StrCat(digest, BigEndian64(row.id), row.row_mac));
 }
 
-std::string AuditHeadMac(const std::string& key, int64_t chain_seq, const std::string& chain_hash) {
-  return HmacSha256(key, absl::StrCat("coplan-audit-head", BigEndian64(chain_seq), chain_hash));
+std::string AuditCheckpointMac(const std::string& key, const AuditCheckpoint& checkpoint) {
+  std::string text = "coplan-audit-checkpoint-v1";
+  AppendField(&text, BigEndian64(checkpoint.seq));
+  AppendField(&text, BigEndian64(checkpoint.horizon));
+  AppendField(&text, BigEndian64(checkpoint.rows_total));
+  AppendField(&text, checkpoint.digest);
+  AppendField(&text, BigEndian64(TimeToMicros(checkpoint.made_at)));
+  return HmacSha256(key, text);
+}
+
+std::string AuditCheckpointJson(const AuditCheckpoint& checkpoint) {
+  nlohmann::json line = {
+      {"seq", checkpoint.seq},
+      {"horizon", std::to_string(checkpoint.horizon)},
+      {"rows_total", checkpoint.rows_total},
+      {"digest", absl::BytesToHexString(checkpoint.digest)},
+      {"made_at", absl::FormatTime(absl::RFC3339_full, checkpoint.made_at, absl::UTCTimeZone())},
+      {"made_at_micros", TimeToMicros(checkpoint.made_at)},
+      {"mac", absl::BytesToHexString(checkpoint.mac)}};
+  return line.dump();
+}
+
+absl::StatusOr<AuditCheckpoint> ParseAuditCheckpointJson(const std::string& line) {
+  try {
+    const nlohmann::json json = nlohmann::json::parse(line);
+    AuditCheckpoint checkpoint;
+    checkpoint.seq = json.at("seq").get<int64_t>();
+    checkpoint.horizon = std::stoull(json.at("horizon").get<std::string>());
+    checkpoint.rows_total = json.at("rows_total").get<int64_t>();
+    checkpoint.digest = absl::HexStringToBytes(json.at("digest").get<std::string>());
+    checkpoint.made_at = MicrosToTime(json.at("made_at_micros").get<int64_t>());
+    checkpoint.mac = absl::HexStringToBytes(json.at("mac").get<std::string>());
+    return checkpoint;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("not a checkpoint line: ", e.what()));
+  }
 }
 
 AuditLog::AuditLog(Database& db, AuditStore& store, const Clock& clock, std::string audit_key,
@@ -59,6 +130,7 @@ AuditRow AuditLog::ToRow(const AuditEvent& event) const {
   row.resource = event.resource;
   row.outcome = event.outcome;
   row.method = event.method;
+  row.nonce = NewRandomToken(16);
   row.row_mac = AuditRowMac(key_, row);
   return row;
 }
@@ -67,14 +139,20 @@ void AuditLog::RecordInTransaction(WriteTransaction& tx, const AuditEvent& event
   store_.Insert(tx, {ToRow(event)});
 }
 
-absl::Status AuditLog::RecordLater(const AuditEvent& event) {
-  AuditRow row = ToRow(event);
-  absl::MutexLock lock(&mutex_);
-  if (buffer_.size() >= options_.max_buffered) {
+absl::Status AuditLog::RecordNow(const AuditEvent& event, absl::Time deadline) {
+  const AuditRow row = ToRow(event);
+  // One autocommit INSERT: durable (synchronous_commit) when it returns.
+  absl::Status status = db_.Read(deadline, [&](Transaction& tx) {
+    store_.Insert(tx, {row});
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    Log(LogLevel::kError, "audit_write_failed")
+        .Str("outcome", event.outcome == v1::AUDIT_OUTCOME_DENIED ? "denied" : "allowed")
+        .Str("code", absl::StatusCodeToString(status.code()));
     return absl::UnavailableError(
         "the audit trail cannot be written right now, so the call was not served; try again");
   }
-  buffer_.push_back(std::move(row));
   return absl::OkStatus();
 }
 
@@ -92,161 +170,227 @@ void AuditLog::Stop() {
     stopping_ = true;
     thread.swap(thread_);
   }
-  if (thread.joinable()) thread.join();
-  if (!FlushAndSeal().ok()) Log(LogLevel::kError, "audit_final_flush_failed");
+  if (!thread.joinable()) return;
+  thread.join();
+  if (!Checkpoint().ok()) Log(LogLevel::kError, "audit_final_checkpoint_failed");
 }
 
 void AuditLog::Run() {
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
-      mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.flush_interval);
+      mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.checkpoint_interval);
       if (stopping_) return;
     }
-    absl::Status status = FlushAndSeal();
-    if (!status.ok()) Log(LogLevel::kWarning, "audit_flush_failed");
+    // Problems are logged (once each) by Checkpoint itself.
+    Checkpoint().IgnoreError();
   }
 }
 
-absl::Status AuditLog::FlushAndSeal() {
-  absl::MutexLock flush_lock(&flush_mutex_);
-  absl::Status status = Flush();
-  if (!status.ok()) return status;
-  return SealPending();
-}
-
-absl::Status AuditLog::Flush() {
-  std::vector<AuditRow> batch;
-  {
-    absl::MutexLock lock(&mutex_);
-    batch.swap(buffer_);
+absl::Status AuditLog::CheckAgainstFile(Transaction& tx,
+                                        const std::optional<AuditCheckpoint>& last) {
+  if (options_.checkpoint_file.empty()) return absl::OkStatus();
+  auto kept = LastCheckpointIn(options_.checkpoint_file);
+  if (!kept.ok()) return kept.status();
+  if (!kept->has_value()) return absl::OkStatus();
+  const AuditCheckpoint& outside = **kept;
+  if (!last || last->seq < outside.seq) {
+    return absl::DataLossError(absl::StrCat(
+        "the database's audit checkpoints end at ", last ? last->seq : 0, " but ",
+        options_.checkpoint_file, " holds checkpoint ", outside.seq,
+        ": the trail was cut back or wiped, or the database restored from a backup (see the "
+        "README: after a restore)"));
   }
-  if (batch.empty()) return absl::OkStatus();
-  absl::Status status = db_.Write(absl::Now() + absl::Seconds(10), [&](WriteTransaction& tx) {
-    store_.Insert(tx, batch);
-    return absl::OkStatus();
-  });
-  if (!status.ok()) {
-    // Keep the events (in order, before newer ones) for the next attempt.
-    absl::MutexLock lock(&mutex_);
-    batch.insert(batch.end(), std::make_move_iterator(buffer_.begin()),
-                 std::make_move_iterator(buffer_.end()));
-    buffer_.swap(batch);
-  }
-  return status;
-}
-
-absl::Status AuditLog::SealPending() {
-  // Rows with an invalid MAC stay unsealed for ever; page past them, never loop on them.
-  int64_t after_id = 0;
-  int64_t invalid = 0;
-  int64_t first_invalid = 0;
-  for (;;) {
-    // Per attempt: a retried transaction starts again from the same page.
-    size_t read = 0;
-    int64_t page_last_id = after_id;
-    int64_t page_invalid = 0;
-    int64_t page_first_invalid = 0;
-    absl::Status status = db_.Write(absl::Now() + absl::Seconds(30), [&](WriteTransaction& tx) {
-      read = 0;
-      page_last_id = after_id;
-      page_invalid = 0;
-      page_first_invalid = 0;
-      if (!store_.TrySealLock(tx)) return absl::OkStatus();  // another instance is sealing
-      std::vector<AuditRow> rows = store_.LockUnsealed(tx, after_id, options_.seal_batch);
-      read = rows.size();
-      if (rows.empty()) return absl::OkStatus();
-      page_last_id = rows.back().id;
-      ChainHead head = store_.LockHead(tx).value_or(ChainHead{});
-      std::vector<AuditStore::Seal> seals;
-      for (const AuditRow& row : rows) {
-        if (!ConstantTimeEquals(row.row_mac, AuditRowMac(key_, row))) {
-          // Not written by a server holding the key: never vouch for it in the chain.
-          if (page_invalid++ == 0) page_first_invalid = row.id;
-          continue;
-        }
-        head.chain_seq += 1;
-        head.chain_hash = AuditChainHash(head.chain_hash, head.chain_seq, row.row_mac);
-        seals.push_back({row.id, head.chain_seq, head.chain_hash});
-      }
-      store_.SealRows(tx, seals);
-      head.head_mac = AuditHeadMac(key_, head.chain_seq, head.chain_hash);
-      store_.SaveHead(tx, head);
-      return absl::OkStatus();
-    });
-    if (!status.ok()) return status;
-    after_id = page_last_id;
-    if (page_invalid > 0 && invalid == 0) first_invalid = page_first_invalid;
-    invalid += page_invalid;
-    if (read < static_cast<size_t>(options_.seal_batch)) break;
-  }
-  // Said once, not on every pass over the same rows.
-  if (invalid != reported_invalid_.exchange(invalid) && invalid > 0) {
-    Log(LogLevel::kError, "audit_rows_mac_invalid")
-        .Int("rows", invalid)
-        .Int("first_row", first_invalid);
+  std::optional<AuditCheckpoint> same =
+      last->seq == outside.seq ? last : store_.CheckpointAt(tx, outside.seq);
+  if (!same || !SameCheckpoint(*same, outside)) {
+    return absl::DataLossError(absl::StrCat("audit checkpoint ", outside.seq,
+                                            " in the database differs from the one in ",
+                                            options_.checkpoint_file, ": it was replaced"));
   }
   return absl::OkStatus();
 }
 
-AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::string& key) {
+absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
+  absl::MutexLock lock(&checkpoint_mutex_);
+  std::optional<AuditCheckpoint> made;
+  absl::Status status = db_.Write(absl::Now() + absl::Seconds(60), [&](WriteTransaction& tx) {
+    made.reset();
+    if (!store_.TryCheckpointLock(tx)) return absl::OkStatus();  // another instance is at it
+    std::optional<AuditCheckpoint> last = store_.LastCheckpoint(tx);
+    if (last && !ConstantTimeEquals(last->mac, AuditCheckpointMac(key_, *last))) {
+      return absl::DataLossError(absl::StrCat(
+          "audit checkpoint ", last->seq,
+          " in the database has an invalid MAC (it was not made by a server holding the key)"));
+    }
+    COPLAN_RETURN_IF_ERROR(CheckAgainstFile(tx, last));
+    const uint64_t from = last ? last->horizon : 0;
+    const uint64_t horizon = store_.FinishedHorizon(tx);
+    if (horizon <= from) return absl::OkStatus();
+    AuditCheckpoint next;
+    next.seq = last ? last->seq + 1 : 1;
+    next.horizon = horizon;
+    next.rows_total = last ? last->rows_total : 0;
+    next.digest = last ? last->digest : std::string();
+    int64_t added = 0;
+    store_.ForEachRow(tx, from, horizon, [&](const AuditRow& row) {
+      next.digest = AuditDigestStep(next.digest, row);
+      ++added;
+    });
+    if (added == 0) return absl::OkStatus();
+    next.rows_total += added;
+    // Real time, not the rules' clock: operators compare it with backups and restores.
+    next.made_at = MicrosToTime(TimeToMicros(absl::Now()));
+    next.mac = AuditCheckpointMac(key_, next);
+    store_.InsertCheckpoint(tx, next);
+    made = next;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    // Said once per distinct problem, not every interval.
+    const std::string problem(status.message());
+    if (problem != reported_problem_) {
+      reported_problem_ = problem;
+      Log(status.code() == absl::StatusCode::kDataLoss ? LogLevel::kError : LogLevel::kWarning,
+          status.code() == absl::StatusCode::kDataLoss ? "audit_trail_altered"
+                                                       : "audit_checkpoint_failed")
+          .Str("problem", problem);
+    }
+    return status;
+  }
+  reported_problem_.clear();
+  if (made) WriteOutside(*made);
+  return made;
+}
+
+void AuditLog::WriteOutside(const AuditCheckpoint& checkpoint) {
+  Log(LogLevel::kInfo, "audit_checkpoint")
+      .Int("seq", checkpoint.seq)
+      .Str("horizon", std::to_string(checkpoint.horizon))
+      .Int("rows_total", checkpoint.rows_total)
+      .Str("digest", absl::BytesToHexString(checkpoint.digest))
+      .Str("mac", absl::BytesToHexString(checkpoint.mac));
+  if (options_.checkpoint_file.empty()) return;
+  const std::string line = AuditCheckpointJson(checkpoint) + "\n";
+  const int fd = ::open(options_.checkpoint_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  const bool written = fd >= 0 &&
+                       ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!written) {
+    Log(LogLevel::kError, "audit_checkpoint_file_write_failed")
+        .Str("file", options_.checkpoint_file)
+        .Int("seq", checkpoint.seq);
+  }
+}
+
+AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::string& key,
+                                   const std::vector<std::string>& checkpoint_files) {
   AuditVerification report;
   auto problem = [&](std::string text) {
     report.ok = false;
     if (report.problems.size() < 100) report.problems.push_back(std::move(text));
   };
+  std::vector<AuditCheckpoint> checkpoints;
   absl::Status status = db.Write(absl::InfiniteFuture(), [&](WriteTransaction& tx) {
-    store.UseOneSnapshot(tx);  // for the rows and the head
-    int64_t expected_seq = 1;
-    std::string chain_hash;
-    store.ForEachRow(tx, [&](const AuditRow& row) {
-      const bool mac_ok = ConstantTimeEquals(row.row_mac, AuditRowMac(key, row));
-      if (!row.chain_seq) {
-        ++report.unsealed_rows;
-        if (!mac_ok) {
-          problem(absl::StrCat("row ", row.id,
-                               " (not yet sealed): its MAC is invalid; it was not written by "
-                               "the server (inserted or edited directly)"));
-        }
-        return;
+    report = AuditVerification{};
+    store.UseOneReadOnlySnapshot(tx);  // nothing is written; rows and checkpoints agree
+    checkpoints = store.Checkpoints(tx);
+    for (size_t i = 0; i < checkpoints.size(); ++i) {
+      const AuditCheckpoint& checkpoint = checkpoints[i];
+      if (checkpoint.seq != static_cast<int64_t>(i) + 1) {
+        problem(
+            absl::StrCat("audit checkpoint ", i + 1, " is missing (next is ", checkpoint.seq, ")"));
       }
-      ++report.sealed_rows;
-      if (!mac_ok) {
-        problem(absl::StrCat("row ", row.id, " at chain position ", *row.chain_seq,
-                             ": content does not match its MAC (the row was edited)"));
+      if (!ConstantTimeEquals(checkpoint.mac, AuditCheckpointMac(key, checkpoint))) {
+        problem(absl::StrCat("audit checkpoint ", checkpoint.seq,
+                             " has an invalid MAC (edited, or not made by a server)"));
       }
-      if (*row.chain_seq != expected_seq) {
-        problem(absl::StrCat("chain position ", expected_seq, " is missing (next is ",
-                             *row.chain_seq, "): rows were deleted or renumbered"));
-        expected_seq = *row.chain_seq;
-      }
-      const std::string recomputed = AuditChainHash(chain_hash, *row.chain_seq, row.row_mac);
-      if (!ConstantTimeEquals(recomputed, row.chain_hash)) {
-        problem(absl::StrCat("row ", row.id, " at chain position ", *row.chain_seq,
-                             ": the chain is broken here (rows deleted, inserted or reordered, "
-                             "or the row edited)"));
-      }
-      chain_hash = row.chain_hash;
-      ++expected_seq;
-    });
-    auto head = store.ReadHead(tx);
-    const int64_t last_seq = expected_seq - 1;
-    if (!head) {
-      if (last_seq > 0) problem("the chain head is missing");
-    } else {
-      if (!ConstantTimeEquals(head->head_mac,
-                              AuditHeadMac(key, head->chain_seq, head->chain_hash))) {
-        problem("the chain head's MAC is invalid (the head was edited)");
-      }
-      if (head->chain_seq != last_seq || !ConstantTimeEquals(head->chain_hash, chain_hash)) {
-        problem(absl::StrCat("the chain head records ", head->chain_seq,
-                             " sealed rows but the trail ends at ", last_seq,
-                             " (rows removed from the end, or the head replaced)"));
+      if (i > 0 && checkpoint.horizon <= checkpoints[i - 1].horizon) {
+        problem(absl::StrCat("audit checkpoint ", checkpoint.seq, " goes backwards"));
       }
     }
+    // The rows in checkpoint order; each checkpoint must match the rows before its horizon.
+    size_t next = 0;
+    int64_t count = 0;
+    std::string digest;
+    auto close_checkpoints_before = [&](uint64_t tx_id) {
+      while (next < checkpoints.size() && tx_id >= checkpoints[next].horizon) {
+        const AuditCheckpoint& checkpoint = checkpoints[next++];
+        if (checkpoint.rows_total != count || !ConstantTimeEquals(checkpoint.digest, digest)) {
+          problem(absl::StrCat("the rows covered by audit checkpoint ", checkpoint.seq, " (made ",
+                               absl::FormatTime(checkpoint.made_at),
+                               ") are not as "
+                               "they were: it counted ",
+                               checkpoint.rows_total,
+                               " rows, the "
+                               "trail now has ",
+                               count, " (rows deleted, added or reordered)"));
+          // Go on from what the checkpoint recorded, so one cut is reported once.
+          count = checkpoint.rows_total;
+          digest = checkpoint.digest;
+        }
+      }
+    };
+    store.ForEachRow(tx, 0, kLastTransaction, [&](const AuditRow& row) {
+      close_checkpoints_before(row.tx_id);
+      ++report.rows;
+      if (!ConstantTimeEquals(row.row_mac, AuditRowMac(key, row))) {
+        problem(absl::StrCat("audit row ", row.id,
+                             ": its content does not match its MAC (edited, or not written by "
+                             "a server)"));
+      }
+      digest = AuditDigestStep(digest, row);
+      ++count;
+      if (next == checkpoints.size()) ++report.rows_after_last_checkpoint;
+    });
+    close_checkpoints_before(kLastTransaction);
+    report.checkpoints = static_cast<int64_t>(checkpoints.size());
     return absl::OkStatus();
   });
-  if (!status.ok()) problem(absl::StrCat("could not read the audit trail: ", status.message()));
+  if (!status.ok()) {
+    problem(absl::StrCat("could not read the audit trail: ", status.message()));
+    return report;
+  }
+  std::map<int64_t, const AuditCheckpoint*> by_seq;
+  for (const auto& checkpoint : checkpoints) by_seq[checkpoint.seq] = &checkpoint;
+  for (const std::string& file : checkpoint_files) {
+    std::ifstream in(file);
+    if (!in) {
+      problem(absl::StrCat("cannot read the checkpoint file ", file));
+      continue;
+    }
+    std::string line;
+    int line_number = 0;
+    while (std::getline(in, line)) {
+      ++line_number;
+      if (line.empty()) continue;
+      auto outside = ParseAuditCheckpointJson(line);
+      if (!outside.ok() || !ConstantTimeEquals(outside->mac, AuditCheckpointMac(key, *outside))) {
+        problem(absl::StrCat(file, " line ", line_number,
+                             " is not a checkpoint made by a server holding the key"));
+        continue;
+      }
+      auto found = by_seq.find(outside->seq);
+      if (found == by_seq.end()) {
+        problem(absl::StrCat(
+            "audit checkpoint ", outside->seq, " (made ", absl::FormatTime(outside->made_at), ", ",
+            outside->rows_total, " rows) is in ", file,
+            " but not in the database: the trail was cut back or wiped, or the database was "
+            "restored from a backup older than it (see the README: after a restore)"));
+      } else if (!SameCheckpoint(*found->second, *outside)) {
+        problem(absl::StrCat("audit checkpoint ", outside->seq, " in the database differs from ",
+                             file, ": it was replaced"));
+      } else {
+        ++report.file_checkpoints;
+      }
+    }
+  }
+  if (checkpoint_files.empty()) {
+    report.notes.push_back(
+        "no checkpoint file was given: rows cut from the end, or a wiped trail, cannot be told "
+        "from a shorter one (--audit_checkpoint_file)");
+  }
   return report;
 }
 

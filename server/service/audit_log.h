@@ -1,24 +1,35 @@
 // The audit trail: records who did what to whose records, and proves it was not altered.
 //
 //   audit.RecordInTransaction(tx, event);   // writes: commits (or not) with the change
-//   audit.RecordLater(event);               // reads and refusals: batched, durable < 1 s
-//   AuditVerification check = VerifyAuditTrail(db, key);   // coplan-server audit verify
+//   audit.RecordNow(event, deadline);       // reads and refusals: written before the answer
+//   AuditVerification check = VerifyAuditTrail(db, store, key, {checkpoint_file});
 //
-// Every row carries a MAC (HMAC-SHA256 with the audit key, which lives outside the
-// database when a secret file is configured). A background sealer numbers rows into a
-// chain, chain_hash[n] = SHA-256(chain_hash[n-1] || n || row_mac[n]), and keeps a
-// MAC'd head. Verification recomputes everything: an edited row fails its MAC, a deleted,
-// inserted or reordered row breaks the chain, rows cut from the end disagree with the
-// head, and a row inserted by hand cannot carry a valid MAC.
+// Every row is complete when it is inserted and never updated: it carries a random nonce
+// and a MAC (HMAC-SHA256 with the audit key, which only the servers hold) over its
+// content and nonce, and the database stamps it with the id of the transaction that
+// wrote it. The database's own role for the server may only insert and read it.
+//
+// Checkpoints chain the rows, keyed: checkpoint n covers every row of a transaction that
+// had finished when it was taken (tx_id < horizon), in (tx_id, id) order,
+//   digest[n] = SHA-256 over digest[n-1] and each new row's id and MAC,
+//   mac[n]    = HMAC(audit key, n, horizon, rows_total, digest[n], made_at),
+// and leaves the database: each is written to the log (event audit_checkpoint) and
+// appended to the checkpoint file. Before extending the chain the checkpointer checks
+// the last checkpoint's MAC and that the database still has the last one its file holds.
+// Verification only reads: an edited or hand-made row fails its MAC, a copied one its
+// nonce's uniqueness, a deleted, added or reordered row the digest of the checkpoint
+// covering it, and rows cut from the end or a wiped trail the checkpoints kept outside.
+// Rows newer than the last checkpoint are checked by MAC only until the next one.
 #pragma once
 
-#include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "coplan/v1/audit_service.pb.h"
@@ -39,17 +50,20 @@ struct AuditEvent {
 
 struct AuditVerification {
   bool ok = true;
-  int64_t sealed_rows = 0;
-  int64_t unsealed_rows = 0;
-  std::vector<std::string> problems;  // empty when ok
+  int64_t rows = 0;
+  int64_t checkpoints = 0;
+  int64_t rows_after_last_checkpoint = 0;  // checked by MAC only
+  int64_t file_checkpoints = 0;            // checkpoints read from files and matched
+  std::vector<std::string> problems;       // empty when ok
+  std::vector<std::string> notes;          // what could not be checked
 };
 
 class AuditLog {
  public:
   struct Options {
-    absl::Duration flush_interval = absl::Milliseconds(200);
-    size_t max_buffered = 100000;  // beyond this, calls are refused (fail closed)
-    int seal_batch = 5000;
+    absl::Duration checkpoint_interval = absl::Seconds(10);
+    // Where checkpoints are appended outside the database; "" for the log only.
+    std::string checkpoint_file;
   };
 
   // Events are stamped with `clock`'s time.
@@ -59,20 +73,23 @@ class AuditLog {
 
   // Writes the event in the caller's transaction.
   void RecordInTransaction(WriteTransaction& tx, const AuditEvent& event);
-  // Buffers the event; UNAVAILABLE if the buffer is full (the database is unreachable).
-  absl::Status RecordLater(const AuditEvent& event);
+  // Writes the event now, in a statement of its own that commits before this returns:
+  // a read is answered only once its row is in the trail (kept across a server kill).
+  absl::Status RecordNow(const AuditEvent& event, absl::Time deadline);
 
-  // Starts the background flusher and sealer.
+  // Starts the background checkpointer.
   void Start();
-  // Flushes what is buffered, seals, and stops the background thread.
+  // Stops it, after a last checkpoint.
   void Stop();
-  // Writes buffered events and seals all rows now (tests, shutdown, verification).
-  absl::Status FlushAndSeal();
+  // Makes a checkpoint now if rows were written since the last one (another instance
+  // may be making it: then nothing). DATA_LOSS when the chain may not be extended: the
+  // last checkpoint is forged, or the database lacks or changed one the file holds.
+  absl::StatusOr<std::optional<AuditCheckpoint>> Checkpoint();
 
  private:
   AuditRow ToRow(const AuditEvent& event) const;
-  absl::Status Flush();
-  absl::Status SealPending();
+  absl::Status CheckAgainstFile(Transaction& tx, const std::optional<AuditCheckpoint>& last);
+  void WriteOutside(const AuditCheckpoint& checkpoint);
   void Run();
 
   Database& db_;
@@ -81,19 +98,25 @@ class AuditLog {
   const std::string key_;
   const Options options_;
   absl::Mutex mutex_;
-  std::vector<AuditRow> buffer_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread thread_ ABSL_GUARDED_BY(mutex_);
-  std::atomic<int64_t> reported_invalid_{0};  // forged rows last logged by the sealer
-  absl::Mutex flush_mutex_;                   // one flush (and seal) at a time
+  absl::Mutex checkpoint_mutex_;  // one checkpoint at a time in this process
+  std::string reported_problem_ ABSL_GUARDED_BY(checkpoint_mutex_);
 };
 
-// The MAC of a row's content and the chain step, as the sealer and verifier compute them.
+// The MAC of a row, a step of the checkpoint digest, and a checkpoint's MAC, as the
+// checkpointer and the verifier compute them.
 std::string AuditRowMac(const std::string& key, const AuditRow& row);
-std::string AuditChainHash(const std::string& previous_hash, int64_t chain_seq,
-                           const std::string& row_mac);
-std::string AuditHeadMac(const std::string& key, int64_t chain_seq, const std::string& chain_hash);
+std::string AuditDigestStep(const std::string& digest, const AuditRow& row);
+std::string AuditCheckpointMac(const std::string& key, const AuditCheckpoint& checkpoint);
 
-AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::string& key);
+// A checkpoint as one line of the checkpoint file and the log, and back.
+std::string AuditCheckpointJson(const AuditCheckpoint& checkpoint);
+absl::StatusOr<AuditCheckpoint> ParseAuditCheckpointJson(const std::string& line);
+
+// Reads the whole trail in one read-only snapshot and checks it against its checkpoints
+// and against those kept in `checkpoint_files`.
+AuditVerification VerifyAuditTrail(Database& db, AuditStore& store, const std::string& key,
+                                   const std::vector<std::string>& checkpoint_files);
 
 }  // namespace coplan

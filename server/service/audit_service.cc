@@ -41,7 +41,7 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
   if (more) rows.resize(query.limit - 1);
   for (const AuditRow& row : rows) {
     auto* event = response.add_events();
-    event->set_sequence(row.chain_seq.value_or(0));
+    event->set_sequence(row.id);
     *event->mutable_event_time() = ToTimestamp(row.event_time);
     if (!row.actor_id.empty()) {
       event->set_actor(PersonName(row.actor_id));

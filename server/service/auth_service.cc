@@ -89,11 +89,13 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
   if (!account) {
     // Spend the same time as a real check, then refuse.
     (void)hasher_.Verify(dummy_hash_, request.password(), caller.deadline);
-    audit_.RecordLater(audit_event("", v1::AUDIT_OUTCOME_DENIED)).IgnoreError();
+    COPLAN_RETURN_IF_ERROR(
+        audit_.RecordNow(audit_event("", v1::AUDIT_OUTCOME_DENIED), caller.deadline));
     return WrongCredentials();
   }
   if (account->locked_until && *account->locked_until > caller.now) {
-    audit_.RecordLater(audit_event(account->person_id, v1::AUDIT_OUTCOME_DENIED)).IgnoreError();
+    COPLAN_RETURN_IF_ERROR(audit_.RecordNow(
+        audit_event(account->person_id, v1::AUDIT_OUTCOME_DENIED), caller.deadline));
     return UnauthenticatedError(
         "sign-in is blocked for this account for a while after repeated failures; try again later");
   }

@@ -8,17 +8,21 @@
 //     ...
 //   });
 //   COPLAN_RETURN_IF_ERROR(audit.Finish(status));                   // records the refusal
-//   COPLAN_RETURN_IF_ERROR(audit.Read(subject_id, name));           // a served read, batched
+//   COPLAN_RETURN_IF_ERROR(audit.Read(subject_id, name));           // before the answer
 //
-// A refusal is the one thing recorded outside the call's transaction (which rolls back
-// with it): Deny only stages it, and Finish records it once the call's outcome is known,
-// so a transaction that runs more than once never records it twice.
+// A refusal is recorded outside the call's transaction (which rolls back with it): Deny
+// only stages it, and Finish records it once the call's outcome is known, so a
+// transaction that runs more than once never records it twice. Reads and refusals are
+// in the trail before the caller hears the answer; when they cannot be written the call
+// fails with UNAVAILABLE instead (and the failure is logged), never silently.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/store/transaction.h"
@@ -37,11 +41,12 @@ class CallAudit {
     log_.RecordInTransaction(
         tx, Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED));
   }
-  // A read that was served. Fails (UNAVAILABLE) only if the audit buffer is full, in
-  // which case the data must not be returned.
+  // A read about to be served. UNAVAILABLE when the row cannot be written, in which
+  // case the data must not be returned.
   absl::Status Read(const std::string& subject_id, const std::string& resource,
                     coplan::v1::AuditAction action = coplan::v1::AUDIT_ACTION_READ) {
-    return log_.RecordLater(Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED));
+    return log_.RecordNow(Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED),
+                          caller_.deadline);
   }
   // Stages a refused attempt (replacing one staged before) and returns `error` unchanged.
   absl::Status Deny(const std::string& subject_id, coplan::v1::AuditAction action,
@@ -49,11 +54,15 @@ class CallAudit {
     denial_ = Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_DENIED);
     return error;
   }
-  // Records the staged refusal, if any, and returns `status` unchanged.
+  // Records the staged refusal, if any, and returns `status` unchanged (UNAVAILABLE
+  // instead if the refusal could not be recorded).
   absl::Status Finish(absl::Status status) {
     if (denial_) {
-      log_.RecordLater(*denial_).IgnoreError();
+      // A refusal is recorded even when the call ran out of time.
+      absl::Status recorded =
+          log_.RecordNow(*denial_, std::max(caller_.deadline, absl::Now() + absl::Seconds(5)));
       denial_.reset();
+      if (!recorded.ok()) return recorded;
     }
     return status;
   }

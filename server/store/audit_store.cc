@@ -12,10 +12,25 @@ namespace {
 
 constexpr char kRowColumns[] =
     "id, time_to_micros(event_time), actor_id, on_behalf_of_id, action, resource, outcome, "
-    "method, row_mac, chain_seq, chain_hash";
+    "method, row_mac, event_nonce, tx_id::text";
+constexpr char kCheckpointColumns[] =
+    "seq, horizon::text, rows_total, digest, time_to_micros(made_at), mac";
 
-// Arbitrary constant naming the advisory lock of the audit sealer.
-constexpr int64_t kSealLockId = 0x636f706c616e02;
+// Arbitrary constant naming the advisory lock of the audit checkpointer.
+constexpr int64_t kCheckpointLockId = 0x636f706c616e03;
+
+uint64_t ParseXid(const pqxx::field& field) { return std::stoull(field.as<std::string>()); }
+
+AuditCheckpoint ReadCheckpoint(const pqxx::row& row) {
+  AuditCheckpoint out;
+  out.seq = row[0].as<int64_t>();
+  out.horizon = ParseXid(row[1]);
+  out.rows_total = row[2].as<int64_t>();
+  out.digest = pqxx::binarystring(row[3]).str();
+  out.made_at = MicrosToTime(row[4].as<int64_t>());
+  out.mac = pqxx::binarystring(row[5]).str();
+  return out;
+}
 
 AuditRow ReadRow(const pqxx::row& row) {
   AuditRow out;
@@ -28,8 +43,8 @@ AuditRow ReadRow(const pqxx::row& row) {
   out.outcome = row[6].as<int>();
   out.method = row[7].as<std::string>();
   out.row_mac = pqxx::binarystring(row[8]).str();
-  if (!row[9].is_null()) out.chain_seq = row[9].as<int64_t>();
-  if (!row[10].is_null()) out.chain_hash = pqxx::binarystring(row[10]).str();
+  if (!row[9].is_null()) out.nonce = pqxx::binarystring(row[9]).str();
+  out.tx_id = ParseXid(row[10]);
   return out;
 }
 
@@ -37,26 +52,24 @@ AuditRow ReadRow(const pqxx::row& row) {
 
 AuditStore::AuditStore(Database& db) : db_(db) {
   // Many rows in one statement: the rows travel as one JSON array.
+  // Many rows in one statement: the rows travel as one JSON array.
   db_.Prepare("audit_insert",
               "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
-              " outcome, method, row_mac)"
+              " outcome, method, event_nonce, row_mac)"
               " SELECT micros_to_time((e->>0)::bigint), e->>1, e->>2, (e->>3)::smallint, e->>4,"
-              " (e->>5)::smallint, e->>6, decode(e->>7, 'hex')"
+              " (e->>5)::smallint, e->>6, decode(e->>7, 'hex'), decode(e->>8, 'hex')"
               " FROM json_array_elements($1::json) AS e");
-  db_.Prepare("audit_lock_unsealed",
+  db_.Prepare("audit_rows_between",
               std::string("SELECT ") + kRowColumns +
-                  " FROM audit_events WHERE chain_seq IS NULL AND id > $1 ORDER BY id LIMIT $2"
-                  " FOR UPDATE");
-  db_.Prepare("audit_lock_head",
-              "SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head FOR UPDATE");
-  db_.Prepare("audit_seal",
-              "UPDATE audit_events a SET chain_seq = v.seq, chain_hash = decode(v.hash, 'hex')"
-              " FROM json_to_recordset($1::json) AS v(id bigint, seq bigint, hash text)"
-              " WHERE a.id = v.id");
-  db_.Prepare("audit_save_head",
-              "INSERT INTO audit_chain_head (singleton, chain_seq, chain_hash, head_mac)"
-              " VALUES (true, $1, $2, $3) ON CONFLICT (singleton) DO UPDATE"
-              " SET chain_seq = $1, chain_hash = $2, head_mac = $3");
+                  " FROM audit_events WHERE tx_id >= $1::xid8 AND tx_id < $2::xid8"
+                  " AND (tx_id, id) > ($3::xid8, $4) ORDER BY tx_id, id LIMIT 5000");
+  db_.Prepare("audit_last_checkpoint", std::string("SELECT ") + kCheckpointColumns +
+                                           " FROM audit_checkpoints ORDER BY seq DESC LIMIT 1");
+  db_.Prepare("audit_checkpoint_at", std::string("SELECT ") + kCheckpointColumns +
+                                         " FROM audit_checkpoints WHERE seq = $1");
+  db_.Prepare("audit_insert_checkpoint",
+              "INSERT INTO audit_checkpoints (seq, horizon, rows_total, digest, made_at, mac)"
+              " VALUES ($1, $2::xid8, $3, $4, micros_to_time($5), $6)");
   db_.Prepare("audit_list",
               std::string("SELECT ") + kRowColumns +
                   " FROM audit_events WHERE"
@@ -76,77 +89,70 @@ void AuditStore::Insert(Transaction& tx, const std::vector<AuditRow>& rows) {
   nlohmann::json array = nlohmann::json::array();
   for (const AuditRow& row : rows) {
     array.push_back({TimeToMicros(row.event_time), row.actor_id, row.on_behalf_of_id, row.action,
-                     row.resource, row.outcome, row.method, absl::BytesToHexString(row.row_mac)});
+                     row.resource, row.outcome, row.method, absl::BytesToHexString(row.nonce),
+                     absl::BytesToHexString(row.row_mac)});
   }
   tx.sql().exec_prepared("audit_insert", array.dump());
 }
 
-std::vector<AuditRow> AuditStore::LockUnsealed(WriteTransaction& tx, int64_t after_id, int limit) {
-  std::vector<AuditRow> rows;
-  for (const auto& row : tx.sql().exec_prepared("audit_lock_unsealed", after_id, limit))
-    rows.push_back(ReadRow(row));
-  return rows;
-}
-
-std::optional<ChainHead> AuditStore::LockHead(WriteTransaction& tx) {
-  auto result = tx.sql().exec_prepared("audit_lock_head");
-  if (result.empty()) return std::nullopt;
-  return ChainHead{result[0][0].as<int64_t>(), pqxx::binarystring(result[0][1]).str(),
-                   pqxx::binarystring(result[0][2]).str()};
-}
-
-void AuditStore::UseOneSnapshot(WriteTransaction& tx) {
-  tx.sql().exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-}
-
-std::optional<ChainHead> AuditStore::ReadHead(Transaction& tx) {
-  auto result = tx.sql().exec("SELECT chain_seq, chain_hash, head_mac FROM audit_chain_head");
-  if (result.empty()) return std::nullopt;
-  return ChainHead{result[0][0].as<int64_t>(), pqxx::binarystring(result[0][1]).str(),
-                   pqxx::binarystring(result[0][2]).str()};
-}
-
-void AuditStore::SealRows(WriteTransaction& tx, const std::vector<Seal>& seals) {
-  if (seals.empty()) return;
-  nlohmann::json rows = nlohmann::json::array();
-  for (const Seal& seal : seals) {
-    rows.push_back({{"id", seal.id},
-                    {"seq", seal.chain_seq},
-                    {"hash", absl::BytesToHexString(seal.chain_hash)}});
-  }
-  tx.sql().exec_prepared("audit_seal", rows.dump());
-}
-
-void AuditStore::SaveHead(WriteTransaction& tx, const ChainHead& head) {
-  tx.sql().exec_prepared("audit_save_head", head.chain_seq, pqxx::binarystring(head.chain_hash),
-                         pqxx::binarystring(head.head_mac));
-}
-
-bool AuditStore::TrySealLock(WriteTransaction& tx) {
+bool AuditStore::TryCheckpointLock(WriteTransaction& tx) {
   return tx.sql()
-      .exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kSealLockId) + ")")[0][0]
+      .exec("SELECT pg_try_advisory_xact_lock(" + std::to_string(kCheckpointLockId) + ")")[0][0]
       .as<bool>();
 }
 
-void AuditStore::ForEachRow(Transaction& tx, const std::function<void(const AuditRow&)>& visit) {
-  // In batches, to keep memory flat on a long trail.
-  int64_t after_seq = -1;
+std::optional<AuditCheckpoint> AuditStore::LastCheckpoint(Transaction& tx) {
+  auto result = tx.sql().exec_prepared("audit_last_checkpoint");
+  if (result.empty()) return std::nullopt;
+  return ReadCheckpoint(result[0]);
+}
+
+std::optional<AuditCheckpoint> AuditStore::CheckpointAt(Transaction& tx, int64_t seq) {
+  auto result = tx.sql().exec_prepared("audit_checkpoint_at", seq);
+  if (result.empty()) return std::nullopt;
+  return ReadCheckpoint(result[0]);
+}
+
+std::vector<AuditCheckpoint> AuditStore::Checkpoints(Transaction& tx) {
+  std::vector<AuditCheckpoint> out;
+  for (const auto& row : tx.sql().exec(std::string("SELECT ") + kCheckpointColumns +
+                                       " FROM audit_checkpoints ORDER BY seq")) {
+    out.push_back(ReadCheckpoint(row));
+  }
+  return out;
+}
+
+void AuditStore::InsertCheckpoint(WriteTransaction& tx, const AuditCheckpoint& checkpoint) {
+  tx.sql().exec_prepared("audit_insert_checkpoint", checkpoint.seq,
+                         std::to_string(checkpoint.horizon), checkpoint.rows_total,
+                         pqxx::binarystring(checkpoint.digest), TimeToMicros(checkpoint.made_at),
+                         pqxx::binarystring(checkpoint.mac));
+}
+
+uint64_t AuditStore::FinishedHorizon(Transaction& tx) {
+  return ParseXid(tx.sql().exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0]);
+}
+
+void AuditStore::ForEachRow(Transaction& tx, uint64_t from_tx, uint64_t to_tx,
+                            const std::function<void(const AuditRow&)>& visit) {
+  // Keyset pages, to keep memory flat on a long trail.
+  std::string after_tx = "0";
+  int64_t after_id = 0;
   for (;;) {
-    auto result = tx.sql().exec_params(std::string("SELECT ") + kRowColumns +
-                                           " FROM audit_events WHERE chain_seq > $1"
-                                           " ORDER BY chain_seq LIMIT 10000",
-                                       after_seq);
+    auto result = tx.sql().exec_prepared("audit_rows_between", std::to_string(from_tx),
+                                         std::to_string(to_tx), after_tx, after_id);
     if (result.empty()) break;
     for (const auto& row : result) {
       AuditRow parsed = ReadRow(row);
-      after_seq = *parsed.chain_seq;
+      after_tx = std::to_string(parsed.tx_id);
+      after_id = parsed.id;
       visit(parsed);
     }
   }
-  for (const auto& row : tx.sql().exec(std::string("SELECT ") + kRowColumns +
-                                       " FROM audit_events WHERE chain_seq IS NULL ORDER BY id")) {
-    visit(ReadRow(row));
-  }
+}
+
+void AuditStore::UseOneReadOnlySnapshot(WriteTransaction& tx) {
+  tx.sql().exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 }
 
 std::vector<AuditRow> AuditStore::List(Transaction& tx, const AuditQuery& query) {

@@ -1,5 +1,5 @@
-// SQL for the audit trail: appending events, sealing them into the hash chain, reading
-// the chain back for verification, and listing events for people.
+// SQL for the audit trail: appending events (sealed as inserted), checkpoints of the
+// trail, reading it back for verification, and listing events for people.
 #pragma once
 
 #include <functional>
@@ -16,7 +16,7 @@ namespace coplan {
 
 class Database;
 
-// One audit event, as stored.
+// One audit event, as stored. Rows are complete when inserted and never updated.
 struct AuditRow {
   int64_t id = 0;
   absl::Time event_time;
@@ -26,15 +26,19 @@ struct AuditRow {
   std::string resource;
   int outcome = 0;  // coplan.v1.AuditOutcome
   std::string method;
-  std::string row_mac;
-  std::optional<int64_t> chain_seq;
-  std::string chain_hash;
+  std::string nonce;    // random, unique; empty on rows written before migration 0007
+  std::string row_mac;  // HMAC with the audit key over the content and the nonce
+  uint64_t tx_id = 0;   // the writing transaction (stamped by the database)
 };
 
-struct ChainHead {
-  int64_t chain_seq = 0;
-  std::string chain_hash;
-  std::string head_mac;
+// A checkpoint of the trail: every row of a transaction older than `horizon`, chained.
+struct AuditCheckpoint {
+  int64_t seq = 0;
+  uint64_t horizon = 0;
+  int64_t rows_total = 0;
+  std::string digest;  // 32 bytes
+  absl::Time made_at;
+  std::string mac;  // 32 bytes
 };
 
 // 9999-12-31T23:59:59.999999Z: an end time later than any event, within timestamptz range.
@@ -58,27 +62,23 @@ class AuditStore {
  public:
   explicit AuditStore(Database& db);
 
+  // Writes rows as they are kept (sealed: nothing updates them later).
   void Insert(Transaction& tx, const std::vector<AuditRow>& rows);
 
-  // Sealing: unsealed rows in id order (locked), the head (locked), and the updates.
-  std::vector<AuditRow> LockUnsealed(WriteTransaction& tx, int64_t after_id, int limit);
-  std::optional<ChainHead> LockHead(WriteTransaction& tx);
-  struct Seal {
-    int64_t id;
-    int64_t chain_seq;
-    std::string chain_hash;
-  };
-  // Gives rows their chain positions and hashes, all in one statement.
-  void SealRows(WriteTransaction& tx, const std::vector<Seal>& seals);
-  void SaveHead(WriteTransaction& tx, const ChainHead& head);
-  // Returns false if another instance holds the sealing lock.
-  bool TrySealLock(WriteTransaction& tx);
+  // Checkpoints. The lock keeps instances from making the same checkpoint twice.
+  bool TryCheckpointLock(WriteTransaction& tx);
+  std::optional<AuditCheckpoint> LastCheckpoint(Transaction& tx);
+  std::optional<AuditCheckpoint> CheckpointAt(Transaction& tx, int64_t seq);
+  std::vector<AuditCheckpoint> Checkpoints(Transaction& tx);
+  void InsertCheckpoint(WriteTransaction& tx, const AuditCheckpoint& checkpoint);
+  // The oldest transaction still running: every row of an older one is there for good.
+  uint64_t FinishedHorizon(Transaction& tx);
+  // Rows of transactions in [from_tx, to_tx), in (tx_id, id) order, read in batches.
+  void ForEachRow(Transaction& tx, uint64_t from_tx, uint64_t to_tx,
+                  const std::function<void(const AuditRow&)>& visit);
 
-  // Makes the rest of the transaction read from one snapshot (first statement only).
-  void UseOneSnapshot(WriteTransaction& tx);
-  // Verification: every row, sealed ones in chain order then unsealed ones by id.
-  void ForEachRow(Transaction& tx, const std::function<void(const AuditRow&)>& visit);
-  std::optional<ChainHead> ReadHead(Transaction& tx);
+  // Makes the rest of the transaction read-only and from one snapshot (first statement).
+  void UseOneReadOnlySnapshot(WriteTransaction& tx);
 
   std::vector<AuditRow> List(Transaction& tx, const AuditQuery& query);
   // Display names of people, by id (for listings).

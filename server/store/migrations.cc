@@ -98,4 +98,48 @@ absl::StatusOr<MigrationReport> ApplyMigrations(const std::string& conninfo,
   return report;
 }
 
+absl::Status CheckDatabaseIsReadyForServer(const std::string& conninfo) {
+  return CheckDatabaseIsReadyForServer(conninfo, EmbeddedMigrations());
+}
+
+absl::Status CheckDatabaseIsReadyForServer(const std::string& conninfo,
+                                           const std::vector<MigrationFile>& files) {
+  try {
+    pqxx::connection conn(conninfo);
+    pqxx::nontransaction tx(conn);
+    std::map<int, std::string> applied;
+    if (!tx.exec("SELECT to_regclass('schema_migrations')")[0][0].is_null()) {
+      for (const auto& row : tx.exec("SELECT version, checksum FROM schema_migrations")) {
+        applied[row[0].as<int>()] = row[1].as<std::string>();
+      }
+    }
+    for (const MigrationFile& file : files) {
+      auto version = VersionOf(file.name);
+      if (!version.ok()) return version.status();
+      auto found = applied.find(*version);
+      if (found == applied.end() || found->second != Sha256Hex(file.sql)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the database schema is older than this server needs (", file.name,
+            " is not applied); run `coplan-server migrate` with the schema owner's credentials "
+            "first (the server's own role may not change the schema)"));
+      }
+    }
+    auto role = tx.exec(
+        "SELECT current_user, r.rolsuper, pg_has_role(current_user, c.relowner, 'USAGE')"
+        " FROM pg_roles r, pg_class c"
+        " WHERE r.rolname = current_user AND c.oid = 'audit_events'::regclass");
+    if (role.empty()) return absl::FailedPreconditionError("the audit trail table is missing");
+    if (role[0][1].as<bool>() || role[0][2].as<bool>()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the server's database role ", role[0][0].as<std::string>(),
+          " is a superuser or acts as the schema's owner, so it could switch the audit "
+          "trail's protections off; connect as a role with data access only (a member of ",
+          kServerGroupRole, ": see deploy/postgres-setup.sql)"));
+    }
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot check the database: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace coplan

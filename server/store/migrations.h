@@ -32,4 +32,17 @@ absl::StatusOr<MigrationReport> ApplyMigrations(const std::string& conninfo);
 absl::StatusOr<MigrationReport> ApplyMigrations(const std::string& conninfo,
                                                 const std::vector<MigrationFile>& files);
 
+// The group role the server's login role belongs to; migrations grant it data access
+// only (db/migrations/0007_audit_sealed_on_insert_and_server_role.sql).
+inline constexpr char kServerGroupRole[] = "coplan_server";
+
+// What `coplan-server serve` checks before it starts on a database it does not own:
+// every migration this binary knows is applied (FAILED_PRECONDITION naming the first
+// missing one otherwise: the server never migrates with its own role), and the role it
+// connects as is neither a superuser nor able to act as the schema's owner, either of
+// which could switch the audit trail's protections off (FAILED_PRECONDITION).
+absl::Status CheckDatabaseIsReadyForServer(const std::string& conninfo);
+absl::Status CheckDatabaseIsReadyForServer(const std::string& conninfo,
+                                           const std::vector<MigrationFile>& files);
+
 }  // namespace coplan

@@ -1,6 +1,8 @@
-// The audit trail: what is recorded and who can read it, that reads are durable within a
-// second, and that `coplan-server audit verify` catches every kind of tampering done
-// directly in PostgreSQL (edited, deleted, reordered, inserted rows, a cut-off tail).
+// The audit trail: what is recorded and who can read it; that a read is in the trail
+// before its answer; that the server's own database role cannot cut, wipe or unprotect
+// it; and that `coplan-server audit verify` (which only reads) catches what someone
+// with more power does directly in PostgreSQL (edited, deleted, inserted rows, a cut-off
+// tail, a wiped trail, a forged checkpoint) against the checkpoints kept outside it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/service/audit_log.h"
 #include "tests/support/process.h"
+#include "tests/support/test_cluster.h"
 #include "tests/support/test_server.h"
 
 namespace coplan {
@@ -53,7 +56,10 @@ bool Contains(const std::vector<v1::AccessEvent>& events, const Seen& seen) {
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = TestServer::Start();
+    checkpoint_file_ = testing::MakeTempDir("coplan-audit") + "/checkpoints.jsonl";
+    server_ = TestServer::Start({.configure = [this](ServerConfig& config) {
+      config.audit_checkpoint_file = checkpoint_file_;
+    }});
     person_ = server_->CreateUser("Casey");
     clinician_ = server_->CreateUser("Dr Lee", {.clinician = true});
     stranger_ = server_->CreateUser("Stranger");
@@ -76,12 +82,23 @@ class AuditTest : public ::testing::Test {
     return client.Call(&v1::PlanService::Stub::GetPlan, get).status();
   }
 
+  // As the server's role, in transactions that may only read.
   testing::ProcessResult Verify() {
     return testing::RunProgram({testing::ServerBinary(), "audit", "verify",
-                                "--database_url=" + server_->conninfo(),
-                                "--secret_file=" + server_->secret_file(), "--log_level=error"});
+                                "--database_url=" + server_->server_conninfo() +
+                                    " options='-c default_transaction_read_only=on'",
+                                "--secret_file=" + server_->secret_file(),
+                                "--audit_checkpoint_file=" + checkpoint_file_,
+                                "--log_level=error"});
   }
 
+  int64_t Count(const std::string& sql) {
+    pqxx::connection conn(server_->conninfo());
+    pqxx::nontransaction tx(conn);
+    return tx.exec(sql)[0][0].as<int64_t>();
+  }
+
+  std::string checkpoint_file_;
   std::unique_ptr<TestServer> server_;
   TestUser person_, clinician_, stranger_;
   std::string plan_;
@@ -105,7 +122,6 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   v1::RevokeGrantRequest revoke;
   revoke.set_name(granted->name());
   ASSERT_TRUE(person_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
-  ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
 
   v1::ListAccessEventsRequest request;
   request.set_parent(person_.name);
@@ -158,65 +174,155 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   for (const auto& event : mine->events()) EXPECT_EQ(event.actor(), clinician_.name);
 }
 
-TEST_F(AuditTest, AReadIsDurableWithinASecond) {
+// Written before the answer, not batched for later: a server killed right after
+// answering cannot lose the row.
+TEST_F(AuditTest, AReadAndARefusalAreInTheTrailBeforeTheirAnswers) {
   ASSERT_TRUE(Read(*clinician_.client).ok());
-  absl::SleepFor(absl::Milliseconds(1000));
-  pqxx::connection conn(server_->conninfo());
-  pqxx::nontransaction tx(conn);
-  auto rows = tx.exec_params(
-      "SELECT count(*) FROM audit_events WHERE actor_id = $1 AND resource = $2 AND action = $3",
-      clinician_.id, plan_, static_cast<int>(v1::AUDIT_ACTION_READ));
-  EXPECT_EQ(rows[0][0].as<int>(), 1);
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM audit_events WHERE actor_id = '", clinician_.id,
+                         "' AND resource = '", plan_, "' AND action = 1 AND outcome = 1")),
+      1);
+  ASSERT_EQ(Read(*stranger_.client).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM audit_events WHERE actor_id = '", stranger_.id,
+                               "' AND resource = '", plan_, "' AND outcome = 2")),
+            1);
+  // Sealed as inserted: every row has its nonce and transaction from the start.
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE event_nonce IS NULL"), 0);
 }
 
-TEST_F(AuditTest, VerifyCatchesEditedDeletedReorderedInsertedAndCutRows) {
+TEST_F(AuditTest, CheckpointsChainTheTrailAndLeaveTheDatabase) {
+  auto first = server_->app().audit().Checkpoint();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(first->has_value());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Read(*clinician_.client).ok());
+  auto second = server_->app().audit().Checkpoint();
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->seq, (*first)->seq + 1);
+  EXPECT_EQ((*second)->rows_total, (*first)->rows_total + 3);
+  // Nothing new: no checkpoint.
+  auto idle = server_->app().audit().Checkpoint();
+  ASSERT_TRUE(idle.ok());
+  EXPECT_FALSE(idle->has_value());
+
+  std::ifstream in(checkpoint_file_);
+  std::string line, last;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    last = line;
+  }
+  EXPECT_EQ(lines, (*second)->seq);
+  auto parsed = ParseAuditCheckpointJson(last);
+  ASSERT_TRUE(parsed.ok()) << last;
+  EXPECT_EQ(parsed->digest, (*second)->digest);
+  EXPECT_EQ(parsed->mac, (*second)->mac);
+}
+
+// Done as the server's own role: refused by the database, whatever the statement.
+TEST_F(AuditTest, TheServersRoleCannotCutWipeOrUnprotectTheTrail) {
+  ASSERT_TRUE(server_->app().audit().Checkpoint().ok());
+  const int64_t rows = Count("SELECT count(*) FROM audit_events");
+  const int64_t checkpoints = Count("SELECT count(*) FROM audit_checkpoints");
+  ASSERT_GT(checkpoints, 0);
+  for (const char* sql : {
+           "DELETE FROM audit_events WHERE id > (SELECT max(id) - 2 FROM audit_events)",
+           "DELETE FROM audit_events",
+           "TRUNCATE audit_events",
+           "UPDATE audit_events SET resource = 'x'",
+           "DELETE FROM audit_checkpoints",
+           "UPDATE audit_checkpoints SET rows_total = 0",
+           "TRUNCATE audit_checkpoints",
+           "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+           "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+           "DROP TRIGGER audit_events_append_only ON audit_events",
+           "DROP TABLE audit_events",
+           "SET session_replication_role = replica",
+           "DELETE FROM document_revisions",
+           "DELETE FROM schema_migrations",
+       }) {
+    pqxx::connection conn(server_->server_conninfo());
+    pqxx::nontransaction tx(conn);
+    EXPECT_THROW(tx.exec(sql), pqxx::sql_error) << sql;
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events"), rows);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_checkpoints"), checkpoints);
+
+  // A row cannot be slipped in among those a checkpoint covers: the database stamps it
+  // with the inserting transaction, whatever the INSERT says.
+  {
+    pqxx::connection conn(server_->server_conninfo());
+    pqxx::nontransaction tx(conn);
+    tx.exec(
+        "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
+        " outcome, method, row_mac, tx_id) VALUES (now(), 'intruder', 'someone', 1,"
+        " 'people/someone', 1, 'm', '\\x00', '1'::xid8)");
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE actor_id = 'intruder' AND tx_id = "
+                  "'1'::xid8"),
+            0);
+}
+
+TEST_F(AuditTest, VerifyOnlyReadsAndCatchesTamperingAgainstTheCheckpoints) {
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(Read(*clinician_.client).ok());
-  ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
-  server_->Stop();
+  ASSERT_TRUE(server_->app().audit().Checkpoint().ok());
+  ASSERT_TRUE(Read(*clinician_.client).ok());  // newer than the last checkpoint
+  ASSERT_TRUE(server_->app().audit().Checkpoint().ok());
+  ASSERT_TRUE(Read(*clinician_.client).ok());
+  server_->Stop();  // and its last checkpoint
+  const int64_t checkpoints = Count("SELECT count(*) FROM audit_checkpoints");
   auto intact = Verify();
   ASSERT_EQ(intact.exit_code, 0) << intact.output;
   EXPECT_THAT(intact.output, HasSubstr("intact"));
+  EXPECT_THAT(intact.output, HasSubstr(absl::StrCat(checkpoints, " checkpoints matched")));
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_checkpoints"), checkpoints);
 
   struct Tamper {
     std::string name;
     std::string sql;
     std::string expected;
   };
+  const std::string second_row =
+      "(SELECT id FROM audit_events ORDER BY tx_id, id OFFSET 1 LIMIT 1)";
   const std::vector<Tamper> tampers = {
       {"edit",
-       "UPDATE audit_events SET resource = 'people/someone-else/plans/x' WHERE chain_seq = 3",
-       "content does not match its MAC"},
-      {"delete", "DELETE FROM audit_events WHERE chain_seq = 4", "chain position 4 is missing"},
-      {"reorder",
-       "UPDATE audit_events SET chain_seq = -2 WHERE chain_seq = 2;"
-       "UPDATE audit_events SET chain_seq = 2 WHERE chain_seq = 5;"
-       "UPDATE audit_events SET chain_seq = 5 WHERE chain_seq = -2",
-       "the chain is broken"},
-      {"insert",
+       "UPDATE audit_events SET resource = 'people/someone-else/plans/x' WHERE id = " + second_row,
+       "does not match its MAC"},
+      {"delete", "DELETE FROM audit_events WHERE id = " + second_row, "are not as they were"},
+      {"insert into a checkpointed stretch",
        "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource, outcome,"
-       " method, row_mac) VALUES (now(), 'intruder', 'someone', 1, 'people/someone/plans/p', 1,"
-       " 'coplan.v1.PlanService/GetPlan', '\\x00')",
-       "its MAC is invalid"},
-      {"cut tail",
-       "DELETE FROM audit_events WHERE chain_seq >= (SELECT max(chain_seq) - 1 FROM audit_events)",
-       "rows removed from the end"},
+       " method, row_mac, tx_id) SELECT now(), 'intruder', 'someone', 1, 'people/someone/plans/p',"
+       " 1, 'coplan.v1.PlanService/GetPlan', '\\x00', min(tx_id) FROM audit_events",
+       "are not as they were"},
+      {"cut the tail and its checkpoint",
+       "DELETE FROM audit_checkpoints WHERE seq = (SELECT max(seq) FROM audit_checkpoints);"
+       "DELETE FROM audit_events WHERE tx_id >="
+       " (SELECT max(horizon) FROM audit_checkpoints)",
+       "but not in the database: the trail was cut back or wiped"},
+      {"wipe", "DELETE FROM audit_events; DELETE FROM audit_checkpoints",
+       "but not in the database: the trail was cut back or wiped"},
+      {"forge a checkpoint",
+       "UPDATE audit_checkpoints SET rows_total = rows_total - 1 WHERE seq = 1",
+       "has an invalid MAC"},
   };
   for (const Tamper& tamper : tampers) {
-    // Each tampering starts from the intact trail.
+    // Each starts from the intact trail. session_replication_role (superusers only)
+    // switches the append-only triggers off, as someone with that power could.
     {
       pqxx::connection conn(server_->conninfo());
       pqxx::work tx(conn);
+      tx.exec("SET LOCAL session_replication_role = replica");
       tx.exec("CREATE TABLE IF NOT EXISTS saved_audit AS TABLE audit_events WITH NO DATA");
-      tx.exec("CREATE TABLE IF NOT EXISTS saved_head AS TABLE audit_chain_head WITH NO DATA");
-      tx.exec("SET LOCAL session_replication_role = replica");  // bypasses the append-only triggers
+      tx.exec(
+          "CREATE TABLE IF NOT EXISTS saved_checkpoints AS TABLE audit_checkpoints WITH NO DATA");
       if (tx.exec("SELECT count(*) FROM saved_audit")[0][0].as<int>() == 0) {
         tx.exec("INSERT INTO saved_audit SELECT * FROM audit_events");
-        tx.exec("INSERT INTO saved_head SELECT * FROM audit_chain_head");
+        tx.exec("INSERT INTO saved_checkpoints SELECT * FROM audit_checkpoints");
       } else {
         tx.exec("DELETE FROM audit_events");
         tx.exec("INSERT INTO audit_events OVERRIDING SYSTEM VALUE SELECT * FROM saved_audit");
-        tx.exec("DELETE FROM audit_chain_head");
-        tx.exec("INSERT INTO audit_chain_head SELECT * FROM saved_head");
+        tx.exec("DELETE FROM audit_checkpoints");
+        tx.exec("INSERT INTO audit_checkpoints SELECT * FROM saved_checkpoints");
       }
       tx.exec(tamper.sql);
       tx.commit();
@@ -228,38 +334,29 @@ TEST_F(AuditTest, VerifyCatchesEditedDeletedReorderedInsertedAndCutRows) {
   }
 }
 
-TEST_F(AuditTest, SealingPagesPastForgedRowsAndStillSealsTheRealOnes) {
-  // More forged rows than one sealing batch holds (5,000): they are never sealed, and
-  // must not keep the sealer reading the same batch for ever (ctest's timeout catches a hang).
-  {
+// The chain is extended only from a head that checks out: not from a forged checkpoint,
+// and not from a database that lost checkpoints the file holds.
+TEST_F(AuditTest, TheCheckpointerDoesNotExtendAForgedOrCutChain) {
+  ASSERT_TRUE(server_->app().audit().Checkpoint().ok());
+  ASSERT_TRUE(Read(*clinician_.client).ok());
+  ASSERT_TRUE(server_->app().audit().Checkpoint().ok());
+  auto tamper = [&](const std::string& sql) {
     pqxx::connection conn(server_->conninfo());
     pqxx::work tx(conn);
-    tx.exec(
-        "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
-        " outcome, method, row_mac) SELECT now(), 'intruder', 'someone', 1, 'people/someone',"
-        " 1, 'coplan.v1.PlanService/GetPlan', '\\x00' FROM generate_series(1, 5001)");
+    tx.exec("SET LOCAL session_replication_role = replica");
+    tx.exec(sql);
     tx.commit();
-  }
+  };
+  tamper("DELETE FROM audit_checkpoints WHERE seq = (SELECT max(seq) FROM audit_checkpoints)");
   ASSERT_TRUE(Read(*clinician_.client).ok());
-  ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
-  pqxx::connection conn(server_->conninfo());
-  pqxx::nontransaction tx(conn);
-  EXPECT_EQ(tx.exec("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL")[0][0].as<int>(),
-            5001);
-  EXPECT_EQ(
-      tx.exec_params("SELECT count(*) FROM audit_events WHERE chain_seq IS NULL AND actor_id = $1",
-                     clinician_.id)[0][0]
-          .as<int>(),
-      0);
-}
+  auto cut = server_->app().audit().Checkpoint();
+  EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(cut.status().message()), HasSubstr("was cut back or wiped"));
 
-TEST_F(AuditTest, TheAppendOnlyTriggersRefuseChangesFromTheApplicationRole) {
-  ASSERT_TRUE(server_->app().audit().FlushAndSeal().ok());
-  pqxx::connection conn(server_->conninfo());
-  pqxx::nontransaction tx(conn);
-  EXPECT_THROW(tx.exec("UPDATE audit_events SET resource = 'x'"), pqxx::sql_error);
-  EXPECT_THROW(tx.exec("DELETE FROM audit_events"), pqxx::sql_error);
-  EXPECT_THROW(tx.exec("DELETE FROM document_revisions"), pqxx::sql_error);
+  tamper("UPDATE audit_checkpoints SET rows_total = rows_total + 1");
+  auto forged = server_->app().audit().Checkpoint();
+  EXPECT_EQ(forged.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(forged.status().message()), HasSubstr("invalid MAC"));
 }
 
 }  // namespace

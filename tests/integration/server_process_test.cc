@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_split.h"
 #include "google/protobuf/struct.pb.h"
@@ -171,6 +172,37 @@ TEST_F(ServerProcessTest, MigrateAppliesEachMigrationOnce) {
   EXPECT_THAT(bad_flag.output, HasSubstr("db_pool_size"));
 }
 
+// The server never changes the schema of a database it does not own: it is migrated by
+// its owner first, and a server on an older schema says so and does not start.
+TEST_F(ServerProcessTest, AServerDoesNotStartOnAnUnmigratedDatabase) {
+  auto& cluster = testing::TestCluster::Get();
+  const std::string owner = cluster.NewDatabase();
+  const std::string as_server = owner + " user=" + EmbeddedPostgres::kServerLogin;
+  auto refused = testing::RunProgram(
+      {testing::ServerBinary(), "--database_url=" + as_server, "--listen=127.0.0.1:0"}, "",
+      absl::Seconds(60));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.output, HasSubstr("0001_people_and_documents.sql is not applied"));
+  EXPECT_THAT(refused.output, HasSubstr("run `coplan-server migrate` with the schema owner's"));
+  pqxx::connection conn(owner);
+  pqxx::nontransaction tx(conn);
+  EXPECT_TRUE(tx.exec("SELECT to_regclass('audit_events')")[0][0].is_null())
+      << "the server changed a schema it does not own";
+}
+
+// A role that owns the schema (or any superuser) could switch the audit trail's
+// protections off, so the server will not work as one.
+TEST_F(ServerProcessTest, AServerDoesNotStartAsTheSchemaOwner) {
+  auto& cluster = testing::TestCluster::Get();
+  const std::string owner = cluster.NewDatabase();
+  cluster.MigrateForServer(owner);
+  auto refused = testing::RunProgram(
+      {testing::ServerBinary(), "--database_url=" + owner, "--listen=127.0.0.1:0"}, "",
+      absl::Seconds(60));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.output, HasSubstr("is a superuser or acts as the schema's owner"));
+}
+
 TEST_F(ServerProcessTest, HelpListsEverySetting) {
   auto help = testing::RunProgram({testing::ServerBinary(), "--help"});
   EXPECT_THAT(help.output, Not(HasSubstr("No flags matched")));
@@ -184,8 +216,10 @@ TEST_F(ServerProcessTest, HelpListsEverySetting) {
 // A request whose string field is not UTF-8: protobuf refuses it and says so in its own
 // log, which must come out as a JSON line like everything else on the server's stderr.
 TEST_F(ServerProcessTest, WhatTheLibrariesLogIsJsonLinesToo) {
-  auto server = ServerProcess::Start({"--database_url=" + testing::TestCluster::Get().NewDatabase(),
-                                      "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+  auto& cluster = testing::TestCluster::Get();
+  auto server =
+      ServerProcess::Start({"--database_url=" + cluster.MigrateForServer(cluster.NewDatabase()),
+                            "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   const std::string username_not_utf8("\x0a\x02\xff\xfe", 4);

@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "server/store/migrations.h"
 
 namespace coplan::testing {
 namespace {
@@ -64,6 +65,16 @@ std::string TestCluster::NewDatabase() {
   pqxx::nontransaction tx(conn);
   tx.exec("CREATE DATABASE " + name + " TEMPLATE template0");
   return postgres_->ConnectionString(name);
+}
+
+std::string TestCluster::MigrateForServer(const std::string& owner_conninfo) {
+  auto migrated = ApplyMigrations(owner_conninfo);
+  if (!migrated.ok()) {
+    std::cerr << "cannot migrate the test database: " << migrated.status() << "\n";
+    std::abort();
+  }
+  // libpq takes the last value of a repeated keyword.
+  return absl::StrCat(owner_conninfo, " user=", EmbeddedPostgres::kServerLogin);
 }
 
 }  // namespace coplan::testing

@@ -16,6 +16,9 @@ class TestCluster {
   static TestCluster& Get();
   // Creates an empty database and returns its connection string.
   std::string NewDatabase();
+  // Applies the migrations to a database of the cluster as its owner and returns the
+  // connection string of the server's data-only role for it.
+  std::string MigrateForServer(const std::string& owner_conninfo);
   EmbeddedPostgres& postgres() { return *postgres_; }
   const std::string& directory() const { return directory_; }
 

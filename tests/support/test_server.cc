@@ -37,6 +37,8 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
   std::unique_ptr<TestServer> server(new TestServer());
   server->conninfo_ =
       options.conninfo.empty() ? TestCluster::Get().NewDatabase() : options.conninfo;
+  // As in production: the schema owner migrates, the server works as a data-only role.
+  server->server_conninfo_ = TestCluster::Get().MigrateForServer(server->conninfo_);
   server->secret_file_ = options.secret_file;
   if (server->secret_file_.empty()) {
     server->secret_file_ = MakeTempDir("coplan-test-secret") + "/secret.key";
@@ -44,7 +46,7 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
   }
   ServerConfig& config = server->config_;
   config.listen = "127.0.0.1:0";
-  config.database_url = server->conninfo_;
+  config.database_url = server->server_conninfo_;
   config.secret_file = server->secret_file_;
   config.db_pool_size = 4;
   config.shutdown_grace = absl::Seconds(2);

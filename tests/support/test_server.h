@@ -51,7 +51,10 @@ class TestServer {
   ~TestServer();
 
   std::string address() const { return app_->address(); }
+  // The database as its owner (a superuser of the test cluster: for tests that reach
+  // past the server), and as the data-only role the server itself connects as.
   const std::string& conninfo() const { return conninfo_; }
+  const std::string& server_conninfo() const { return server_conninfo_; }
   const std::string& secret_file() const { return secret_file_; }
   ServerApp& app() { return *app_; }
   const ServerConfig& config() const { return config_; }
@@ -75,6 +78,7 @@ class TestServer {
   TestServer() = default;
   ServerConfig config_;
   std::string conninfo_;
+  std::string server_conninfo_;
   std::string secret_file_;
   std::unique_ptr<ServerApp> app_;
   std::unique_ptr<coplan::client::remote::RpcClient> admin_;

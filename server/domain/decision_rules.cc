@@ -104,4 +104,21 @@ void DecisionRules::Decorate(google::protobuf::Message& document, absl::CivilDay
                                ToCivilDay(record.follow_up_date()) < today);
 }
 
+int CollaborateBand(int responses) {
+  return responses < 0 ? 0 : responses / kCollaborateBand * kCollaborateBand;
+}
+
+CollaborateReport ReportCollaborate(int responses, int top_scores_in_band) {
+  CollaborateReport report;
+  report.band = CollaborateBand(responses);
+  report.reportable = report.band >= kMinimumCollaborateResponses;
+  if (report.reportable) {
+    // Integer rounding half up: 100 * top / band to the nearest kCollaborateRounding.
+    const int step = kCollaborateRounding;
+    report.top_score_percent =
+        (200 * top_scores_in_band + step * report.band) / (2 * step * report.band) * step;
+  }
+  return report;
+}
+
 }  // namespace coplan

@@ -35,4 +35,22 @@ SureResult ScoreSure(const coplan::v1::SureTest& sure);
 // True for a decision that is still open (not closed or withdrawn).
 bool IsOpen(coplan::v1::DecisionStatus status);
 
+// CollaboRATE results as a clinician or team may see them, so that comparing any two
+// summaries never shows one person's answer: the count goes in bands of
+// kCollaborateBand (rounded down), and the top-score percentage is computed over the
+// first `band` responses only (in the order given, so it changes only when a band is
+// crossed) and rounded to the nearest kCollaborateRounding points. Reported from
+// kMinimumCollaborateResponses responses on.
+inline constexpr int kCollaborateBand = 5;
+inline constexpr int kCollaborateRounding = 10;
+inline constexpr int kMinimumCollaborateResponses = 25;
+struct CollaborateReport {
+  int band = 0;  // responses, rounded down to a multiple of kCollaborateBand
+  bool reportable = false;
+  int top_score_percent = 0;  // 0 unless reportable
+};
+int CollaborateBand(int responses);
+// `top_scores_in_band`: top scores among the first CollaborateBand(responses) responses.
+CollaborateReport ReportCollaborate(int responses, int top_scores_in_band);
+
 }  // namespace coplan

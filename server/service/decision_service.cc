@@ -120,12 +120,11 @@ absl::StatusOr<v1::CollaborateSummary> DecisionService::GetCollaborateSummary(
   }
   v1::CollaborateSummary summary;
   summary.set_subject(subject);
-  summary.set_response_count(counts.responses);
+  const CollaborateReport report = ReportCollaborate(counts.responses, counts.top_scores_in_band);
+  summary.set_response_count(report.band);
   summary.set_minimum_responses(kMinimumCollaborateResponses);
-  summary.set_reportable(counts.responses >= kMinimumCollaborateResponses);
-  if (summary.reportable()) {
-    summary.set_top_score_percent(100.0 * counts.top_scores / counts.responses);
-  }
+  summary.set_reportable(report.reportable);
+  summary.set_top_score_percent(report.top_score_percent);
   return summary;
 }
 

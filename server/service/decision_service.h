@@ -21,7 +21,6 @@ namespace coplan {
 class DecisionService {
  public:
   // Below this many responses a CollaboRATE result is not reported (Elwyn et al.).
-  static constexpr int kMinimumCollaborateResponses = 25;
 
   DecisionService(Database& db, DocumentService& documents, AccessGate& gate, DecisionStore& store,
                   GridStore& grids, const DecisionRules& rules, AuditLog& audit);

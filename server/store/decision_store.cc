@@ -36,13 +36,17 @@ DecisionStore::DecisionStore(Database& db) : db_(db) {
       " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)"
       " ON CONFLICT (document_key) DO NOTHING RETURNING id");
   db_.Prepare("collaborate_by_clinician",
-              "SELECT count(*), count(*) FILTER (WHERE understand_health_issues = 9 AND"
-              " listen_to_what_matters = 9 AND include_what_matters = 9)"
-              " FROM collaborate_responses WHERE clinician_id = $1");
+              "SELECT coalesce(max(total), 0), count(*) FILTER (WHERE top AND n <= total / $2 * $2)"
+              " FROM (SELECT understand_health_issues = 9 AND listen_to_what_matters = 9 AND"
+              " include_what_matters = 9 AS top,"
+              " row_number() OVER (ORDER BY create_time, id) AS n, count(*) OVER () AS total"
+              " FROM collaborate_responses WHERE clinician_id = $1) AS r");
   db_.Prepare("collaborate_by_team",
-              "SELECT count(*), count(*) FILTER (WHERE understand_health_issues = 9 AND"
-              " listen_to_what_matters = 9 AND include_what_matters = 9)"
-              " FROM collaborate_responses WHERE team_id = $1");
+              "SELECT coalesce(max(total), 0), count(*) FILTER (WHERE top AND n <= total / $2 * $2)"
+              " FROM (SELECT understand_health_issues = 9 AND listen_to_what_matters = 9 AND"
+              " include_what_matters = 9 AS top,"
+              " row_number() OVER (ORDER BY create_time, id) AS n, count(*) OVER () AS total"
+              " FROM collaborate_responses WHERE team_id = $1) AS r");
 }
 
 void DecisionStore::SaveSummary(WriteTransaction& tx, int64_t document_key,
@@ -90,12 +94,12 @@ std::optional<std::string> DecisionStore::CareTeamClinicianTeam(Transaction& tx,
 
 CollaborateCounts DecisionStore::CountForClinician(Transaction& tx,
                                                    const std::string& clinician_id) {
-  auto row = tx.sql().exec_prepared("collaborate_by_clinician", clinician_id)[0];
+  auto row = tx.sql().exec_prepared("collaborate_by_clinician", clinician_id, kCollaborateBand)[0];
   return {row[0].as<int>(), row[1].as<int>()};
 }
 
 CollaborateCounts DecisionStore::CountForTeam(Transaction& tx, const std::string& team_id) {
-  auto row = tx.sql().exec_prepared("collaborate_by_team", team_id)[0];
+  auto row = tx.sql().exec_prepared("collaborate_by_team", team_id, kCollaborateBand)[0];
   return {row[0].as<int>(), row[1].as<int>()};
 }
 

@@ -24,7 +24,9 @@ struct CaseloadRow {
 
 struct CollaborateCounts {
   int responses = 0;
-  int top_scores = 0;  // all three items 9
+  // Responses with all three items 9, among the first CollaborateBand(responses) in the
+  // order they were given (the rest wait for the band to fill).
+  int top_scores_in_band = 0;
 };
 
 class DecisionStore {

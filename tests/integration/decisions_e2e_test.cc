@@ -491,7 +491,7 @@ TEST_F(DecisionsTest, CollaborateIsReportedOnlyInAggregateFromTwentyFiveResponse
   }
   auto below = summary(*author_.client, author_.name);
   ASSERT_TRUE(below.ok()) << below.status();
-  EXPECT_EQ(below->response_count(), 24);
+  EXPECT_EQ(below->response_count(), 20);  // in bands of 5
   EXPECT_FALSE(below->reportable());
   EXPECT_EQ(below->top_score_percent(), 0);
 
@@ -504,10 +504,22 @@ TEST_F(DecisionsTest, CollaborateIsReportedOnlyInAggregateFromTwentyFiveResponse
   ASSERT_TRUE(above.ok());
   EXPECT_EQ(above->response_count(), 25);
   EXPECT_TRUE(above->reportable());
-  EXPECT_DOUBLE_EQ(above->top_score_percent(), 100.0 * 11 / 25);
+  EXPECT_DOUBLE_EQ(above->top_score_percent(), 40);  // 11 of 25 = 44%, to the nearest 10
   auto team = summary(*author_.client, "teams/north");
   ASSERT_TRUE(team.ok()) << team.status();
   EXPECT_EQ(team->response_count(), 25);
+
+  // Differencing: one more answer (a top score) changes nothing a clinician can compare,
+  // so the summaries before and after it do not tell what that person answered.
+  TestUser one_more = server_->CreateUser("Person 25");
+  JoinCareTeam(one_more, author_);
+  auto another = CreateDecision(one_more, version, decided);
+  ASSERT_TRUE(another.ok());
+  ASSERT_TRUE(respond(one_more, another->name(), 9, 9, 9, author_.name).ok());
+  auto after = summary(*author_.client, author_.name);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->response_count(), above->response_count());
+  EXPECT_EQ(after->top_score_percent(), above->top_score_percent());
 
   // Another clinician cannot see this clinician's results; a person cannot either.
   EXPECT_EQ(summary(*other_clinician.client, author_.name).status().code(),

@@ -97,6 +97,13 @@ ABSL_FLAG(absl::Duration, shutdown_grace, EnvDuration("COPLAN_SHUTDOWN_GRACE", a
           "how long SIGTERM waits for calls in flight [COPLAN_SHUTDOWN_GRACE]");
 ABSL_FLAG(absl::Duration, max_call_time, EnvDuration("COPLAN_MAX_CALL_TIME", absl::Seconds(30)),
           "longest database time of a call sent without a deadline [COPLAN_MAX_CALL_TIME]");
+ABSL_FLAG(int, sign_in_max_failures, EnvInt("COPLAN_SIGN_IN_MAX_FAILURES", 10),
+          "wrong passwords in a row (each within --sign_in_lock_duration of the last) that "
+          "pause sign-in to an account [COPLAN_SIGN_IN_MAX_FAILURES]");
+ABSL_FLAG(absl::Duration, sign_in_lock_duration,
+          EnvDuration("COPLAN_SIGN_IN_LOCK_DURATION", absl::Minutes(15)),
+          "how long sign-in to an account is paused; doubled for each further pause before "
+          "a successful sign-in, up to 16 times [COPLAN_SIGN_IN_LOCK_DURATION]");
 ABSL_FLAG(int, password_hash_concurrency, EnvInt("COPLAN_PASSWORD_HASH_CONCURRENCY", 2),
           "Argon2id hashes at once (19 MiB each) [COPLAN_PASSWORD_HASH_CONCURRENCY]");
 ABSL_FLAG(
@@ -164,6 +171,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.max_call_time = absl::GetFlag(FLAGS_max_call_time);
   config.password_hash_concurrency = absl::GetFlag(FLAGS_password_hash_concurrency);
+  config.sign_in_max_failures = absl::GetFlag(FLAGS_sign_in_max_failures);
+  config.sign_in_lock_duration = absl::GetFlag(FLAGS_sign_in_lock_duration);
   config.grid_reading_age_target = absl::GetFlag(FLAGS_grid_reading_age_target);
   config.grid_reading_age_enforced = absl::GetFlag(FLAGS_grid_reading_age_enforced);
   config.instance_id = absl::GetFlag(FLAGS_instance_id);
@@ -182,6 +191,13 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   if (config.audit_checkpoint_interval < absl::Seconds(1) ||
       config.audit_checkpoint_interval > absl::Hours(1)) {
     return absl::InvalidArgumentError("--audit_checkpoint_interval must be 1s to 1h");
+  }
+  if (config.sign_in_max_failures < 3 || config.sign_in_max_failures > 100) {
+    return absl::InvalidArgumentError("--sign_in_max_failures must be 3 to 100");
+  }
+  if (config.sign_in_lock_duration < absl::Seconds(1) ||
+      config.sign_in_lock_duration > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--sign_in_lock_duration must be 1s to 24h");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");

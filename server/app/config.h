@@ -41,6 +41,8 @@ struct ServerConfig {
   absl::Duration shutdown_grace = absl::Seconds(10);
   absl::Duration max_call_time = absl::Seconds(30);
   int password_hash_concurrency = 2;
+  int sign_in_max_failures = 10;
+  absl::Duration sign_in_lock_duration = absl::Minutes(15);
   double grid_reading_age_target = 12;
   bool grid_reading_age_enforced = false;
   std::string instance_id;  // empty: random

@@ -248,6 +248,8 @@ absl::Status ServerApp::Build() {
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
   auth_service_options.device_session_lifetime = config_.device_session_lifetime;
+  auth_service_options.max_failures = config_.sign_in_max_failures;
+  auth_service_options.lock_duration = config_.sign_in_lock_duration;
   c.auth =
       std::make_unique<AuthService>(*c.db, *c.people_store, *c.session_store, *c.gate, *c.audit,
                                     *c.hasher, *c.authenticator, auth_service_options);

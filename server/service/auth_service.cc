@@ -12,8 +12,12 @@
 namespace coplan {
 namespace {
 
+// One answer for an unknown username, a wrong password and a locked account, so that
+// none of them tells whether the account exists.
 absl::Status WrongCredentials() {
-  return UnauthenticatedError("the username or password is wrong");
+  return UnauthenticatedError(
+      "the username or password is wrong, or sign-in to this account is paused for a while "
+      "after repeated failures");
 }
 
 absl::Status RefreshRefused() {
@@ -94,10 +98,11 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     return WrongCredentials();
   }
   if (account->locked_until && *account->locked_until > caller.now) {
+    // The same time and the same answer as a wrong password; the password is not checked.
+    (void)hasher_.Verify(dummy_hash_, request.password(), caller.deadline);
     COPLAN_RETURN_IF_ERROR(audit_.RecordNow(
         audit_event(account->person_id, v1::AUDIT_OUTCOME_DENIED), caller.deadline));
-    return UnauthenticatedError(
-        "sign-in is blocked for this account for a while after repeated failures; try again later");
+    return WrongCredentials();
   }
   COPLAN_ASSIGN_OR_RETURN(
       bool ok, hasher_.Verify(account->password_hash, request.password(), caller.deadline));

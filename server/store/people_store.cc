@@ -70,12 +70,25 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
   db_.Prepare("account_find",
               "SELECT person_id, password_hash, failed_attempts, time_to_micros(locked_until)"
               " FROM accounts WHERE username = $1");
+  // $2 failures within $3 seconds of each other lock the account for $3 seconds, doubled
+  // for each lock since the last success (at most 16 times). A failure $3 seconds after
+  // the previous one, or after a lock ran out, counts from 1 again; a day without
+  // failures forgets earlier locks.
   db_.Prepare("account_failure",
-              "UPDATE accounts SET failed_attempts = failed_attempts + 1,"
-              " locked_until = CASE WHEN failed_attempts + 1 >= $2"
-              " THEN now() + $3 * interval '1 second' ELSE locked_until END WHERE person_id = $1");
+              "UPDATE accounts a SET failed_attempts = f.attempts, last_failure_time = now(),"
+              " locked_until = CASE WHEN f.attempts >= $2 THEN now() + make_interval(secs =>"
+              "   $3 * power(2, least(f.locks, 4))) ELSE NULL END,"
+              " lock_count = f.locks + CASE WHEN f.attempts >= $2 THEN 1 ELSE 0 END"
+              " FROM (SELECT CASE WHEN last_failure_time IS NULL OR locked_until <= now()"
+              "         OR last_failure_time < now() - make_interval(secs => $3) THEN 1"
+              "         ELSE failed_attempts + 1 END AS attempts,"
+              "       CASE WHEN last_failure_time < now() - interval '1 day' THEN 0"
+              "         ELSE lock_count END AS locks"
+              "       FROM accounts WHERE person_id = $1) AS f"
+              " WHERE a.person_id = $1");
   db_.Prepare("account_success",
-              "UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE person_id = $1");
+              "UPDATE accounts SET failed_attempts = 0, locked_until = NULL, lock_count = 0,"
+              " last_failure_time = NULL WHERE person_id = $1");
   db_.Prepare("identity_insert",
               "INSERT INTO external_identities (id, person_id, issuer, subject)"
               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id");

@@ -75,7 +75,8 @@ class PeopleStore {
   absl::Status InsertAccount(WriteTransaction& tx, const std::string& person_id,
                              const std::string& username, const std::string& password_hash);
   std::optional<AccountRow> FindAccount(Transaction& tx, const std::string& username);
-  // Counts a failed sign-in; locks the account for `lock_for` after `max_failures`.
+  // Counts a failed sign-in; locks the account for `lock_for` (longer for repeated locks)
+  // after `max_failures` in a row, each within `lock_for` of the last.
   void RecordSignInFailure(WriteTransaction& tx, const std::string& person_id, int max_failures,
                            absl::Duration lock_for);
   void RecordSignInSuccess(WriteTransaction& tx, const std::string& person_id);

@@ -75,15 +75,47 @@ TEST_F(BuiltInAccountsTest, WrongCredentialsDoNotSayWhichPartWasWrong) {
       server_->NewClient()->SignIn(absl::AsciiStrToUpper(user.id), TestServer::kPassword).ok());
 }
 
-TEST_F(BuiltInAccountsTest, RepeatedFailuresLockTheAccountForAWhile) {
+// A paused account answers exactly as an unknown one, so a lock tells nobody that the
+// username exists.
+TEST_F(BuiltInAccountsTest, RepeatedFailuresPauseSignInWithTheAnswerOfAnUnknownAccount) {
   TestUser user = server_->CreateUser("Locked");
   auto client = server_->NewClient();
   for (int i = 0; i < 10; ++i) EXPECT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
   absl::Status locked = client->SignIn(user.id, TestServer::kPassword);
+  absl::Status unknown = client->SignIn("nobody-at-all", TestServer::kPassword);
   EXPECT_EQ(locked.code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_THAT(std::string(locked.message()), HasSubstr("blocked"));
+  EXPECT_EQ(locked.code(), unknown.code());
+  EXPECT_EQ(locked.message(), unknown.message());
   // Tokens already issued keep working.
   EXPECT_TRUE(WhoAmI(*user.client).ok());
+}
+
+// The lockout policy comes from flags; failures decay, so one wrong attempt after a pause
+// has run out does not pause the account again (it did: the count never went down, and
+// one guess per pause kept the person out for good); pausing again takes as many
+// failures as the first time, and lasts twice as long.
+TEST(SignInLockoutTest, FailuresDecayAndRepeatedPausesGrow) {
+  auto server = TestServer::Start({.configure = [](ServerConfig& config) {
+    config.sign_in_max_failures = 3;
+    config.sign_in_lock_duration = absl::Seconds(2);
+  }});
+  TestUser user = server->CreateUser("Jo");
+  auto client = server->NewClient();
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
+  ASSERT_FALSE(client->SignIn(user.id, TestServer::kPassword).ok()) << "paused";
+  absl::SleepFor(absl::Milliseconds(2300));
+  ASSERT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
+  EXPECT_TRUE(client->SignIn(user.id, TestServer::kPassword).ok())
+      << "one wrong attempt after the pause must not pause the account again";
+
+  // Two pauses in a row, with no success between: the second lasts 4 s, not 2.
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
+  absl::SleepFor(absl::Milliseconds(2300));
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(client->SignIn(user.id, "wrong-password-123").ok());
+  absl::SleepFor(absl::Milliseconds(2500));
+  EXPECT_FALSE(client->SignIn(user.id, TestServer::kPassword).ok()) << "the second pause is longer";
+  absl::SleepFor(absl::Milliseconds(2000));
+  EXPECT_TRUE(client->SignIn(user.id, TestServer::kPassword).ok());
 }
 
 TEST_F(BuiltInAccountsTest, SigningOutEndsTheTokenOnEveryInstance) {

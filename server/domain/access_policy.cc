@@ -78,6 +78,7 @@ DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const Docum
     can.via = Relationship::kCareTeam;
     return can;
   }
+  if (document.deleted) return can;
   int level = ActiveProxyLevel(facts.subject, today);
   if (level > 0) can.via = Relationship::kProxy;
   for (const GrantFact& grant : facts.subject.grants) {

@@ -34,6 +34,9 @@ enum class Relationship { kNone, kSelf, kCareTeam, kGrant, kProxy };
 struct DocumentRef {
   coplan::v1::DocumentKind kind = coplan::v1::DOCUMENT_KIND_UNSPECIFIED;
   std::string grant_key;  // "plans/{id}" or "decisions/{id}", as grants name documents
+  // Soft-deleted: only the person and the care team (who may undelete it) still read it;
+  // to a proxy or grantee it is as if it did not exist.
+  bool deleted = false;
 };
 
 struct DocumentPermissions {

@@ -111,7 +111,8 @@ PersonEntry PersonEntry::ForAdministrators(std::string subject_id, v1::AuditActi
 DocumentRef RefOf(const StoredDocument& row) {
   return DocumentRef{
       static_cast<v1::DocumentKind>(row.kind),
-      absl::StrCat(CollectionSegment(row.name.collection), "/", row.name.document_id)};
+      absl::StrCat(CollectionSegment(row.name.collection), "/", row.name.document_id),
+      row.delete_time.has_value()};
 }
 
 AccessGate::AccessGate(Database& db, DocumentStore& documents,

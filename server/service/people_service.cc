@@ -188,6 +188,7 @@ absl::StatusOr<v1::ExternalIdentity> PeopleService::CreateExternalIdentity(
 
 absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     const Caller& caller, const v1::ListConnectionsRequest& request) {
+  CallAudit audit(audit_, caller);
   COPLAN_ASSIGN_OR_RETURN(int limit, PageSize(request.page_size(), 50, 100));
   int64_t offset = 0;
   if (!request.page_token().empty()) {
@@ -227,6 +228,9 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
   v1::ListConnectionsResponse response;
   for (int64_t i = offset; i < static_cast<int64_t>(connections.size()) && i < offset + limit;
        ++i) {
+    // Each person listed sees in their access log that the caller listed them.
+    const std::string& person = connections[i].person();
+    COPLAN_RETURN_IF_ERROR(audit.Read(person.substr(sizeof("people/") - 1), person));
     *response.add_connections() = connections[i];
   }
   if (offset + limit < static_cast<int64_t>(connections.size())) {
@@ -430,7 +434,17 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   v1::ListGrantsResponse response;
   const bool more = TrimToPage(rows, limit);
-  for (const auto& row : rows) *response.add_grants() = ToGrant(row, caller.now);
+  // Audited as reads: the person sees their own listing; each grantor sees that the
+  // grantee looked at what was shared with them.
+  if (!request.received()) {
+    COPLAN_RETURN_IF_ERROR(audit.Read(person_id, request.parent() + "/grants"));
+  }
+  for (const auto& row : rows) {
+    *response.add_grants() = ToGrant(row, caller.now);
+    if (request.received()) {
+      COPLAN_RETURN_IF_ERROR(audit.Read(row.person_id, response.grants().rbegin()->name()));
+    }
+  }
   if (more) {
     response.set_next_page_token(EncodePageToken(
         {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id}, fingerprint));

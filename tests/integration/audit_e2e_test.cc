@@ -119,6 +119,16 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
   auto granted = person_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant);
   ASSERT_TRUE(granted.ok());
+  // The grantee looks at what was shared with them and whom they are connected with.
+  v1::ListGrantsRequest received;
+  received.set_received(true);
+  auto listed = stranger_.client->Call(&v1::PeopleService::Stub::ListGrants, received);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->grants_size(), 1);
+  auto connections = stranger_.client->Call(&v1::PeopleService::Stub::ListConnections,
+                                            v1::ListConnectionsRequest());
+  ASSERT_TRUE(connections.ok()) << connections.status();
+  ASSERT_GE(connections->connections_size(), 1);
   v1::RevokeGrantRequest revoke;
   revoke.set_name(granted->name());
   ASSERT_TRUE(person_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
@@ -141,6 +151,10 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
       events, {person_.name, v1::AUDIT_ACTION_REVOKE, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_SIGN_IN, person_.name + "/account",
                                 v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(Contains(
+      events, {stranger_.name, v1::AUDIT_ACTION_READ, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(Contains(
+      events, {stranger_.name, v1::AUDIT_ACTION_READ, person_.name, v1::AUDIT_OUTCOME_ALLOWED}));
   for (size_t i = 1; i < events.size(); ++i) {
     EXPECT_GE(absl::ToUnixMicros(absl::FromUnixSeconds(events[i - 1].event_time().seconds()) +
                                  absl::Nanoseconds(events[i - 1].event_time().nanos())),

@@ -65,6 +65,28 @@ TEST(AccessPolicyTest, GrantsCoverNamedDocumentsOrKindsAndNeverDeletion) {
       PermissionsForDocument(facts, {v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"}, today).read);
 }
 
+// A soft-deleted document stays readable to those who may undelete it (the person and
+// the care team) and to nobody else: a grant or proxy access covering it reads nothing.
+TEST(AccessPolicyTest, ADeletedDocumentIsReadOnlyByThePersonAndTheCareTeam) {
+  const absl::Time today = UkTime(2026, 1, 1, 12);
+  const DocumentRef deleted{v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis", /*deleted=*/true};
+  AccessFacts carer = Facts("carer", "person");
+  carer.subject.grants.push_back({"g", {"plans/crisis"}, {}, v1::ACCESS_LEVEL_EDIT, std::nullopt});
+  EXPECT_TRUE(PermissionsForDocument(carer, kCrisisPlan, today).read);
+  EXPECT_FALSE(PermissionsForDocument(carer, deleted, today).read);
+  EXPECT_FALSE(PermissionsForDocument(carer, deleted, today).edit);
+  AccessFacts guardian = Facts("guardian", "young");
+  guardian.subject.birth_date = absl::CivilDay(2015, 1, 1);
+  guardian.subject.proxies.push_back({"guardian", v1::ACCESS_LEVEL_EDIT, false});
+  EXPECT_FALSE(PermissionsForDocument(guardian, deleted, today).read);
+  EXPECT_TRUE(PermissionsForDocument(Facts("person", "person"), deleted, today).read);
+  AccessFacts clinician = Facts("c", "person");
+  clinician.subject.in_care_team = true;
+  clinician.actor.clinician = true;
+  EXPECT_TRUE(PermissionsForDocument(clinician, deleted, today).read);
+  EXPECT_TRUE(PermissionsForDocument(clinician, deleted, today).remove);
+}
+
 TEST(AccessPolicyTest, CareTeamNeedsARegisteredClinicianAndAdministratorsSeeNoRecords) {
   const absl::Time today = UkTime(2026, 1, 1, 12);
   AccessFacts facts = Facts("c", "p");

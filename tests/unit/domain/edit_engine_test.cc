@@ -150,6 +150,34 @@ TEST(EditEngineTest, ParentAndChildChangesConflictBothWays) {
   }
 }
 
+// An update_item whose field is a list inside the item writes that whole list, so any
+// change since the base to the list or to one of its items conflicts with it (finding 14:
+// a sibling step edited meanwhile must not be overwritten silently). A field of the item
+// beside the list does not.
+TEST(EditEngineTest, AnUpdateItemThatWritesAListInsideAnItemConflictsWithEveryChangeInIt) {
+  v1::Plan plan;
+  auto* goal = plan.mutable_care_plan()->add_goals();
+  goal->set_id("g");
+  goal->set_description("sleep better");
+  auto* step = goal->add_steps();
+  step->set_id("s1");
+  step->set_text("no screens after ten");
+  const EditOperation replace_steps =
+      UpdateOp("care_plan.goals[g]", R"({"steps": [{"id": "s1", "text": "mine"}]})");
+  for (const std::string prior_path :
+       {"care_plan.goals[g].steps[s1].text", "care_plan.goals[g].steps[s2]",
+        "care_plan.goals[g].steps[s1]@position", "care_plan.goals[g].steps"}) {
+    v1::Plan copy = plan;
+    auto outcome = ApplyEditBatch(copy, Batch({replace_steps}), {{2, prior_path}}, 2, {});
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << prior_path;
+    EXPECT_EQ(copy.care_plan().goals(0).steps(0).text(), "no screens after ten") << prior_path;
+  }
+  v1::Plan copy = plan;
+  auto beside =
+      ApplyEditBatch(copy, Batch({replace_steps}), {{2, "care_plan.goals[g].description"}}, 2, {});
+  EXPECT_TRUE(beside.ok()) << beside.status();
+}
+
 TEST(EditEngineTest, EditingAnItemRemovedSinceTheBaseConflictsButAnUnknownIdIsInvalid) {
   v1::Plan plan = CrisisPlan();
   plan.mutable_crisis_plan()->mutable_warning_signs()->RemoveLast();  // b was removed in rev 4

@@ -1,11 +1,30 @@
 #include "remote/server_connection.h"
 
+#include <grpc/grpc.h>
+
 #include <utility>
 
 #include "absl/time/clock.h"
 #include "remote/grpc_status.h"
 
 namespace coplan::client::remote {
+namespace {
+
+// gRPC stays initialised for the rest of the process once a device connection has existed.
+// Otherwise freeing the last client shuts gRPC down, on a detached thread of gRPC's own when
+// the last reference to a channel or call goes on one of its threads, while the app's next
+// client (after a sign-out, or a test opening clients one after another) initialises it again:
+// gRPC 1.51 has races on that path that abort the process ("assertion failed: prior > 0").
+// With no client open its threads sit idle.
+void KeepGrpcInitialized() {
+  static const bool initialized = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)initialized;
+}
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> MakeDeviceChannel(const ConnectionOptions& options) {
   grpc::ChannelArguments arguments;
@@ -36,7 +55,7 @@ struct ServerConnection::InFlight {
 };
 
 ServerConnection::ServerConnection(const ConnectionOptions& options)
-    : channel_(MakeDeviceChannel(options)),
+    : channel_((KeepGrpcInitialized(), MakeDeviceChannel(options))),
       generic_(channel_),
       sync_stub_(coplan::v1::SyncService::NewStub(channel_)) {}
 
@@ -50,7 +69,10 @@ void ServerConnection::Call(const std::string& method, const std::string& reques
   auto call = std::make_shared<InFlight>();
   {
     absl::MutexLock lock(&mutex_);
-    if (!cancelled_) in_flight_.insert(call);
+    if (!cancelled_) {
+      in_flight_.insert(call);
+      ++unfinished_;
+    }
   }
   if (call.use_count() == 1) {
     done(absl::CancelledError("the client is closed"));
@@ -61,8 +83,10 @@ void ServerConnection::Call(const std::string& method, const std::string& reques
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   grpc::Slice slice(request);
   call->request = grpc::ByteBuffer(&slice, 1);
-  generic_.UnaryCall(&call->context, method, grpc::StubOptions(), &call->request, &call->response,
-                     [this, call](grpc::Status status) {
+  InFlight* const started = call.get();
+  generic_.UnaryCall(&started->context, method, grpc::StubOptions(), &started->request,
+                     &started->response,
+                     [this, call = std::move(call)](grpc::Status status) mutable {
                        absl::StatusOr<std::string> answer;
                        if (status.ok()) {
                          std::vector<grpc::Slice> slices;
@@ -76,15 +100,26 @@ void ServerConnection::Call(const std::string& method, const std::string& reques
                        } else {
                          answer = FromGrpcStatus(status);
                        }
-                       Done done = std::move(call->done);
-                       done(std::move(answer));
-                       Finished(call);
+                       {
+                         // Released here: what the caller's callback holds (an app's context)
+                         // goes before the call counts as finished.
+                         Done done = std::move(call->done);
+                         done(std::move(answer));
+                       }
+                       Finished(std::move(call));
                      });
 }
 
-void ServerConnection::Finished(const std::shared_ptr<InFlight>& call) {
+void ServerConnection::Finished(std::shared_ptr<InFlight> call) {
+  {
+    absl::MutexLock lock(&mutex_);
+    in_flight_.erase(call);
+  }
+  // The call's context (and its reference to the channel) goes before WaitForCalls can
+  // return, so that nothing of this connection outlives it on gRPC's thread.
+  call.reset();
   absl::MutexLock lock(&mutex_);
-  in_flight_.erase(call);
+  --unfinished_;
 }
 
 void ServerConnection::CancelAll() {
@@ -100,7 +135,7 @@ void ServerConnection::CancelAll() {
 
 bool ServerConnection::WaitForCalls(absl::Duration timeout) {
   absl::MutexLock lock(&mutex_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return in_flight_.empty(); };
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return unfinished_ == 0; };
   return mutex_.AwaitWithTimeout(absl::Condition(&idle), timeout);
 }
 

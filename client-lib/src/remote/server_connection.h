@@ -58,7 +58,7 @@ class ServerConnection {
 
  private:
   struct InFlight;
-  void Finished(const std::shared_ptr<InFlight>& call);
+  void Finished(std::shared_ptr<InFlight> call);
 
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub generic_;
@@ -67,6 +67,9 @@ class ServerConnection {
   absl::Mutex mutex_;
   std::set<std::shared_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mutex_);
   bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
+  // Calls started and not yet released (their context destroyed): in_flight_ plus those
+  // whose answer is being delivered.
+  int unfinished_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 // A channel to `options.target` with the device's settings: keepalive pings every 30 s

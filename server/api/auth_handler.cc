@@ -5,7 +5,7 @@ namespace coplan {
 grpc::ServerUnaryReactor* AuthHandler::SignIn(grpc::CallbackServerContext* context,
                                               const v1::SignInRequest* request,
                                               v1::SignInResponse* response) {
-  return runner_.RunAnonymous(context, "coplan.v1.AuthService/SignIn", [=](const Caller& caller) {
+  return runner_.RunSignIn(context, "coplan.v1.AuthService/SignIn", [=](const Caller& caller) {
     return Respond(auth_.SignIn(caller, *request), response);
   });
 }

@@ -49,11 +49,32 @@ absl::StatusOr<Caller> RpcRunner::Authenticate(const std::string& authorization,
 void RpcRunner::Dispatch(grpc::CallbackServerContext* context, const char* method,
                          bool authenticated, std::function<absl::Status(const Caller&)> body,
                          std::function<void(const absl::Status&)> finish) {
+  DispatchOn(Lane::kCalls, context, method, authenticated, std::move(body), std::move(finish));
+}
+
+namespace {
+
+std::vector<std::string> ForwardedFor(grpc::CallbackServerContext* context) {
+  std::vector<std::string> values;
+  auto [begin, end] = context->client_metadata().equal_range("x-forwarded-for");
+  for (auto it = begin; it != end; ++it) values.emplace_back(it->second.data(), it->second.size());
+  return values;
+}
+
+}  // namespace
+
+void RpcRunner::DispatchOn(Lane lane, grpc::CallbackServerContext* context, const char* method,
+                           bool authenticated, std::function<absl::Status(const Caller&)> body,
+                           std::function<void(const absl::Status&)> finish) {
   // What the call needs is copied now: a client that cancels at once may end the call
   // before the worker runs.
   const std::string authorization = authenticated ? TokenOf(context) : "";
   const absl::Time deadline = DeadlineOf(context, absl::Now());
-  auto task = [this, context, method, authenticated, authorization, deadline,
+  const std::string peer =
+      lane == Lane::kSignIn
+          ? ClientAddress(context->peer(), ForwardedFor(context), trusted_proxies_)
+          : "";
+  auto task = [this, context, method, authenticated, authorization, deadline, peer,
                body = std::move(body), finish] {
     absl::Status status;
     if (context->IsCancelled()) {
@@ -68,6 +89,7 @@ void RpcRunner::Dispatch(grpc::CallbackServerContext* context, const char* metho
           caller->method = method;
           caller->now = clock_.Now();
           caller->deadline = deadline;
+          caller->peer = peer;
         }
         status = caller.ok() ? body(*caller) : caller.status();
       } catch (const std::exception& e) {
@@ -77,8 +99,11 @@ void RpcRunner::Dispatch(grpc::CallbackServerContext* context, const char* metho
     }
     finish(status);
   };
-  if (!pool_.TrySubmit(std::move(task))) {
-    absl::Status busy = absl::UnavailableError("the server is busy; retry with backoff");
+  WorkerPool& pool = lane == Lane::kSignIn ? sign_in_pool_ : pool_;
+  if (!pool.TrySubmit(std::move(task))) {
+    absl::Status busy = absl::UnavailableError(
+        lane == Lane::kSignIn ? "too many sign-ins are waiting; retry with backoff"
+                              : "the server is busy; retry with backoff");
     AttachErrorInfo(busy, reason::kUnavailable);
     Log(LogLevel::kWarning, "rpc_rejected_busy").Str("method", method);
     finish(busy);
@@ -121,6 +146,14 @@ grpc::ServerUnaryReactor* RpcRunner::RunAnonymous(grpc::CallbackServerContext* c
                                                   const char* method, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Dispatch(context, method, /*authenticated=*/false, std::move(body), FinishUnary(reactor, method));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RpcRunner::RunSignIn(grpc::CallbackServerContext* context,
+                                               const char* method, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  DispatchOn(Lane::kSignIn, context, method, /*authenticated=*/false, std::move(body),
+             FinishUnary(reactor, method));
   return reactor;
 }
 

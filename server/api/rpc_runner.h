@@ -10,6 +10,10 @@
 //     return runner_.Run(context, "coplan.v1.PlanService/GetPlan",
 //                        [=](const Caller& caller) -> absl::Status { ... });
 //   }
+// Password sign-in runs on a lane of its own (`sign_in_pool`, sized to the password
+// hashes the server computes at once), so a flood of sign-ins, each costing a hash, queues
+// there and is refused there, while every other call keeps its threads.
+//
 //   return runner_.RunWatchStream(context, "coplan.v1.EditingService/WatchDocument",
 //                                 [=](const Caller& caller, EventSink& sink) { ... });
 #pragma once
@@ -22,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coplan/v1/editing_service.pb.h"
+#include "server/api/client_address.h"
 #include "server/auth/authenticator.h"
 #include "server/common/clock.h"
 #include "server/common/worker_pool.h"
@@ -39,9 +44,15 @@ class RpcRunner {
 
   // `max_call_time` bounds database work of calls sent without a deadline. The caller's
   // `now` (what rules decide by) comes from `clock`; deadlines are real time.
-  RpcRunner(WorkerPool& pool, Authenticator& authenticator, const Clock& clock,
-            absl::Duration max_call_time)
-      : pool_(pool), authenticator_(authenticator), clock_(clock), max_call_time_(max_call_time) {}
+  // `trusted_proxies` may set a call's client address from X-Forwarded-For.
+  RpcRunner(WorkerPool& pool, WorkerPool& sign_in_pool, Authenticator& authenticator,
+            const Clock& clock, absl::Duration max_call_time, TrustedProxies trusted_proxies = {})
+      : pool_(pool),
+        sign_in_pool_(sign_in_pool),
+        authenticator_(authenticator),
+        clock_(clock),
+        max_call_time_(max_call_time),
+        trusted_proxies_(std::move(trusted_proxies)) {}
 
   // An authenticated call.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
@@ -49,6 +60,9 @@ class RpcRunner {
   // A call that needs no token (SignIn). The caller has no person.
   grpc::ServerUnaryReactor* RunAnonymous(grpc::CallbackServerContext* context, const char* method,
                                          Body body);
+  // Password sign-in: anonymous, on the sign-in lane, with the caller's `peer` set.
+  grpc::ServerUnaryReactor* RunSignIn(grpc::CallbackServerContext* context, const char* method,
+                                      Body body);
   // An authenticated server stream of watch events.
   grpc::ServerWriteReactor<coplan::v1::WatchEvent>* RunWatchStream(
       grpc::CallbackServerContext* context, const char* method, StreamBody body);
@@ -73,11 +87,17 @@ class RpcRunner {
   absl::StatusOr<Caller> Authenticate(const std::string& authorization, absl::Time deadline,
                                       const char* method);
   absl::Time DeadlineOf(grpc::CallbackServerContext* context, absl::Time now) const;
+  enum class Lane { kCalls, kSignIn };
+  void DispatchOn(Lane lane, grpc::CallbackServerContext* context, const char* method,
+                  bool authenticated, std::function<absl::Status(const Caller&)> body,
+                  std::function<void(const absl::Status&)> finish);
 
   WorkerPool& pool_;
+  WorkerPool& sign_in_pool_;
   Authenticator& authenticator_;
   const Clock& clock_;
   const absl::Duration max_call_time_;
+  const TrustedProxies trusted_proxies_;
 };
 
 // Moves a service result into the response message.

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/api/client_address.h"
 
 namespace {
 
@@ -104,6 +105,19 @@ ABSL_FLAG(absl::Duration, sign_in_lock_duration,
           EnvDuration("COPLAN_SIGN_IN_LOCK_DURATION", absl::Minutes(15)),
           "how long sign-in to an account is paused; doubled for each further pause before "
           "a successful sign-in, up to 16 times [COPLAN_SIGN_IN_LOCK_DURATION]");
+ABSL_FLAG(int, sign_in_per_username_per_minute,
+          EnvInt("COPLAN_SIGN_IN_PER_USERNAME_PER_MINUTE", 20),
+          "sign-in attempts per username per minute, known or not, before RESOURCE_EXHAUSTED "
+          "[COPLAN_SIGN_IN_PER_USERNAME_PER_MINUTE]");
+ABSL_FLAG(int, sign_in_per_peer_per_minute, EnvInt("COPLAN_SIGN_IN_PER_PEER_PER_MINUTE", 60),
+          "sign-in attempts per client address per minute; devices with a device cookie and "
+          "successful sign-ins do not count [COPLAN_SIGN_IN_PER_PEER_PER_MINUTE]");
+ABSL_FLAG(std::string, trusted_proxies, Env("COPLAN_TRUSTED_PROXIES", ""),
+          "comma-separated addresses or CIDR blocks of reverse proxies whose X-Forwarded-For "
+          "names the client, e.g. 10.0.0.0/8 [COPLAN_TRUSTED_PROXIES]");
+ABSL_FLAG(int, grpc_memory_quota_mb, EnvInt("COPLAN_GRPC_MEMORY_QUOTA_MB", 1024),
+          "memory gRPC may hold for connections and calls in flight, in MiB; 0: no limit "
+          "[COPLAN_GRPC_MEMORY_QUOTA_MB]");
 ABSL_FLAG(int, password_hash_concurrency, EnvInt("COPLAN_PASSWORD_HASH_CONCURRENCY", 2),
           "Argon2id hashes at once (19 MiB each) [COPLAN_PASSWORD_HASH_CONCURRENCY]");
 ABSL_FLAG(
@@ -173,6 +187,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.password_hash_concurrency = absl::GetFlag(FLAGS_password_hash_concurrency);
   config.sign_in_max_failures = absl::GetFlag(FLAGS_sign_in_max_failures);
   config.sign_in_lock_duration = absl::GetFlag(FLAGS_sign_in_lock_duration);
+  config.sign_in_per_username_per_minute = absl::GetFlag(FLAGS_sign_in_per_username_per_minute);
+  config.sign_in_per_peer_per_minute = absl::GetFlag(FLAGS_sign_in_per_peer_per_minute);
+  config.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxies);
+  config.grpc_memory_quota_mb = absl::GetFlag(FLAGS_grpc_memory_quota_mb);
   config.grid_reading_age_target = absl::GetFlag(FLAGS_grid_reading_age_target);
   config.grid_reading_age_enforced = absl::GetFlag(FLAGS_grid_reading_age_enforced);
   config.instance_id = absl::GetFlag(FLAGS_instance_id);
@@ -198,6 +216,24 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   if (config.sign_in_lock_duration < absl::Seconds(1) ||
       config.sign_in_lock_duration > absl::Hours(24)) {
     return absl::InvalidArgumentError("--sign_in_lock_duration must be 1s to 24h");
+  }
+  if (config.password_hash_concurrency < 1 || config.password_hash_concurrency > 64) {
+    return absl::InvalidArgumentError("--password_hash_concurrency must be 1 to 64");
+  }
+  if (config.sign_in_per_username_per_minute < 1 ||
+      config.sign_in_per_username_per_minute > 100000) {
+    return absl::InvalidArgumentError("--sign_in_per_username_per_minute must be 1 to 100000");
+  }
+  if (config.sign_in_per_peer_per_minute < 1 || config.sign_in_per_peer_per_minute > 100000) {
+    return absl::InvalidArgumentError("--sign_in_per_peer_per_minute must be 1 to 100000");
+  }
+  if (auto proxies = TrustedProxies::Parse(config.trusted_proxies); !proxies.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--trusted_proxies: ", proxies.status().message()));
+  }
+  if (config.grpc_memory_quota_mb != 0 &&
+      (config.grpc_memory_quota_mb < 64 || config.grpc_memory_quota_mb > 1024 * 1024)) {
+    return absl::InvalidArgumentError("--grpc_memory_quota_mb must be 0 or 64 to 1048576");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls_cert_file and --tls_key_file go together");

@@ -43,6 +43,11 @@ struct ServerConfig {
   int password_hash_concurrency = 2;
   int sign_in_max_failures = 10;
   absl::Duration sign_in_lock_duration = absl::Minutes(15);
+  int sign_in_per_username_per_minute = 20;
+  int sign_in_per_peer_per_minute = 60;
+  // Reverse proxies whose X-Forwarded-For names the client (server/api/client_address.h).
+  std::string trusted_proxies;
+  int grpc_memory_quota_mb = 1024;  // 0: gRPC's default (no limit)
   double grid_reading_age_target = 12;
   bool grid_reading_age_enforced = false;
   std::string instance_id;  // empty: random

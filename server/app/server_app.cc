@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/password_hasher.h"
 #include "server/auth/server_keys.h"
+#include "server/common/crypto.h"
 #include "server/common/ids.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
@@ -65,6 +67,8 @@ struct Components {
   std::unique_ptr<PresenceStore> presence_store;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PasswordHasher> hasher;
+  // Sign-in's own, so a sign-in flood does not hold up an administrator setting a password.
+  std::unique_ptr<PasswordHasher> sign_in_hasher;
   std::unique_ptr<Authenticator> authenticator;
   PlanRules plan_rules;
   DecisionRules decision_rules;
@@ -83,6 +87,7 @@ struct Components {
   std::unique_ptr<WatchHub> hub;
   std::unique_ptr<Doorbell> doorbell;
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<WorkerPool> sign_in_workers;
   std::unique_ptr<RpcRunner> runner;
   std::unique_ptr<PlanHandler> plan_handler;
   std::unique_ptr<PeopleHandler> people_handler;
@@ -208,6 +213,7 @@ absl::Status ServerApp::Build() {
   PasswordHasher::Options hash_options;
   hash_options.max_concurrent = config_.password_hash_concurrency;
   c.hasher = std::make_unique<PasswordHasher>(hash_options);
+  c.sign_in_hasher = std::make_unique<PasswordHasher>(hash_options);
 
   AuthOptions auth_options;
   auth_options.self_issuer = config_.token_issuer;
@@ -250,9 +256,12 @@ absl::Status ServerApp::Build() {
   auth_service_options.device_session_lifetime = config_.device_session_lifetime;
   auth_service_options.max_failures = config_.sign_in_max_failures;
   auth_service_options.lock_duration = config_.sign_in_lock_duration;
+  auth_service_options.throttle.per_username_per_minute = config_.sign_in_per_username_per_minute;
+  auth_service_options.throttle.per_peer_per_minute = config_.sign_in_per_peer_per_minute;
+  auth_service_options.device_cookie_key = HmacSha256(c.keys.token_key, "coplan device cookie");
   c.auth =
       std::make_unique<AuthService>(*c.db, *c.people_store, *c.session_store, *c.gate, *c.audit,
-                                    *c.hasher, *c.authenticator, auth_service_options);
+                                    *c.sign_in_hasher, *c.authenticator, auth_service_options);
   c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.audit);
 
   // The live layer: the hub sees documents and presence only through the feed and board.
@@ -280,8 +289,14 @@ absl::Status ServerApp::Build() {
   const int workers =
       config_.worker_threads > 0 ? config_.worker_threads : config_.db_pool_size + 2;
   c.workers = std::make_unique<WorkerPool>(workers, config_.max_queued_calls);
-  c.runner =
-      std::make_unique<RpcRunner>(*c.workers, *c.authenticator, clock_, config_.max_call_time);
+  // Sign-in's lane: as many threads as hashes run at once, and a short queue (about a
+  // second of sign-ins), so a flood is refused there instead of filling the call queue.
+  c.sign_in_workers = std::make_unique<WorkerPool>(config_.password_hash_concurrency,
+                                                   16 * config_.password_hash_concurrency);
+  COPLAN_ASSIGN_OR_RETURN(TrustedProxies trusted_proxies,
+                          TrustedProxies::Parse(config_.trusted_proxies));
+  c.runner = std::make_unique<RpcRunner>(*c.workers, *c.sign_in_workers, *c.authenticator, clock_,
+                                         config_.max_call_time, std::move(trusted_proxies));
   c.plan_handler = std::make_unique<PlanHandler>(*c.runner, *c.documents);
   c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
@@ -307,6 +322,13 @@ absl::Status ServerApp::Build() {
   }
   builder.AddListeningPort(config_.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  if (config_.grpc_memory_quota_mb > 0) {
+    // Bounds what gRPC holds for connections and messages in flight: past it, gRPC shrinks
+    // its buffers and refuses new calls rather than growing until the process is killed.
+    grpc::ResourceQuota quota("coplan-server");
+    quota.Resize(static_cast<size_t>(config_.grpc_memory_quota_mb) * 1024 * 1024);
+    builder.SetResourceQuota(quota);
+  }
   // Find dead peers of long-lived watch streams.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
@@ -361,6 +383,7 @@ void ServerApp::Shutdown() {
   }
   if (components_ != nullptr) {
     if (components_->workers) components_->workers->Shutdown();
+    if (components_->sign_in_workers) components_->sign_in_workers->Shutdown();
     if (components_->hub) components_->hub->Stop();
     if (components_->doorbell) components_->doorbell->Stop();
     if (components_->audit) components_->audit->Stop();

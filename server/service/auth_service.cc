@@ -1,9 +1,14 @@
 #include "server/service/auth_service.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/common/crypto.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
+#include "server/common/log.h"
 #include "server/common/status_macros.h"
 #include "server/service/call_audit.h"
 #include "server/service/people_service.h"
@@ -29,11 +34,33 @@ std::string SessionName(const std::string& person_id, const std::string& session
   return absl::StrCat(PersonName(person_id), "/sessions/", session_id);
 }
 
+// How long a device cookie lets its device past the per-address sign-in limit.
+constexpr absl::Duration kDeviceCookieLifetime = absl::Hours(24 * 365);
+
 // How long after an exchange the exchanged refresh token still counts as a retry.
 constexpr absl::Duration kRefreshRetryWindow = absl::Minutes(1);
 
 // Refresh tokens carry 256 random bits; only their digests are stored.
 std::string NewRefreshToken() { return "crt_" + NewRandomToken(32); }
+
+// Throttled attempts are counted in one warning per interval, not a line each: a flood
+// must not become a flood of log lines.
+void NoteThrottled() {
+  const absl::Time now = absl::Now();
+  static absl::Mutex mutex(absl::kConstInit);
+  static absl::Time last_logged = absl::InfinitePast();
+  static int64_t unlogged = 0;
+  int64_t count = 0;
+  {
+    absl::MutexLock lock(&mutex);
+    ++unlogged;
+    if (now - last_logged < absl::Seconds(10)) return;
+    last_logged = now;
+    count = unlogged;
+    unlogged = 0;
+  }
+  Log(LogLevel::kWarning, "sign_in_throttled").Num("attempts", static_cast<double>(count));
+}
 
 absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
 
@@ -62,7 +89,8 @@ AuthService::AuthService(Database& db, PeopleStore& store, SessionStore& session
       audit_(audit),
       hasher_(hasher),
       authenticator_(authenticator),
-      options_(options) {
+      options_(options),
+      throttle_(options.throttle) {
   auto hash = hasher_.Hash(NewRandomToken(24), absl::InfiniteFuture());
   dummy_hash_ = hash.ok() ? *hash : "";
 }
@@ -75,6 +103,16 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     return InvalidFieldError("username", "is longer than 64 characters");
   if (request.password().size() > 1024) return InvalidFieldError("password", "is too long");
   auto username = NormalizeUsername(request.username(), "username");
+  // Before any database work or hash, so refused guesses cost the server next to nothing.
+  // Unknown names are limited exactly like known ones: the limit tells nothing.
+  const std::string throttle_key =
+      username.ok() ? *username : absl::AsciiStrToLower(request.username());
+  const bool known_device = IsDeviceCookieOf(request.device_cookie(), throttle_key, caller.now);
+  absl::Status admitted = throttle_.Admit(throttle_key, caller.peer, caller.now, known_device);
+  if (!admitted.ok()) {
+    NoteThrottled();
+    return admitted;
+  }
   std::optional<AccountRow> account;
   if (username.ok()) {
     COPLAN_RETURN_IF_ERROR(db_.Read(caller.deadline, [&](Transaction& tx) {
@@ -131,7 +169,11 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     audit_.RecordInTransaction(tx, audit_event(account->person_id, v1::AUDIT_OUTCOME_ALLOWED));
     return absl::OkStatus();
   }));
-  return Tokens(account->person_id, session.id, caller.now, refresh_token, session.expire_time);
+  throttle_.Succeeded(throttle_key, caller.peer, caller.now, known_device);
+  v1::SignInResponse response =
+      Tokens(account->person_id, session.id, caller.now, refresh_token, session.expire_time);
+  response.set_device_cookie(DeviceCookie(throttle_key, caller.now));
+  return response;
 }
 
 v1::SignInResponse AuthService::Tokens(const std::string& person_id, const std::string& session_id,
@@ -149,6 +191,31 @@ v1::SignInResponse AuthService::Tokens(const std::string& person_id, const std::
     *response.mutable_refresh_expire_time() = ToTimestamp(session_expire);
   }
   return response;
+}
+
+// "cdc_<expiry unix seconds>.<MAC>", the MAC over the username and the expiry: the
+// server checks it without storing anything, and it names no one.
+std::string AuthService::DeviceCookie(const std::string& username, absl::Time now) const {
+  if (options_.device_cookie_key.empty()) return "";
+  const std::string expiry = absl::StrCat(absl::ToUnixSeconds(now + kDeviceCookieLifetime));
+  return absl::StrCat("cdc_", expiry, ".",
+                      Base64UrlEncode(HmacSha256(options_.device_cookie_key,
+                                                 absl::StrCat(username, "\n", expiry))));
+}
+
+bool AuthService::IsDeviceCookieOf(const std::string& cookie, const std::string& username,
+                                   absl::Time now) const {
+  if (options_.device_cookie_key.empty() || !absl::StartsWith(cookie, "cdc_")) return false;
+  const size_t dot = cookie.find('.');
+  if (dot == std::string::npos) return false;
+  const std::string expiry = cookie.substr(4, dot - 4);
+  int64_t expiry_seconds = 0;
+  if (!absl::SimpleAtoi(expiry, &expiry_seconds) || absl::FromUnixSeconds(expiry_seconds) <= now) {
+    return false;
+  }
+  const std::string expected =
+      Base64UrlEncode(HmacSha256(options_.device_cookie_key, absl::StrCat(username, "\n", expiry)));
+  return ConstantTimeEquals(cookie.substr(dot + 1), expected);
 }
 
 void AuthService::SessionEnded(const std::string& session_id) {

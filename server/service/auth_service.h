@@ -8,6 +8,11 @@
 // again ends the session. Sign-out, or the person's RevokeSession, revokes a session,
 // which every instance checks on every call and which ends its streams. All of it is
 // audited; wrong credentials never say which part was wrong.
+//
+// Before any of that, sign-in attempts are rate-limited per username and per client
+// address (SignInThrottle): a refused attempt costs no database work and no hash, and is
+// counted in a log line rather than audited one by one, so a flood cannot fill the audit
+// trail either (the attempts the limits let through are audited as usual).
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -18,6 +23,7 @@
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/service/document_events.h"
+#include "server/service/sign_in_throttle.h"
 #include "server/store/database.h"
 #include "server/store/people_store.h"
 #include "server/store/session_store.h"
@@ -32,6 +38,9 @@ class AuthService {
     absl::Duration device_session_lifetime = absl::Hours(24 * 90);
     int max_failures = 10;
     absl::Duration lock_duration = absl::Minutes(15);
+    SignInThrottle::Options throttle;
+    // Signs device cookies (SignInResponse.device_cookie); "" issues none.
+    std::string device_cookie_key;
   };
 
   AuthService(Database& db, PeopleStore& store, SessionStore& sessions, AccessGate& gate,
@@ -57,6 +66,10 @@ class AuthService {
                                     absl::Time now, const std::string& refresh_token,
                                     absl::Time session_expire) const;
   void SessionEnded(const std::string& session_id);
+  // A cookie proving that this device signed in to `username` before, and its check.
+  std::string DeviceCookie(const std::string& username, absl::Time now) const;
+  bool IsDeviceCookieOf(const std::string& cookie, const std::string& username,
+                        absl::Time now) const;
 
   Database& db_;
   PeopleStore& store_;
@@ -67,6 +80,7 @@ class AuthService {
   Authenticator& authenticator_;
   const Options options_;
   DocumentEvents* events_ = nullptr;
+  SignInThrottle throttle_;
   std::string dummy_hash_;  // verified for unknown usernames, so timing does not tell
 };
 

@@ -17,6 +17,9 @@ struct Caller {
   absl::Time deadline = absl::InfiniteFuture();
   absl::Time now;                                    // when the call started
   absl::Time token_expire = absl::InfiniteFuture();  // when the caller's token expires
+  // The client's network address as the sign-in throttle keys it (server/api/
+  // client_address.h); set for sign-in only. Never logged or stored.
+  std::string peer;
 
   std::string person_name() const { return PersonName(person_id); }
   absl::CivilDay today() const { return TodayInUk(now); }

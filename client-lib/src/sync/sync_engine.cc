@@ -296,6 +296,7 @@ void SyncEngine::SignIn(const std::string& username, const std::string& password
   request.set_username(username);
   request.set_password(password);
   if (!env_.options.device_name.empty()) request.set_device_name(env_.options.device_name);
+  request.set_device_cookie(device_cookie_);
   Unary(kSignIn, request.SerializeAsString(), {.retry = false, .authorized = false},
         [this, done = std::move(done)](absl::StatusOr<std::string> answer) {
           absl::StatusOr<v1::SignInResponse> response = Parse<v1::SignInResponse>(answer);
@@ -310,6 +311,8 @@ void SyncEngine::SignIn(const std::string& username, const std::string& password
               return;
             }
           }
+          // Lets this device sign in again when its network address is throttled.
+          device_cookie_ = response->device_cookie();
           AdoptSession(*response);
           cv1::SessionState state = session();
           env_.deliver([done, state] { done(state); });

@@ -194,6 +194,9 @@ class SyncEngine {
   bool shut_down_ = false;
 
   std::optional<local::StoredSession> session_;
+  // The last sign-in's device cookie (SignInResponse.device_cookie); kept in memory only,
+  // since it names an account and a sign-out leaves nothing of the account behind.
+  std::string device_cookie_;
   bool refreshing_ = false;
   std::vector<std::function<void(absl::StatusOr<std::string>)>> waiting_for_token_;
   bool online_ = false;

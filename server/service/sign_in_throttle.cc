@@ -97,17 +97,19 @@ absl::Status SignInThrottle::Admit(const std::string& username, const std::strin
   return absl::OkStatus();
 }
 
+void SignInThrottle::GiveBack(Buckets& buckets, const std::string& key, int per_minute,
+                              absl::Time now) {
+  // A bucket pruned meanwhile was full, and stays so.
+  if (per_minute <= 0 || !buckets.contains(key)) return;
+  Bucket& bucket = Refilled(buckets, key, per_minute, now);
+  bucket.tokens = std::min<double>(per_minute, bucket.tokens + 1);
+}
+
 void SignInThrottle::Succeeded(const std::string& username, const std::string& peer, absl::Time now,
                                bool known_device) {
   absl::MutexLock lock(&mutex_);
-  auto give_back = [&](Buckets& buckets, const std::string& key, int per_minute) {
-    // A bucket pruned meanwhile was full, and stays so.
-    if (per_minute <= 0 || !buckets.contains(key)) return;
-    Bucket& bucket = Refilled(buckets, key, per_minute, now);
-    bucket.tokens = std::min<double>(per_minute, bucket.tokens + 1);
-  };
-  give_back(usernames_, username, options_.per_username_per_minute);
-  if (!peer.empty() && !known_device) give_back(peers_, peer, options_.per_peer_per_minute);
+  GiveBack(usernames_, username, options_.per_username_per_minute, now);
+  if (!peer.empty() && !known_device) GiveBack(peers_, peer, options_.per_peer_per_minute, now);
 }
 
 size_t SignInThrottle::tracked_usernames() const {

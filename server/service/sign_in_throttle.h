@@ -66,6 +66,8 @@ class SignInThrottle {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void Prune(Buckets& buckets, int per_minute, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void GiveBack(Buckets& buckets, const std::string& key, int per_minute, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const Options options_;
   mutable absl::Mutex mutex_;

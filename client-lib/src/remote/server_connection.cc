@@ -2,6 +2,7 @@
 
 #include <grpc/grpc.h>
 
+#include <chrono>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -10,23 +11,53 @@
 namespace coplan::client::remote {
 namespace {
 
-// gRPC stays initialised for the rest of the process once a device connection has existed.
+// gRPC stays initialised for the rest of the process once a device channel has existed.
 // Otherwise freeing the last client shuts gRPC down, on a detached thread of gRPC's own when
 // the last reference to a channel or call goes on one of its threads, while the app's next
 // client (after a sign-out, or a test opening clients one after another) initialises it again:
 // gRPC 1.51 has races on that path that abort the process ("assertion failed: prior > 0").
-// With no client open its threads sit idle.
-void KeepGrpcInitialized() {
-  static const bool initialized = [] {
+//
+// For the same reason one channel is never freed, with one callback-API call made on it.
+// gRPC 1.51 on Linux and Android runs callback calls on one process-wide completion queue
+// with threads of its own, which the first channel to make such a call creates and the
+// destructor of the last such channel joins and frees. That destructor often runs on one of
+// those threads: a call's context holds a reference to its channel, and the sync stream is
+// freed when its call is done. The thread then joins itself, frees the queue it is still
+// reading and dies of a double free (ASan caught it in coplan-bench, closing one device while
+// the next opened). Held by this channel, the queue and its two threads stay for the life of
+// the process; with no client open they sit idle.
+struct CallbackQueueHolder {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::GenericStub> stub;
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+};
+
+void KeepGrpcRunning() {
+  // Reachable from this static for the life of the process, so not reported as a leak.
+  static CallbackQueueHolder* const holder = [] {
     grpc_init();
-    return true;
+    auto* held = new CallbackQueueHolder;
+    // Nothing listens there, and the deadline has passed: the call ends at once, without
+    // touching the network. Creating it is what takes the reference on the queue.
+    held->channel = grpc::CreateChannel("unix:/nonexistent/coplan-callback-queue",
+                                        grpc::InsecureChannelCredentials());
+    held->stub = std::make_unique<grpc::GenericStub>(held->channel);
+    held->context.set_deadline(std::chrono::system_clock::now());
+    grpc::Slice empty;
+    held->request = grpc::ByteBuffer(&empty, 1);
+    held->stub->UnaryCall(&held->context, "/coplan.v1.HoldCallbackQueue/Hold", grpc::StubOptions(),
+                          &held->request, &held->response, [](const grpc::Status&) {});
+    return held;
   }();
-  (void)initialized;
+  (void)holder;
 }
 
 }  // namespace
 
 std::shared_ptr<grpc::Channel> MakeDeviceChannel(const ConnectionOptions& options) {
+  KeepGrpcRunning();
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
@@ -55,7 +86,7 @@ struct ServerConnection::InFlight {
 };
 
 ServerConnection::ServerConnection(const ConnectionOptions& options)
-    : channel_((KeepGrpcInitialized(), MakeDeviceChannel(options))),
+    : channel_(MakeDeviceChannel(options)),
       generic_(channel_),
       sync_stub_(coplan::v1::SyncService::NewStub(channel_)) {}
 

@@ -29,6 +29,7 @@ inline constexpr char kNotFound[] = "NOT_FOUND";
 inline constexpr char kAlreadyExists[] = "ALREADY_EXISTS";
 inline constexpr char kEtagMismatch[] = "ETAG_MISMATCH";
 inline constexpr char kEditConflict[] = "EDIT_CONFLICT";
+inline constexpr char kBaseRevisionTooOld[] = "BASE_REVISION_TOO_OLD";
 inline constexpr char kUnauthenticated[] = "UNAUTHENTICATED";
 inline constexpr char kPermissionDenied[] = "PERMISSION_DENIED";
 inline constexpr char kFailedPrecondition[] = "FAILED_PRECONDITION";

@@ -58,6 +58,11 @@ enum class EditMode {
 
 // Most operations in one batch.
 inline constexpr int kMaxOperationsPerBatch = 100;
+// Most revisions a batch merges across (from its base to the current revision). The
+// changes of each are loaded and checked while the document is locked, so a batch based
+// further back is answered BASE_REVISION_TOO_OLD at once: the client rebases it on a
+// recent revision (with what it knows changed in between) and sends it again.
+inline constexpr int64_t kMaxRevisionsToMergeAcross = 1000;
 
 // Items withheld from the caller behave as if they did not exist (they cannot be named,
 // anchored to or seen in a conflict's current value).

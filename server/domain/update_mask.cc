@@ -142,7 +142,39 @@ void PopulatedPaths(const Message& message, const std::string& prefix,
   }
 }
 
+// "a" and "a.b" name the same field (or one inside the other).
+bool MaskPathsOverlap(const std::string& a, const std::string& b) {
+  const std::string& shorter = a.size() <= b.size() ? a : b;
+  const std::string& longer = a.size() <= b.size() ? b : a;
+  return longer.compare(0, shorter.size(), shorter) == 0 &&
+         (longer.size() == shorter.size() || longer[shorter.size()] == '.');
+}
+
 }  // namespace
+
+absl::Status CheckUpdateMask(const google::protobuf::FieldMask& mask) {
+  if (mask.paths_size() > kMaxUpdateMaskPaths) {
+    return InvalidFieldError("update_mask.paths",
+                             absl::StrCat("has ", mask.paths_size(), " paths; at most ",
+                                          kMaxUpdateMaskPaths, " are allowed"));
+  }
+  for (int i = 0; i < mask.paths_size(); ++i) {
+    const std::string& path = mask.paths(i);
+    const std::string field = absl::StrCat("update_mask.paths[", i, "]");
+    if (path.size() > kMaxUpdateMaskPathLength) {
+      return InvalidFieldError(field, absl::StrCat("is ", path.size(), " characters; at most ",
+                                                   kMaxUpdateMaskPathLength, " are allowed"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (MaskPathsOverlap(mask.paths(j), path)) {
+        return InvalidFieldError(
+            field, absl::StrCat("\"", path, "\" names the same field as \"", mask.paths(j),
+                                "\" (update_mask.paths[", j, "])"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::vector<std::string> ChangedPaths(const Message& before, const Message& after) {
   std::vector<std::string> out;
@@ -167,6 +199,7 @@ std::vector<v1::EditOperation> CreationOperations(const Message& document) {
 absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& request,
                                              const google::protobuf::FieldMask& mask,
                                              const std::string& request_field) {
+  COPLAN_RETURN_IF_ERROR(CheckUpdateMask(mask));
   const auto* descriptor = stored.GetDescriptor();
   std::vector<std::string> paths;
   bool everything = false;
@@ -197,6 +230,10 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
 
   std::unique_ptr<Message> before(stored.New());
   before->CopyFrom(stored);
+  // One copy of the request: each masked field is moved out of it once (the paths do not
+  // overlap), so the work grows with the mask, not with the mask times the request.
+  std::unique_ptr<Message> request_copy(request.New());
+  request_copy->CopyFrom(request);
   MaskedUpdate update;
   for (size_t i = 0; i < paths.size(); ++i) {
     const std::string mask_field = absl::StrCat("update_mask.paths[", i, "]");
@@ -228,8 +265,6 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
     auto target = Locate(stored, path, /*create=*/true);
     if (!target.ok()) return PrefixFieldErrors(target.status(), "update_mask.");
     const Reflection* reflection = target->holder->GetReflection();
-    std::unique_ptr<Message> request_copy(request.New());
-    request_copy->CopyFrom(request);
     auto source = Locate(*request_copy, path, /*create=*/false);
     reflection->ClearField(target->holder, last);
     if (source.ok()) {
@@ -238,11 +273,7 @@ absl::StatusOr<MaskedUpdate> ApplyUpdateMask(Message& stored, const Message& req
                                ? source_reflection->FieldSize(*source->holder, last) > 0
                                : (last->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE ||
                                   source_reflection->HasField(*source->holder, last));
-      if (present) {
-        std::unique_ptr<Message> scratch(target->holder->New());
-        scratch->CopyFrom(*source->holder);
-        reflection->SwapFields(target->holder, scratch.get(), {last});
-      }
+      if (present) reflection->SwapFields(target->holder, source->holder, {last});
     } else if (source.status().code() != absl::StatusCode::kNotFound) {
       // A oneof member the request does not have: the stored document's kind differs.
       return PrefixFieldErrors(source.status(), absl::StrCat(request_field, "."));

@@ -11,6 +11,11 @@
 // request is cleared. Lists are replaced whole: items keep the ids sent, items without
 // one get a new id. Output-only fields, and fields that cannot change once set, are
 // INVALID_ARGUMENT.
+//
+// A mask has at most kMaxUpdateMaskPaths paths of at most kMaxUpdateMaskPathLength
+// characters, none named twice or inside another: CheckUpdateMask refuses any other before
+// the document is loaded or locked, and the work of ApplyUpdateMask is bounded by them (the
+// request is copied once, each field moved once).
 #pragma once
 
 #include <string>
@@ -22,6 +27,13 @@
 #include "google/protobuf/message.h"
 
 namespace coplan {
+
+inline constexpr int kMaxUpdateMaskPaths = 100;
+inline constexpr size_t kMaxUpdateMaskPathLength = 200;
+
+// INVALID_ARGUMENT naming `update_mask.paths[i]` for a mask past the limits above, or one
+// naming a field twice ("goals" and "goals", or "crisis_plan" and "crisis_plan.contacts").
+absl::Status CheckUpdateMask(const google::protobuf::FieldMask& mask);
 
 struct MaskedUpdate {
   std::vector<coplan::v1::EditOperation> operations;

@@ -26,6 +26,24 @@ namespace {
 
 using google::protobuf::Message;
 
+// ABORTED like an edit conflict (the client retries at a higher level: it rebases the batch
+// on a recent revision and sends it again), with ErrorInfo BASE_REVISION_TOO_OLD and the
+// current revision, so the person's edits are never dropped for being made long ago.
+absl::Status BaseRevisionTooOldError(int64_t base_revision, int64_t current_revision) {
+  absl::Status status(
+      absl::StatusCode::kAborted,
+      absl::StrCat("base_revision ", base_revision, " is ", current_revision - base_revision,
+                   " revisions behind the current revision ", current_revision,
+                   "; a batch merges across at most ", kMaxRevisionsToMergeAcross,
+                   ": rebase it on a revision from ", current_revision - kMaxRevisionsToMergeAcross,
+                   " on and send it again"));
+  AttachErrorInfo(
+      status, reason::kBaseRevisionTooOld,
+      {{"current_revision", absl::StrCat(current_revision)},
+       {"oldest_base_revision", absl::StrCat(current_revision - kMaxRevisionsToMergeAcross)}});
+  return status;
+}
+
 std::string RequestHash(const v1::EditDocumentRequest& request) {
   v1::EditDocumentRequest canonical;
   canonical.set_base_revision(request.base_revision());
@@ -258,6 +276,8 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
   COPLAN_ASSIGN_OR_RETURN(DocumentName name,
                           ParseDocumentName(name_text, collection, request_field + ".name"));
   const std::string resource = FormatDocumentName(name);
+  // Before the document is locked: what a mask costs is bounded first.
+  COPLAN_RETURN_IF_ERROR(CheckUpdateMask(mask));
   const std::string etag = EtagOf(request_document);
   OpenDocument open;
   StoredDocument row;
@@ -373,9 +393,8 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(
     COPLAN_ASSIGN_OR_RETURN(
         open, gate_.Lock(tx, caller, name, {DocumentNeed::kEdit, v1::AUDIT_ACTION_UPDATE}, &audit));
     row = open.row;
-    DocumentStore::EditHistory history =
-        store_.LoadEditHistory(tx, row.key, request.base_revision(), caller.person_id, key);
-    if (const std::optional<RevisionRow>& earlier = history.earlier) {
+    if (const std::optional<RevisionRow> earlier =
+            store_.FindRetriedBatch(tx, row.key, caller.person_id, key)) {
       if (earlier->request_hash != request_hash) {
         return FailedPreconditionError(
             "idempotency_key was already used for a different batch; use a new key per batch");
@@ -404,15 +423,20 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(
           absl::StrCat("revision ", request.base_revision(),
                        " does not exist yet; the current revision is ", row.revision));
     }
+    if (row.revision - request.base_revision() > kMaxRevisionsToMergeAcross) {
+      return BaseRevisionTooOldError(request.base_revision(), row.revision);
+    }
+    const std::vector<PriorChange> changes_since_base =
+        store_.LoadChangesSince(tx, row.key, request.base_revision(), kMaxRevisionsToMergeAcross);
     working.reset(open.body->New());
     working->CopyFrom(*open.body);
     EditorView view;
     view.may_write =
         WithholdingWriteRule(*working, caller.person_name(), open.can.see_withholdings);
     view.hidden = open.withheld;
-    COPLAN_ASSIGN_OR_RETURN(EditOutcome outcome,
-                            ApplyEditBatch(*working, request.operations(),
-                                           history.changes_since_base, row.revision, view));
+    COPLAN_ASSIGN_OR_RETURN(
+        EditOutcome outcome,
+        ApplyEditBatch(*working, request.operations(), changes_since_base, row.revision, view));
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(
         LoadContext(tx, *open.collection, *working, open.facts, caller, &context));

@@ -287,6 +287,7 @@ absl::StatusOr<v1::OptionGrid> OptionGridService::Update(
   COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
                           ParseName(name, "optionGrids/{grid}", "option_grid.name"));
   if (!is_author) return PermissionDeniedError("only grid authors edit option grids");
+  COPLAN_RETURN_IF_ERROR(CheckUpdateMask(request.update_mask()));
   GridRow row;
   v1::OptionGrid stored;
   COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {

@@ -120,14 +120,12 @@ DocumentStore::DocumentStore(Database& db) : db_(db) {
               " VALUES ($1, $2, $3, $4, micros_to_time($5), $6,"
               " ARRAY(SELECT json_array_elements_text($7::json)), $8, NULLIF($9, ''),"
               " CASE WHEN $9 = '' THEN NULL ELSE $10::bytea END)");
-  db_.Prepare("rev_edit_history",
-              "SELECT revision, array_to_json(changed_paths)::text, author_id = $3 AND"
-              " idempotency_key IS NOT NULL AND idempotency_key = $4 AS retried,"
-              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN operations END,"
-              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN snapshot END,"
-              " CASE WHEN idempotency_key = $4 AND author_id = $3 THEN request_hash END"
-              " FROM document_revisions WHERE document_key = $1 AND (revision > $2 OR"
-              " (author_id = $3 AND idempotency_key = $4)) ORDER BY revision");
+  db_.Prepare("rev_retried_batch",
+              "SELECT operations, snapshot, request_hash FROM document_revisions"
+              " WHERE document_key = $1 AND author_id = $2 AND idempotency_key = $3");
+  db_.Prepare("rev_changes_since",
+              "SELECT revision, array_to_json(changed_paths)::text FROM document_revisions"
+              " WHERE document_key = $1 AND revision > $2 ORDER BY revision LIMIT $3");
   db_.Prepare(
       "sign_off_insert",
       "INSERT INTO sign_offs (document_key, person_id, role, revision) VALUES ($1, $2, $3, $4)"
@@ -231,31 +229,34 @@ void DocumentStore::InsertSignOff(WriteTransaction& tx, int64_t document_key,
   tx.sql().exec_prepared("sign_off_insert", document_key, person_id, role, revision);
 }
 
-DocumentStore::EditHistory DocumentStore::LoadEditHistory(Transaction& tx, int64_t document_key,
-                                                          int64_t base_revision,
-                                                          const std::string& author_id,
-                                                          const std::string& idempotency_key) {
-  EditHistory history;
-  for (const auto& row : tx.sql().exec_prepared("rev_edit_history", document_key, base_revision,
-                                                author_id, idempotency_key)) {
+std::optional<RevisionRow> DocumentStore::FindRetriedBatch(Transaction& tx, int64_t document_key,
+                                                           const std::string& author_id,
+                                                           const std::string& idempotency_key) {
+  pqxx::result rows =
+      tx.sql().exec_prepared("rev_retried_batch", document_key, author_id, idempotency_key);
+  if (rows.empty()) return std::nullopt;
+  RevisionRow earlier;
+  earlier.document_key = document_key;
+  earlier.author_id = author_id;
+  earlier.revision.ParseFromString(pqxx::binarystring(rows[0][0]).str());
+  earlier.snapshot = pqxx::binarystring(rows[0][1]).str();
+  earlier.idempotency_key = idempotency_key;
+  earlier.request_hash = rows[0][2].is_null() ? "" : pqxx::binarystring(rows[0][2]).str();
+  return earlier;
+}
+
+std::vector<PriorChange> DocumentStore::LoadChangesSince(Transaction& tx, int64_t document_key,
+                                                         int64_t base_revision,
+                                                         int64_t max_revisions) {
+  std::vector<PriorChange> changes;
+  for (const auto& row :
+       tx.sql().exec_prepared("rev_changes_since", document_key, base_revision, max_revisions)) {
     const int64_t revision = row[0].as<int64_t>();
-    if (row[2].as<bool>()) {
-      RevisionRow earlier;
-      earlier.document_key = document_key;
-      earlier.author_id = author_id;
-      earlier.revision.ParseFromString(pqxx::binarystring(row[3]).str());
-      earlier.snapshot = pqxx::binarystring(row[4]).str();
-      earlier.idempotency_key = idempotency_key;
-      earlier.request_hash = row[5].is_null() ? "" : pqxx::binarystring(row[5]).str();
-      history.earlier = std::move(earlier);
-    }
-    if (revision > base_revision) {
-      for (const auto& path : nlohmann::json::parse(row[1].c_str())) {
-        history.changes_since_base.push_back({revision, path.get<std::string>()});
-      }
+    for (const auto& path : nlohmann::json::parse(row[1].c_str())) {
+      changes.push_back({revision, path.get<std::string>()});
     }
   }
-  return history;
+  return changes;
 }
 
 absl::StatusOr<std::optional<RevisionRow>> DocumentStore::GetRevision(Transaction& tx,

@@ -100,12 +100,15 @@ class DocumentStore {
   // What an edit needs from the history, in one statement: the revision already
   // recorded for this author and idempotency key (a retry), and the paths changed by
   // every revision after `base_revision`.
-  struct EditHistory {
-    std::optional<RevisionRow> earlier;
-    std::vector<PriorChange> changes_since_base;
-  };
-  EditHistory LoadEditHistory(Transaction& tx, int64_t document_key, int64_t base_revision,
-                              const std::string& author_id, const std::string& idempotency_key);
+  // The revision an earlier send of the same batch made (the author's idempotency key), if
+  // any: one row, by its unique index.
+  std::optional<RevisionRow> FindRetriedBatch(Transaction& tx, int64_t document_key,
+                                              const std::string& author_id,
+                                              const std::string& idempotency_key);
+  // The paths changed by each revision after `base_revision`, oldest first: at most
+  // `max_revisions` revisions, the caller bounds what it merges across.
+  std::vector<PriorChange> LoadChangesSince(Transaction& tx, int64_t document_key,
+                                            int64_t base_revision, int64_t max_revisions);
   absl::StatusOr<std::optional<RevisionRow>> GetRevision(Transaction& tx, int64_t document_key,
                                                          int64_t revision);
   // A document by its key (nullopt if absent).

@@ -189,6 +189,53 @@ TEST_F(EditingTest, ARetriedBatchIsAppliedOnceAndReturnsTheOriginalResult) {
   EXPECT_EQ(reused.status().code(), absl::StatusCode::kFailedPrecondition) << reused.status();
 }
 
+TEST_F(EditingTest, ABatchTooFarBehindIsToldToRebaseAndARetryOfAnOldOneStillReplays) {
+  const std::string key = "long-ago-0001";
+  auto first = Edit(*alex_.client, plan_, 1, {SetOp("title", "\"first\"")}, key);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The clinician makes 1000 more revisions (2 .. 1002 are after the first batch's base).
+  int64_t current = first->revision();
+  for (int i = 0; i < static_cast<int>(kMaxRevisionsToMergeAcross); ++i) {
+    auto edit = Edit(*clinician_.client, plan_, current,
+                     {UpdateOp("crisis_plan.warning_signs[w1]",
+                               absl::StrCat(R"({"text": "note )", i, R"("})"))});
+    ASSERT_TRUE(edit.ok()) << i << ": " << edit.status();
+    current = edit->revision();
+  }
+  ASSERT_EQ(current, 1 + 1 + kMaxRevisionsToMergeAcross);
+
+  // A retry of the first batch, however far back its base, is answered as the first time.
+  auto retry = Edit(*alex_.client, plan_, 1, {SetOp("title", "\"first\"")}, key);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_TRUE(retry->replayed());
+  EXPECT_EQ(retry->revision(), 2);
+
+  // A new batch based 1001 revisions back is not merged: ABORTED with the reason and the
+  // current revision, and nothing is applied.
+  auto too_old = Edit(*alex_.client, plan_, 1,
+                      {UpdateOp("crisis_plan.warning_signs[w3]", R"({"text": "week old"})")});
+  ASSERT_EQ(too_old.status().code(), absl::StatusCode::kAborted) << too_old.status();
+  auto info = ErrorDetail<google::rpc::ErrorInfo>(too_old.status());
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "BASE_REVISION_TOO_OLD");
+  EXPECT_EQ(info->metadata().at("current_revision"), absl::StrCat(current));
+  EXPECT_EQ(info->metadata().at("oldest_base_revision"),
+            absl::StrCat(current - kMaxRevisionsToMergeAcross));
+  EXPECT_FALSE(ErrorDetail<v1::EditConflict>(too_old.status()).has_value());
+  EXPECT_EQ(GetPlan(*alex_.client, plan_)->revision(), current);
+
+  // Exactly 1000 back still merges, with the conflict check over all 1000.
+  auto conflict = Edit(*alex_.client, plan_, 2,
+                       {UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "mine"})")});
+  ASSERT_EQ(conflict.status().code(), absl::StatusCode::kAborted) << conflict.status();
+  ASSERT_TRUE(ErrorDetail<v1::EditConflict>(conflict.status()).has_value());
+  auto merged = Edit(*alex_.client, plan_, 2,
+                     {UpdateOp("crisis_plan.warning_signs[w3]", R"({"text": "week old"})")});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(merged->revision(), current + 1);
+  EXPECT_EQ(merged->document().plan().crisis_plan().warning_signs(3).text(), "week old");
+}
+
 TEST_F(EditingTest, BadBatchesNameTheOperationAndChangeNothing) {
   struct Case {
     int64_t base;

@@ -352,6 +352,31 @@ TEST_F(PlansTest, BadInputGetsAClearErrorAndChangesNothing) {
   EXPECT_EQ(alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, bad_mask).status().code(),
             absl::StatusCode::kInvalidArgument);
 
+  // A mask's cost is bounded before the plan is locked: too many paths, or a field named
+  // twice (each path once copied the whole request), and nothing changes.
+  v1::UpdatePlanRequest many;
+  many.mutable_plan()->set_name(created->name());
+  many.mutable_plan()->set_title("many");
+  for (int i = 0; i < 101; ++i) many.mutable_update_mask()->add_paths("title");
+  auto too_many_paths = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, many);
+  EXPECT_EQ(too_many_paths.status().code(), absl::StatusCode::kInvalidArgument)
+      << too_many_paths.status();
+  EXPECT_EQ(FieldOf(too_many_paths.status()), "update_mask.paths");
+  v1::UpdatePlanRequest twice = many;
+  twice.mutable_update_mask()->clear_paths();
+  twice.mutable_update_mask()->add_paths("care_plan");
+  twice.mutable_update_mask()->add_paths("title");
+  twice.mutable_update_mask()->add_paths("care_plan.goals");
+  auto overlapping = alex_.client->Call(&v1::PlanService::Stub::UpdatePlan, twice);
+  EXPECT_EQ(overlapping.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(overlapping.status()), "update_mask.paths[2]");
+  v1::GetPlanRequest get;
+  get.set_name(created->name());
+  auto unchanged = alex_.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->revision(), created->revision());
+  EXPECT_EQ(unchanged->title(), created->title());
+
   v1::ListPlansRequest negative;
   negative.set_parent(alex_.name);
   negative.set_page_size(-1);

@@ -9,6 +9,7 @@
 #include "server/domain/decision_rules.h"
 #include "server/domain/field_rules.h"
 #include "server/domain/plan_rules.h"
+#include "server/domain/update_mask.h"
 
 namespace coplan::client::sync {
 namespace {
@@ -211,6 +212,29 @@ std::optional<std::vector<PriorChange>> DocumentCopy::ForeignChangesSince(int64_
     for (const auto& path : found->second.changed_paths) out.push_back({revision, path});
   }
   return out;
+}
+
+absl::Status DocumentCopy::CheckRebaseFrom(
+    const coplan::v1::Document* base,
+    const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations) const {
+  const google::protobuf::Message* current = Body(stored_.document);
+  if (current == nullptr) return absl::FailedPreconditionError("the device has no copy");
+  std::vector<PriorChange> changed;
+  const google::protobuf::Message* then = base == nullptr ? nullptr : Body(*base);
+  if (then != nullptr && then->GetDescriptor() == current->GetDescriptor()) {
+    for (std::string& path : ChangedPaths(*then, *current)) {
+      changed.push_back({stored_.revision, std::move(path)});
+    }
+  } else {
+    const auto* descriptor = current->GetDescriptor();
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      changed.push_back({stored_.revision, std::string(descriptor->field(i)->name())});
+    }
+  }
+  coplan::v1::Document working = stored_.document;
+  absl::StatusOr<EditOutcome> check =
+      ApplyEditBatch(*MutableBody(working), operations, changed, stored_.revision, EditorView{});
+  return check.status();
 }
 
 bool DocumentCopy::IsOwn(int64_t revision) const {

@@ -62,6 +62,16 @@ class DocumentCopy {
   // The paths that revisions after `base` (up to the copy's revision) changed, other than
   // the device's own; nullopt when some of those revisions are not known here.
   std::optional<std::vector<PriorChange>> ForeignChangesSince(int64_t base) const;
+  // For a batch the server would not merge across the revisions since its base
+  // (BASE_REVISION_TOO_OLD): whether it applies on this copy without touching anything that
+  // changed since, found by comparing the copy with `base`, the document at the batch's base
+  // as the server gives it (nullptr when it could not be read: then everything counts as
+  // changed). OK: the batch may be based on revision(); ABORTED with an EditConflict detail:
+  // the person chooses. An own batch accepted in between is not told apart: at worst the
+  // person is shown their own earlier words as "theirs".
+  absl::Status CheckRebaseFrom(
+      const coplan::v1::Document* base,
+      const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations) const;
   // True when `revision` was one of the device's own batches.
   bool IsOwn(int64_t revision) const;
   // Revision paths learnt since the last call, for the cache.

@@ -38,9 +38,7 @@ constexpr absl::Duration kRefreshAhead = absl::Seconds(60);
 // Sends of one batch that failed for an unknown reason (INTERNAL, UNKNOWN) before it is
 // given up as refused.
 constexpr int kMaxUnexplainedFailures = 5;
-// Not yet sent by the server: a base revision too old to merge against (the server bounds
-// the history it loads). The answer is to rebase, never to drop the person's edits.
-constexpr char kBaseRevisionTooOld[] = "BASE_REVISION_TOO_OLD";
+constexpr char kGetDocumentRevision[] = "/coplan.v1.EditingService/GetDocumentRevision";
 
 google::protobuf::Timestamp Timestamp(absl::Time time) { return ToTimestamp(time); }
 
@@ -1169,6 +1167,12 @@ void SyncEngine::SendDone(const std::string& name, int64_t batch_id,
   }
   const absl::Status& status = response.status();
   const absl::StatusCode code = status.code();
+  if (ReasonOf(status) == reason::kBaseRevisionTooOld) {
+    // ABORTED too, with no EditConflict: the server does not merge across that many
+    // revisions. Rebase, never drop the person's edits.
+    RebaseOnCopy(name, batch_id);
+    return;
+  }
   if (code == absl::StatusCode::kAborted) {
     v1::EditConflict detail;
     if (ReadDetail(status, detail)) {
@@ -1184,15 +1188,6 @@ void SyncEngine::SendDone(const std::string& name, int64_t batch_id,
       return;
     }
     RetryLater(*followed);  // a transaction the server could not finish: again
-    return;
-  }
-  if (ReasonOf(status) == kBaseRevisionTooOld) {
-    // Rebase on the copy the device has now, never drop the person's edits.
-    batch.batch.set_base_revision(followed->copy.revision());
-    batch.sent_base_revision = 0;
-    batch.batch.set_idempotency_key(absl::StrCat("device-", NewRandomToken(18)));
-    if (absl::Status saved = cache_->UpdateBatch(batch); !saved.ok()) CacheFailed(saved);
-    RetryLater(*followed);
     return;
   }
   if (IsPassing(code) || code == absl::StatusCode::kUnauthenticated) {
@@ -1216,6 +1211,57 @@ void SyncEngine::SendDone(const std::string& name, int64_t batch_id,
   Publish(*followed);
   Send(name);
   CheckFlushWaiters();
+}
+
+void SyncEngine::RebaseOnCopy(const std::string& name, int64_t batch_id) {
+  FollowedDocument* followed = Find(name);
+  auto found = batches_.find(batch_id);
+  if (followed == nullptr || found == batches_.end()) return;
+  // Onto a current copy only: a copy still catching up may itself be too far behind.
+  if (!followed->live || followed->copy.revision() <= found->second.batch.base_revision()) {
+    RetryLater(*followed);
+    return;
+  }
+  v1::GetDocumentRevisionRequest request;
+  request.set_name(absl::StrCat(name, "/revisions/", found->second.batch.base_revision()));
+  followed->sending = true;  // nothing of this document is sent until the rebase is decided
+  Unary(kGetDocumentRevision, request.SerializeAsString(), {.retry = true},
+        [this, name, batch_id](absl::StatusOr<std::string> answer) {
+          RebaseDone(name, batch_id, std::move(answer));
+        });
+}
+
+void SyncEngine::RebaseDone(const std::string& name, int64_t batch_id,
+                            absl::StatusOr<std::string> answer) {
+  if (shut_down_) return;
+  FollowedDocument* followed = Find(name);
+  if (followed == nullptr) return;
+  followed->sending = false;
+  auto found = batches_.find(batch_id);
+  if (found == batches_.end()) return;
+  local::StoredBatch& batch = found->second;
+  absl::StatusOr<v1::DocumentRevision> base = Parse<v1::DocumentRevision>(answer);
+  if (!base.ok() && (IsPassing(base.status().code()) ||
+                     base.status().code() == absl::StatusCode::kUnauthenticated)) {
+    RetryLater(*followed);
+    return;
+  }
+  absl::Status check = followed->copy.CheckRebaseFrom(base.ok() ? &base->document() : nullptr,
+                                                      batch.batch.operations());
+  if (check.code() == absl::StatusCode::kAborted) {
+    v1::EditConflict detail;
+    if (ReadDetail(check, detail)) {
+      MarkConflict(batch, detail);
+      return;
+    }
+  }
+  const int64_t current_revision = followed->copy.revision();
+  // Nothing in between overlaps it: the batch is based on the copy now. It keeps its
+  // idempotency key, under which the server stored nothing (it applied nothing).
+  batch.batch.set_base_revision(current_revision);
+  batch.sent_base_revision = 0;
+  if (absl::Status saved = cache_->UpdateBatch(batch); !saved.ok()) CacheFailed(saved);
+  Send(name);
 }
 
 void SyncEngine::RetryLater(FollowedDocument& followed) {

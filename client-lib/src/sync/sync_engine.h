@@ -177,6 +177,10 @@ class SyncEngine {
   void SendAll();
   void Send(const std::string& name);
   void SendDone(const std::string& name, int64_t batch_id, absl::StatusOr<std::string> answer);
+  // The server answered BASE_REVISION_TOO_OLD: rebases the batch on the device's current
+  // copy, with what changed since its base found from the document at that base.
+  void RebaseOnCopy(const std::string& name, int64_t batch_id);
+  void RebaseDone(const std::string& name, int64_t batch_id, absl::StatusOr<std::string> answer);
   void RetryLater(FollowedDocument& followed);
   void MarkConflict(local::StoredBatch& batch, const coplan::v1::EditConflict& detail);
   void RemoveBatch(int64_t id);

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "coplan/v1/editing_service.pb.h"
+#include "server/common/errors.h"
 #include "server/common/proto_time.h"
 #include "tests/support/edit_operations.h"
 
@@ -140,6 +142,38 @@ TEST(DocumentCopyTest, RebaseChecksSeeOnlyOtherPeoplesChanges) {
               ElementsAre(AllOf(Field(&PriorChange::revision, 5),
                                 Field(&PriorChange::path, "crisis_plan.warning_signs[w0].text"))));
   EXPECT_EQ(copy.stored().document.plan().title(), "Mine");
+}
+
+// BASE_REVISION_TOO_OLD: the server does not merge across that many revisions, and a
+// snapshot replaced the copy (its paths are not known here), so what changed since the
+// batch's base is found by comparing the copy with the document at that base.
+TEST(DocumentCopyTest, ARebaseFromAFarBaseConflictsExactlyWhereTheDocumentChangedSince) {
+  DocumentCopy copy = CopyAtRevision3();
+  ASSERT_FALSE(copy.ForeignChangesSince(1).has_value());
+  coplan::v1::Document base = copy.stored().document;
+  base.mutable_plan()->set_revision(1);
+  base.mutable_plan()->mutable_crisis_plan()->mutable_warning_signs(1)->set_text("then");
+
+  google::protobuf::RepeatedPtrField<coplan::v1::EditOperation> elsewhere;
+  *elsewhere.Add() = UpdateOp("crisis_plan.warning_signs[w0]", R"({"text": "mine"})");
+  *elsewhere.Add() = SetOp("title", R"("My plan")");
+  EXPECT_TRUE(copy.CheckRebaseFrom(&base, elsewhere).ok());
+
+  google::protobuf::RepeatedPtrField<coplan::v1::EditOperation> same;
+  *same.Add() = UpdateOp("crisis_plan.warning_signs[w1]", R"({"text": "mine"})");
+  absl::Status conflict = copy.CheckRebaseFrom(&base, same);
+  ASSERT_EQ(conflict.code(), absl::StatusCode::kAborted) << conflict;
+  coplan::v1::EditConflict detail;
+  ASSERT_TRUE(ReadDetail(conflict, detail));
+  EXPECT_EQ(detail.path(), "crisis_plan.warning_signs[w1].text");
+  EXPECT_EQ(detail.current_value().string_value(), "sign w1");
+  EXPECT_EQ(detail.current_revision(), 3);
+
+  // The old base could not be read: every edit is shown to the person as a conflict.
+  absl::Status unknown = copy.CheckRebaseFrom(nullptr, elsewhere);
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kAborted) << unknown;
+  // Checking changes nothing of the copy.
+  EXPECT_EQ(copy.stored().document.plan().crisis_plan().warning_signs(0).text(), "sign w0");
 }
 
 TEST(DocumentCopyTest, AnOwnBatchAcceptedPastUnknownRevisionsLeavesTheirPathsUnknown) {

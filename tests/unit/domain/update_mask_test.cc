@@ -1,9 +1,13 @@
-// Update masks: implied masks, "*", and refused paths.
+// Update masks: implied masks, "*", refused paths, and the limits that bound their cost.
 #include "server/domain/update_mask.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
 #include "coplan/v1/plan.pb.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -59,6 +63,76 @@ TEST(UpdateMaskTest, StarReplacesEditableFieldsOnlyAndRefusesBadPaths) {
               absl::StatusCode::kInvalidArgument)
         << bad;
   }
+}
+
+// The field a BadRequest names (empty when there is none).
+std::string FieldOf(const absl::Status& status) {
+  google::rpc::BadRequest bad;
+  if (!ReadDetail(status, bad) || bad.field_violations().empty()) return "";
+  return bad.field_violations(0).field();
+}
+
+TEST(UpdateMaskTest, AMaskPastItsLimitsOrNamingAFieldTwiceIsRefusedBeforeAnyWork) {
+  google::protobuf::FieldMask many;
+  for (int i = 0; i < kMaxUpdateMaskPaths + 1; ++i) many.add_paths("title");
+  EXPECT_EQ(FieldOf(CheckUpdateMask(many)), "update_mask.paths");
+
+  google::protobuf::FieldMask long_path;
+  long_path.add_paths("title");
+  long_path.add_paths(std::string(kMaxUpdateMaskPathLength + 1, 'a'));
+  EXPECT_EQ(FieldOf(CheckUpdateMask(long_path)), "update_mask.paths[1]");
+
+  struct Case {
+    std::vector<std::string> paths;
+    std::string field;  // empty: accepted
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"title", "title"}, "update_mask.paths[1]"},
+           {{"crisis_plan", "title", "crisis_plan.warning_signs"}, "update_mask.paths[2]"},
+           {{"crisis_plan.warning_signs", "crisis_plan"}, "update_mask.paths[1]"},
+           {{"crisis_plan.warning_signs", "crisis_plan.warning_signs_extra"}, ""},
+           {{"care_plan.goals", "crisis_plan.warning_signs", "title"}, ""},
+       }) {
+    google::protobuf::FieldMask mask;
+    for (const auto& path : c.paths) mask.add_paths(path);
+    EXPECT_EQ(FieldOf(CheckUpdateMask(mask)), c.field) << absl::StrJoin(c.paths, ",");
+  }
+
+  // ApplyUpdateMask makes the same check first: the stored document is untouched.
+  v1::Plan stored;
+  stored.set_title("kept");
+  v1::Plan request;
+  request.set_title("changed");
+  google::protobuf::FieldMask twice;
+  twice.add_paths("title");
+  twice.add_paths("title");
+  absl::StatusOr<MaskedUpdate> refused = ApplyUpdateMask(stored, request, twice, "plan");
+  EXPECT_EQ(FieldOf(refused.status()), "update_mask.paths[1]");
+  EXPECT_EQ(stored.title(), "kept");
+}
+
+TEST(UpdateMaskTest, EachMaskedFieldIsTakenFromTheRequestOnce) {
+  v1::Plan stored;
+  stored.set_title("old");
+  stored.mutable_crisis_plan()->add_warning_signs()->set_text("old sign");
+  v1::Plan request;
+  request.set_title("new");
+  request.mutable_crisis_plan()->add_warning_signs()->set_text("new sign");
+  request.mutable_crisis_plan()->add_coping_strategies()->set_text("walk");
+  google::protobuf::FieldMask mask;
+  mask.add_paths("crisis_plan.warning_signs");
+  mask.add_paths("title");
+  mask.add_paths("crisis_plan.coping_strategies");
+  absl::StatusOr<MaskedUpdate> update = ApplyUpdateMask(stored, request, mask, "plan");
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_EQ(stored.title(), "new");
+  ASSERT_EQ(stored.crisis_plan().warning_signs_size(), 1);
+  EXPECT_EQ(stored.crisis_plan().warning_signs(0).text(), "new sign");
+  EXPECT_EQ(stored.crisis_plan().coping_strategies(0).text(), "walk");
+  EXPECT_EQ(update->operations.size(), 3u);
+  // The request itself is left as it was.
+  EXPECT_EQ(request.title(), "new");
+  EXPECT_EQ(request.crisis_plan().warning_signs(0).text(), "new sign");
 }
 
 }  // namespace

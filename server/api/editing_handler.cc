@@ -58,7 +58,8 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
         target.document_key = start.document_key;
         target.reader = caller;
         target.reader.deadline = absl::InfiniteFuture();
-        target.editing = request.editing();
+        // Asked for, and allowed: a read-only reader is never shown as editing.
+        target.editing = request.editing() && start.may_edit;
         target.see_withholdings = start.see_withholdings;
         target.via = start.via;
         target.access_ends = start.access_ends;

@@ -226,7 +226,7 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
     target.name = start->name;
     target.document_key = start->document_key;
     target.reader = caller_;
-    target.editing = add.editing();
+    target.editing = add.editing() && start->may_edit;  // never for a read-only reader
     target.see_withholdings = start->see_withholdings;
     target.via = start->via;
     target.access_ends = start->access_ends;

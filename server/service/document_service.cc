@@ -585,6 +585,7 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
   start.revision = open.row.revision;
   start.start_revision = resume_after == 0 ? open.row.revision : resume_after;
   start.see_withholdings = open.can.see_withholdings;
+  start.may_edit = open.can.edit;
   start.via = open.can.via;
   start.access_ends = ReadAccessEndsAt(open.facts, RefOf(open.row), caller.now);
   start.shown_until = DocumentAccessEndsAt(open.facts, RefOf(open.row), caller.now);

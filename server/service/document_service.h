@@ -52,6 +52,8 @@ struct WatchStart {
   int64_t start_revision = 0;                    // the reader has everything up to here
   std::optional<coplan::v1::Document> snapshot;  // when starting fresh
   bool see_withholdings = false;
+  // The reader may edit it: only then may they be shown to others as editing.
+  bool may_edit = false;
   Relationship via = Relationship::kNone;
   // When the reader's access ends by time alone, if it does (ReadAccessEndsAt).
   std::optional<absl::Time> access_ends;

@@ -397,6 +397,32 @@ TEST_F(EditingTest, WatchStartsFromASnapshotThenDeliversEveryChangeInOrderWithPr
   EXPECT_EQ(bad.status().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// The "editing" flag comes from the request, so it is taken only from a caller who may
+// edit: a reader with read-only access asking to be shown as editing is shown as viewing.
+TEST_F(EditingTest, OnlyACallerWhoMayEditIsShownAsEditing) {
+  TestUser reader = server_->CreateUser("Sam");
+  testing::Grant(alex_, reader, plan_, v1::ACCESS_LEVEL_READ);
+  WatchCollector watch(*alex_.client, plan_);
+  WatchCollector read_only(*reader.client, plan_, 0, /*editing=*/true);
+  WatchCollector editor(*clinician_.client, plan_, 0, /*editing=*/true);
+  auto state_of = [](const std::vector<v1::WatchEvent>& events, const std::string& person) {
+    v1::PresenceState state = v1::PRESENCE_STATE_UNSPECIFIED;
+    for (const auto& event : events) {
+      if (!event.has_presence()) continue;
+      state = v1::PRESENCE_STATE_UNSPECIFIED;
+      for (const auto& present : event.presence().present()) {
+        if (present.person() == person) state = present.state();
+      }
+    }
+    return state;
+  };
+  ASSERT_TRUE(watch.WaitFor([&](const auto& events) {
+    return state_of(events, reader.name) != v1::PRESENCE_STATE_UNSPECIFIED &&
+           state_of(events, clinician_.name) == v1::PRESENCE_STATE_EDITING;
+  })) << "the person never saw both readers present";
+  EXPECT_EQ(state_of(watch.events(), reader.name), v1::PRESENCE_STATE_VIEWING);
+}
+
 TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {
   WatchCollector fast(*clinician_.client, plan_);
   auto narrow = NarrowClient(*server_, *alex_.client);

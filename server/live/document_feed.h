@@ -17,6 +17,7 @@
 #include "coplan/v1/editing.pb.h"
 #include "server/common/resource_names.h"
 #include "server/service/caller.h"
+#include "server/store/presence_store.h"
 
 namespace coplan {
 
@@ -83,7 +84,7 @@ class PresenceBoard {
   // Removes this instance's rows (shutdown).
   virtual absl::Status Clear() = 0;
   // Everyone present on the document on any instance whose heartbeat is fresh.
-  virtual absl::StatusOr<coplan::v1::PresenceUpdate> Load(int64_t document_key) = 0;
+  virtual absl::StatusOr<PresentPeople> Load(int64_t document_key) = 0;
 };
 
 }  // namespace coplan

@@ -145,13 +145,13 @@ absl::Status StoredPresenceBoard::Clear() {
   });
 }
 
-absl::StatusOr<v1::PresenceUpdate> StoredPresenceBoard::Load(int64_t document_key) {
-  v1::PresenceUpdate update;
+absl::StatusOr<PresentPeople> StoredPresenceBoard::Load(int64_t document_key) {
+  PresentPeople people;
   COPLAN_RETURN_IF_ERROR(db_.Read(Deadline(), [&](Transaction& tx) {
-    update = store_.Load(tx, document_key, stale_after_);
+    people = store_.Load(tx, document_key, stale_after_);
     return absl::OkStatus();
   }));
-  return update;
+  return people;
 }
 
 }  // namespace coplan

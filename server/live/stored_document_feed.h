@@ -48,7 +48,7 @@ class StoredPresenceBoard : public PresenceBoard {
                    bool editing) override;
   absl::Status Heartbeat() override;
   absl::Status Clear() override;
-  absl::StatusOr<coplan::v1::PresenceUpdate> Load(int64_t document_key) override;
+  absl::StatusOr<PresentPeople> Load(int64_t document_key) override;
 
  private:
   Database& db_;

@@ -140,7 +140,7 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
   bool behind = false;
   bool presence_changed = false;
   bool editing_now = false;
-  Watcher::Event current_presence;
+  std::shared_ptr<const PresenceView> current_presence;
   bool stopping;
   {
     absl::MutexLock lock(&mutex_);
@@ -190,7 +190,7 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
   if (presence_changed) {
     WritePresence(key, person, true, editing_now);
   } else if (current_presence != nullptr) {
-    watcher->OfferPresence(current_presence);  // nothing changed: just tell the newcomer
+    watcher->OfferPresence(*current_presence);  // nothing changed: just tell the newcomer
   } else {
     Submit([this, key] { BroadcastPresence(key); });
   }
@@ -251,11 +251,13 @@ void WatchHub::BroadcastPresence(int64_t document_key) {
   }
   for (;;) {
     auto loaded = presence_.Load(document_key);
-    Watcher::Event event;
+    std::shared_ptr<PresenceView> event;
     if (loaded.ok()) {
       auto update = std::make_shared<v1::WatchEvent>();
-      *update->mutable_presence() = std::move(*loaded);
-      event = std::move(update);
+      *update->mutable_presence() = std::move(loaded->everyone);
+      event = std::make_shared<PresenceView>();
+      event->everyone = std::move(update);
+      event->shown_to_all = std::move(loaded->shown_to_all);
     }
     std::vector<std::shared_ptr<Watcher>> watchers;
     {
@@ -268,7 +270,9 @@ void WatchHub::BroadcastPresence(int64_t document_key) {
         watchers = channel.watchers;
       }
     }
-    for (const auto& watcher : watchers) watcher->OfferPresence(event);
+    if (event != nullptr) {
+      for (const auto& watcher : watchers) watcher->OfferPresence(*event);
+    }
     absl::MutexLock lock(&mutex_);
     auto found = channels_.find(document_key);
     if (found == channels_.end()) return;

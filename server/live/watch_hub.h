@@ -106,9 +106,10 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     int64_t wanted = 0;   // highest revision known to exist
     bool fetching = false;
     std::map<std::string, LocalPresence> present;  // by person id
-    Watcher::Event presence;                       // the latest presence update sent, for newcomers
-    bool presence_running = false;                 // a broadcast is being prepared
-    bool presence_again = false;  // something changed meanwhile: broadcast once more
+    // The latest presence sent, for newcomers.
+    std::shared_ptr<const PresenceView> presence;
+    bool presence_running = false;  // a broadcast is being prepared
+    bool presence_again = false;    // something changed meanwhile: broadcast once more
   };
 
   // Takes a watcher whose target is in its stream, and sends its starting point.

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "server/common/resource_names.h"
 #include "server/domain/access_policy.h"
@@ -34,6 +36,12 @@ struct WatchTarget {
   std::optional<absl::Time> shown_until;
 };
 
+// Who is present on a document, as the hub hands it to each of its watchers.
+struct PresenceView {
+  WatchStream::Event everyone;         // the whole update, as the person and the care team see it
+  std::set<std::string> shown_to_all;  // "people/{id}" every reader may see (PresentPeople)
+};
+
 class Watcher {
  public:
   using Event = WatchStream::Event;
@@ -57,7 +65,10 @@ class Watcher {
   Offer OfferChange(int64_t revision, Event event, bool catch_up = false) {
     return stream_->OfferChange(id_, revision, std::move(event), catch_up);
   }
-  bool OfferPresence(Event event) { return stream_->OfferPresence(id_, std::move(event)); }
+  // Presence as this reader may see it: the person and the care team see everyone present;
+  // a carer, proxy or grantee sees the person, the care team and themself, so that no one
+  // learns from presence of a grant made to someone else.
+  bool OfferPresence(const PresenceView& present);
   bool OfferOther(Event event) { return stream_->OfferOther(id_, std::move(event)); }
   int64_t last_queued() const { return stream_->last_queued(id_); }
   bool BeginCatchUp() { return stream_->BeginCatchUp(id_); }

@@ -1,6 +1,7 @@
 // SQL for presence: who watches (or edits) which document, per server instance.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,15 @@
 namespace coplan {
 
 class Database;
+
+// Who is present on a document, and which of them every reader may see.
+struct PresentPeople {
+  coplan::v1::PresenceUpdate everyone;
+  // "people/{id}" of the person whose document it is and of their care team: people every
+  // reader of the document may already see. Other readers (carers, proxies, grantees) are
+  // shown only to the person, the care team and themselves.
+  std::set<std::string> shown_to_all;
+};
 
 class PresenceStore {
  public:
@@ -26,8 +36,7 @@ class PresenceStore {
   void Clear(WriteTransaction& tx, const std::string& instance_id);
   // Everyone present on the document across instances, whose heartbeat is fresher
   // than `stale_after`.
-  coplan::v1::PresenceUpdate Load(Transaction& tx, int64_t document_key,
-                                  absl::Duration stale_after);
+  PresentPeople Load(Transaction& tx, int64_t document_key, absl::Duration stale_after);
 
  private:
   Database& db_;

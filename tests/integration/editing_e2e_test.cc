@@ -9,6 +9,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -421,6 +422,47 @@ TEST_F(EditingTest, OnlyACallerWhoMayEditIsShownAsEditing) {
            state_of(events, clinician_.name) == v1::PRESENCE_STATE_EDITING;
   })) << "the person never saw both readers present";
   EXPECT_EQ(state_of(watch.events(), reader.name), v1::PRESENCE_STATE_VIEWING);
+}
+
+// Presence must not tell one carer of another's grant: a grantee sees the person, the care
+// team and themself; the person and the care team see everyone present.
+TEST_F(EditingTest, PresenceShowsAReaderOnlyThePeopleTheyMayAlreadySee) {
+  TestUser sam = server_->CreateUser("Sam");
+  TestUser kim = server_->CreateUser("Kim");
+  testing::Grant(alex_, sam, plan_, v1::ACCESS_LEVEL_READ);
+  testing::Grant(alex_, kim, plan_, v1::ACCESS_LEVEL_READ);
+  WatchCollector person(*alex_.client, plan_);
+  WatchCollector clinician(*clinician_.client, plan_);
+  WatchCollector sam_watch(*sam.client, plan_);
+  WatchCollector kim_watch(*kim.client, plan_);
+  // The people in the latest presence update a watcher received.
+  auto latest = [](const std::vector<v1::WatchEvent>& events) {
+    std::set<std::string> people;
+    for (const auto& event : events) {
+      if (!event.has_presence()) continue;
+      people.clear();
+      for (const auto& present : event.presence().present()) people.insert(present.person());
+    }
+    return people;
+  };
+  const std::set<std::string> everyone = {alex_.name, clinician_.name, sam.name, kim.name};
+  for (WatchCollector* full : {&person, &clinician}) {
+    ASSERT_TRUE(full->WaitFor([&](const auto& events) { return latest(events) == everyone; }))
+        << "the person and the care team see everyone present";
+  }
+  ASSERT_TRUE(sam_watch.WaitFor([&](const auto& events) {
+    return latest(events) == std::set<std::string>{alex_.name, clinician_.name, sam.name};
+  })) << "Sam sees the person, the care team and himself";
+  ASSERT_TRUE(kim_watch.WaitFor([&](const auto& events) {
+    return latest(events) == std::set<std::string>{alex_.name, clinician_.name, kim.name};
+  }));
+  // Never, in any update: neither carer learns of the other.
+  for (const auto& event : sam_watch.events()) {
+    for (const auto& present : event.presence().present()) EXPECT_NE(present.person(), kim.name);
+  }
+  for (const auto& event : kim_watch.events()) {
+    for (const auto& present : event.presence().present()) EXPECT_NE(present.person(), sam.name);
+  }
 }
 
 TEST_F(EditingTest, ASlowWatcherIsToldToResumeAndOthersAreNotDelayed) {

@@ -76,6 +76,7 @@ struct Components {
   std::unique_ptr<DecisionCollection> decisions_collection;
   DocumentCollections collections;
   std::unique_ptr<AccessGate> gate;
+  std::unique_ptr<PageTokens> page_tokens;
   std::unique_ptr<DocumentService> documents;
   std::unique_ptr<OptionGridService> grids;
   std::unique_ptr<DecisionService> decisions;
@@ -242,15 +243,21 @@ absl::Status ServerApp::Build() {
   c.collections.Add(*c.plans);
   c.collections.Add(*c.decisions_collection);
   c.gate = std::make_unique<AccessGate>(*c.db, *c.document_store, c.collections);
-  c.documents =
-      std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, c.collections, *c.audit);
+  // Every instance on the database derives the same key, so a page from one continues on
+  // another.
+  c.page_tokens = std::make_unique<PageTokens>(HmacSha256(c.keys.token_key, "coplan page tokens"));
+  c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, *c.page_tokens,
+                                                  c.collections, *c.audit);
   OptionGridService::Options grid_options;
   grid_options.reading_age_target = config_.grid_reading_age_target;
   grid_options.reading_age_enforced = config_.grid_reading_age_enforced;
-  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.gate, grid_options);
-  c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.gate, *c.decision_store,
-                                                  *c.grid_store, c.decision_rules, *c.audit);
-  c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.audit, *c.hasher);
+  c.grids = std::make_unique<OptionGridService>(*c.db, *c.grid_store, *c.gate, *c.page_tokens,
+                                                grid_options);
+  c.decisions = std::make_unique<DecisionService>(*c.db, *c.documents, *c.gate, *c.page_tokens,
+                                                  *c.decision_store, *c.grid_store,
+                                                  c.decision_rules, *c.audit);
+  c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.page_tokens,
+                                             *c.audit, *c.hasher);
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
   auth_service_options.device_session_lifetime = config_.device_session_lifetime;
@@ -262,7 +269,8 @@ absl::Status ServerApp::Build() {
   c.auth =
       std::make_unique<AuthService>(*c.db, *c.people_store, *c.session_store, *c.gate, *c.audit,
                                     *c.sign_in_hasher, *c.authenticator, auth_service_options);
-  c.audit_service = std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.audit);
+  c.audit_service =
+      std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.page_tokens, *c.audit);
 
   // The live layer: the hub sees documents and presence only through the feed and board.
   c.feed =
@@ -457,7 +465,8 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   PasswordHasher hasher({});
   DocumentCollections no_collections;
   AccessGate gate(db, document_store, no_collections);
-  PeopleService people(db, people_store, gate, audit, hasher);
+  const PageTokens page_tokens(HmacSha256(keys.token_key, "coplan page tokens"));
+  PeopleService people(db, people_store, gate, page_tokens, audit, hasher);
   COPLAN_ASSIGN_OR_RETURN(std::string normalized, NormalizeUsername(username, "username"));
   if (password.size() < 12)
     return absl::InvalidArgumentError("the password needs 12 characters or more");

@@ -11,8 +11,9 @@
 
 namespace coplan {
 
-AuditService::AuditService(Database& db, AuditStore& store, AccessGate& gate, AuditLog& audit)
-    : db_(db), store_(store), gate_(gate), audit_(audit) {}
+AuditService::AuditService(Database& db, AuditStore& store, AccessGate& gate,
+                           const PageTokens& page_tokens, AuditLog& audit)
+    : db_(db), store_(store), gate_(gate), page_tokens_(page_tokens), audit_(audit) {}
 
 absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& caller,
                                                                 AuditQuery query, int page_size,
@@ -20,7 +21,8 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
                                                                 const std::string& fingerprint) {
   COPLAN_ASSIGN_OR_RETURN(query.limit, PageSize(page_size, 50, 500));
   if (!page_token.empty()) {
-    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(page_token, fingerprint, 2));
+    COPLAN_ASSIGN_OR_RETURN(PageCursor cursor,
+                            page_tokens_.Decode(caller, page_token, fingerprint, 2));
     query.before_micros = cursor.Int(0);
     query.before_id = cursor.Int(1);
   }
@@ -55,8 +57,8 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
     event->set_method(row.method);
   }
   if (more && !rows.empty()) {
-    response.set_next_page_token(EncodePageToken(
-        {absl::StrCat(TimeToMicros(rows.back().event_time)), absl::StrCat(rows.back().id)},
+    response.set_next_page_token(page_tokens_.Encode(
+        caller, {absl::StrCat(TimeToMicros(rows.back().event_time)), absl::StrCat(rows.back().id)},
         fingerprint));
   }
   return response;

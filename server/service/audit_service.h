@@ -7,6 +7,7 @@
 #include "server/service/access_gate.h"
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
+#include "server/service/page_token.h"
 #include "server/store/audit_store.h"
 #include "server/store/database.h"
 
@@ -14,7 +15,8 @@ namespace coplan {
 
 class AuditService {
  public:
-  AuditService(Database& db, AuditStore& store, AccessGate& gate, AuditLog& audit);
+  AuditService(Database& db, AuditStore& store, AccessGate& gate, const PageTokens& page_tokens,
+               AuditLog& audit);
 
   absl::StatusOr<coplan::v1::ListAccessEventsResponse> ListAccessEvents(
       const Caller& caller, const coplan::v1::ListAccessEventsRequest& request);
@@ -29,6 +31,7 @@ class AuditService {
   Database& db_;
   AuditStore& store_;
   AccessGate& gate_;
+  const PageTokens& page_tokens_;
   AuditLog& audit_;
 };
 

@@ -17,11 +17,12 @@
 namespace coplan {
 
 DecisionService::DecisionService(Database& db, DocumentService& documents, AccessGate& gate,
-                                 DecisionStore& store, GridStore& grids, const DecisionRules& rules,
-                                 AuditLog& audit)
+                                 const PageTokens& page_tokens, DecisionStore& store,
+                                 GridStore& grids, const DecisionRules& rules, AuditLog& audit)
     : db_(db),
       documents_(documents),
       gate_(gate),
+      page_tokens_(page_tokens),
       store_(store),
       grids_(grids),
       rules_(rules),
@@ -137,7 +138,7 @@ absl::StatusOr<v1::ListCaseloadDecisionsResponse> DecisionService::ListCaseload(
   int64_t after = 0;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor cursor,
-                            DecodePageToken(request.page_token(), fingerprint, 1));
+                            page_tokens_.Decode(caller, request.page_token(), fingerprint, 1));
     after = cursor.Int(0);
   }
   std::vector<CaseloadRow> rows;
@@ -180,7 +181,7 @@ absl::StatusOr<v1::ListCaseloadDecisionsResponse> DecisionService::ListCaseload(
   }
   if (more)
     response.set_next_page_token(
-        EncodePageToken({absl::StrCat(rows.back().document_key)}, fingerprint));
+        page_tokens_.Encode(caller, {absl::StrCat(rows.back().document_key)}, fingerprint));
   return response;
 }
 

@@ -13,6 +13,7 @@
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/service/document_service.h"
+#include "server/service/page_token.h"
 #include "server/store/decision_store.h"
 #include "server/store/grid_store.h"
 
@@ -22,8 +23,9 @@ class DecisionService {
  public:
   // Below this many responses a CollaboRATE result is not reported (Elwyn et al.).
 
-  DecisionService(Database& db, DocumentService& documents, AccessGate& gate, DecisionStore& store,
-                  GridStore& grids, const DecisionRules& rules, AuditLog& audit);
+  DecisionService(Database& db, DocumentService& documents, AccessGate& gate,
+                  const PageTokens& page_tokens, DecisionStore& store, GridStore& grids,
+                  const DecisionRules& rules, AuditLog& audit);
 
   absl::StatusOr<DocumentPtr> Create(const Caller& caller,
                                      const coplan::v1::CreateDecisionRecordRequest& request);
@@ -38,6 +40,7 @@ class DecisionService {
   Database& db_;
   DocumentService& documents_;
   AccessGate& gate_;
+  const PageTokens& page_tokens_;
   DecisionStore& store_;
   GridStore& grids_;
   const DecisionRules& rules_;

@@ -96,8 +96,14 @@ absl::StatusOr<std::pair<DocumentName, int64_t>> ParseRevisionName(const std::st
 }
 
 DocumentService::DocumentService(Database& db, DocumentStore& store, AccessGate& gate,
+                                 const PageTokens& page_tokens,
                                  const DocumentCollections& collections, AuditLog& audit)
-    : db_(db), store_(store), gate_(gate), collections_(collections), audit_(audit) {}
+    : db_(db),
+      store_(store),
+      gate_(gate),
+      page_tokens_(page_tokens),
+      collections_(collections),
+      audit_(audit) {}
 
 void DocumentService::Notify(int64_t key, int64_t revision) {
   if (events_ != nullptr) events_->RevisionCommitted(key, revision);
@@ -231,36 +237,55 @@ absl::StatusOr<DocumentList> DocumentService::List(const Caller& caller, Collect
       absl::StrCat(parent, "|", collection == Collection::kPlans, "|", kind, "|", show_deleted);
   DocumentCursor cursor;
   if (!page_token.empty()) {
-    COPLAN_ASSIGN_OR_RETURN(PageCursor position, DecodePageToken(page_token, fingerprint, 2));
+    COPLAN_ASSIGN_OR_RETURN(PageCursor position,
+                            page_tokens_.Decode(caller, page_token, fingerprint, 2));
     cursor = {position.Int(0), position.Int(1)};
   }
   AccessFacts facts;
-  std::vector<StoredDocument> rows;
+  std::vector<StoredDocument> rows;  // readable by the caller, up to limit + 1
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    rows.clear();
     const auto entry =
         PersonEntry::For(PersonNeed::kKnow, v1::AUDIT_ACTION_READ, parent, parent, "");
     COPLAN_ASSIGN_OR_RETURN(facts, gate_.Person(tx, caller, person_id, entry, &audit));
-    COPLAN_ASSIGN_OR_RETURN(
-        rows, store_.List(tx, person_id, collection, kind, show_deleted, cursor, limit + 1));
+    // What the caller may not read is skipped here, in chunks, before the page is cut: the
+    // page, whether more follow and the token are all about readable documents, so none of
+    // them tells a carer that documents not shared with them exist.
+    DocumentCursor position = cursor;
+    for (;;) {
+      COPLAN_ASSIGN_OR_RETURN(
+          std::vector<StoredDocument> chunk,
+          store_.List(tx, person_id, collection, kind, show_deleted, position, limit + 1));
+      const bool last_chunk = static_cast<int>(chunk.size()) < limit + 1;
+      if (!chunk.empty()) {
+        position = {TimeToMicros(chunk.back().create_time), chunk.back().key};
+      }
+      for (StoredDocument& row : chunk) {
+        if (static_cast<int>(rows.size()) > limit) break;
+        if (!PermissionsForDocument(facts, RefOf(row), caller.now).read) continue;
+        rows.push_back(std::move(row));
+      }
+      if (static_cast<int>(rows.size()) > limit || last_chunk) break;
+    }
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   DocumentList list;
   const bool more = TrimToPage(rows, limit);
+  if (more && !rows.empty()) {
+    list.next_page_token = page_tokens_.Encode(
+        caller,
+        {absl::StrCat(TimeToMicros(rows.back().create_time)), absl::StrCat(rows.back().key)},
+        fingerprint);
+  }
   for (StoredDocument& row : rows) {
     OpenDocument open;
     open.collection = &collections_.Of(collection);
     open.can = PermissionsForDocument(facts, RefOf(row), caller.now);
-    if (!open.can.read) continue;  // not shared with this caller
     COPLAN_ASSIGN_OR_RETURN(open.body, open.rules().Decode(row.body));
     open.row = std::move(row);
     COPLAN_RETURN_IF_ERROR(audit.Read(person_id, FormatDocumentName(open.row.name)));
     list.documents.push_back(PresentDocument(open, caller));
-  }
-  if (more && !rows.empty()) {
-    list.next_page_token = EncodePageToken(
-        {absl::StrCat(TimeToMicros(rows.back().create_time)), absl::StrCat(rows.back().key)},
-        fingerprint);
   }
   return list;
 }
@@ -496,7 +521,7 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
   int64_t after = 0;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
-                            DecodePageToken(request.page_token(), request.parent(), 1));
+                            page_tokens_.Decode(caller, request.page_token(), request.parent(), 1));
     after = position.Int(0);
   }
   OpenDocument open;
@@ -518,8 +543,8 @@ absl::StatusOr<v1::ListRevisionsResponse> DocumentService::ListRevisions(
     *response.add_revisions() = PresentRevision(open.rules(), name, row, view);
   }
   if (more) {
-    response.set_next_page_token(
-        EncodePageToken({absl::StrCat(rows.back().revision.revision())}, request.parent()));
+    response.set_next_page_token(page_tokens_.Encode(
+        caller, {absl::StrCat(rows.back().revision.revision())}, request.parent()));
   }
   return response;
 }

@@ -23,6 +23,7 @@
 #include "server/service/caller.h"
 #include "server/service/document_collection.h"
 #include "server/service/document_events.h"
+#include "server/service/page_token.h"
 
 namespace coplan {
 
@@ -65,7 +66,8 @@ struct WatchStart {
 class DocumentService {
  public:
   DocumentService(Database& db, DocumentStore& store, AccessGate& gate,
-                  const DocumentCollections& collections, AuditLog& audit);
+                  const PageTokens& page_tokens, const DocumentCollections& collections,
+                  AuditLog& audit);
 
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
@@ -117,6 +119,7 @@ class DocumentService {
   Database& db_;
   DocumentStore& store_;
   AccessGate& gate_;
+  const PageTokens& page_tokens_;
   const DocumentCollections& collections_;
   AuditLog& audit_;
   DocumentEvents* events_ = nullptr;

@@ -91,8 +91,8 @@ absl::StatusOr<std::pair<std::string, int>> ParseGridVersionName(const std::stri
 }
 
 OptionGridService::OptionGridService(Database& db, GridStore& store, AccessGate& gate,
-                                     Options options)
-    : db_(db), store_(store), gate_(gate), options_(options) {}
+                                     const PageTokens& page_tokens, Options options)
+    : db_(db), store_(store), gate_(gate), page_tokens_(page_tokens), options_(options) {}
 
 absl::Status OptionGridService::RequireAuthor(const Caller& caller, bool* is_author) {
   AccessFacts facts;
@@ -167,7 +167,7 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
   std::string after_title, after_id;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor cursor,
-                            DecodePageToken(request.page_token(), fingerprint, 2));
+                            page_tokens_.Decode(caller, request.page_token(), fingerprint, 2));
     after_title = cursor.Text(0);
     after_id = cursor.Text(1);
   }
@@ -201,7 +201,8 @@ absl::StatusOr<v1::ListOptionGridsResponse> OptionGridService::List(
     *response.add_option_grids() = std::move(grid);
   }
   if (more)
-    response.set_next_page_token(EncodePageToken({rows.back().title, rows.back().id}, fingerprint));
+    response.set_next_page_token(
+        page_tokens_.Encode(caller, {rows.back().title, rows.back().id}, fingerprint));
   return response;
 }
 

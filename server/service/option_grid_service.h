@@ -7,6 +7,7 @@
 #include "coplan/v1/option_grid_service.pb.h"
 #include "server/service/access_gate.h"
 #include "server/service/caller.h"
+#include "server/service/page_token.h"
 #include "server/store/database.h"
 #include "server/store/grid_store.h"
 
@@ -19,7 +20,8 @@ class OptionGridService {
     bool reading_age_enforced = false;
   };
 
-  OptionGridService(Database& db, GridStore& store, AccessGate& gate, Options options);
+  OptionGridService(Database& db, GridStore& store, AccessGate& gate, const PageTokens& page_tokens,
+                    Options options);
 
   absl::StatusOr<coplan::v1::OptionGrid> Get(const Caller& caller,
                                              const coplan::v1::GetOptionGridRequest& request);
@@ -43,6 +45,7 @@ class OptionGridService {
   Database& db_;
   GridStore& store_;
   AccessGate& gate_;
+  const PageTokens& page_tokens_;
   const Options options_;
 };
 

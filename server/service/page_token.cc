@@ -10,10 +10,8 @@
 namespace coplan {
 namespace {
 
-// Parts are separated by '\n', which no id or number contains.
-std::string Check(absl::string_view body, absl::string_view fingerprint) {
-  return Base64UrlEncode(Sha256(absl::StrCat(body, "\n", fingerprint)).substr(0, 9));
-}
+// 128 bits of HMAC-SHA256: guessing one is as hopeless as guessing the key.
+constexpr size_t kMacBytes = 16;
 
 }  // namespace
 
@@ -23,22 +21,37 @@ int64_t PageCursor::Int(size_t i) const {
   return value;
 }
 
-std::string EncodePageToken(const std::vector<std::string>& parts, absl::string_view fingerprint) {
-  const std::string body = absl::StrJoin(parts, "\n");
-  return Base64UrlEncode(absl::StrCat(Check(body, fingerprint), body));
+std::string PageTokens::Mac(const Caller& caller, absl::string_view body,
+                            absl::string_view fingerprint) const {
+  // Length-prefixed fields: no two (caller, query, body) give the same input.
+  std::string input;
+  AppendField(&input, caller.person_id);
+  AppendField(&input, fingerprint);
+  AppendField(&input, body);
+  return HmacSha256(key_, input).substr(0, kMacBytes);
 }
 
-absl::StatusOr<PageCursor> DecodePageToken(absl::string_view token, absl::string_view fingerprint,
-                                           size_t expected_parts) {
+std::string PageTokens::Encode(const Caller& caller, const std::vector<std::string>& parts,
+                               absl::string_view fingerprint) const {
+  // Parts are separated by '\n', which no id or number contains.
+  const std::string body = absl::StrJoin(parts, "\n");
+  return Base64UrlEncode(absl::StrCat(Mac(caller, body, fingerprint), body));
+}
+
+absl::StatusOr<PageCursor> PageTokens::Decode(const Caller& caller, absl::string_view token,
+                                              absl::string_view fingerprint,
+                                              size_t expected_parts) const {
   auto invalid = [] {
     return InvalidFieldError("page_token",
-                             "is not a token this listing returned, or the other request "
+                             "is not a token this listing returned to you, or the other request "
                              "fields changed since; start again without a token");
   };
   std::string decoded;
-  if (!Base64UrlDecode(token, &decoded) || decoded.size() < 12) return invalid();
-  const std::string body = decoded.substr(12);
-  if (decoded.substr(0, 12) != Check(body, fingerprint)) return invalid();
+  if (!Base64UrlDecode(token, &decoded) || decoded.size() < kMacBytes) return invalid();
+  const std::string body = decoded.substr(kMacBytes);
+  if (!ConstantTimeEquals(decoded.substr(0, kMacBytes), Mac(caller, body, fingerprint))) {
+    return invalid();
+  }
   PageCursor cursor;
   cursor.parts = absl::StrSplit(body, '\n');
   if (cursor.parts.size() != expected_parts) return invalid();

@@ -1,17 +1,22 @@
-// Opaque page tokens (AIP-158): where a listing continues, bound to the request's other
-// fields so that a token cannot be reused with a different query.
+// Opaque page tokens (AIP-158): where a listing continues, MAC'd with a key of the server
+// and bound to the caller and to the request's other fields, so that a token can be neither
+// forged (to start a listing at a place the server never handed out) nor reused by someone
+// else or with a different query.
 //
-//   std::string token = EncodePageToken({absl::StrCat(micros), id}, fingerprint);
-//   COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(token, fingerprint, 2));
+//   PageTokens tokens(HmacSha256(master_key, "coplan page tokens"));
+//   std::string token = tokens.Encode(caller, {absl::StrCat(micros), id}, fingerprint);
+//   COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, tokens.Decode(caller, token, fingerprint, 2));
 //   cursor.Int(0), cursor.Text(1)
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/service/caller.h"
 
 namespace coplan {
 
@@ -21,11 +26,24 @@ struct PageCursor {
   const std::string& Text(size_t i) const { return parts[i]; }
 };
 
-std::string EncodePageToken(const std::vector<std::string>& parts, absl::string_view fingerprint);
-// INVALID_ARGUMENT ("page_token") when malformed, of another shape, or issued for a
-// different query.
-absl::StatusOr<PageCursor> DecodePageToken(absl::string_view token, absl::string_view fingerprint,
-                                           size_t expected_parts);
+class PageTokens {
+ public:
+  // `key`: at least 32 bytes, the same on every instance (derived from the master secret).
+  explicit PageTokens(std::string key) : key_(std::move(key)) {}
+
+  std::string Encode(const Caller& caller, const std::vector<std::string>& parts,
+                     absl::string_view fingerprint) const;
+  // INVALID_ARGUMENT ("page_token") when malformed, of another shape, not made by a server
+  // with this key, or issued to another caller or for a different query: all alike.
+  absl::StatusOr<PageCursor> Decode(const Caller& caller, absl::string_view token,
+                                    absl::string_view fingerprint, size_t expected_parts) const;
+
+ private:
+  std::string Mac(const Caller& caller, absl::string_view body,
+                  absl::string_view fingerprint) const;
+
+  const std::string key_;
+};
 
 // Cuts rows read with `limit + 1` back to `limit` and says whether there were more: the
 // one extra row only tells that a next page exists.

@@ -44,9 +44,14 @@ absl::StatusOr<std::string> NormalizeUsername(const std::string& username,
   return lower;
 }
 
-PeopleService::PeopleService(Database& db, PeopleStore& store, AccessGate& gate, AuditLog& audit,
-                             PasswordHasher& hasher)
-    : db_(db), store_(store), gate_(gate), audit_(audit), hasher_(hasher) {}
+PeopleService::PeopleService(Database& db, PeopleStore& store, AccessGate& gate,
+                             const PageTokens& page_tokens, AuditLog& audit, PasswordHasher& hasher)
+    : db_(db),
+      store_(store),
+      gate_(gate),
+      page_tokens_(page_tokens),
+      audit_(audit),
+      hasher_(hasher) {}
 
 void PeopleService::AccessChanged(const std::string& person_id) {
   if (events_ != nullptr) events_->AccessChanged(person_id);
@@ -193,7 +198,7 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
   int64_t offset = 0;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
-                            DecodePageToken(request.page_token(), "connections", 1));
+                            page_tokens_.Decode(caller, request.page_token(), "connections", 1));
     offset = position.Int(0);
   }
   if (offset < 0) {
@@ -234,7 +239,8 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     *response.add_connections() = connections[i];
   }
   if (offset + limit < static_cast<int64_t>(connections.size())) {
-    response.set_next_page_token(EncodePageToken({absl::StrCat(offset + limit)}, "connections"));
+    response.set_next_page_token(
+        page_tokens_.Encode(caller, {absl::StrCat(offset + limit)}, "connections"));
   }
   return response;
 }
@@ -282,7 +288,7 @@ absl::StatusOr<v1::ListCareTeamMembersResponse> PeopleService::ListCareTeamMembe
   std::string after;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
-                            DecodePageToken(request.page_token(), request.parent(), 1));
+                            page_tokens_.Decode(caller, request.page_token(), request.parent(), 1));
     after = position.Text(0);
   }
   const std::string resource = request.parent() + "/careTeamMembers";
@@ -300,7 +306,8 @@ absl::StatusOr<v1::ListCareTeamMembersResponse> PeopleService::ListCareTeamMembe
   const bool more = TrimToPage(rows, limit);
   for (const auto& row : rows) *response.add_care_team_members() = ToMember(person_id, row);
   if (more) {
-    response.set_next_page_token(EncodePageToken({rows.back().clinician_id}, request.parent()));
+    response.set_next_page_token(
+        page_tokens_.Encode(caller, {rows.back().clinician_id}, request.parent()));
   }
   return response;
 }
@@ -412,7 +419,7 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(
   std::string before_id;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
-                            DecodePageToken(request.page_token(), fingerprint, 2));
+                            page_tokens_.Decode(caller, request.page_token(), fingerprint, 2));
     before_micros = position.Int(0);
     before_id = position.Text(1);
   }
@@ -446,8 +453,9 @@ absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(
     }
   }
   if (more) {
-    response.set_next_page_token(EncodePageToken(
-        {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id}, fingerprint));
+    response.set_next_page_token(page_tokens_.Encode(
+        caller, {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id},
+        fingerprint));
   }
   return response;
 }
@@ -543,7 +551,7 @@ absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
   std::string before_id;
   if (!request.page_token().empty()) {
     COPLAN_ASSIGN_OR_RETURN(PageCursor position,
-                            DecodePageToken(request.page_token(), request.parent(), 2));
+                            page_tokens_.Decode(caller, request.page_token(), request.parent(), 2));
     before_micros = position.Int(0);
     before_id = position.Text(1);
   }
@@ -565,8 +573,9 @@ absl::StatusOr<v1::ListProxyAccessesResponse> PeopleService::ListProxyAccesses(
     *response.add_proxy_accesses() = ToProxy(row, facts.subject.birth_date, caller.today());
   }
   if (more) {
-    response.set_next_page_token(EncodePageToken(
-        {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id}, request.parent()));
+    response.set_next_page_token(page_tokens_.Encode(
+        caller, {absl::StrCat(TimeToMicros(rows.back().create_time)), rows.back().id},
+        request.parent()));
   }
   return response;
 }

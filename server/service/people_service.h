@@ -11,6 +11,7 @@
 #include "server/service/audit_log.h"
 #include "server/service/caller.h"
 #include "server/service/document_events.h"
+#include "server/service/page_token.h"
 #include "server/store/database.h"
 #include "server/store/people_store.h"
 
@@ -18,8 +19,8 @@ namespace coplan {
 
 class PeopleService {
  public:
-  PeopleService(Database& db, PeopleStore& store, AccessGate& gate, AuditLog& audit,
-                PasswordHasher& hasher);
+  PeopleService(Database& db, PeopleStore& store, AccessGate& gate, const PageTokens& page_tokens,
+                AuditLog& audit, PasswordHasher& hasher);
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
   absl::StatusOr<coplan::v1::Person> GetPerson(const Caller& caller, const std::string& name);
@@ -64,6 +65,7 @@ class PeopleService {
   Database& db_;
   PeopleStore& store_;
   AccessGate& gate_;
+  const PageTokens& page_tokens_;
   AuditLog& audit_;
   PasswordHasher& hasher_;
   DocumentEvents* events_ = nullptr;

@@ -8,9 +8,10 @@
 
 #include "coplan/v1/field_rules.pb.h"
 #include "google/rpc/error_details.pb.h"
-#include "server/service/page_token.h"
+#include "server/common/crypto.h"
 #include "tests/support/edit_operations.h"
 #include "tests/support/grpc_probe.h"
+#include "tests/support/records.h"
 #include "tests/support/test_server.h"
 
 namespace coplan {
@@ -427,19 +428,56 @@ TEST_F(PlansTest, APlanWithinEveryFieldsLimitCanBeTooLargeAsAWholeAndTheErrorSay
   EXPECT_EQ(Get(created->name())->revision(), created->revision());
 }
 
-TEST_F(PlansTest, ForgedPageTokensGetAClearErrorOrAnEmptyPage) {
-  // Page tokens are checksummed, not secret: anyone can make one, so the server must
-  // survive whatever position it holds.
-  v1::ListConnectionsRequest request;
-  request.set_page_token(EncodePageToken({"-5"}, "connections"));
-  auto negative = alex_.client->Call(&v1::PeopleService::Stub::ListConnections, request);
-  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(FieldOf(negative.status()), "page_token");
-  request.set_page_token(EncodePageToken({"9223372036854775807"}, "connections"));
-  auto beyond = alex_.client->Call(&v1::PeopleService::Stub::ListConnections, request);
-  ASSERT_TRUE(beyond.ok()) << beyond.status();
-  EXPECT_EQ(beyond->connections_size(), 0);
-  EXPECT_TRUE(beyond->next_page_token().empty());
+// Page tokens are MAC'd with the server's key and bound to the caller and the query: one
+// made by hand (as the old unkeyed checksum allowed, with any position in it) is refused,
+// and so is one handed to someone else.
+// A carer shown one of three plans pages over that one only: no empty page, no "more
+// results" and no token that would tell them other plans exist.
+TEST_F(PlansTest, AListPagesOverWhatTheCallerMayReadOnly) {
+  auto shared = Create(*alex_.client, NewCarePlan());
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Create(*alex_.client, NewCarePlan()).ok());
+  TestUser carer = server_->CreateUser("Jordan");
+  testing::Grant(alex_, carer, shared->name(), v1::ACCESS_LEVEL_READ);
+  for (int page_size : {1, 2, 20}) {
+    v1::ListPlansRequest request;
+    request.set_parent(alex_.name);
+    request.set_page_size(page_size);
+    auto page = carer.client->Call(&v1::PlanService::Stub::ListPlans, request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->plans_size(), 1) << "page size " << page_size;
+    EXPECT_EQ(page->plans(0).name(), shared->name());
+    EXPECT_TRUE(page->next_page_token().empty()) << "page size " << page_size;
+  }
+}
+
+TEST_F(PlansTest, APageTokenCannotBeForgedOrUsedBySomeoneElse) {
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(Create(*alex_.client, NewCarePlan()).ok());
+  v1::ListPlansRequest request;
+  request.set_parent(alex_.name);
+  request.set_page_size(1);
+  auto first = alex_.client->Call(&v1::PlanService::Stub::ListPlans, request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_FALSE(first->next_page_token().empty());
+
+  const std::string body = "9223372036854775807\n1";
+  const std::string fingerprint = absl::StrCat(alex_.name, "|1|0|0");
+  v1::ListPlansRequest forged = request;
+  forged.set_page_token(Base64UrlEncode(Sha256(body + "\n" + fingerprint).substr(0, 9) + body));
+  auto refused = alex_.client->Call(&v1::PlanService::Stub::ListPlans, forged);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_EQ(FieldOf(refused.status()), "page_token");
+
+  // Alex's own token works for Alex, and not for a clinician of their care team.
+  TestUser clinician = server_->CreateUser("Dr Shah", {.clinician = true});
+  testing::JoinCareTeam(*server_, alex_, clinician);
+  request.set_page_token(first->next_page_token());
+  auto second = alex_.client->Call(&v1::PlanService::Stub::ListPlans, request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->plans_size(), 1);
+  auto borrowed = clinician.client->Call(&v1::PlanService::Stub::ListPlans, request);
+  EXPECT_EQ(borrowed.status().code(), absl::StatusCode::kInvalidArgument) << borrowed.status();
+  EXPECT_EQ(FieldOf(borrowed.status()), "page_token");
 }
 
 TEST_F(PlansTest, TheCallersDeadlineIsHonouredInsideTheDatabase) {

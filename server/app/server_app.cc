@@ -245,7 +245,7 @@ absl::Status ServerApp::Build() {
   c.gate = std::make_unique<AccessGate>(*c.db, *c.document_store, c.collections);
   // Every instance on the database derives the same key, so a page from one continues on
   // another.
-  c.page_tokens = std::make_unique<PageTokens>(HmacSha256(c.keys.token_key, "coplan page tokens"));
+  c.page_tokens = std::make_unique<PageTokens>(c.keys.page_token_key);
   c.documents = std::make_unique<DocumentService>(*c.db, *c.document_store, *c.gate, *c.page_tokens,
                                                   c.collections, *c.audit);
   OptionGridService::Options grid_options;
@@ -465,7 +465,7 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   PasswordHasher hasher({});
   DocumentCollections no_collections;
   AccessGate gate(db, document_store, no_collections);
-  const PageTokens page_tokens(HmacSha256(keys.token_key, "coplan page tokens"));
+  const PageTokens page_tokens(keys.page_token_key);
   PeopleService people(db, people_store, gate, page_tokens, audit, hasher);
   COPLAN_ASSIGN_OR_RETURN(std::string normalized, NormalizeUsername(username, "username"));
   if (password.size() < 12)

@@ -20,6 +20,7 @@ ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file) {
   ServerKeys keys;
   keys.token_key = HmacSha256(master_secret, "coplan token signing v1");
   keys.audit_key = HmacSha256(master_secret, "coplan audit trail v1");
+  keys.page_token_key = HmacSha256(master_secret, "coplan page tokens v1");
   keys.from_file = from_file;
   return keys;
 }

@@ -1,6 +1,7 @@
 // The server's secret keys, derived from one master secret:
 //   token_key  signs the server's own access tokens (HMAC-SHA256);
-//   audit_key  MACs audit rows and the audit chain head.
+//   audit_key  MACs audit rows and the audit chain head;
+//   page_token_key  MACs page tokens (service/page_token.h).
 //
 // The master secret comes from a file (--secret-file), created on first use for the
 // embedded database. Several instances on one database must share it. Without a file,
@@ -18,6 +19,7 @@ namespace coplan {
 struct ServerKeys {
   std::string token_key;
   std::string audit_key;
+  std::string page_token_key;
   bool from_file = false;
 };
 

@@ -3,7 +3,7 @@
 // forged (to start a listing at a place the server never handed out) nor reused by someone
 // else or with a different query.
 //
-//   PageTokens tokens(HmacSha256(master_key, "coplan page tokens"));
+//   PageTokens tokens(server_keys.page_token_key);
 //   std::string token = tokens.Encode(caller, {absl::StrCat(micros), id}, fingerprint);
 //   COPLAN_ASSIGN_OR_RETURN(PageCursor cursor, tokens.Decode(caller, token, fingerprint, 2));
 //   cursor.Int(0), cursor.Text(1)

@@ -64,8 +64,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
         target.via = start.via;
         target.access_ends = start.access_ends;
         target.current_revision = start.revision;
-        hub_.Watch(sink, std::move(target), start.start_revision, std::move(start.snapshot));
-        return absl::OkStatus();
+        return hub_.Watch(sink, std::move(target), start.start_revision, std::move(start.snapshot));
       });
 }
 

@@ -8,6 +8,7 @@
 #include "server/api/grpc_status.h"
 #include "server/common/errors.h"
 #include "server/common/proto_time.h"
+#include "server/common/status_macros.h"
 
 namespace coplan {
 namespace {
@@ -35,7 +36,8 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
         [this](const Caller& caller) -> absl::Status {
           caller_ = caller;
           caller_.deadline = absl::InfiniteFuture();
-          stream_ = hub_.OpenStream(*this, WatchStream::Kind::kSync);
+          COPLAN_ASSIGN_OR_RETURN(
+              stream_, hub_.OpenStream(*this, WatchStream::Kind::kSync, caller.person_id));
           ReadNext();
           return absl::OkStatus();
         },

@@ -131,6 +131,9 @@ ABSL_FLAG(std::string, instance_id, Env("COPLAN_INSTANCE_ID", ""),
           "[COPLAN_INSTANCE_ID]");
 ABSL_FLAG(int, watch_queue_limit, EnvInt("COPLAN_WATCH_QUEUE_LIMIT", 256),
           "events queued for one slow watcher before its stream ends [COPLAN_WATCH_QUEUE_LIMIT]");
+ABSL_FLAG(int, max_streams_per_person, EnvInt("COPLAN_MAX_STREAMS_PER_PERSON", 32),
+          "WatchDocument and Sync streams one person may hold open on this instance; more "
+          "are RESOURCE_EXHAUSTED (TOO_MANY_STREAMS) [COPLAN_MAX_STREAMS_PER_PERSON]");
 ABSL_FLAG(std::string, log_level, Env("COPLAN_LOG_LEVEL", "info"),
           "debug, info, warning or error [COPLAN_LOG_LEVEL]");
 
@@ -185,6 +188,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.max_call_time = absl::GetFlag(FLAGS_max_call_time);
   config.password_hash_concurrency = absl::GetFlag(FLAGS_password_hash_concurrency);
+  config.max_streams_per_person = absl::GetFlag(FLAGS_max_streams_per_person);
   config.sign_in_max_failures = absl::GetFlag(FLAGS_sign_in_max_failures);
   config.sign_in_lock_duration = absl::GetFlag(FLAGS_sign_in_lock_duration);
   config.sign_in_per_username_per_minute = absl::GetFlag(FLAGS_sign_in_per_username_per_minute);
@@ -216,6 +220,9 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   if (config.sign_in_lock_duration < absl::Seconds(1) ||
       config.sign_in_lock_duration > absl::Hours(24)) {
     return absl::InvalidArgumentError("--sign_in_lock_duration must be 1s to 24h");
+  }
+  if (config.max_streams_per_person < 1) {
+    return absl::InvalidArgumentError("--max_streams_per_person must be 1 or more");
   }
   if (config.password_hash_concurrency < 1 || config.password_hash_concurrency > 64) {
     return absl::InvalidArgumentError("--password_hash_concurrency must be 1 to 64");

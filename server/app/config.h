@@ -52,6 +52,8 @@ struct ServerConfig {
   bool grid_reading_age_enforced = false;
   std::string instance_id;  // empty: random
   int watch_queue_limit = 256;
+  // Watch and sync streams one person may hold open on one instance at once.
+  int max_streams_per_person = 32;
   // How often every watch stream's access and session are checked again.
   absl::Duration watch_access_recheck = absl::Seconds(30);
   LogLevel log_level = LogLevel::kInfo;

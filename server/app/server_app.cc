@@ -279,6 +279,7 @@ absl::Status ServerApp::Build() {
   WatchHub::Options hub_options;
   hub_options.instance_id = config_.instance_id;
   hub_options.queue_limit = static_cast<size_t>(std::max(1, config_.watch_queue_limit));
+  hub_options.max_streams_per_person = config_.max_streams_per_person;
   hub_options.access_recheck_interval = config_.watch_access_recheck;
   c.hub = std::make_unique<WatchHub>(*c.feed, *c.presence, clock_, hub_options);
   c.doorbell = std::make_unique<Doorbell>(conninfo_, config_.instance_id, c.hub.get());

@@ -36,6 +36,7 @@ inline constexpr char kFailedPrecondition[] = "FAILED_PRECONDITION";
 inline constexpr char kDeadlineExceeded[] = "DEADLINE_EXCEEDED";
 inline constexpr char kUnavailable[] = "UNAVAILABLE";
 inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";
+inline constexpr char kTooManyStreams[] = "TOO_MANY_STREAMS";
 inline constexpr char kPublishRefused[] = "PUBLISH_REFUSED";
 }  // namespace reason
 

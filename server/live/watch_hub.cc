@@ -4,7 +4,9 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/errors.h"
 #include "server/common/log.h"
+#include "server/common/status_macros.h"
 
 namespace coplan {
 namespace {
@@ -98,16 +100,42 @@ std::vector<std::shared_ptr<Watcher>> WatchHub::AllWatchers() const {
   return all;
 }
 
-void WatchHub::Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
-                     std::optional<v1::Document> snapshot) {
-  Follow(OpenStream(sink, WatchStream::Kind::kSingle), 0, std::move(target), start_revision,
-         std::move(snapshot));
+absl::Status WatchHub::Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
+                             std::optional<v1::Document> snapshot) {
+  COPLAN_ASSIGN_OR_RETURN(std::shared_ptr<WatchStream> stream,
+                          OpenStream(sink, WatchStream::Kind::kSingle, target.reader.person_id));
+  Follow(stream, 0, std::move(target), start_revision, std::move(snapshot));
+  return absl::OkStatus();
 }
 
-std::shared_ptr<WatchStream> WatchHub::OpenStream(EventSink& sink, WatchStream::Kind kind) {
+absl::StatusOr<std::shared_ptr<WatchStream>> WatchHub::OpenStream(EventSink& sink,
+                                                                  WatchStream::Kind kind,
+                                                                  const std::string& person_id) {
+  {
+    absl::MutexLock lock(&mutex_);
+    int& open = open_streams_[person_id];
+    if (open >= options_.max_streams_per_person) {
+      if (open == 0) open_streams_.erase(person_id);
+      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
+          "you have ", options_.max_streams_per_person,
+          " watch or sync streams open on this server already; close one (a device's one "
+          "sync stream carries up to 100 documents)"));
+      AttachErrorInfo(refused, reason::kTooManyStreams,
+                      {{"max_streams", absl::StrCat(options_.max_streams_per_person)}});
+      return refused;
+    }
+    ++open;
+  }
   auto stream = std::make_shared<WatchStream>(&sink, options_.queue_limit, kind);
+  stream->OnClosed([this, person_id] { StreamClosed(person_id); });
   sink.Bind(stream);
   return stream;
+}
+
+void WatchHub::StreamClosed(const std::string& person_id) {
+  absl::MutexLock lock(&mutex_);
+  auto found = open_streams_.find(person_id);
+  if (found != open_streams_.end() && --found->second <= 0) open_streams_.erase(found);
 }
 
 std::shared_ptr<Watcher> WatchHub::Follow(const std::shared_ptr<WatchStream>& stream,

@@ -22,7 +22,7 @@
 //   WatchHub hub(feed, presence, clock, options);
 //   hub.Start();
 //   hub.Watch(sink, target, start_revision, snapshot);   // WatchDocument, authorised
-//   auto stream = hub.OpenStream(sink, WatchStream::Kind::kSync);   // a device's sync stream
+//   auto stream = hub.OpenStream(sink, WatchStream::Kind::kSync, person_id);   // a device's
 //   auto watcher = hub.Follow(stream, 1, target, start_revision, snapshot);
 #pragma once
 
@@ -55,6 +55,9 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     absl::Duration access_recheck_interval = absl::Seconds(30);
     absl::Duration presence_heartbeat = absl::Seconds(10);
     int threads = 2;
+    // Streams (WatchDocument or Sync) one person may hold open here at once: past it, a
+    // new one is RESOURCE_EXHAUSTED, so that one account cannot hold the instance's memory.
+    int max_streams_per_person = 32;
   };
 
   WatchHub(DocumentFeed& feed, PresenceBoard& presence, const Clock& clock, Options options);
@@ -67,10 +70,13 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
 
   // Starts an authorised watch of one document on `sink` (WatchDocument): the reader has
   // everything up to `start_revision`, and `snapshot` (when starting fresh) is sent first.
-  void Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
-             std::optional<coplan::v1::Document> snapshot);
-  // A stream of many targets on `sink` (bound to it), for Follow.
-  std::shared_ptr<WatchStream> OpenStream(EventSink& sink, WatchStream::Kind kind);
+  // RESOURCE_EXHAUSTED (nothing bound to `sink`) past the reader's stream cap.
+  absl::Status Watch(EventSink& sink, WatchTarget target, int64_t start_revision,
+                     std::optional<coplan::v1::Document> snapshot);
+  // A stream of many targets on `sink` (bound to it), for Follow, counted against
+  // `person_id`'s streams until it closes; RESOURCE_EXHAUSTED past their cap.
+  absl::StatusOr<std::shared_ptr<WatchStream>> OpenStream(EventSink& sink, WatchStream::Kind kind,
+                                                          const std::string& person_id);
   // Follows an authorised document as target `id` of `stream`; nullptr (and the target
   // ended) when the stream has ended or the id is taken.
   std::shared_ptr<Watcher> Follow(const std::shared_ptr<WatchStream>& stream,
@@ -112,6 +118,8 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     bool presence_again = false;    // something changed meanwhile: broadcast once more
   };
 
+  // A stream counted against `person_id` has closed.
+  void StreamClosed(const std::string& person_id);
   // Takes a watcher whose target is in its stream, and sends its starting point.
   void Attach(const std::shared_ptr<Watcher>& watcher,
               std::optional<coplan::v1::Document> snapshot);
@@ -163,6 +171,7 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
 
   mutable absl::Mutex mutex_;
   std::map<int64_t, Channel> channels_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::string, int> open_streams_ ABSL_GUARDED_BY(mutex_);  // by person id
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   // Each watcher's next timed review, and the reviews by instant (an entry whose instant
   // is no longer its watcher's is stale and skipped).

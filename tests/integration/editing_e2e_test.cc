@@ -19,6 +19,7 @@
 #include "server/domain/edit_engine.h"
 #include "tests/support/edit_operations.h"
 #include "tests/support/records.h"
+#include "tests/support/sync_collector.h"
 #include "tests/support/test_server.h"
 #include "tests/support/watch_collector.h"
 
@@ -132,6 +133,47 @@ class EditingTest : public ::testing::Test {
 };
 
 TestServer* EditingTest::server_ = nullptr;
+
+// One person's open streams (WatchDocument and Sync alike) are capped per instance, so one
+// account cannot hold a server's memory; others are not affected, and closing one frees it.
+TEST(StreamCapTest, PastItsStreamCapAPersonsNewStreamIsResourceExhausted) {
+  auto server = TestServer::Start(
+      {.configure = [](ServerConfig& config) { config.max_streams_per_person = 2; }});
+  TestUser alex = server->CreateUser("Alex");
+  TestUser sam = server->CreateUser("Sam");
+  const std::string plan = testing::CreateCrisisPlan(alex).name();
+  testing::Grant(alex, sam, plan, v1::ACCESS_LEVEL_READ);
+  auto first = std::make_unique<WatchCollector>(*alex.client, plan);
+  testing::SyncCollector device(*alex.client);
+  ASSERT_TRUE(first->WaitFor([](const auto& events) { return !events.empty(); }));
+  ASSERT_TRUE(device.Add(1, plan));
+  ASSERT_TRUE(device.WaitForRevision(1, 1));  // the device's stream is open on the server
+
+  WatchCollector third(*alex.client, plan);
+  ASSERT_TRUE(third.WaitForEnd());
+  EXPECT_EQ(third.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << third.status().error_message();
+  testing::SyncCollector another_device(*alex.client);
+  ASSERT_TRUE(another_device.WaitForEnd());
+  EXPECT_EQ(another_device.status().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // Someone else's streams are theirs to count.
+  WatchCollector sams(*sam.client, plan);
+  EXPECT_TRUE(sams.WaitFor([](const auto& events) { return !events.empty(); }));
+  EXPECT_FALSE(sams.WaitForEnd(absl::Milliseconds(200)));
+
+  // A closed stream no longer counts.
+  first->Cancel();
+  ASSERT_TRUE(first->WaitForEnd());
+  first.reset();
+  bool admitted = false;
+  for (int attempt = 0; attempt < 50 && !admitted; ++attempt) {
+    WatchCollector again(*alex.client, plan);
+    admitted = again.WaitFor([](const auto& events) { return !events.empty(); }, absl::Seconds(2));
+    if (!admitted) absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(admitted) << "the closed stream still counted against the cap";
+}
 
 TEST_F(EditingTest, BatchesOnDifferentPartsMergeAndTheSameFieldConflicts) {
   auto first = Edit(*alex_.client, plan_, 1,

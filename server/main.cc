@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
     auto status = coplan::RunAuditVerify(*config);
     return status.ok() ? 0 : Fail(status);
   }
+  if (command == "move-secret-to-file" && args.size() == 1) {
+    auto status = coplan::RunMoveSecretToFile(*config);
+    return status.ok() ? 0 : Fail(status);
+  }
   if (command == "create-admin" && args.size() == 3) {
     std::string password;
     std::getline(std::cin, password);

@@ -154,7 +154,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
       "  coplan-server migrate           apply database migrations (as the schema owner) and exit\n"
       "  coplan-server audit verify      check the audit trail against its checkpoints (reads "
       "only)\n"
-      "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)");
+      "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)\n"
+      "  coplan-server move-secret-to-file --database_url=... --secret_file=NEW_FILE\n"
+      "                                  move the secret an earlier version kept in the "
+      "database to a file");
   // absl's --help lists only flags defined in a file named like the program; ours are all
   // here, so name this file (and leave gRPC's and absl's own flags to --helpfull).
   absl::FlagsUsageConfig usage;

@@ -178,6 +178,8 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config,
 }
 
 absl::Status ServerApp::Build() {
+  // Before anything starts: an external database needs a secret file.
+  if (SecretFileFor(config_).empty()) return LoadServerKeys("", false).status();
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabaseForServer(config_));
   embedded_ = std::move(opened.embedded);
   conninfo_ = opened.server_conninfo;
@@ -190,11 +192,9 @@ absl::Status ServerApp::Build() {
   db_options.max_statement_timeout = config_.max_call_time;
   c.db = std::make_unique<Database>(db_options);
   COPLAN_RETURN_IF_ERROR(c.db->Ping(absl::Now() + absl::Seconds(30)));
-  COPLAN_ASSIGN_OR_RETURN(
-      c.keys,
-      LoadServerKeys(SecretFileFor(config_),
-                     /*create_file=*/config_.database_url.empty() && config_.secret_file.empty(),
-                     [&c] { return LoadOrCreateDatabaseSecret(*c.db); }));
+  COPLAN_ASSIGN_OR_RETURN(c.keys, LoadServerKeys(SecretFileFor(config_),
+                                                 /*create_file=*/config_.database_url.empty() &&
+                                                     config_.secret_file.empty()));
   c.document_store = std::make_unique<DocumentStore>(*c.db);
   c.people_store = std::make_unique<PeopleStore>(*c.db);
   c.session_store = std::make_unique<SessionStore>(*c.db);
@@ -415,6 +415,31 @@ absl::Status RunMigrations(const ServerConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status RunMoveSecretToFile(const ServerConfig& config) {
+  if (config.database_url.empty() || config.secret_file.empty()) {
+    return absl::InvalidArgumentError(
+        "move-secret-to-file needs --database_url (the schema owner's) and --secret_file (a "
+        "new file to hold the secret)");
+  }
+  COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
+  Database::Options options;
+  options.conninfo = opened.conninfo;
+  options.pool_size = 1;
+  Database db(options);
+  COPLAN_ASSIGN_OR_RETURN(std::optional<std::string> secret, ReadDatabaseSecret(db));
+  if (!secret) {
+    return absl::NotFoundError(
+        "the database holds no secret: nothing to move (give the servers a new --secret_file)");
+  }
+  // The file first, then the row: a failure in between leaves the secret in both places,
+  // never in neither (the audit trail sealed with it must stay verifiable).
+  COPLAN_RETURN_IF_ERROR(WriteSecretFile(config.secret_file, *secret));
+  COPLAN_RETURN_IF_ERROR(DeleteDatabaseSecret(db));
+  std::cout << "moved the master secret to " << config.secret_file
+            << "; start every server with --secret_file pointing at a copy of it\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunAuditVerify(const ServerConfig& config) {
   // Reads only: nothing is migrated, sealed or checkpointed by a verification.
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
@@ -423,8 +448,7 @@ absl::Status RunAuditVerify(const ServerConfig& config) {
   options.pool_size = 2;
   Database db(options);
   COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
-                          LoadServerKeys(SecretFileFor(config), /*create_file=*/false,
-                                         [&db] { return LoadOrCreateDatabaseSecret(db); }));
+                          LoadServerKeys(SecretFileFor(config), /*create_file=*/false));
   AuditStore store(db);
   std::vector<std::string> files;
   if (const std::string file = CheckpointFileFor(config); !file.empty()) {
@@ -453,10 +477,9 @@ absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& usern
   options.conninfo = opened.server_conninfo;
   options.pool_size = 2;
   Database db(options);
-  COPLAN_ASSIGN_OR_RETURN(ServerKeys keys,
-                          LoadServerKeys(SecretFileFor(config),
-                                         config.database_url.empty() && config.secret_file.empty(),
-                                         [&db] { return LoadOrCreateDatabaseSecret(db); }));
+  COPLAN_ASSIGN_OR_RETURN(
+      ServerKeys keys, LoadServerKeys(SecretFileFor(config),
+                                      config.database_url.empty() && config.secret_file.empty()));
   DocumentStore document_store(db);
   PeopleStore people_store(db);
   AuditStore audit_store(db);

@@ -67,6 +67,9 @@ class ServerApp {
 absl::Status RunMigrations(const ServerConfig& config);
 // Verifies the audit trail; prints the report; OK only when intact.
 absl::Status RunAuditVerify(const ServerConfig& config);
+// Moves the master secret an earlier version kept in the database into --secret_file, and
+// removes it from the database.
+absl::Status RunMoveSecretToFile(const ServerConfig& config);
 // Creates an administrator with a built-in account (password read by the caller).
 absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& username,
                             const std::string& display_name, const std::string& password);

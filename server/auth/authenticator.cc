@@ -221,7 +221,10 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
     }
     // Our own clock issued it: no skew.
     COPLAN_RETURN_IF_ERROR(CheckTimes(jwt, now, absl::ZeroDuration(), expire));
-    if (!jwt.claims.contains("sid") || !jwt.claims["sid"].is_string()) {
+    // Every token of ours belongs to a session, which sign-out revokes: an empty one
+    // could never be revoked.
+    if (!jwt.claims.contains("sid") || !jwt.claims["sid"].is_string() ||
+        jwt.claims["sid"].get<std::string>().empty()) {
       return UnauthenticatedError("the token names no session");
     }
     return Principal{subject, jwt.claims["sid"].get<std::string>(), *expire};

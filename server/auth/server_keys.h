@@ -3,10 +3,10 @@
 //   audit_key  MACs audit rows and the audit chain head;
 //   page_token_key  MACs page tokens (service/page_token.h).
 //
-// The master secret comes from a file (--secret-file), created on first use for the
-// embedded database. Several instances on one database must share it. Without a file,
-// it is generated once and kept in the database (server_secrets), which works but lets
-// someone with database access forge tokens and audit rows: real deployments set a file.
+// The master secret comes from a file (--secret_file), created on first use for the
+// embedded database beside its data directory. Several instances on one database must
+// share it. It is never kept in the database: anyone who can read a table there could then
+// mint tokens and reseal the audit trail.
 #pragma once
 
 #include <functional>
@@ -23,12 +23,10 @@ struct ServerKeys {
   bool from_file = false;
 };
 
-// The master secret kept in the database, created on first use (store/secret_store.h).
-using DatabaseSecret = std::function<absl::StatusOr<std::string>()>;
-
-// `secret_file` empty: use the database. `create_file`: generate the file when missing.
-absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file,
-                                          const DatabaseSecret& database_secret);
+// Reads `secret_file`; `create_file`: generates it first when missing.
+absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file);
+// Writes `secret` to a new file readable by its owner only; refuses to replace one.
+absl::Status WriteSecretFile(const std::string& path, const std::string& secret);
 ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file);
 
 }  // namespace coplan

@@ -1,7 +1,10 @@
-// The master secret kept in the database when no secret file is configured (see
-// auth/server_keys.h for why a file is better).
+// The master secret that earlier versions kept in the database (server_secrets) when no
+// secret file was configured. The server no longer reads it: anyone who can read that table
+// could mint tokens for any person. `coplan-server move-secret-to-file` takes it out once,
+// so that audit trails sealed with it stay verifiable.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -10,7 +13,9 @@ namespace coplan {
 
 class Database;
 
-// Creates it on first use; every instance on the database reads the same one.
-absl::StatusOr<std::string> LoadOrCreateDatabaseSecret(Database& db);
+// The secret held in the database, if one is.
+absl::StatusOr<std::optional<std::string>> ReadDatabaseSecret(Database& db);
+// Removes it (once it is kept in a file).
+absl::Status DeleteDatabaseSecret(Database& db);
 
 }  // namespace coplan

@@ -16,6 +16,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "remote/rpc_client.h"
+#include "server/common/ids.h"
 #include "tests/support/edit_operations.h"
 #include "tests/support/grpc_probe.h"
 #include "tests/support/process.h"
@@ -41,6 +42,13 @@ std::unique_ptr<client::remote::RpcClient> SignedIn(const std::string& address,
 
 bool PostgresRunning(const std::string& data_dir) {
   return std::filesystem::exists(data_dir + "/pgdata/postmaster.pid");
+}
+
+// A new secret file (every server on an external database needs one).
+std::string NewSecretFile() {
+  const std::string path = testing::MakeTempDir("coplan-test-secret") + "/secret.key";
+  std::ofstream(path) << NewRandomToken(32);
+  return path;
 }
 
 class ServerProcessTest : public ::testing::Test {
@@ -178,9 +186,9 @@ TEST_F(ServerProcessTest, AServerDoesNotStartOnAnUnmigratedDatabase) {
   auto& cluster = testing::TestCluster::Get();
   const std::string owner = cluster.NewDatabase();
   const std::string as_server = owner + " user=" + EmbeddedPostgres::kServerLogin;
-  auto refused = testing::RunProgram(
-      {testing::ServerBinary(), "--database_url=" + as_server, "--listen=127.0.0.1:0"}, "",
-      absl::Seconds(60));
+  auto refused = testing::RunProgram({testing::ServerBinary(), "--database_url=" + as_server,
+                                      "--secret_file=" + NewSecretFile(), "--listen=127.0.0.1:0"},
+                                     "", absl::Seconds(60));
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.output, HasSubstr("0001_people_and_documents.sql is not applied"));
   EXPECT_THAT(refused.output, HasSubstr("run `coplan-server migrate` with the schema owner's"));
@@ -196,11 +204,60 @@ TEST_F(ServerProcessTest, AServerDoesNotStartAsTheSchemaOwner) {
   auto& cluster = testing::TestCluster::Get();
   const std::string owner = cluster.NewDatabase();
   cluster.MigrateForServer(owner);
-  auto refused = testing::RunProgram(
-      {testing::ServerBinary(), "--database_url=" + owner, "--listen=127.0.0.1:0"}, "",
-      absl::Seconds(60));
+  auto refused = testing::RunProgram({testing::ServerBinary(), "--database_url=" + owner,
+                                      "--secret_file=" + NewSecretFile(), "--listen=127.0.0.1:0"},
+                                     "", absl::Seconds(60));
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_THAT(refused.output, HasSubstr("is a superuser or acts as the schema's owner"));
+}
+
+// The master secret signs tokens and seals the audit trail: on an external database the
+// server does not start without a file for it, and a secret an earlier version kept in the
+// database is moved out once, byte for byte, and is then gone from the database.
+TEST_F(ServerProcessTest, AnExternalDatabaseNeedsASecretFileAndAnOldDatabaseSecretMovesToOne) {
+  auto& cluster = testing::TestCluster::Get();
+  const std::string owner = cluster.NewDatabase();
+  const std::string as_server = cluster.MigrateForServer(owner);
+  auto refused = testing::RunProgram(
+      {testing::ServerBinary(), "--database_url=" + as_server, "--listen=127.0.0.1:0"}, "",
+      absl::Seconds(60));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.output, HasSubstr("set --secret_file"));
+  {
+    pqxx::connection conn(owner);
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM server_secrets")[0][0].as<int>(), 0)
+        << "a secret was put into the database";
+    tx.exec_params("INSERT INTO server_secrets (name, value) VALUES ('master', $1)",
+                   pqxx::binarystring(std::string("an-old-secret-of-more-than-32-characters")));
+    tx.commit();
+  }
+  const std::string file = testing::MakeTempDir("coplan-test-secret") + "/moved.key";
+  auto moved = testing::RunProgram({testing::ServerBinary(), "move-secret-to-file",
+                                    "--database_url=" + owner, "--secret_file=" + file});
+  ASSERT_EQ(moved.exit_code, 0) << moved.output;
+  std::ifstream in(file);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "an-old-secret-of-more-than-32-characters");
+  struct stat info;
+  ASSERT_EQ(::stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+  {
+    pqxx::connection conn(owner);
+    pqxx::nontransaction tx(conn);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM server_secrets")[0][0].as<int>(), 0);
+  }
+  // Nothing left to move, and an existing file is never overwritten.
+  auto again = testing::RunProgram({testing::ServerBinary(), "move-secret-to-file",
+                                    "--database_url=" + owner, "--secret_file=" + file});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.output, HasSubstr("holds no secret"));
+  // The server starts with the moved secret.
+  auto server = ServerProcess::Start({"--database_url=" + as_server, "--secret_file=" + file,
+                                      "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  (*server)->Signal(SIGTERM);
+  EXPECT_EQ((*server)->Wait(absl::Seconds(20)), 0);
 }
 
 TEST_F(ServerProcessTest, HelpListsEverySetting) {
@@ -217,9 +274,9 @@ TEST_F(ServerProcessTest, HelpListsEverySetting) {
 // log, which must come out as a JSON line like everything else on the server's stderr.
 TEST_F(ServerProcessTest, WhatTheLibrariesLogIsJsonLinesToo) {
   auto& cluster = testing::TestCluster::Get();
-  auto server =
-      ServerProcess::Start({"--database_url=" + cluster.MigrateForServer(cluster.NewDatabase()),
-                            "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
+  auto server = ServerProcess::Start(
+      {"--database_url=" + cluster.MigrateForServer(cluster.NewDatabase()),
+       "--secret_file=" + NewSecretFile(), "--listen=127.0.0.1:0", "--shutdown_grace=1s"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
   const std::string username_not_utf8("\x0a\x02\xff\xfe", 4);

@@ -26,5 +26,21 @@ TEST(AuthenticatorTest, CachesVerifiedTokensButNeverPastTheirExpiry) {
   EXPECT_EQ(later.status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// A token of the server's own without a session could never be revoked by a sign-out.
+TEST(AuthenticatorTest, AServerTokenWithoutASessionIsRefused) {
+  AuthOptions options;
+  options.token_key = std::string(32, 'k');
+  auto auth = Authenticator::Create(options, nullptr);
+  ASSERT_TRUE(auth.ok());
+  const absl::Time now = absl::Now();
+  const std::string token = (*auth)->IssueToken("p1", "", now, now + absl::Minutes(5));
+  auto refused = (*auth)->Authenticate("Bearer " + token, now);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated) << refused.status();
+  EXPECT_TRUE((*auth)
+                  ->Authenticate(
+                      "Bearer " + (*auth)->IssueToken("p1", "s1", now, now + absl::Minutes(5)), now)
+                  .ok());
+}
+
 }  // namespace
 }  // namespace coplan

@@ -174,9 +174,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.listen = absl::GetFlag(FLAGS_listen);
   config.database_url = absl::GetFlag(FLAGS_database_url);
   config.data_dir = absl::GetFlag(FLAGS_data_dir);
-  if (config.data_dir.empty()) config.data_dir = DefaultDataDir();
-  config.embedded_os_user = absl::GetFlag(FLAGS_embedded_pg_user);
   config.demo = absl::GetFlag(FLAGS_demo);
+  // The demo's data (known passwords) never shares a directory with a real service's.
+  if (config.data_dir.empty()) config.data_dir = DefaultDataDir() + (config.demo ? "-demo" : "");
+  config.embedded_os_user = absl::GetFlag(FLAGS_embedded_pg_user);
   config.db_pool_size = absl::GetFlag(FLAGS_db_pool_size);
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
@@ -223,6 +224,11 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   if (config.sign_in_lock_duration < absl::Seconds(1) ||
       config.sign_in_lock_duration > absl::Hours(24)) {
     return absl::InvalidArgumentError("--sign_in_lock_duration must be 1s to 24h");
+  }
+  if (config.demo && !config.database_url.empty()) {
+    return absl::InvalidArgumentError(
+        "--demo seeds accounts with known passwords into an embedded database of its own; it "
+        "is refused with --database_url");
   }
   if (config.max_streams_per_person < 1) {
     return absl::InvalidArgumentError("--max_streams_per_person must be 1 or more");

@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -127,10 +128,45 @@ absl::StatusOr<OpenedDatabase> OpenDatabase(const ServerConfig& config) {
   return opened;
 }
 
+// Demo data (accounts with known passwords, the administrator's too) lives only in an
+// embedded database of its own, marked by a file in its data directory: --demo refuses a
+// directory that holds a real database, and a server without --demo refuses a demo one.
+absl::Status CheckDemoDataDir(const ServerConfig& config) {
+  if (!config.database_url.empty()) return absl::OkStatus();  // --demo is refused there
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path marker = fs::path(config.data_dir) / "DEMO-DATA";
+  const bool demo_dir = fs::exists(marker, ec);
+  const bool used = fs::exists(fs::path(config.data_dir) / "pgdata", ec);
+  if (config.demo && !demo_dir && used) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--demo seeds accounts with known passwords, so it runs only in a data directory of "
+        "its own, and ",
+        config.data_dir, " holds a database that is not a demo: give --data_dir a new one"));
+  }
+  if (!config.demo && demo_dir) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        config.data_dir,
+        " holds demo data (accounts with known passwords): run it with --demo, or give "
+        "--data_dir a new directory"));
+  }
+  if (config.demo && !demo_dir) {
+    fs::create_directories(config.data_dir, ec);
+    std::ofstream(marker) << "Demo data of coplan-server --demo: accounts with known "
+                             "passwords. Never serve it as a real service.\n";
+    if (!fs::exists(marker, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot mark ", config.data_dir, " as a demo data directory"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Opens the database for the server's own work. The embedded cluster is Coplan's, so its
 // schema is brought up to date here, as its owner; an external database must have been
 // migrated by its owner (`coplan-server migrate`) before a server starts on it.
 absl::StatusOr<OpenedDatabase> OpenDatabaseForServer(const ServerConfig& config) {
+  COPLAN_RETURN_IF_ERROR(CheckDemoDataDir(config));
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabase(config));
   if (opened.embedded != nullptr) {
     COPLAN_RETURN_IF_ERROR(ApplyMigrations(opened.conninfo).status());

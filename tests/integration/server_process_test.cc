@@ -163,6 +163,43 @@ TEST_F(ServerProcessTest, ServesTheDemoOnItsOwnDatabaseAndLosesNothingWhenKilled
   EXPECT_FALSE(PostgresRunning(data_dir_));
 }
 
+// The demo seeds known passwords (the administrator's too): only into an embedded
+// database of its own, never served without --demo, never into a real one.
+TEST_F(ServerProcessTest, DemoDataStaysInADataDirectoryOfItsOwn) {
+  auto& cluster = testing::TestCluster::Get();
+  auto external = testing::RunProgram(
+      {testing::ServerBinary(), "--demo", "--database_url=" + cluster.NewDatabase(),
+       "--secret_file=" + NewSecretFile(), "--listen=127.0.0.1:0"},
+      "", absl::Seconds(60));
+  EXPECT_EQ(external.exit_code, 1);
+  EXPECT_THAT(external.output, HasSubstr("refused with --database_url"));
+
+  auto demo = StartDemo();
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  (*demo)->Signal(SIGTERM);
+  ASSERT_EQ((*demo)->Wait(absl::Seconds(30)), 0);
+  auto real_on_demo = testing::RunProgram(
+      {testing::ServerBinary(), "--data_dir=" + data_dir_, "--listen=127.0.0.1:0"}, "",
+      absl::Seconds(60));
+  EXPECT_NE(real_on_demo.exit_code, 0);
+  EXPECT_THAT(real_on_demo.output, HasSubstr("holds demo data"));
+
+  // A real embedded database is never seeded with demo accounts.
+  const std::string real_dir = testing::MakeTempDir("coplan-test-real");
+  auto real = ServerProcess::Start({"--data_dir=" + real_dir, "--listen=127.0.0.1:0",
+                                    "--log_level=warning", "--shutdown_grace=5s"});
+  ASSERT_TRUE(real.ok()) << real.status();
+  (*real)->Signal(SIGTERM);
+  ASSERT_EQ((*real)->Wait(absl::Seconds(30)), 0);
+  auto demo_on_real = testing::RunProgram(
+      {testing::ServerBinary(), "--demo", "--data_dir=" + real_dir, "--listen=127.0.0.1:0"}, "",
+      absl::Seconds(60));
+  EXPECT_NE(demo_on_real.exit_code, 0);
+  EXPECT_THAT(demo_on_real.output, HasSubstr("holds a database that is not a demo"));
+  std::error_code ignored;
+  std::filesystem::remove_all(real_dir, ignored);
+}
+
 TEST_F(ServerProcessTest, MigrateAppliesEachMigrationOnce) {
   const std::string conninfo = testing::TestCluster::Get().NewDatabase();
   auto first =

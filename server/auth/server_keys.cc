@@ -12,17 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/crypto.h"
 #include "server/common/ids.h"
-#include "server/common/log.h"
 #include "server/common/status_macros.h"
 
 namespace coplan {
 
-ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file) {
+ServerKeys DeriveServerKeys(const std::string& master_secret) {
   ServerKeys keys;
   keys.token_key = HmacSha256(master_secret, "coplan token signing v1");
   keys.audit_key = HmacSha256(master_secret, "coplan audit trail v1");
   keys.page_token_key = HmacSha256(master_secret, "coplan page tokens v1");
-  keys.from_file = from_file;
   return keys;
 }
 
@@ -64,7 +62,7 @@ absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool c
     return absl::FailedPreconditionError(
         absl::StrCat("secret file ", secret_file, " holds fewer than 32 characters"));
   }
-  return DeriveServerKeys(secret, /*from_file=*/true);
+  return DeriveServerKeys(secret);
 }
 
 }  // namespace coplan

@@ -9,7 +9,6 @@
 // mint tokens and reseal the audit trail.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -20,13 +19,12 @@ struct ServerKeys {
   std::string token_key;
   std::string audit_key;
   std::string page_token_key;
-  bool from_file = false;
 };
 
 // Reads `secret_file`; `create_file`: generates it first when missing.
 absl::StatusOr<ServerKeys> LoadServerKeys(const std::string& secret_file, bool create_file);
 // Writes `secret` to a new file readable by its owner only; refuses to replace one.
 absl::Status WriteSecretFile(const std::string& path, const std::string& secret);
-ServerKeys DeriveServerKeys(const std::string& master_secret, bool from_file);
+ServerKeys DeriveServerKeys(const std::string& master_secret);
 
 }  // namespace coplan

@@ -138,7 +138,7 @@ TEST_F(BuiltInAccountsTest, SigningOutEndsTheTokenOnEveryInstance) {
 
 TEST_F(BuiltInAccountsTest, ForgedExpiredAndUnsignedServerTokensAreRefused) {
   TestUser user = server_->CreateUser("Ash");
-  const ServerKeys keys = DeriveServerKeys(ReadFile(server_->secret_file()), true);
+  const ServerKeys keys = DeriveServerKeys(ReadFile(server_->secret_file()));
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   // Take the real session id from a real token, then vary one thing at a time.
   auto jwt = ParseJwt(user.client->token());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "server/app/config.h"
 #include "server/app/library_logs.h"
 #include "server/app/server_app.h"
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
   }
   if (command == "move-secret-to-file" && args.size() == 1) {
     auto status = coplan::RunMoveSecretToFile(*config);
+    return status.ok() ? 0 : Fail(status);
+  }
+  if (command == "rotate-token-key" && args.size() == 1) {
+    // Real time: the new key's start and which keys' tokens have expired are wall-clock
+    // facts for every instance.
+    auto status = coplan::RunRotateTokenKey(*config, absl::Now());
     return status.ok() ? 0 : Fail(status);
   }
   if (command == "create-admin" && args.size() == 3) {

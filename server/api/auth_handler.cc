@@ -47,6 +47,15 @@ grpc::ServerUnaryReactor* AuthHandler::RevokeSession(grpc::CallbackServerContext
   });
 }
 
+grpc::ServerUnaryReactor* AuthHandler::ChangePassword(grpc::CallbackServerContext* context,
+                                                      const v1::ChangePasswordRequest* request,
+                                                      v1::ChangePasswordResponse* response) {
+  return runner_.RunPasswordCheck(
+      context, "coplan.v1.AuthService/ChangePassword", [=](const Caller& caller) {
+        return Respond(auth_.ChangePassword(caller, *request), response);
+      });
+}
+
 grpc::ServerUnaryReactor* AuditHandler::ListAccessEvents(grpc::CallbackServerContext* context,
                                                          const v1::ListAccessEventsRequest* request,
                                                          v1::ListAccessEventsResponse* response) {

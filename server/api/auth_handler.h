@@ -28,6 +28,9 @@ class AuthHandler final : public coplan::v1::AuthService::CallbackService {
   grpc::ServerUnaryReactor* RevokeSession(grpc::CallbackServerContext* context,
                                           const coplan::v1::RevokeSessionRequest* request,
                                           coplan::v1::Session* response) override;
+  grpc::ServerUnaryReactor* ChangePassword(grpc::CallbackServerContext* context,
+                                           const coplan::v1::ChangePasswordRequest* request,
+                                           coplan::v1::ChangePasswordResponse* response) override;
 
  private:
   RpcRunner& runner_;

@@ -40,6 +40,40 @@ grpc::ServerUnaryReactor* PeopleHandler::CreateExternalIdentity(
   });
 }
 
+grpc::ServerUnaryReactor* PeopleHandler::ListExternalIdentities(
+    grpc::CallbackServerContext* context, const v1::ListExternalIdentitiesRequest* request,
+    v1::ListExternalIdentitiesResponse* response) {
+  return runner_.Run(context, COPLAN_METHOD(ListExternalIdentities), [=](const Caller& caller) {
+    return Respond(accounts_.ListExternalIdentities(caller, ResolveMe(request->parent(), caller)),
+                   response);
+  });
+}
+
+grpc::ServerUnaryReactor* PeopleHandler::DeleteExternalIdentity(
+    grpc::CallbackServerContext* context, const v1::DeleteExternalIdentityRequest* request,
+    v1::ExternalIdentity* response) {
+  return runner_.Run(context, COPLAN_METHOD(DeleteExternalIdentity), [=](const Caller& caller) {
+    return Respond(accounts_.DeleteExternalIdentity(caller, ResolveMe(request->name(), caller)),
+                   response);
+  });
+}
+
+grpc::ServerUnaryReactor* PeopleHandler::DisableAccount(grpc::CallbackServerContext* context,
+                                                        const v1::DisableAccountRequest* request,
+                                                        v1::Person* response) {
+  return runner_.Run(context, COPLAN_METHOD(DisableAccount), [=](const Caller& caller) {
+    return Respond(accounts_.DisableAccount(caller, ResolveMe(request->name(), caller)), response);
+  });
+}
+
+grpc::ServerUnaryReactor* PeopleHandler::EnableAccount(grpc::CallbackServerContext* context,
+                                                       const v1::EnableAccountRequest* request,
+                                                       v1::Person* response) {
+  return runner_.Run(context, COPLAN_METHOD(EnableAccount), [=](const Caller& caller) {
+    return Respond(accounts_.EnableAccount(caller, ResolveMe(request->name(), caller)), response);
+  });
+}
+
 grpc::ServerUnaryReactor* PeopleHandler::ListConnections(grpc::CallbackServerContext* context,
                                                          const v1::ListConnectionsRequest* request,
                                                          v1::ListConnectionsResponse* response) {

@@ -3,13 +3,15 @@
 
 #include "coplan/v1/people_service.grpc.pb.h"
 #include "server/api/rpc_runner.h"
+#include "server/service/account_admin.h"
 #include "server/service/people_service.h"
 
 namespace coplan {
 
 class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
  public:
-  PeopleHandler(RpcRunner& runner, PeopleService& people) : runner_(runner), people_(people) {}
+  PeopleHandler(RpcRunner& runner, PeopleService& people, AccountAdmin& accounts)
+      : runner_(runner), people_(people), accounts_(accounts) {}
 
 #define COPLAN_PEOPLE_RPC(Method, Request, Response)                     \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
@@ -19,6 +21,11 @@ class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
   COPLAN_PEOPLE_RPC(CreatePerson, CreatePersonRequest, Person)
   COPLAN_PEOPLE_RPC(CreateAccount, CreateAccountRequest, Account)
   COPLAN_PEOPLE_RPC(CreateExternalIdentity, CreateExternalIdentityRequest, ExternalIdentity)
+  COPLAN_PEOPLE_RPC(ListExternalIdentities, ListExternalIdentitiesRequest,
+                    ListExternalIdentitiesResponse)
+  COPLAN_PEOPLE_RPC(DeleteExternalIdentity, DeleteExternalIdentityRequest, ExternalIdentity)
+  COPLAN_PEOPLE_RPC(DisableAccount, DisableAccountRequest, Person)
+  COPLAN_PEOPLE_RPC(EnableAccount, EnableAccountRequest, Person)
   COPLAN_PEOPLE_RPC(ListConnections, ListConnectionsRequest, ListConnectionsResponse)
   COPLAN_PEOPLE_RPC(CreateCareTeamMember, CreateCareTeamMemberRequest, CareTeamMember)
   COPLAN_PEOPLE_RPC(ListCareTeamMembers, ListCareTeamMembersRequest, ListCareTeamMembersResponse)
@@ -34,6 +41,7 @@ class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
  private:
   RpcRunner& runner_;
   PeopleService& people_;
+  AccountAdmin& accounts_;
 };
 
 }  // namespace coplan

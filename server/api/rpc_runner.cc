@@ -84,6 +84,7 @@ void RpcRunner::DispatchOn(Lane lane, grpc::CallbackServerContext* context, cons
         absl::StatusOr<Caller> caller;
         if (authenticated) {
           caller = Authenticate(authorization, deadline, method);
+          if (caller.ok()) caller->peer = peer;
         } else {
           caller = Caller{};
           caller->method = method;
@@ -153,6 +154,14 @@ grpc::ServerUnaryReactor* RpcRunner::RunSignIn(grpc::CallbackServerContext* cont
                                                const char* method, Body body) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   DispatchOn(Lane::kSignIn, context, method, /*authenticated=*/false, std::move(body),
+             FinishUnary(reactor, method));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RpcRunner::RunPasswordCheck(grpc::CallbackServerContext* context,
+                                                      const char* method, Body body) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  DispatchOn(Lane::kSignIn, context, method, /*authenticated=*/true, std::move(body),
              FinishUnary(reactor, method));
   return reactor;
 }

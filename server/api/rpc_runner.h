@@ -63,6 +63,10 @@ class RpcRunner {
   // Password sign-in: anonymous, on the sign-in lane, with the caller's `peer` set.
   grpc::ServerUnaryReactor* RunSignIn(grpc::CallbackServerContext* context, const char* method,
                                       Body body);
+  // An authenticated call that checks a password (ChangePassword): on the sign-in lane,
+  // so its hashes queue with sign-in's and not ahead of other calls.
+  grpc::ServerUnaryReactor* RunPasswordCheck(grpc::CallbackServerContext* context,
+                                             const char* method, Body body);
   // An authenticated server stream of watch events.
   grpc::ServerWriteReactor<coplan::v1::WatchEvent>* RunWatchStream(
       grpc::CallbackServerContext* context, const char* method, StreamBody body);

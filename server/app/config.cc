@@ -67,6 +67,10 @@ ABSL_FLAG(int, max_queued_calls, EnvInt("COPLAN_MAX_QUEUED_CALLS", 5000),
 ABSL_FLAG(std::string, secret_file, Env("COPLAN_SECRET_FILE", ""),
           "file with the master secret (tokens, audit MACs); share it between instances "
           "[COPLAN_SECRET_FILE]");
+ABSL_FLAG(std::string, token_key_file, Env("COPLAN_TOKEN_KEY_FILE", ""),
+          "file of the keys that sign access tokens, rotated apart from the master secret "
+          "(coplan-server rotate-token-key); unset: one key derived from the master secret "
+          "[COPLAN_TOKEN_KEY_FILE]");
 ABSL_FLAG(std::string, audit_checkpoint_file, Env("COPLAN_AUDIT_CHECKPOINT_FILE", ""),
           "file the audit trail's signed checkpoints are appended to, outside the database "
           "(keep it where the database's users cannot write; `audit verify` checks the "
@@ -157,7 +161,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
       "  coplan-server create-admin USERNAME \"Display Name\"   (password on stdin)\n"
       "  coplan-server move-secret-to-file --database_url=... --secret_file=NEW_FILE\n"
       "                                  move the secret an earlier version kept in the "
-      "database to a file");
+      "database to a file\n"
+      "  coplan-server rotate-token-key --token_key_file=FILE\n"
+      "                                  add a token key that signs from 5 minutes on (all "
+      "instances read it first) and drop keys whose tokens have expired");
   // absl's --help lists only flags defined in a file named like the program; ours are all
   // here, so name this file (and leave gRPC's and absl's own flags to --helpfull).
   absl::FlagsUsageConfig usage;
@@ -182,6 +189,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.secret_file = absl::GetFlag(FLAGS_secret_file);
+  config.token_key_file = absl::GetFlag(FLAGS_token_key_file);
   config.audit_checkpoint_file = absl::GetFlag(FLAGS_audit_checkpoint_file);
   config.audit_checkpoint_interval = absl::GetFlag(FLAGS_audit_checkpoint_interval);
   config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);

@@ -28,6 +28,9 @@ struct ServerConfig {
   int worker_threads = 0;  // 0: db_pool_size + 2
   int max_queued_calls = 5000;
   std::string secret_file;  // empty: <data_dir>/secret.key when embedded, else database
+  // Keys that sign and verify access tokens (auth/token_keys.h); empty: one key derived
+  // from the master secret.
+  std::string token_key_file;
   // Audit checkpoints outside the database; empty: <data_dir>/audit-checkpoints.jsonl
   // when embedded, else the log only.
   std::string audit_checkpoint_file;

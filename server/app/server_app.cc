@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "server/auth/authenticator.h"
 #include "server/auth/password_hasher.h"
 #include "server/auth/server_keys.h"
+#include "server/auth/token_keys.h"
 #include "server/common/crypto.h"
 #include "server/common/ids.h"
 #include "server/common/log.h"
@@ -34,6 +36,7 @@
 #include "server/live/stored_document_feed.h"
 #include "server/live/watch_hub.h"
 #include "server/service/access_gate.h"
+#include "server/service/account_admin.h"
 #include "server/service/audit_log.h"
 #include "server/service/audit_service.h"
 #include "server/service/auth_service.h"
@@ -82,6 +85,7 @@ struct Components {
   std::unique_ptr<OptionGridService> grids;
   std::unique_ptr<DecisionService> decisions;
   std::unique_ptr<PeopleService> people;
+  std::unique_ptr<AccountAdmin> account_admin;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AuditService> audit_service;
   std::unique_ptr<StoredDocumentFeed> feed;
@@ -255,6 +259,7 @@ absl::Status ServerApp::Build() {
   AuthOptions auth_options;
   auth_options.self_issuer = config_.token_issuer;
   auth_options.token_key = c.keys.token_key;
+  auth_options.token_key_file = config_.token_key_file;
   auth_options.providers = config_.oidc_providers;
   Database* db = c.db.get();
   PeopleStore* people_store = c.people_store.get();
@@ -263,13 +268,15 @@ absl::Status ServerApp::Build() {
       Authenticator::Create(
           auth_options,
           [db, people_store](const std::string& issuer, const std::string& subject)
-              -> absl::StatusOr<std::optional<std::string>> {
-            std::optional<std::string> person;
+              -> absl::StatusOr<std::optional<LinkedIdentity>> {
+            std::optional<LinkedIdentity> link;
             COPLAN_RETURN_IF_ERROR(db->Read(absl::Now() + absl::Seconds(5), [&](Transaction& tx) {
-              person = people_store->FindIdentity(tx, issuer, subject);
+              if (auto found = people_store->FindIdentity(tx, issuer, subject)) {
+                link = LinkedIdentity{found->person_id, found->id};
+              }
               return absl::OkStatus();
             }));
-            return person;
+            return link;
           }));
 
   // The collections of jointly edited documents, the gate every call passes, the services.
@@ -294,6 +301,8 @@ absl::Status ServerApp::Build() {
                                                   c.decision_rules, *c.audit);
   c.people = std::make_unique<PeopleService>(*c.db, *c.people_store, *c.gate, *c.page_tokens,
                                              *c.audit, *c.hasher);
+  c.account_admin =
+      std::make_unique<AccountAdmin>(*c.db, *c.people_store, *c.session_store, *c.gate, *c.audit);
   AuthService::Options auth_service_options;
   auth_service_options.token_lifetime = config_.token_lifetime;
   auth_service_options.device_session_lifetime = config_.device_session_lifetime;
@@ -322,6 +331,7 @@ absl::Status ServerApp::Build() {
   c.hub->SetDoorbell(c.doorbell.get());
   c.documents->SetEvents(c.hub.get());
   c.people->SetEvents(c.hub.get());
+  c.account_admin->SetEvents(c.hub.get());
   c.auth->SetEvents(c.hub.get());
   c.doorbell->Start();
   c.hub->Start();
@@ -343,7 +353,7 @@ absl::Status ServerApp::Build() {
   c.runner = std::make_unique<RpcRunner>(*c.workers, *c.sign_in_workers, *c.authenticator, clock_,
                                          config_.max_call_time, std::move(trusted_proxies));
   c.plan_handler = std::make_unique<PlanHandler>(*c.runner, *c.documents);
-  c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people);
+  c.people_handler = std::make_unique<PeopleHandler>(*c.runner, *c.people, *c.account_admin);
   c.auth_handler = std::make_unique<AuthHandler>(*c.runner, *c.auth);
   c.audit_handler = std::make_unique<AuditHandler>(*c.runner, *c.audit_service);
   c.editing_handler = std::make_unique<EditingHandler>(*c.runner, *c.documents, *c.hub);
@@ -473,6 +483,24 @@ absl::Status RunMoveSecretToFile(const ServerConfig& config) {
   COPLAN_RETURN_IF_ERROR(DeleteDatabaseSecret(db));
   std::cout << "moved the master secret to " << config.secret_file
             << "; start every server with --secret_file pointing at a copy of it\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunRotateTokenKey(const ServerConfig& config, absl::Time now) {
+  if (config.token_key_file.empty()) {
+    return absl::InvalidArgumentError("rotate-token-key needs --token_key_file");
+  }
+  TokenKeys keys;
+  if (::access(config.token_key_file.c_str(), F_OK) == 0) {
+    COPLAN_ASSIGN_OR_RETURN(keys, ReadTokenKeyFile(config.token_key_file));
+  }
+  // Every instance re-reads the file within 30 s: five minutes leave room for copying it
+  // to them all before any signs with the new key.
+  keys.Rotate(now, absl::Minutes(5), config.token_lifetime);
+  COPLAN_RETURN_IF_ERROR(WriteTokenKeyFile(config.token_key_file, keys));
+  std::cout << "token keys in " << config.token_key_file << ": " << keys.keys().size()
+            << "; the new one (" << keys.keys().front().kid
+            << ") signs from 5 minutes from now; give every instance this file\n";
   return absl::OkStatus();
 }
 

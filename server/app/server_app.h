@@ -70,6 +70,9 @@ absl::Status RunAuditVerify(const ServerConfig& config);
 // Moves the master secret an earlier version kept in the database into --secret_file, and
 // removes it from the database.
 absl::Status RunMoveSecretToFile(const ServerConfig& config);
+// Adds a token key to --token_key_file (creating the file) that signs from a few minutes
+// on, and drops the keys whose tokens have all expired.
+absl::Status RunRotateTokenKey(const ServerConfig& config, absl::Time now);
 // Creates an administrator with a built-in account (password read by the caller).
 absl::Status RunCreateAdmin(const ServerConfig& config, const std::string& username,
                             const std::string& display_name, const std::string& password);

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/common/crypto.h"
 #include "server/common/errors.h"
+#include "server/common/ids.h"
+#include "server/common/log.h"
 #include "server/common/status_macros.h"
 
 namespace coplan {
@@ -67,6 +69,17 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions
                                                                      IdentityLookup lookup) {
   if (options.token_key.size() < 32) return absl::InvalidArgumentError("token key too short");
   std::unique_ptr<Authenticator> auth(new Authenticator(std::move(options), std::move(lookup)));
+  {
+    absl::MutexLock lock(&auth->mutex_);
+    if (auth->options_.token_key_file.empty()) {
+      auth->token_keys_ = TokenKeys::Single(kMasterTokenKeyId, auth->options_.token_key);
+    } else {
+      COPLAN_ASSIGN_OR_RETURN(auth->token_keys_text_,
+                              ReadTokenKeyFileText(auth->options_.token_key_file));
+      COPLAN_ASSIGN_OR_RETURN(auth->token_keys_, TokenKeys::Parse(auth->token_keys_text_));
+    }
+    auth->token_keys_checked_ = absl::Now();
+  }
   for (const OidcProvider& config : auth->options_.providers) {
     if (config.issuer.empty() || config.audience.empty() || config.jwks_file.empty()) {
       return absl::InvalidArgumentError(
@@ -82,15 +95,48 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions
   return auth;
 }
 
+TokenKeys Authenticator::CurrentTokenKeys() {
+  absl::MutexLock lock(&mutex_);
+  ReloadTokenKeysIfChanged();
+  return token_keys_;
+}
+
+void Authenticator::ReloadTokenKeysIfChanged() {
+  if (!options_.token_key_file.empty() &&
+      absl::Now() - token_keys_checked_ >= options_.token_key_file_recheck) {
+    token_keys_checked_ = absl::Now();
+    // Compared by content: a change within the file system's timestamp granularity
+    // must not go unseen.
+    auto text = ReadTokenKeyFileText(options_.token_key_file);
+    if (!text.ok() || *text != token_keys_text_) {
+      auto reloaded = text.ok() ? TokenKeys::Parse(*text) : text.status();
+      if (reloaded.ok()) {
+        token_keys_ = std::move(reloaded).value();
+        token_keys_text_ = *text;
+        // A key taken out (a leaked one) must end the tokens it signed, cached ones too.
+        cache_.clear();
+        Log(LogLevel::kInfo, "token_keys_reloaded")
+            .Num("keys", static_cast<double>(token_keys_.keys().size()));
+      } else {
+        Log(LogLevel::kError, "token_keys_unreadable")
+            .Str("file", options_.token_key_file)
+            .Str("error", std::string(reloaded.status().message()));
+      }
+    }
+  }
+}
+
 std::string Authenticator::IssueToken(const std::string& person_id, const std::string& session_id,
-                                      absl::Time now, absl::Time expire) const {
+                                      absl::Time now, absl::Time expire) {
   nlohmann::json claims = {{"iss", options_.self_issuer},
                            {"aud", options_.self_issuer},
                            {"sub", person_id},
                            {"sid", session_id},
                            {"iat", absl::ToUnixSeconds(now)},
                            {"exp", absl::ToUnixSeconds(expire)}};
-  return SignHs256Jwt(claims, options_.token_key);
+  const TokenKeys keys = CurrentTokenKeys();
+  const TokenKey& signer = keys.SigningKeyAt(now);
+  return SignHs256Jwt(claims, signer.secret, signer.kid);
 }
 
 size_t Authenticator::cache_hits() const {
@@ -109,6 +155,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   const std::string cache_key = Sha256(token);
   {
     absl::MutexLock lock(&mutex_);
+    ReloadTokenKeysIfChanged();  // before the cache: a key taken out empties it
     auto found = cache_.find(cache_key);
     if (found != cache_.end()) {
       if (found->second.expire > now) {
@@ -213,7 +260,17 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
       return UnauthenticatedError(
           absl::StrCat("the token's algorithm \"", alg, "\" is not accepted for this issuer"));
     }
-    if (!VerifyHs256(jwt, options_.token_key)) {
+    // The key the header names; tokens of earlier versions name none: the master's.
+    const std::string kid = jwt.header.contains("kid") && jwt.header["kid"].is_string()
+                                ? jwt.header["kid"].get<std::string>()
+                                : kMasterTokenKeyId;
+    const TokenKeys keys = CurrentTokenKeys();
+    const TokenKey* key = keys.Find(kid);
+    if (key == nullptr) {
+      return UnauthenticatedError(
+          "the token was signed with a key this server no longer accepts; sign in again");
+    }
+    if (!VerifyHs256(jwt, key->secret)) {
       return UnauthenticatedError("the token's signature is invalid");
     }
     if (!AudienceMatches(jwt.claims.value("aud", nlohmann::json()), options_.self_issuer)) {
@@ -241,13 +298,13 @@ absl::StatusOr<Principal> Authenticator::Verify(const std::string& token, absl::
         absl::StrCat("the token's audience does not include \"", audience, "\""));
   }
   COPLAN_RETURN_IF_ERROR(CheckTimes(jwt, now, options_.clock_skew, expire));
-  COPLAN_ASSIGN_OR_RETURN(std::optional<std::string> person, lookup_(issuer, subject));
-  if (!person) {
+  COPLAN_ASSIGN_OR_RETURN(std::optional<LinkedIdentity> link, lookup_(issuer, subject));
+  if (!link) {
     return UnauthenticatedError(
         "the token is valid, but no Coplan person is linked to this identity; ask an "
         "administrator to link it");
   }
-  return Principal{*person, "", *expire};
+  return Principal{link->person_id, IdentityCredential(link->identity_id), *expire};
 }
 
 }  // namespace coplan

@@ -4,7 +4,8 @@
 //   COPLAN_ASSIGN_OR_RETURN(Principal caller, auth.Authenticate(header_value, absl::Now()));
 //
 // Two kinds of token are accepted:
-// - the server's own (SignIn): HS256 with the server's token key, issuer `self_issuer`;
+// - the server's own (SignIn): HS256 with a token key (token_keys.h; the JWT header's
+//   "kid" names it), issuer `self_issuer`;
 //   the session they name is checked against the database on every call, so signing out
 //   ends them at once on every instance;
 // - OpenID Connect tokens from configured providers: RS256 or ES256 with a key from the
@@ -26,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth/jwt.h"
+#include "server/auth/token_keys.h"
 
 namespace coplan {
 
@@ -37,7 +39,12 @@ struct OidcProvider {
 
 struct AuthOptions {
   std::string self_issuer = "coplan";
-  std::string token_key;  // HS256 key of the server's own tokens
+  std::string token_key;  // HS256 key of the server's own tokens, derived from the master secret
+  // When set, the server's own tokens are signed and verified with the keys this file
+  // lists (token_keys.h), re-read within `token_key_file_recheck` of a change; `token_key` then
+  // signs nothing and verifies nothing.
+  std::string token_key_file;
+  absl::Duration token_key_file_recheck = absl::Seconds(30);
   std::vector<OidcProvider> providers;
   absl::Duration clock_skew = absl::Seconds(60);
   size_t cache_capacity = 20000;
@@ -45,12 +52,20 @@ struct AuthOptions {
 
 struct Principal {
   std::string person_id;
-  std::string session_id;                      // the server's own tokens only
+  // The session of the server's own tokens; "idp:{identity}" (IdentityCredential) for
+  // an identity provider's: what every call's access check finds still live.
+  std::string session_id;
   absl::Time expire = absl::InfiniteFuture();  // when the token stops being accepted
 };
 
-// Maps (issuer, subject) of an OIDC token to a person id; nullopt if not linked.
-using IdentityLookup = std::function<absl::StatusOr<std::optional<std::string>>(
+// The link of an identity provider's subject to a person.
+struct LinkedIdentity {
+  std::string person_id;
+  std::string identity_id;
+};
+
+// Maps (issuer, subject) of an OIDC token to its link; nullopt if not linked.
+using IdentityLookup = std::function<absl::StatusOr<std::optional<LinkedIdentity>>(
     const std::string& issuer, const std::string& subject)>;
 
 class Authenticator {
@@ -63,9 +78,9 @@ class Authenticator {
   // Drops a token from the cache (sign-out on this instance).
   void Forget(absl::string_view token);
 
-  // Mints a token of this server for a session.
+  // Mints a token of this server for a session, signed with the key that signs at `now`.
   std::string IssueToken(const std::string& person_id, const std::string& session_id,
-                         absl::Time now, absl::Time expire) const;
+                         absl::Time now, absl::Time expire);
   const AuthOptions& options() const { return options_; }
 
   size_t cache_hits() const;
@@ -92,6 +107,11 @@ class Authenticator {
                                                                 const Jwt& jwt,
                                                                 std::string* audience);
   static absl::StatusOr<Provider> LoadProvider(const OidcProvider& config);
+  // The token keys, re-read from the token key file if it changed (checked at most every
+  // token_key_file_recheck; a file that no longer parses keeps the keys read before, and says so in
+  // the log).
+  TokenKeys CurrentTokenKeys();
+  void ReloadTokenKeysIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const AuthOptions options_;
   const IdentityLookup lookup_;
@@ -99,6 +119,9 @@ class Authenticator {
   std::vector<Provider> providers_ ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, CachedToken> cache_ ABSL_GUARDED_BY(mutex_);
   size_t cache_hits_ ABSL_GUARDED_BY(mutex_) = 0;
+  TokenKeys token_keys_ ABSL_GUARDED_BY(mutex_);
+  absl::Time token_keys_checked_ ABSL_GUARDED_BY(mutex_);
+  std::string token_keys_text_ ABSL_GUARDED_BY(mutex_);  // the file as last parsed
 };
 
 // The token from "Bearer <token>" metadata (scheme case-insensitive).

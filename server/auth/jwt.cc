@@ -181,8 +181,10 @@ std::shared_ptr<const JsonWebKey> JsonWebKeySet::Find(const std::string& kid,
   return kid.empty() && matching == 1 ? only : nullptr;
 }
 
-std::string SignHs256Jwt(const nlohmann::json& claims, const std::string& key) {
-  const nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}};
+std::string SignHs256Jwt(const nlohmann::json& claims, const std::string& key,
+                         const std::string& kid) {
+  nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}};
+  if (!kid.empty()) header["kid"] = kid;
   const std::string input =
       absl::StrCat(Base64UrlEncode(header.dump()), ".", Base64UrlEncode(claims.dump()));
   return absl::StrCat(input, ".", Base64UrlEncode(HmacSha256(key, input)));

@@ -65,7 +65,9 @@ class JsonWebKeySet {
 };
 
 // HS256 for the server's own tokens.
-std::string SignHs256Jwt(const nlohmann::json& claims, const std::string& key);
+// `kid`, when not empty, names the key in the header.
+std::string SignHs256Jwt(const nlohmann::json& claims, const std::string& key,
+                         const std::string& kid = "");
 bool VerifyHs256(const Jwt& jwt, const std::string& key);
 
 }  // namespace coplan

@@ -7,6 +7,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace coplan {
 namespace {
@@ -80,6 +82,14 @@ bool IsValidItemId(absl::string_view id) {
     }
   }
   return true;
+}
+
+std::string IdentityCredential(absl::string_view identity_id) {
+  return absl::StrCat("idp:", identity_id);
+}
+
+bool IsIdentityCredential(absl::string_view credential) {
+  return absl::StartsWith(credential, "idp:");
 }
 
 }  // namespace coplan

@@ -20,6 +20,13 @@ std::string NewItemId();
 // A random token of `bytes` random bytes, base64url without padding.
 std::string NewRandomToken(int bytes);
 
+// What an identity provider's token rests on, carried where the server's own tokens carry
+// their session id: "idp:{identity}", the link of the token's subject to the person.
+// The access check of every call finds the link still there, as it finds a session
+// still live, so unlinking an identity ends its tokens at once on every instance.
+std::string IdentityCredential(absl::string_view identity_id);
+bool IsIdentityCredential(absl::string_view credential);
+
 // Ids a client may choose for a resource: 4 to 63 of [a-z0-9-], starting with a letter,
 // not ending with '-'.
 bool IsValidClientResourceId(absl::string_view id);

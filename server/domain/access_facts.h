@@ -15,10 +15,12 @@ namespace coplan {
 struct ActorFacts {
   bool exists = false;  // a person row exists for the caller
   // The server's own tokens name a session, which must be live; OpenID Connect tokens
-  // name none.
+  // name the link of their subject to the person, which must still exist.
   bool session_needed = false;
   // When the named session ends, if it exists and has not been revoked.
   std::optional<absl::Time> session_expire_time;
+  // An administrator disabled the caller's account: nothing they present counts.
+  bool disabled = false;
   bool administrator = false;
   bool clinician = false;
   bool grid_author = false;

@@ -39,7 +39,7 @@ bool InCareTeam(const AccessFacts& facts) {
 }  // namespace
 
 bool CallerIsValid(const AccessFacts& facts, absl::Time now) {
-  if (!facts.actor.exists) return false;
+  if (!facts.actor.exists || facts.actor.disabled) return false;
   if (!facts.actor.session_needed) return true;
   return facts.actor.session_expire_time.has_value() && *facts.actor.session_expire_time > now;
 }

@@ -10,6 +10,7 @@
 #include "server/common/ids.h"
 #include "server/common/log.h"
 #include "server/common/status_macros.h"
+#include "server/domain/field_rules.h"
 #include "server/service/call_audit.h"
 #include "server/service/people_service.h"
 #include "server/store/database.h"
@@ -135,7 +136,7 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
         audit_.RecordNow(audit_event("", v1::AUDIT_OUTCOME_DENIED), caller.deadline));
     return WrongCredentials();
   }
-  if (account->locked_until && *account->locked_until > caller.now) {
+  if (account->disabled || (account->locked_until && *account->locked_until > caller.now)) {
     // The same time and the same answer as a wrong password; the password is not checked.
     (void)hasher_.Verify(dummy_hash_, request.password(), caller.deadline);
     COPLAN_RETURN_IF_ERROR(audit_.RecordNow(
@@ -317,8 +318,88 @@ absl::StatusOr<v1::Session> AuthService::RevokeSession(const Caller& caller,
   return ToSession(*revoked, caller.session_id);
 }
 
+absl::StatusOr<v1::ChangePasswordResponse> AuthService::ChangePassword(
+    const Caller& caller, const v1::ChangePasswordRequest& request) {
+  CallAudit audit(audit_, caller);
+  if (request.current_password().empty()) {
+    return InvalidFieldError("current_password", "is required");
+  }
+  if (request.current_password().size() > 1024) {
+    return InvalidFieldError("current_password", "is too long");
+  }
+  const size_t new_length = CodePointCount(request.new_password());
+  if (new_length < 12 || new_length > 256) {
+    return InvalidFieldError("new_password", "must be 12 to 256 characters");
+  }
+  if (request.new_password() == request.current_password()) {
+    return InvalidFieldError("new_password", "must differ from the current password");
+  }
+  const std::string resource = caller.person_name() + "/account";
+  std::optional<AccountRow> account;
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    const auto entry =
+        PersonEntry::For(PersonNeed::kSelf, v1::AUDIT_ACTION_UPDATE, resource, caller.person_name(),
+                         "a person changes only their own password");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
+    account = store_.AccountOf(tx, caller.person_id);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  if (!account) {
+    return FailedPreconditionError(
+        "this person has no Coplan password (they sign in through their identity provider: "
+        "change it there)");
+  }
+  auto wrong_password = [] {
+    return PermissionDeniedError(
+        "current_password is not this account's password, or checking it is paused for a while "
+        "after repeated failures");
+  };
+  const bool paused = account->locked_until && *account->locked_until > caller.now;
+  bool matches = false;
+  if (paused) {
+    (void)hasher_.Verify(dummy_hash_, request.current_password(), caller.deadline);
+  } else {
+    COPLAN_ASSIGN_OR_RETURN(matches, hasher_.Verify(account->password_hash,
+                                                    request.current_password(), caller.deadline));
+  }
+  if (!matches) {
+    // Counted like a failed sign-in, so a stolen access token cannot be used to guess the
+    // password at leisure.
+    COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) {
+      if (!paused) {
+        store_.RecordSignInFailure(tx, caller.person_id, options_.max_failures,
+                                   options_.lock_duration);
+      }
+      audit_.RecordInTransaction(
+          tx, AuditEvent{caller.person_id, caller.person_id, v1::AUDIT_ACTION_UPDATE, resource,
+                         v1::AUDIT_OUTCOME_DENIED, caller.method});
+      return absl::OkStatus();
+    }));
+    return wrong_password();
+  }
+  COPLAN_ASSIGN_OR_RETURN(std::string new_hash,
+                          hasher_.Hash(request.new_password(), caller.deadline));
+  std::vector<std::string> ended;
+  COPLAN_RETURN_IF_ERROR(db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    ended.clear();
+    // Only over the hash just checked: two changes at once cannot both win.
+    if (!store_.ReplacePasswordHash(tx, caller.person_id, account->password_hash, new_hash)) {
+      return absl::AbortedError("the password was changed meanwhile; try again");
+    }
+    store_.RecordSignInSuccess(tx, caller.person_id);
+    ended = sessions_.RevokeAllBut(tx, caller.person_id, caller.session_id, Micros(caller.now));
+    audit.Write(tx, caller.person_id, v1::AUDIT_ACTION_UPDATE, resource);
+    return absl::OkStatus();
+  }));
+  for (const std::string& session : ended) SessionEnded(session);
+  v1::ChangePasswordResponse response;
+  response.set_ended_sessions(static_cast<int32_t>(ended.size()));
+  return response;
+}
+
 absl::Status AuthService::SignOut(const Caller& caller, const std::string& token) {
-  if (caller.session_id.empty()) {
+  if (caller.session_id.empty() || IsIdentityCredential(caller.session_id)) {
     return FailedPreconditionError(
         "this token comes from your identity provider; sign out there (it ends when it expires)");
   }

@@ -5,7 +5,9 @@
 // naming it. With a device name the session is a device session: it also returns a
 // refresh token that RefreshSession exchanges, once, for a new access token and a new
 // refresh token (the session's expiry moves on each time); presenting an exchanged one
-// again ends the session. Sign-out, or the person's RevokeSession, revokes a session,
+// again ends the session. A person changes their own password with the current one (a
+// wrong one counts as a failed sign-in), which ends their other sessions. Sign-out, or
+// the person's RevokeSession, revokes a session,
 // which every instance checks on every call and which ends its streams. All of it is
 // audited; wrong credentials never say which part was wrong.
 //
@@ -57,6 +59,9 @@ class AuthService {
       const Caller& caller, const coplan::v1::ListSessionsRequest& request);
   absl::StatusOr<coplan::v1::Session> RevokeSession(
       const Caller& caller, const coplan::v1::RevokeSessionRequest& request);
+  // Runs on the sign-in lane: it computes two password hashes.
+  absl::StatusOr<coplan::v1::ChangePasswordResponse> ChangePassword(
+      const Caller& caller, const coplan::v1::ChangePasswordRequest& request);
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
  private:

@@ -11,9 +11,11 @@
 namespace coplan {
 
 struct Caller {
-  std::string person_id;   // authenticated person
-  std::string session_id;  // the server's own tokens; "" for OIDC
-  std::string method;      // "coplan.v1.PlanService/GetPlan"
+  std::string person_id;  // authenticated person
+  // The session of the server's own tokens, or "idp:{identity}" for an identity
+  // provider's (see IdentityCredential); "" for anonymous calls.
+  std::string session_id;
+  std::string method;  // "coplan.v1.PlanService/GetPlan"
   absl::Time deadline = absl::InfiniteFuture();
   absl::Time now;                                    // when the call started
   absl::Time token_expire = absl::InfiniteFuture();  // when the caller's token expires

@@ -11,8 +11,14 @@ namespace coplan {
 
 const char kAccessFactsSelect[] = R"sql(
   a.id IS NOT NULL,
-  -- -1: the token names no session; 0: no live session by that id; else when it ends.
-  CASE WHEN $2 = '' THEN -1 ELSE
+  -- -1: nothing to check (no session, or an identity-provider token whose subject is
+  -- still linked, "idp:{identity}"); 0: no live session or link by that id; else when
+  -- the session ends.
+  CASE WHEN $2 = '' THEN -1
+       WHEN left($2, 4) = 'idp:' THEN
+         CASE WHEN EXISTS (SELECT 1 FROM external_identities i
+                            WHERE i.id = substr($2, 5) AND i.person_id = $1) THEN -1 ELSE 0 END
+       ELSE
     coalesce((SELECT time_to_micros(s.expire_time) FROM sessions s
                WHERE s.id = $2 AND s.person_id = $1 AND s.revoke_time IS NULL), 0) END,
   coalesce(a.administrator, false), coalesce(a.clinician, false), coalesce(a.grid_author, false),
@@ -30,7 +36,8 @@ const char kAccessFactsSelect[] = R"sql(
   CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
     (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
        FROM proxy_accesses x
-      WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL) END
+      WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL) END,
+  a.disable_time IS NOT NULL
   FROM (SELECT 1) AS one
   LEFT JOIN people a ON a.id = $1
   LEFT JOIN people p ON p.id = $3
@@ -75,6 +82,7 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
     fact.granted_by_person = proxy[2].get<bool>();
     facts.subject.proxies.push_back(std::move(fact));
   }
+  facts.actor.disabled = !row[c + 12].is_null() && row[c + 12].as<bool>();
   return facts;
 }
 

@@ -62,14 +62,25 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               " NULLIF($7, '')) ON CONFLICT (id) DO NOTHING RETURNING id");
   db_.Prepare("person_get",
               "SELECT id, display_name, coalesce(to_char(birth_date, 'YYYY-MM-DD'), ''), clinician,"
-              " grid_author, administrator, coalesce(team_id, ''), time_to_micros(create_time)"
-              " FROM people WHERE id = $1");
+              " grid_author, administrator, coalesce(team_id, ''), time_to_micros(create_time),"
+              " time_to_micros(disable_time) FROM people WHERE id = $1");
+  db_.Prepare("person_set_disabled",
+              "UPDATE people SET disable_time = CASE WHEN $2::bigint = 0 THEN NULL"
+              " ELSE micros_to_time($2) END WHERE id = $1 RETURNING id");
   db_.Prepare("account_insert",
               "INSERT INTO accounts (person_id, username, password_hash) VALUES ($1, $2, $3)"
               " ON CONFLICT DO NOTHING RETURNING person_id");
   db_.Prepare("account_find",
-              "SELECT person_id, password_hash, failed_attempts, time_to_micros(locked_until)"
-              " FROM accounts WHERE username = $1");
+              "SELECT a.person_id, a.username, a.password_hash, a.failed_attempts,"
+              " time_to_micros(a.locked_until), p.disable_time IS NOT NULL"
+              " FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.username = $1");
+  db_.Prepare("account_of",
+              "SELECT a.person_id, a.username, a.password_hash, a.failed_attempts,"
+              " time_to_micros(a.locked_until), p.disable_time IS NOT NULL"
+              " FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.person_id = $1");
+  db_.Prepare("account_set_password",
+              "UPDATE accounts SET password_hash = $3 WHERE person_id = $1 AND password_hash = $2"
+              " RETURNING person_id");
   // $2 failures within $3 seconds of each other lock the account for $3 seconds, doubled
   // for each lock since the last success (at most 16 times). A failure $3 seconds after
   // the previous one, or after a lock ran out, counts from 1 again; a day without
@@ -93,7 +104,14 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "INSERT INTO external_identities (id, person_id, issuer, subject)"
               " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id");
   db_.Prepare("identity_find",
-              "SELECT person_id FROM external_identities WHERE issuer = $1 AND subject = $2");
+              "SELECT id, person_id, issuer, subject FROM external_identities"
+              " WHERE issuer = $1 AND subject = $2");
+  db_.Prepare("identity_list",
+              "SELECT id, person_id, issuer, subject FROM external_identities"
+              " WHERE person_id = $1 ORDER BY create_time, id LIMIT 100");
+  db_.Prepare("identity_delete",
+              "DELETE FROM external_identities WHERE person_id = $1 AND id = $2"
+              " RETURNING id, person_id, issuer, subject");
   db_.Prepare("care_team_insert",
               "INSERT INTO care_team_members (person_id, clinician_id, role) VALUES ($1, $2, $3)"
               " ON CONFLICT DO NOTHING RETURNING person_id");
@@ -185,6 +203,7 @@ std::optional<v1::Person> PeopleStore::GetPerson(Transaction& tx, const std::str
   person.set_administrator(row[5].as<bool>());
   if (!row[6].as<std::string>().empty()) person.set_team("teams/" + row[6].as<std::string>());
   *person.mutable_create_time() = ToTimestamp(MicrosToTime(row[7].as<int64_t>()));
+  if (auto disabled = OptionalTime(row[8])) *person.mutable_disable_time() = ToTimestamp(*disabled);
   return person;
 }
 
@@ -199,15 +218,47 @@ absl::Status PeopleStore::InsertAccount(WriteTransaction& tx, const std::string&
   return absl::OkStatus();
 }
 
-std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx, const std::string& username) {
-  auto result = tx.sql().exec_prepared("account_find", username);
+namespace {
+
+std::optional<AccountRow> ReadAccount(const pqxx::result& result) {
   if (result.empty()) return std::nullopt;
   AccountRow row;
   row.person_id = result[0][0].as<std::string>();
-  row.password_hash = result[0][1].as<std::string>();
-  row.failed_attempts = result[0][2].as<int>();
-  row.locked_until = OptionalTime(result[0][3]);
+  row.username = result[0][1].as<std::string>();
+  row.password_hash = result[0][2].as<std::string>();
+  row.failed_attempts = result[0][3].as<int>();
+  row.locked_until = OptionalTime(result[0][4]);
+  row.disabled = result[0][5].as<bool>();
   return row;
+}
+
+IdentityRow ReadIdentity(const pqxx::row& row) {
+  return IdentityRow{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                     row[3].as<std::string>()};
+}
+
+}  // namespace
+
+std::optional<AccountRow> PeopleStore::FindAccount(Transaction& tx, const std::string& username) {
+  return ReadAccount(tx.sql().exec_prepared("account_find", username));
+}
+
+std::optional<AccountRow> PeopleStore::AccountOf(Transaction& tx, const std::string& person_id) {
+  return ReadAccount(tx.sql().exec_prepared("account_of", person_id));
+}
+
+bool PeopleStore::ReplacePasswordHash(WriteTransaction& tx, const std::string& person_id,
+                                      const std::string& expected_hash,
+                                      const std::string& new_hash) {
+  return !tx.sql()
+              .exec_prepared("account_set_password", person_id, expected_hash, new_hash)
+              .empty();
+}
+
+bool PeopleStore::SetDisabled(WriteTransaction& tx, const std::string& id,
+                              std::optional<absl::Time> when) {
+  const int64_t micros = when ? TimeToMicros(*when) : 0;
+  return !tx.sql().exec_prepared("person_set_disabled", id, micros).empty();
 }
 
 void PeopleStore::RecordSignInFailure(WriteTransaction& tx, const std::string& person_id,
@@ -229,11 +280,28 @@ absl::Status PeopleStore::InsertIdentity(WriteTransaction& tx, const std::string
   return absl::OkStatus();
 }
 
-std::optional<std::string> PeopleStore::FindIdentity(Transaction& tx, const std::string& issuer,
+std::optional<IdentityRow> PeopleStore::FindIdentity(Transaction& tx, const std::string& issuer,
                                                      const std::string& subject) {
   auto result = tx.sql().exec_prepared("identity_find", issuer, subject);
   if (result.empty()) return std::nullopt;
-  return result[0][0].as<std::string>();
+  return ReadIdentity(result[0]);
+}
+
+std::vector<IdentityRow> PeopleStore::ListIdentities(Transaction& tx,
+                                                     const std::string& person_id) {
+  std::vector<IdentityRow> rows;
+  for (const auto& row : tx.sql().exec_prepared("identity_list", person_id)) {
+    rows.push_back(ReadIdentity(row));
+  }
+  return rows;
+}
+
+std::optional<IdentityRow> PeopleStore::DeleteIdentity(WriteTransaction& tx,
+                                                       const std::string& person_id,
+                                                       const std::string& identity_id) {
+  auto result = tx.sql().exec_prepared("identity_delete", person_id, identity_id);
+  if (result.empty()) return std::nullopt;
+  return ReadIdentity(result[0]);
 }
 
 absl::Status PeopleStore::InsertCareTeamMember(WriteTransaction& tx, const std::string& person_id,

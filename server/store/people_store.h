@@ -17,9 +17,19 @@ class Database;
 
 struct AccountRow {
   std::string person_id;
+  std::string username;
   std::string password_hash;
   int failed_attempts = 0;
   std::optional<absl::Time> locked_until;
+  bool disabled = false;  // the person's account is disabled: nothing they present counts
+};
+
+// An identity-provider subject linked to a person.
+struct IdentityRow {
+  std::string id;
+  std::string person_id;
+  std::string issuer;
+  std::string subject;
 };
 
 struct GrantRow {
@@ -70,11 +80,19 @@ class PeopleStore {
   absl::Status InsertPerson(WriteTransaction& tx, const std::string& id,
                             const coplan::v1::Person& person);
   std::optional<coplan::v1::Person> GetPerson(Transaction& tx, const std::string& id);
+  // Disables the person's account at `when`, or enables it (nullopt). False if there is
+  // no such person.
+  bool SetDisabled(WriteTransaction& tx, const std::string& id, std::optional<absl::Time> when);
 
   // Accounts (sessions are in session_store.h).
   absl::Status InsertAccount(WriteTransaction& tx, const std::string& person_id,
                              const std::string& username, const std::string& password_hash);
   std::optional<AccountRow> FindAccount(Transaction& tx, const std::string& username);
+  // The person's built-in account, if they have one.
+  std::optional<AccountRow> AccountOf(Transaction& tx, const std::string& person_id);
+  // Replaces the password hash if it is still `expected_hash`; false if not.
+  bool ReplacePasswordHash(WriteTransaction& tx, const std::string& person_id,
+                           const std::string& expected_hash, const std::string& new_hash);
   // Counts a failed sign-in; locks the account for `lock_for` (longer for repeated locks)
   // after `max_failures` in a row, each within `lock_for` of the last.
   void RecordSignInFailure(WriteTransaction& tx, const std::string& person_id, int max_failures,
@@ -85,8 +103,12 @@ class PeopleStore {
   absl::Status InsertIdentity(WriteTransaction& tx, const std::string& id,
                               const std::string& person_id, const std::string& issuer,
                               const std::string& subject);
-  std::optional<std::string> FindIdentity(Transaction& tx, const std::string& issuer,
+  std::optional<IdentityRow> FindIdentity(Transaction& tx, const std::string& issuer,
                                           const std::string& subject);
+  std::vector<IdentityRow> ListIdentities(Transaction& tx, const std::string& person_id);
+  // The link removed, if there was one.
+  std::optional<IdentityRow> DeleteIdentity(WriteTransaction& tx, const std::string& person_id,
+                                            const std::string& identity_id);
 
   // Care teams.
   absl::Status InsertCareTeamMember(WriteTransaction& tx, const std::string& person_id,

@@ -47,6 +47,9 @@ SessionStore::SessionStore(Database& db) {
   db.Prepare("session_revoke",
              "UPDATE sessions SET revoke_time = micros_to_time($3) WHERE id = $1 AND person_id = $2"
              " AND revoke_time IS NULL RETURNING id");
+  db.Prepare("session_revoke_all_but",
+             "UPDATE sessions SET revoke_time = micros_to_time($3) WHERE person_id = $1"
+             " AND id <> $2 AND revoke_time IS NULL RETURNING id");
   db.Prepare("session_list_live",
              std::string("SELECT ") + kSessionColumns +
                  " FROM sessions WHERE person_id = $1 AND revoke_time IS NULL"
@@ -81,6 +84,18 @@ bool SessionStore::Revoke(WriteTransaction& tx, const std::string& session_id,
   return !tx.sql()
               .exec_prepared("session_revoke", session_id, person_id, TimeToMicros(when))
               .empty();
+}
+
+std::vector<std::string> SessionStore::RevokeAllBut(WriteTransaction& tx,
+                                                    const std::string& person_id,
+                                                    const std::string& kept_session_id,
+                                                    absl::Time when) {
+  std::vector<std::string> revoked;
+  for (const auto& row : tx.sql().exec_prepared("session_revoke_all_but", person_id,
+                                                kept_session_id, TimeToMicros(when))) {
+    revoked.push_back(row[0].as<std::string>());
+  }
+  return revoked;
 }
 
 std::vector<SessionRow> SessionStore::ListLive(Transaction& tx, const std::string& person_id,

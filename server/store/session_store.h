@@ -48,6 +48,10 @@ class SessionStore {
   // False if there was no live session to revoke.
   bool Revoke(WriteTransaction& tx, const std::string& session_id, const std::string& person_id,
               absl::Time when);
+  // Revokes every live session of the person except `kept_session_id` ("" keeps none);
+  // the ids revoked.
+  std::vector<std::string> RevokeAllBut(WriteTransaction& tx, const std::string& person_id,
+                                        const std::string& kept_session_id, absl::Time when);
   // The person's sessions that are neither revoked nor expired at `now`, newest first.
   std::vector<SessionRow> ListLive(Transaction& tx, const std::string& person_id, absl::Time now,
                                    int limit);

@@ -518,6 +518,30 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          r.mutable_external_identity()->set_subject("12345");
          return StatusOf(c.Call(&v1::PeopleService::Stub::CreateExternalIdentity, r));
        }},
+      {"PeopleService.ListExternalIdentities", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::ListExternalIdentitiesRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::ListExternalIdentities, r));
+       }},
+      {"PeopleService.DeleteExternalIdentity", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::DeleteExternalIdentityRequest r;
+         r.set_name(s.person.name + "/externalIdentities/abcd1234");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::DeleteExternalIdentity, r));
+       }},
+      {"PeopleService.DisableAccount", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::DisableAccountRequest r;
+         r.set_name(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::DisableAccount, r));
+       }},
+      {"PeopleService.EnableAccount", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::EnableAccountRequest r;
+         r.set_name(s.person.name);
+         return StatusOf(c.Call(&v1::PeopleService::Stub::EnableAccount, r));
+       }},
       {"PeopleService.ListConnections", "OK OK OK OK OK OK OK OK UA",
        [](int, client::remote::RpcClient& c, Subject&) {
          return StatusOf(
@@ -666,6 +690,14 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          v1::RevokeSessionRequest r;
          r.set_name(device->session());
          return StatusOf(c.Call(&v1::AuthService::Stub::RevokeSession, r));
+       }},
+      // Everyone changes only their own password, proven by the current one (wrong here).
+      {"AuthService.ChangePassword", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject&) {
+         v1::ChangePasswordRequest r;
+         r.set_current_password("not anyone's password");
+         r.set_new_password("a-long-enough-password");
+         return StatusOf(c.Call(&v1::AuthService::Stub::ChangePassword, r));
        }},
       // The sync stream: a target answers as GetPlan does (a refusal ends only the target).
       {"SyncService.Sync (crisis)", "OK OK NF OK NF OK NF NF UA",

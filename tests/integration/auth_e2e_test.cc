@@ -1,9 +1,11 @@
 // Authentication: built-in accounts (sign-in, lockout, sign-out effective on every
-// instance, forged and expired server tokens) and OpenID Connect tokens from an external
+// instance, forged and expired server tokens, changing one's password, administrators
+// disabling an account and unlinking an identity) and OpenID Connect tokens from an external
 // provider (RS256 and ES256 accepted; every malformed, expired, premature, mis-issued,
 // mis-addressed, unsigned, wrongly signed or tampered token refused with a clear message).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -12,10 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "server/auth/jwt.h"
 #include "server/auth/server_keys.h"
+#include "server/auth/token_keys.h"
 #include "server/common/crypto.h"
 #include "tests/support/jwt_signer.h"
+#include "tests/support/process.h"
+#include "tests/support/records.h"
 #include "tests/support/test_cluster.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -262,6 +268,216 @@ TEST_F(BuiltInAccountsTest, APersonEndsALostDevicesSessionFromAnother) {
             absl::StatusCode::kNotFound);
 }
 
+// The events of the person's own access log made by `method`.
+std::vector<v1::AccessEvent> LoggedFor(TestUser& person, const std::string& method) {
+  v1::ListAccessEventsRequest request;
+  request.set_parent("people/me");
+  request.set_page_size(500);
+  auto events = person.client->Call(&v1::AuditService::Stub::ListAccessEvents, request);
+  EXPECT_TRUE(events.ok()) << events.status();
+  std::vector<v1::AccessEvent> found;
+  if (!events.ok()) return found;
+  for (const auto& event : events->events()) {
+    if (event.method() == "coplan.v1." + method) found.push_back(event);
+  }
+  return found;
+}
+
+v1::ChangePasswordRequest PasswordChange(const std::string& current, const std::string& next) {
+  v1::ChangePasswordRequest request;
+  request.set_current_password(current);
+  request.set_new_password(next);
+  return request;
+}
+
+TEST_F(BuiltInAccountsTest, APersonChangesTheirPasswordAndTheirOtherSessionsEnd) {
+  TestUser alex = server_->CreateUser("Alex new password");
+  auto anonymous = server_->NewClient();
+  auto phone = SignInDevice(*anonymous, alex.id, "phone someone took");
+  ASSERT_TRUE(phone.ok()) << phone.status();
+  auto phone_client = server_->NewClient();
+  phone_client->SetToken(phone->access_token());
+  testing::WatchCollector watch(*phone_client, testing::CreateCrisisPlan(alex).name());
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+  const std::string next = "a much longer passphrase 42";
+
+  // Bad input changes nothing, with the field named.
+  auto change = [&](const v1::ChangePasswordRequest& request) {
+    return alex.client->Call(&v1::AuthService::Stub::ChangePassword, request).status();
+  };
+  absl::Status short_one = change(PasswordChange(TestServer::kPassword, "short"));
+  EXPECT_EQ(short_one.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(short_one.message()), HasSubstr("new_password"));
+  EXPECT_EQ(change(PasswordChange("", next)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(change(PasswordChange(TestServer::kPassword, TestServer::kPassword)).code(),
+            absl::StatusCode::kInvalidArgument);
+  // A wrong current password is refused (a stolen token is not enough) and audited.
+  absl::Status wrong = change(PasswordChange("not the password at all", next));
+  EXPECT_EQ(wrong.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(wrong.message()), HasSubstr("current_password"));
+  EXPECT_TRUE(WhoAmI(*phone_client).ok()) << "nothing changed";
+  EXPECT_TRUE(server_->NewClient()->SignIn(alex.id, TestServer::kPassword).ok());
+
+  auto changed = alex.client->Call(&v1::AuthService::Stub::ChangePassword,
+                                   PasswordChange(TestServer::kPassword, next));
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  // The phone's session and the sign-in just above ended; the one that changed it stays.
+  EXPECT_EQ(changed->ended_sessions(), 2);
+  EXPECT_TRUE(WhoAmI(*alex.client).ok());
+  EXPECT_EQ(WhoAmI(*phone_client).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*anonymous, phone->refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(5)));
+  EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_FALSE(server_->NewClient()->SignIn(alex.id, TestServer::kPassword).ok());
+  EXPECT_TRUE(server_->NewClient()->SignIn(alex.id, next).ok());
+
+  // Alex's own access log shows the change and the refused attempt.
+  std::vector<v1::AccessEvent> logged = LoggedFor(alex, "AuthService/ChangePassword");
+  ASSERT_EQ(logged.size(), 2u);
+  EXPECT_EQ(logged[0].outcome(), v1::AUDIT_OUTCOME_ALLOWED);
+  EXPECT_EQ(logged[1].outcome(), v1::AUDIT_OUTCOME_DENIED);
+  EXPECT_EQ(logged[0].resource(), alex.name + "/account");
+  EXPECT_EQ(logged[0].action(), v1::AUDIT_ACTION_UPDATE);
+}
+
+TEST_F(BuiltInAccountsTest, WrongCurrentPasswordsCountAsFailedSignIns) {
+  TestUser alex = server_->CreateUser("Alex guessed");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(alex.client
+                  ->Call(&v1::AuthService::Stub::ChangePassword,
+                         PasswordChange(absl::StrCat("guess number ", i), "a new long password"))
+                  .status()
+                  .code(),
+              absl::StatusCode::kPermissionDenied);
+  }
+  // Paused now, for ChangePassword (even with the right one) and for SignIn alike.
+  EXPECT_EQ(alex.client
+                ->Call(&v1::AuthService::Stub::ChangePassword,
+                       PasswordChange(TestServer::kPassword, "a new long password"))
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(server_->NewClient()->SignIn(alex.id, TestServer::kPassword).code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(BuiltInAccountsTest, AnAdministratorDisablesAnAccountAndItsSessionsEndAtOnce) {
+  TestUser alex = server_->CreateUser("Alex disabled");
+  TestUser clinician = server_->CreateUser("Clinician disabling", {.clinician = true});
+  auto phone = SignInDevice(*server_->NewClient(), alex.id, "phone");
+  ASSERT_TRUE(phone.ok()) << phone.status();
+  const v1::Plan plan = testing::CreateCrisisPlan(alex);
+  testing::WatchCollector watch(*alex.client, plan.name());
+  ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+  // A second instance of the deployment ends the streams it holds too.
+  auto other =
+      TestServer::Start({.conninfo = server_->conninfo(), .secret_file = server_->secret_file()});
+  auto other_client = other->NewClient();
+  other_client->SetToken(phone->access_token());
+  testing::WatchCollector other_watch(*other_client, plan.name());
+  ASSERT_TRUE(other_watch.WaitFor([](const auto& events) { return !events.empty(); }));
+
+  v1::DisableAccountRequest disable;
+  disable.set_name(alex.name);
+  // Only administrators, and never their own account.
+  EXPECT_EQ(
+      clinician.client->Call(&v1::PeopleService::Stub::DisableAccount, disable).status().code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(WhoAmI(*alex.client).ok());
+  v1::DisableAccountRequest self;
+  self.set_name("people/me");
+  EXPECT_EQ(server_->admin().Call(&v1::PeopleService::Stub::DisableAccount, self).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::DisableAccountRequest unknown;
+  unknown.set_name("people/nobody-here");
+  EXPECT_EQ(
+      server_->admin().Call(&v1::PeopleService::Stub::DisableAccount, unknown).status().code(),
+      absl::StatusCode::kNotFound);
+
+  auto disabled = server_->admin().Call(&v1::PeopleService::Stub::DisableAccount, disable);
+  ASSERT_TRUE(disabled.ok()) << disabled.status();
+  EXPECT_TRUE(disabled->has_disable_time());
+  ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(5)));
+  ASSERT_TRUE(other_watch.WaitForEnd(absl::Seconds(5)));
+  absl::Status refused = WhoAmI(*alex.client);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(WhoAmI(*other_client).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Refresh(*server_->NewClient(), phone->refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Signing in gets the answer of a wrong password, which says nothing of why.
+  absl::Status sign_in = server_->NewClient()->SignIn(alex.id, TestServer::kPassword);
+  absl::Status wrong = server_->NewClient()->SignIn(alex.id, "not the password at all");
+  EXPECT_EQ(sign_in.code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(sign_in.message(), wrong.message());
+  // The care team still reads the plan: the records stay.
+  v1::CreateCareTeamMemberRequest join;
+  join.set_parent(alex.name);
+  join.mutable_care_team_member()->set_clinician(clinician.name);
+  ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, join).ok());
+  v1::GetPlanRequest read;
+  read.set_name(plan.name());
+  EXPECT_TRUE(clinician.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+
+  v1::EnableAccountRequest enable;
+  enable.set_name(alex.name);
+  auto enabled = server_->admin().Call(&v1::PeopleService::Stub::EnableAccount, enable);
+  ASSERT_TRUE(enabled.ok()) << enabled.status();
+  EXPECT_FALSE(enabled->has_disable_time());
+  EXPECT_EQ(WhoAmI(*other_client).code(), absl::StatusCode::kUnauthenticated)
+      << "sessions ended by the disable stay ended";
+  EXPECT_EQ(Refresh(*server_->NewClient(), phone->refresh_token()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Alex signs in afresh (the client keeps the password and does it by itself).
+  ASSERT_TRUE(WhoAmI(*alex.client).ok());
+  // Both are in Alex's own access log, by the administrator.
+  std::vector<v1::AccessEvent> disables = LoggedFor(alex, "PeopleService/DisableAccount");
+  std::vector<v1::AccessEvent> enables = LoggedFor(alex, "PeopleService/EnableAccount");
+  ASSERT_EQ(enables.size(), 1u);
+  ASSERT_GE(disables.size(), 1u);
+  EXPECT_EQ(disables[0].outcome(), v1::AUDIT_OUTCOME_ALLOWED);
+  EXPECT_NE(disables[0].actor(), alex.name);
+  EXPECT_EQ(disables[0].resource(), alex.name + "/account");
+}
+
+// Token keys rotate apart from the master secret (whose audit key must stay): the command
+// writes the file, the server signs with the file's key and names it in each token.
+TEST(TokenKeyFileTest, TheServerSignsWithTheFilesKeyAndARotationKeepsItsTokensWorking) {
+  const std::string file = testing::MakeTempDir("coplan-test-token-keys") + "/token-keys";
+  auto made = testing::RunProgram(
+      {testing::ServerBinary(), "rotate-token-key", "--token_key_file=" + file});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  auto first = ReadTokenKeyFile(file);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->keys().size(), 1u);
+  struct stat info;
+  ASSERT_EQ(::stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600);
+
+  auto server = TestServer::Start(
+      {.configure = [file](ServerConfig& config) { config.token_key_file = file; }});
+  TestUser alex = server->CreateUser("Alex token keys");
+  auto token = ParseJwt(alex.client->token());
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(token->header.value("kid", ""), first->keys()[0].kid);
+  // A token of the key derived from the master secret is not accepted beside the file.
+  nlohmann::json claims = token->claims;
+  const ServerKeys keys = *LoadServerKeys(server->secret_file(), false);
+  EXPECT_EQ(WithToken(*server, "Bearer " + SignHs256Jwt(claims, keys.token_key)).code(),
+            absl::StatusCode::kUnauthenticated);
+
+  auto rotated = testing::RunProgram(
+      {testing::ServerBinary(), "rotate-token-key", "--token_key_file=" + file});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  auto second = ReadTokenKeyFile(file);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->keys().size(), 2u) << "the first stays: its tokens are live";
+  EXPECT_NE(second->Find(first->keys()[0].kid), nullptr);
+  EXPECT_GT(second->keys()[0].signing_since, absl::Now() + absl::Minutes(4))
+      << "the new key signs only once every instance has read it";
+  EXPECT_TRUE(WhoAmI(*alex.client).ok());
+}
+
 class OidcTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -320,6 +536,65 @@ TEST_F(OidcTest, ValidRs256AndEs256TokensMapToTheLinkedPerson) {
   nlohmann::json small_skew = Valid();
   small_skew["exp"] = absl::ToUnixSeconds(absl::Now()) - 20;  // within the 60 s allowance
   EXPECT_TRUE(Try(idp_->Sign(small_skew, "RS256")).ok());
+}
+
+TEST_F(OidcTest, UnlinkingAnIdentityOrDisablingItsPersonEndsItsTokensAtOnce) {
+  v1::CreatePersonRequest person;
+  person.set_person_id("oidc-unlinked");
+  person.mutable_person()->set_display_name("Sam via NHS login");
+  ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreatePerson, person).ok());
+  v1::CreateExternalIdentityRequest link;
+  link.set_parent("people/oidc-unlinked");
+  link.mutable_external_identity()->set_issuer("https://idp.test/realms/nhs");
+  link.mutable_external_identity()->set_subject("4010232137");
+  auto linked = server_->admin().Call(&v1::PeopleService::Stub::CreateExternalIdentity, link);
+  ASSERT_TRUE(linked.ok()) << linked.status();
+  auto sam = server_->NewClient();
+  sam->SetToken(idp_->Sign(idp_->ValidClaims(kAudience, "4010232137"), "ES256"));
+  ASSERT_TRUE(WhoAmI(*sam).ok());
+  // No password to change here.
+  EXPECT_EQ(sam->Call(&v1::AuthService::Stub::ChangePassword,
+                      PasswordChange("anything at all", "a new long password"))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Disabling the person refuses the provider's token, which is cached as verified.
+  v1::DisableAccountRequest disable;
+  disable.set_name("people/oidc-unlinked");
+  ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::DisableAccount, disable).ok());
+  EXPECT_THAT(std::string(WhoAmI(*sam).message()), HasSubstr("disabled"));
+  v1::EnableAccountRequest enable;
+  enable.set_name("people/oidc-unlinked");
+  ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::EnableAccount, enable).ok());
+  ASSERT_TRUE(WhoAmI(*sam).ok());
+
+  v1::ListExternalIdentitiesRequest list;
+  list.set_parent("people/oidc-unlinked");
+  auto identities = server_->admin().Call(&v1::PeopleService::Stub::ListExternalIdentities, list);
+  ASSERT_TRUE(identities.ok()) << identities.status();
+  ASSERT_EQ(identities->external_identities_size(), 1);
+  EXPECT_EQ(identities->external_identities(0).name(), linked->name());
+  EXPECT_EQ(sam->Call(&v1::PeopleService::Stub::ListExternalIdentities, list).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  v1::DeleteExternalIdentityRequest unlink;
+  unlink.set_name(linked->name());
+  EXPECT_EQ(sam->Call(&v1::PeopleService::Stub::DeleteExternalIdentity, unlink).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto removed = server_->admin().Call(&v1::PeopleService::Stub::DeleteExternalIdentity, unlink);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->subject(), "4010232137");
+  // The token is still validly signed and cached, but what it rests on is gone.
+  EXPECT_EQ(WhoAmI(*sam).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(server_->admin()
+                .Call(&v1::PeopleService::Stub::DeleteExternalIdentity, unlink)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  auto none = server_->admin().Call(&v1::PeopleService::Stub::ListExternalIdentities, list);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->external_identities_size(), 0);
 }
 
 TEST_F(OidcTest, EveryBadTokenIsUnauthenticatedWithAClearMessage) {

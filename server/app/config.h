@@ -59,6 +59,9 @@ struct ServerConfig {
   int max_streams_per_person = 32;
   // How often every watch stream's access and session are checked again.
   absl::Duration watch_access_recheck = absl::Seconds(30);
+  // How often what each stream delivered is audited (the promise is at least every 60 s;
+  // tests shorten it).
+  absl::Duration stream_read_audit_interval = absl::Seconds(60);
   LogLevel log_level = LogLevel::kInfo;
 };
 

@@ -326,6 +326,7 @@ absl::Status ServerApp::Build() {
   hub_options.queue_limit = static_cast<size_t>(std::max(1, config_.watch_queue_limit));
   hub_options.max_streams_per_person = config_.max_streams_per_person;
   hub_options.access_recheck_interval = config_.watch_access_recheck;
+  hub_options.read_audit_interval = config_.stream_read_audit_interval;
   c.hub = std::make_unique<WatchHub>(*c.feed, *c.presence, clock_, hub_options);
   c.doorbell = std::make_unique<Doorbell>(conninfo_, config_.instance_id, c.hub.get());
   c.hub->SetDoorbell(c.doorbell.get());

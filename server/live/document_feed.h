@@ -17,6 +17,7 @@
 #include "coplan/v1/editing.pb.h"
 #include "server/common/resource_names.h"
 #include "server/service/caller.h"
+#include "server/service/stream_read.h"
 #include "server/store/presence_store.h"
 
 namespace coplan {
@@ -70,6 +71,8 @@ class DocumentFeed {
   // access checked again: NOT_FOUND (or UNAUTHENTICATED) once it has ended.
   virtual absl::StatusOr<ReaderChanges> ChangesFor(const Caller& reader, const DocumentName& name,
                                                    int64_t after, int limit) = 0;
+  // Audits that each reader's stream delivered those revisions of the document.
+  virtual absl::Status RecordDelivered(const std::vector<StreamRead>& reads) = 0;
 };
 
 // Who is here: presence shared by the instances on one database.

@@ -29,6 +29,7 @@ class StoredDocumentFeed : public DocumentFeed {
   absl::StatusOr<std::optional<coplan::v1::Agreement>> Agreement(int64_t document_key) override;
   absl::StatusOr<ReaderChanges> ChangesFor(const Caller& reader, const DocumentName& name,
                                            int64_t after, int limit) override;
+  absl::Status RecordDelivered(const std::vector<StreamRead>& reads) override;
 
  private:
   Database& db_;

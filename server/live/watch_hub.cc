@@ -51,8 +51,12 @@ void WatchHub::Stop() {
     stopping_ = true;
   }
   if (timer_.joinable()) timer_.join();
-  for (const auto& watcher : AllWatchers()) watcher->stream().End(ShuttingDown());
+  const std::vector<std::shared_ptr<Watcher>> watchers = AllWatchers();
+  for (const auto& watcher : watchers) watcher->stream().End(ShuttingDown());
   pool_->Shutdown();
+  // The last read rows, here while the database is there: the streams' own ends come
+  // later, on gRPC's threads. (A write still in flight now goes unaudited.)
+  RecordDelivered(TakeDelivered(watchers));
   (void)presence_.Clear();
 }
 
@@ -225,6 +229,7 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
 }
 
 void WatchHub::Detach(const std::shared_ptr<Watcher>& watcher) {
+  AuditDelivered({watcher});  // the stream's last read row for this document
   bool stopping;
   bool presence_changed = false;
   bool still_present = false, still_editing = false;
@@ -669,11 +674,53 @@ void WatchHub::PollAll() {
   });
 }
 
+std::vector<StreamRead> WatchHub::TakeDelivered(
+    const std::vector<std::shared_ptr<Watcher>>& watchers) {
+  std::vector<StreamRead> reads;
+  for (const auto& watcher : watchers) {
+    if (auto range = watcher->stream().TakeDelivered(watcher->id())) {
+      reads.push_back(StreamRead{watcher->reader(), watcher->name(), range->first, range->second});
+    }
+  }
+  return reads;
+}
+
+void WatchHub::RecordDelivered(const std::vector<StreamRead>& reads) {
+  // Fan-out shares the hub's pool: a round's rows go in statements of up to 1000.
+  for (size_t first = 0; first < reads.size(); first += 1000) {
+    const size_t last = std::min(reads.size(), first + 1000);
+    absl::Status status =
+        feed_.RecordDelivered(std::vector<StreamRead>(reads.begin() + first, reads.begin() + last));
+    if (!status.ok()) {
+      // The changes were delivered already; the failure is not silent.
+      Log(LogLevel::kError, "stream_read_audit_failed")
+          .Num("rows", static_cast<double>(last - first))
+          .Str("error", std::string(status.message()));
+    }
+  }
+}
+
+void WatchHub::AuditDelivered(std::vector<std::shared_ptr<Watcher>> watchers) {
+  {
+    // In a shutdown Stop writes the last rows itself: a stream's end comes later, on
+    // gRPC's threads, when what the rows are written with may be gone.
+    absl::MutexLock lock(&mutex_);
+    if (stopping_) return;
+  }
+  std::vector<StreamRead> reads = TakeDelivered(watchers);
+  if (reads.empty()) return;
+  auto record = [this, reads = std::move(reads)] { RecordDelivered(reads); };
+  // Off the caller's thread when the pool takes it; with the queue full, here and now: a
+  // delivered read must not go unaudited to spare a thread a round trip.
+  if (!Submit(record)) record();
+}
+
 void WatchHub::Tick() {
   // Timer periods are real time; whether a token has expired is a rule, decided by the clock.
   absl::Time next_poll = absl::Now() + options_.poll_interval;
   absl::Time next_heartbeat = absl::Now() + options_.presence_heartbeat;
   absl::Time next_recheck = absl::Now() + options_.access_recheck_interval;
+  absl::Time next_read_audit = absl::Now() + options_.read_audit_interval;
   for (;;) {
     {
       absl::MutexLock lock(&mutex_);
@@ -689,6 +736,10 @@ void WatchHub::Tick() {
     if (now >= next_heartbeat) {
       next_heartbeat = now + options_.presence_heartbeat;
       Submit([this] { (void)presence_.Heartbeat(); });
+    }
+    if (now >= next_read_audit) {
+      next_read_audit = now + options_.read_audit_interval;
+      AuditDelivered(AllWatchers());
     }
     if (now >= next_recheck) {
       next_recheck = now + options_.access_recheck_interval;

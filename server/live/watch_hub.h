@@ -54,6 +54,9 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
     absl::Duration poll_interval = absl::Seconds(5);
     absl::Duration access_recheck_interval = absl::Seconds(30);
     absl::Duration presence_heartbeat = absl::Seconds(10);
+    // How often what each stream delivered is audited (one row per reader, document and
+    // stream with the revision range); also when the reader stops following.
+    absl::Duration read_audit_interval = absl::Seconds(60);
     int threads = 2;
     // Streams (WatchDocument or Sync) one person may hold open here at once: past it, a
     // new one is RESOURCE_EXHAUSTED, so that one account cannot hold the instance's memory.
@@ -156,6 +159,12 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void BroadcastPresence(int64_t document_key);
   void BroadcastAgreement(int64_t document_key);
   void PollAll();
+  // Audits what each of `watchers` delivered since its last row (on the pool).
+  void AuditDelivered(std::vector<std::shared_ptr<Watcher>> watchers);
+  // What each of `watchers` delivered since its last row, taken (so written once).
+  std::vector<StreamRead> TakeDelivered(const std::vector<std::shared_ptr<Watcher>>& watchers);
+  // Writes read rows now, in this thread.
+  void RecordDelivered(const std::vector<StreamRead>& reads);
   void Tick();
   std::vector<std::shared_ptr<Watcher>> WatchersOf(int64_t document_key) const;
   std::vector<std::shared_ptr<Watcher>> AllWatchers() const;

@@ -276,6 +276,15 @@ WatchStream::Action WatchStream::PumpLocked() {
   return action;
 }
 
+std::optional<std::pair<int64_t, int64_t>> WatchStream::TakeDelivered(Target target) {
+  absl::MutexLock lock(&mutex_);
+  auto found = delivered_.find(target);
+  if (found == delivered_.end()) return std::nullopt;
+  const std::pair<int64_t, int64_t> range = found->second;
+  delivered_.erase(found);
+  return range;
+}
+
 void WatchStream::OnWriteDone(bool ok) {
   Action action;
   Queued written;  // released outside the lock
@@ -288,6 +297,9 @@ void WatchStream::OnWriteDone(bool ok) {
     if (written.revision > 0 && ok) {
       auto target = targets_.find(written.target);
       if (target != targets_.end()) target->second.last_written = written.revision;
+      auto [range, first] =
+          delivered_.try_emplace(written.target, written.revision, written.revision);
+      if (!first) range->second.second = written.revision;
     }
     if (!ok) {
       // The client went away; finish so that OnDone comes.

@@ -95,6 +95,9 @@ class WatchStream : public SinkListener {
   void RemoveTarget(Target target);
   // True once the target has ended or been removed (or the stream has).
   bool TargetEnded(Target target) const;
+  // The revisions of `target` written to the reader since the last call, first and last
+  // (kept after the target ends); nullopt when none were. The read audit takes them.
+  std::optional<std::pair<int64_t, int64_t>> TakeDelivered(Target target);
   // Ends the stream with `status` after what is already being written.
   void End(const absl::Status& status);
   bool ended() const;
@@ -145,6 +148,8 @@ class WatchStream : public SinkListener {
   mutable absl::Mutex mutex_;
   EventSink* sink_ ABSL_GUARDED_BY(mutex_);  // null once the call is over
   std::map<Target, TargetState> targets_ ABSL_GUARDED_BY(mutex_);
+  // Per target, the first and last revision written since TakeDelivered last took them.
+  std::map<Target, std::pair<int64_t, int64_t>> delivered_ ABSL_GUARDED_BY(mutex_);
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mutex_);
   Queued in_flight_ ABSL_GUARDED_BY(mutex_);
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;

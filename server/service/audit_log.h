@@ -46,6 +46,9 @@ struct AuditEvent {
   std::string resource;
   coplan::v1::AuditOutcome outcome = coplan::v1::AUDIT_OUTCOME_ALLOWED;
   std::string method;
+  // A stream's reads: the revisions it delivered (0 and 0 for every other event).
+  int64_t revision_from = 0;
+  int64_t revision_to = 0;
 };
 
 struct AuditVerification {
@@ -76,6 +79,8 @@ class AuditLog {
   // Writes the event now, in a statement of its own that commits before this returns:
   // a read is answered only once its row is in the trail (kept across a server kill).
   absl::Status RecordNow(const AuditEvent& event, absl::Time deadline);
+  // Writes the events now, all in one statement.
+  absl::Status RecordAllNow(const std::vector<AuditEvent>& events, absl::Time deadline);
 
   // Starts the background checkpointer.
   void Start();

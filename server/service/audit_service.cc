@@ -55,6 +55,8 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
     event->set_resource(row.resource);
     event->set_outcome(static_cast<v1::AuditOutcome>(row.outcome));
     event->set_method(row.method);
+    event->set_revision_from(row.revision_from);
+    event->set_revision_to(row.revision_to);
   }
   if (more && !rows.empty()) {
     response.set_next_page_token(page_tokens_.Encode(

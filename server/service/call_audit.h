@@ -48,6 +48,16 @@ class CallAudit {
     return log_.RecordNow(Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED),
                           caller_.deadline);
   }
+  // What a watch or sync stream delivered of a document: revisions `from` to `to` (0 and
+  // 0: none yet). Written before (or, for a range, after) the stream's reads, never lost
+  // silently: UNAVAILABLE when the row cannot be written.
+  absl::Status StreamRead(const std::string& subject_id, const std::string& resource,
+                          coplan::v1::AuditAction action, int64_t from, int64_t to) {
+    AuditEvent event = Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED);
+    event.revision_from = from;
+    event.revision_to = to;
+    return log_.RecordNow(event, caller_.deadline);
+  }
   // Stages a refused attempt (replacing one staged before) and returns `error` unchanged.
   absl::Status Deny(const std::string& subject_id, coplan::v1::AuditAction action,
                     const std::string& resource, absl::Status error) {

@@ -603,7 +603,10 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
         absl::StrCat("revision ", resume_after, " does not exist yet; the current revision is ",
                      open.row.revision));
   }
-  COPLAN_RETURN_IF_ERROR(audit.Read(name.person_id, resource, v1::AUDIT_ACTION_WATCH));
+  // The stream's first read row: the snapshot it starts with (a resume has had nothing yet).
+  const int64_t first = resume_after == 0 ? open.row.revision : 0;
+  COPLAN_RETURN_IF_ERROR(
+      audit.StreamRead(name.person_id, resource, v1::AUDIT_ACTION_WATCH, first, first));
   WatchStart start;
   start.name = name;
   start.document_key = open.row.key;
@@ -616,6 +619,21 @@ absl::StatusOr<WatchStart> DocumentService::StartWatch(const Caller& caller,
   start.shown_until = DocumentAccessEndsAt(open.facts, RefOf(open.row), caller.now);
   if (resume_after == 0) start.snapshot = WrapDocument(*PresentDocument(open, caller));
   return start;
+}
+
+absl::Status DocumentService::RecordStreamReads(const std::vector<StreamRead>& reads,
+                                                absl::Time deadline) {
+  std::vector<AuditEvent> events;
+  events.reserve(reads.size());
+  for (const StreamRead& read : reads) {
+    AuditEvent event{read.reader.person_id,     read.name.person_id,
+                     v1::AUDIT_ACTION_READ,     FormatDocumentName(read.name),
+                     v1::AUDIT_OUTCOME_ALLOWED, read.reader.method};
+    event.revision_from = read.from;
+    event.revision_to = read.to;
+    events.push_back(std::move(event));
+  }
+  return audit_.RecordAllNow(events, deadline);
 }
 
 absl::StatusOr<ChangesForReader> DocumentService::ChangesFor(const Caller& reader,

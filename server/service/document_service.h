@@ -24,6 +24,7 @@
 #include "server/service/document_collection.h"
 #include "server/service/document_events.h"
 #include "server/service/page_token.h"
+#include "server/service/stream_read.h"
 
 namespace coplan {
 
@@ -96,6 +97,10 @@ class DocumentService {
                                                 int64_t revision);
 
   // For watch streams: checks access and reads the starting point.
+  // Audits what watch and sync streams delivered since their last such rows, one row per
+  // reader, document and stream (at least every minute, not one per change), all in one
+  // statement.
+  absl::Status RecordStreamReads(const std::vector<StreamRead>& reads, absl::Time deadline);
   absl::StatusOr<WatchStart> StartWatch(const Caller& caller, const std::string& name,
                                         int64_t resume_after);
   // Changes after `after` (up to `limit`), as `reader` may see them; also re-checks that

@@ -26,6 +26,9 @@ struct AuditRow {
   std::string resource;
   int outcome = 0;  // coplan.v1.AuditOutcome
   std::string method;
+  // For a stream's reads: the revisions it delivered, first to last (0 and 0: none).
+  int64_t revision_from = 0;
+  int64_t revision_to = 0;
   std::string nonce;    // random, unique; empty on rows written before migration 0007
   std::string row_mac;  // HMAC with the audit key over the content and the nonce
   uint64_t tx_id = 0;   // the writing transaction (stamped by the database)

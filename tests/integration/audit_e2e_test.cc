@@ -6,15 +6,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "server/service/audit_log.h"
+#include "tests/support/edit_operations.h"
 #include "tests/support/process.h"
+#include "tests/support/records.h"
 #include "tests/support/test_cluster.h"
 #include "tests/support/test_server.h"
+#include "tests/support/watch_collector.h"
 
 namespace coplan {
 namespace {
@@ -59,6 +63,7 @@ class AuditTest : public ::testing::Test {
     checkpoint_file_ = testing::MakeTempDir("coplan-audit") + "/checkpoints.jsonl";
     server_ = TestServer::Start({.configure = [this](ServerConfig& config) {
       config.audit_checkpoint_file = checkpoint_file_;
+      config.stream_read_audit_interval = absl::Seconds(1);
     }});
     person_ = server_->CreateUser("Casey");
     clinician_ = server_->CreateUser("Dr Lee", {.clinician = true});
@@ -112,13 +117,8 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   update.mutable_plan()->set_title("Updated by clinician");
   update.mutable_update_mask()->add_paths("title");
   ASSERT_TRUE(clinician_.client->Call(&v1::PlanService::Stub::UpdatePlan, update).ok());
-  v1::CreateGrantRequest grant;
-  grant.set_parent(person_.name);
-  grant.mutable_grant()->set_grantee(stranger_.name);
-  grant.mutable_grant()->add_documents(plan_);
-  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-  auto granted = person_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant);
-  ASSERT_TRUE(granted.ok());
+  const std::string granted = testing::Grant(person_, stranger_, plan_, v1::ACCESS_LEVEL_READ);
+  ASSERT_FALSE(granted.empty());
   // The grantee looks at what was shared with them and whom they are connected with.
   v1::ListGrantsRequest received;
   received.set_received(true);
@@ -130,7 +130,7 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
   ASSERT_TRUE(connections.ok()) << connections.status();
   ASSERT_GE(connections->connections_size(), 1);
   v1::RevokeGrantRequest revoke;
-  revoke.set_name(granted->name());
+  revoke.set_name(granted);
   ASSERT_TRUE(person_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
 
   v1::ListAccessEventsRequest request;
@@ -145,14 +145,14 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
       events, {clinician_.name, v1::AUDIT_ACTION_UPDATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(
       Contains(events, {person_.name, v1::AUDIT_ACTION_CREATE, plan_, v1::AUDIT_OUTCOME_ALLOWED}));
+  EXPECT_TRUE(
+      Contains(events, {person_.name, v1::AUDIT_ACTION_GRANT, granted, v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(
-      events, {person_.name, v1::AUDIT_ACTION_GRANT, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
-  EXPECT_TRUE(Contains(
-      events, {person_.name, v1::AUDIT_ACTION_REVOKE, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
+      events, {person_.name, v1::AUDIT_ACTION_REVOKE, granted, v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(events, {person_.name, v1::AUDIT_ACTION_SIGN_IN, person_.name + "/account",
                                 v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(
-      events, {stranger_.name, v1::AUDIT_ACTION_READ, granted->name(), v1::AUDIT_OUTCOME_ALLOWED}));
+      events, {stranger_.name, v1::AUDIT_ACTION_READ, granted, v1::AUDIT_OUTCOME_ALLOWED}));
   EXPECT_TRUE(Contains(
       events, {stranger_.name, v1::AUDIT_ACTION_READ, person_.name, v1::AUDIT_OUTCOME_ALLOWED}));
   for (size_t i = 1; i < events.size(); ++i) {
@@ -190,6 +190,70 @@ TEST_F(AuditTest, RecordsEveryKindOfAccessAndThePersonCanReadIt) {
 
 // Written before the answer, not batched for later: a server killed right after
 // answering cannot lose the row.
+// A stream's reads are audited as ranges of revisions per reader, document and stream: at
+// its start (the snapshot), every interval while it delivers, and at its end, so that
+// together they name every revision it delivered, once.
+TEST_F(AuditTest, AStreamsReadsAreAuditedAsTheRevisionRangesItDelivered) {
+  int64_t revision = 1;
+  auto edit = [&](const std::string& sign) {
+    v1::EditDocumentRequest request;
+    request.set_name(plan_);
+    request.set_base_revision(revision);
+    request.set_idempotency_key("stream-audit-" + sign);
+    *request.add_operations() =
+        testing::InsertOp("crisis_plan.warning_signs", absl::StrCat("{\"text\": \"", sign, "\"}"));
+    auto edited = person_.client->Call(&v1::EditingService::Stub::EditDocument, request);
+    ASSERT_TRUE(edited.ok()) << edited.status();
+    revision = edited->revision();
+  };
+  {
+    testing::WatchCollector watch(*clinician_.client, plan_);
+    ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+    edit("a");
+    edit("b");
+    ASSERT_TRUE(watch.WaitForRevision(3));
+    absl::SleepFor(absl::Milliseconds(1600));  // past an audit interval
+    edit("c");
+    ASSERT_TRUE(watch.WaitForRevision(4));
+  }  // the stream ends here
+  // The last row is written as the stream closes on the server, just after the client sees it.
+  std::vector<v1::AccessEvent> rows;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    v1::ListAccessEventsRequest list;
+    list.set_parent(person_.name);
+    list.set_actor(clinician_.name);
+    list.set_page_size(500);
+    auto events = person_.client->Call(&v1::AuditService::Stub::ListAccessEvents, list);
+    ASSERT_TRUE(events.ok()) << events.status();
+    rows.clear();
+    for (const auto& event : events->events()) {
+      if (event.method() == "coplan.v1.EditingService/WatchDocument") rows.push_back(event);
+    }
+    if (!rows.empty() && rows.front().revision_to() == 4) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  std::reverse(rows.begin(), rows.end());  // oldest first
+  ASSERT_GE(rows.size(), 3u);
+  EXPECT_EQ(rows[0].action(), v1::AUDIT_ACTION_WATCH);
+  EXPECT_EQ(rows[0].revision_from(), 1);  // the snapshot
+  EXPECT_EQ(rows[0].revision_to(), 1);
+  // The rest cover 2..4 in order, each revision once, in at least two rows: one written
+  // while the stream was open (2..3), one at its end (4).
+  int64_t next = 2;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].action(), v1::AUDIT_ACTION_READ);
+    EXPECT_EQ(rows[i].resource(), plan_);
+    EXPECT_EQ(rows[i].revision_from(), next) << i;
+    EXPECT_GE(rows[i].revision_to(), rows[i].revision_from());
+    next = rows[i].revision_to() + 1;
+  }
+  EXPECT_EQ(next, 5);
+  EXPECT_EQ(rows[1].revision_to(), 3) << "the row written while the stream was open";
+  // The ranges are sealed with their rows: the trail verifies.
+  auto verified = Verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
 TEST_F(AuditTest, AReadAndARefusalAreInTheTrailBeforeTheirAnswers) {
   ASSERT_TRUE(Read(*clinician_.client).ok());
   EXPECT_EQ(

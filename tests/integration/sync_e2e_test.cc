@@ -53,6 +53,8 @@ class SyncTest : public ::testing::Test {
     for (int i = 0; i < 3; ++i) plans_.push_back(testing::CreateCrisisPlan(alex_).name());
   }
 
+  // Declared before the server, so that it outlives it: the server reads it until it stops.
+  testing::FakeClock clock_{absl::Now()};
   std::unique_ptr<TestServer> server_;
   TestUser alex_, jordan_;
   std::vector<std::string> plans_;
@@ -164,9 +166,8 @@ TEST_F(SyncTest, RevokingOneGrantEndsThatTargetWithinASecondWhileTwoKeepFlowing)
 }
 
 TEST_F(SyncTest, AGrantsExpiryEndsItsTargetAtThatInstantNotAtTheNextRecheck) {
-  testing::FakeClock clock(absl::Now());
-  Start(&clock);
-  const absl::Time expiry = clock.Now() + absl::Hours(1);
+  Start(&clock_);
+  const absl::Time expiry = clock_.Now() + absl::Hours(1);
   testing::Grant(alex_, jordan_, plans_[0], v1::ACCESS_LEVEL_READ, expiry);
   testing::Grant(alex_, jordan_, plans_[1], v1::ACCESS_LEVEL_READ);
   SyncCollector sync(*jordan_.client);
@@ -174,9 +175,9 @@ TEST_F(SyncTest, AGrantsExpiryEndsItsTargetAtThatInstantNotAtTheNextRecheck) {
   ASSERT_TRUE(sync.Add(2, plans_[1]));
   ASSERT_TRUE(sync.WaitForRevision(1, 1));
   ASSERT_TRUE(sync.WaitForRevision(2, 1));
-  clock.Set(expiry - absl::Seconds(1));
+  clock_.Set(expiry - absl::Seconds(1));
   ASSERT_FALSE(sync.WaitForTargetEnd(1, absl::Milliseconds(600)));
-  clock.Set(expiry);
+  clock_.Set(expiry);
   const absl::Time moved = absl::Now();
   ASSERT_TRUE(sync.WaitForTargetEnd(1, absl::Seconds(1)));
   EXPECT_LT(absl::Now() - moved, absl::Seconds(1));

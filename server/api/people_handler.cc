@@ -121,6 +121,14 @@ grpc::ServerUnaryReactor* PeopleHandler::CreateGrant(grpc::CallbackServerContext
   });
 }
 
+grpc::ServerUnaryReactor* PeopleHandler::AcceptGrantInvitation(
+    grpc::CallbackServerContext* context, const v1::AcceptGrantInvitationRequest* request,
+    v1::Grant* response) {
+  return runner_.Run(context, COPLAN_METHOD(AcceptGrantInvitation), [=](const Caller& caller) {
+    return Respond(people_.AcceptGrantInvitation(caller, *request), response);
+  });
+}
+
 grpc::ServerUnaryReactor* PeopleHandler::ListGrants(grpc::CallbackServerContext* context,
                                                     const v1::ListGrantsRequest* request,
                                                     v1::ListGrantsResponse* response) {
@@ -164,6 +172,24 @@ grpc::ServerUnaryReactor* PeopleHandler::RefuseProxyAccess(
     v1::ProxyAccess* response) {
   return runner_.Run(context, COPLAN_METHOD(RefuseProxyAccess), [=](const Caller& caller) {
     return Respond(people_.RefuseProxyAccess(caller, ResolveMe(request->name(), caller)), response);
+  });
+}
+
+grpc::ServerUnaryReactor* PeopleHandler::RecordCompetenceDecision(
+    grpc::CallbackServerContext* context, const v1::RecordCompetenceDecisionRequest* request,
+    v1::ProxyAccess* response) {
+  return runner_.Run(context, COPLAN_METHOD(RecordCompetenceDecision), [=](const Caller& caller) {
+    v1::RecordCompetenceDecisionRequest resolved = *request;
+    resolved.set_name(ResolveMe(request->name(), caller));
+    return Respond(people_.RecordCompetenceDecision(caller, resolved), response);
+  });
+}
+
+grpc::ServerUnaryReactor* PeopleHandler::AcceptProxyAccess(
+    grpc::CallbackServerContext* context, const v1::AcceptProxyAccessRequest* request,
+    v1::ProxyAccess* response) {
+  return runner_.Run(context, COPLAN_METHOD(AcceptProxyAccess), [=](const Caller& caller) {
+    return Respond(people_.AcceptProxyAccess(caller, ResolveMe(request->name(), caller)), response);
   });
 }
 

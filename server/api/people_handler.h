@@ -31,11 +31,14 @@ class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
   COPLAN_PEOPLE_RPC(ListCareTeamMembers, ListCareTeamMembersRequest, ListCareTeamMembersResponse)
   COPLAN_PEOPLE_RPC(DeleteCareTeamMember, DeleteCareTeamMemberRequest, CareTeamMember)
   COPLAN_PEOPLE_RPC(CreateGrant, CreateGrantRequest, Grant)
+  COPLAN_PEOPLE_RPC(AcceptGrantInvitation, AcceptGrantInvitationRequest, Grant)
   COPLAN_PEOPLE_RPC(ListGrants, ListGrantsRequest, ListGrantsResponse)
   COPLAN_PEOPLE_RPC(RevokeGrant, RevokeGrantRequest, Grant)
   COPLAN_PEOPLE_RPC(CreateProxyAccess, CreateProxyAccessRequest, ProxyAccess)
   COPLAN_PEOPLE_RPC(ListProxyAccesses, ListProxyAccessesRequest, ListProxyAccessesResponse)
   COPLAN_PEOPLE_RPC(RefuseProxyAccess, RefuseProxyAccessRequest, ProxyAccess)
+  COPLAN_PEOPLE_RPC(RecordCompetenceDecision, RecordCompetenceDecisionRequest, ProxyAccess)
+  COPLAN_PEOPLE_RPC(AcceptProxyAccess, AcceptProxyAccessRequest, ProxyAccess)
 #undef COPLAN_PEOPLE_RPC
 
  private:

@@ -287,12 +287,17 @@ absl::Status SeedDemo(const DemoServices& services) {
                                      std::make_unique<v1::Plan>(CrisisPlan()), "crisis-plan",
                                      "plan")
                              .status());
+  // Alex invites Jordan (they had no relationship yet), and Jordan accepts.
   v1::CreateGrantRequest grant;
   grant.set_parent("people/alex");
-  grant.mutable_grant()->set_grantee("people/jordan");
   grant.mutable_grant()->add_documents("people/alex/plans/crisis-plan");
   grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-  COPLAN_RETURN_IF_ERROR(services.people.CreateGrant(As("alex", services.clock), grant).status());
+  COPLAN_ASSIGN_OR_RETURN(v1::Grant invitation,
+                          services.people.CreateGrant(As("alex", services.clock), grant));
+  v1::AcceptGrantInvitationRequest accept;
+  accept.set_invitation_code(invitation.invitation_code());
+  COPLAN_RETURN_IF_ERROR(
+      services.people.AcceptGrantInvitation(As("jordan", services.clock), accept).status());
 
   v1::CreateOptionGridRequest create_grid;
   create_grid.set_option_grid_id("low-mood-first-steps");

@@ -43,6 +43,8 @@ struct ProxyFact {
   std::string proxy_id;
   int access = 0;  // coplan.v1.AccessLevel
   bool granted_by_person = false;
+  std::optional<bool> judged_competent;  // set up by staff: a care-team clinician's decision
+  bool accepted = false;                 // the young person accepted it themself
 };
 
 // The person whose records are asked for, as seen from the caller.

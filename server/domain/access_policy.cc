@@ -24,8 +24,9 @@ bool GrantCovers(const GrantFact& grant, const DocumentRef& document) {
 int ActiveProxyLevel(const SubjectFacts& subject, absl::CivilDay today) {
   int level = 0;
   for (const ProxyFact& proxy : subject.proxies) {
-    if (ProxyStateOn(proxy.granted_by_person, /*refused=*/false, subject.birth_date, today) ==
-        v1::PROXY_STATE_ACTIVE) {
+    const ProxyStanding standing{proxy.granted_by_person, /*refused=*/false, proxy.judged_competent,
+                                 proxy.accepted};
+    if (ProxyStateOn(standing, subject.birth_date, today) == v1::PROXY_STATE_ACTIVE) {
       level = std::max(level, proxy.access);
     }
   }
@@ -52,13 +53,16 @@ bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay t
   return birth_date.has_value() && AgeOn(*birth_date, today) < 16;
 }
 
-v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
+v1::ProxyState ProxyStateOn(const ProxyStanding& proxy,
                             const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today) {
-  if (refused) return v1::PROXY_STATE_REFUSED;
-  if (granted_by_person) return v1::PROXY_STATE_ACTIVE;
-  // Set up by someone else: valid only for a known under-16.
-  if (IsUnder16(birth_date, today)) return v1::PROXY_STATE_ACTIVE;
-  return v1::PROXY_STATE_SUSPENDED_AT_16;
+  if (proxy.refused) return v1::PROXY_STATE_REFUSED;
+  if (proxy.granted_by_person) return v1::PROXY_STATE_ACTIVE;
+  // Set up by someone else: valid only for a known under-16 ...
+  if (!IsUnder16(birth_date, today)) return v1::PROXY_STATE_SUSPENDED_AT_16;
+  // ... who accepted it, or whom a care-team clinician judged not competent to decide.
+  if (proxy.accepted) return v1::PROXY_STATE_ACTIVE;
+  if (!proxy.judged_competent.has_value()) return v1::PROXY_STATE_AWAITING_COMPETENCE_DECISION;
+  return *proxy.judged_competent ? v1::PROXY_STATE_AWAITING_ACCEPTANCE : v1::PROXY_STATE_ACTIVE;
 }
 
 DocumentPermissions PermissionsForDocument(const AccessFacts& facts, const DocumentRef& document,
@@ -138,6 +142,8 @@ PersonPermissions PermissionsForPerson(const AccessFacts& facts, absl::Time now)
   can.manage_care_team = admin || care_team;
   can.read_access_log = self;
   can.set_up_proxy = admin || care_team;
+  // A clinical judgement: the care team's, never an administrator's.
+  can.decide_competence = care_team;
   return can;
 }
 

@@ -57,6 +57,7 @@ struct PersonPermissions {
   bool manage_care_team = false;    // administrator or a clinician already in the team
   bool read_access_log = false;     // the person only
   bool set_up_proxy = false;        // administrator or care-team clinician (under-16s)
+  bool decide_competence = false;   // a care-team clinician (a young person's competence)
 };
 
 // True when the caller is a known person whose session, if their token names one, is
@@ -81,8 +82,16 @@ std::optional<absl::Time> ReadAccessEndsAt(const AccessFacts& facts, const Docum
 std::optional<absl::Time> DocumentAccessEndsAt(const AccessFacts& facts,
                                                const DocumentRef& document, absl::Time now);
 
+// What a proxy access's state follows from (see coplan.v1.ProxyState).
+struct ProxyStanding {
+  bool granted_by_person = false;
+  bool refused = false;
+  std::optional<bool> judged_competent;  // set up by staff: a care-team clinician's decision
+  bool accepted = false;                 // the young person accepted it themself
+};
+
 // The state of a proxy access on `today`.
-coplan::v1::ProxyState ProxyStateOn(bool granted_by_person, bool refused,
+coplan::v1::ProxyState ProxyStateOn(const ProxyStanding& proxy,
                                     const std::optional<absl::CivilDay>& birth_date,
                                     absl::CivilDay today);
 bool IsUnder16(const std::optional<absl::CivilDay>& birth_date, absl::CivilDay today);

@@ -59,6 +59,8 @@ bool Allows(const PersonPermissions& can, const AccessFacts& facts, PersonNeed n
       return can.manage_care_team;
     case PersonNeed::kSetUpProxy:
       return can.set_up_proxy;
+    case PersonNeed::kDecideCompetence:
+      return can.decide_competence;
     case PersonNeed::kReadAccessLog:
       return can.read_access_log;
     case PersonNeed::kSelf:

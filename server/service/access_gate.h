@@ -73,18 +73,19 @@ struct OpenDocument {
 // What a call wants with a person (their profile, care team, sharing, or their documents
 // as a whole).
 enum class PersonNeed {
-  kKnow,             // any relationship at all
-  kFullProfile,      // self, care team, administrator
-  kCreateDocuments,  // self, care team, proxy with edit
-  kListCareTeam,     // what lists the care team: full profile, or every document
-  kManageSharing,    // the person only
-  kManageCareTeam,   // administrator or a clinician already in the team
-  kSetUpProxy,       // administrator or care-team clinician
-  kReadAccessLog,    // the person only
-  kSelf,             // the person only, as themself
-  kSignedIn,         // nothing about the subject: only a valid caller (the subject is the caller)
-  kAdministrator,    // an administrator (the subject is the caller)
-  kClinician,        // a clinician (the subject is the caller)
+  kKnow,              // any relationship at all
+  kFullProfile,       // self, care team, administrator
+  kCreateDocuments,   // self, care team, proxy with edit
+  kListCareTeam,      // what lists the care team: full profile, or every document
+  kManageSharing,     // the person only
+  kManageCareTeam,    // administrator or a clinician already in the team
+  kSetUpProxy,        // administrator or care-team clinician
+  kDecideCompetence,  // a care-team clinician
+  kReadAccessLog,     // the person only
+  kSelf,              // the person only, as themself
+  kSignedIn,          // nothing about the subject: only a valid caller (the subject is the caller)
+  kAdministrator,     // an administrator (the subject is the caller)
+  kClinician,         // a clinician (the subject is the caller)
 };
 
 struct PersonEntry {

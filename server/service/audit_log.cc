@@ -48,6 +48,10 @@ std::string Canonical(const AuditRow& row) {
     AppendField(&out, BigEndian64(static_cast<uint64_t>(row.revision_from)));
     AppendField(&out, BigEndian64(static_cast<uint64_t>(row.revision_to)));
   }
+  if (!row.access_given_to.empty()) {
+    AppendField(&out, "given_to");
+    AppendField(&out, row.access_given_to);
+  }
   return out;
 }
 
@@ -139,6 +143,7 @@ AuditRow AuditLog::ToRow(const AuditEvent& event) const {
   row.method = event.method;
   row.revision_from = event.revision_from;
   row.revision_to = event.revision_to;
+  row.access_given_to = event.access_given_to;
   row.nonce = NewRandomToken(16);
   row.row_mac = AuditRowMac(key_, row);
   return row;

@@ -49,6 +49,8 @@ struct AuditEvent {
   // A stream's reads: the revisions it delivered (0 and 0 for every other event).
   int64_t revision_from = 0;
   int64_t revision_to = 0;
+  // A person id: who this event gave access to the records of `on_behalf_of_id`.
+  std::string access_given_to;
 };
 
 struct AuditVerification {

@@ -34,6 +34,7 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
     std::vector<std::string> ids;
     for (const auto& row : rows) {
       if (!row.actor_id.empty()) ids.push_back(row.actor_id);
+      if (!row.access_given_to.empty()) ids.push_back(row.access_given_to);
     }
     names = store_.DisplayNames(tx, ids);
     return absl::OkStatus();
@@ -57,6 +58,11 @@ absl::StatusOr<v1::ListAccessEventsResponse> AuditService::List(const Caller& ca
     event->set_method(row.method);
     event->set_revision_from(row.revision_from);
     event->set_revision_to(row.revision_to);
+    if (!row.access_given_to.empty()) {
+      event->set_access_given_to(PersonName(row.access_given_to));
+      auto name = names.find(row.access_given_to);
+      if (name != names.end()) event->set_access_given_to_display_name(name->second);
+    }
   }
   if (more && !rows.empty()) {
     response.set_next_page_token(page_tokens_.Encode(

@@ -36,10 +36,13 @@ class CallAudit {
   CallAudit(AuditLog& log, const Caller& caller) : log_(log), caller_(caller) {}
 
   // An allowed change, in the change's own transaction.
+  // `given_to`: the person id this change gave access to the subject's records, if any
+  // (a care-team member, a grantee, a proxy), named in the subject's access log.
   void Write(WriteTransaction& tx, const std::string& subject_id, coplan::v1::AuditAction action,
-             const std::string& resource) {
-    log_.RecordInTransaction(
-        tx, Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED));
+             const std::string& resource, const std::string& given_to = "") {
+    AuditEvent event = Event(subject_id, action, resource, coplan::v1::AUDIT_OUTCOME_ALLOWED);
+    event.access_given_to = given_to;
+    log_.RecordInTransaction(tx, event);
   }
   // A read about to be served. UNAVAILABLE when the row cannot be written, in which
   // case the data must not be returned.

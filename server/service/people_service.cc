@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/crypto.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/status_macros.h"
@@ -19,6 +20,7 @@ using v1::AUDIT_ACTION_CREATE;
 using v1::AUDIT_ACTION_GRANT;
 using v1::AUDIT_ACTION_READ;
 using v1::AUDIT_ACTION_REVOKE;
+using v1::AUDIT_ACTION_UPDATE;
 
 absl::Status ValidateAccessLevel(v1::AccessLevel level, const std::string& field) {
   if (level != v1::ACCESS_LEVEL_READ && level != v1::ACCESS_LEVEL_EDIT) {
@@ -28,6 +30,10 @@ absl::Status ValidateAccessLevel(v1::AccessLevel level, const std::string& field
 }
 
 absl::Time Micros(absl::Time time) { return MicrosToTime(TimeToMicros(time)); }
+
+// How long an invitation's code works unless the person says otherwise, and at most.
+constexpr absl::Duration kDefaultInvitationLifetime = absl::Hours(24 * 7);
+constexpr absl::Duration kMaxInvitationLifetime = absl::Hours(24 * 30);
 
 }  // namespace
 
@@ -98,6 +104,13 @@ absl::StatusOr<v1::Person> PeopleService::CreatePerson(const Caller& caller,
   }
   if (IsSet(person.birth_date()) && ToCivilDay(person.birth_date()) > caller.today()) {
     return InvalidFieldError("person.birth_date", "is in the future");
+  }
+  // Separation of duties: whoever administers accounts does not also see records as a
+  // clinician, so no one registers themself into a care team.
+  if (person.administrator() && person.clinician()) {
+    return InvalidFieldError("person.clinician",
+                             "an administrator cannot also be a clinician (separation of duties: "
+                             "register two people)");
   }
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
     const auto entry = PersonEntry::ForAdministrators(id, AUDIT_ACTION_CREATE, PersonName(id),
@@ -217,8 +230,9 @@ absl::StatusOr<v1::ListConnectionsResponse> PeopleService::ListConnections(
     if (row.kind == v1::CONNECTION_KIND_PROXY) {
       std::optional<absl::CivilDay> birth;
       if (auto date = ParseIsoDate(row.birth_date)) birth = ToCivilDay(*date);
-      if (ProxyStateOn(row.granted_by_person, false, birth, caller.today()) !=
-          v1::PROXY_STATE_ACTIVE) {
+      const ProxyStanding standing{row.granted_by_person, /*refused=*/false, row.judged_competent,
+                                   row.accepted};
+      if (ProxyStateOn(standing, birth, caller.today()) != v1::PROXY_STATE_ACTIVE) {
         continue;
       }
     }
@@ -261,19 +275,19 @@ absl::StatusOr<v1::CareTeamMember> PeopleService::CreateCareTeamMember(
         PersonNeed::kManageCareTeam, AUDIT_ACTION_GRANT, resource, request.parent(),
         "only administrators and clinicians already in the care team can add to it");
     COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
+    // One answer for an unknown id and for someone who is not a clinician, so that the
+    // call does not tell who is registered, or as what.
     auto clinician = store_.GetPerson(tx, clinician_id);
-    if (!clinician) {
-      return InvalidFieldError("care_team_member.clinician", "is not a known person");
-    }
-    if (!clinician->clinician()) {
-      return InvalidFieldError("care_team_member.clinician", "is not registered as a clinician");
+    if (!clinician || !clinician->clinician()) {
+      return InvalidFieldError("care_team_member.clinician",
+                               "is not a person registered as a clinician");
     }
     if (clinician_id == person_id) {
       return InvalidFieldError("care_team_member.clinician", "cannot be the person themself");
     }
     COPLAN_RETURN_IF_ERROR(store_.InsertCareTeamMember(tx, person_id, clinician_id, member.role()));
     row = {clinician_id, clinician->display_name(), member.role(), Micros(caller.now)};
-    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource, clinician_id);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
@@ -342,8 +356,12 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
   v1::Grant grant = request.grant();
   ClearOutputOnlyFields(grant);
   COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(grant, ""), "grant."));
-  COPLAN_ASSIGN_OR_RETURN(std::string grantee_id,
-                          ParsePersonName(grant.grantee(), "grant.grantee"));
+  // No grantee: an invitation, whose code the person gives to whoever they choose.
+  const bool invitation = grant.grantee().empty();
+  std::string grantee_id;
+  if (!invitation) {
+    COPLAN_ASSIGN_OR_RETURN(grantee_id, ParsePersonName(grant.grantee(), "grant.grantee"));
+  }
   COPLAN_RETURN_IF_ERROR(ValidateAccessLevel(grant.access(), "grant.access"));
   if (grant.documents().empty() && grant.document_kinds().empty()) {
     return InvalidFieldError("grant.documents", "name at least one document or document kind");
@@ -377,6 +395,26 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
                                "is in the past; a grant must end in the future");
     }
   }
+  std::string invitation_code;
+  if (invitation) {
+    absl::Time until = caller.now + kDefaultInvitationLifetime;
+    if (grant.has_invitation_expire_time()) {
+      COPLAN_RETURN_IF_ERROR(
+          ValidateTimestamp(grant.invitation_expire_time(), "grant.invitation_expire_time"));
+      until = FromTimestamp(grant.invitation_expire_time());
+      if (until <= caller.now || until > caller.now + kMaxInvitationLifetime) {
+        return InvalidFieldError("grant.invitation_expire_time",
+                                 "must be in the future, and at most 30 days from now");
+      }
+    }
+    row.invitation_expire_time = Micros(until);
+    // 160 random bits; only the digest is kept, so the database cannot hand the code out.
+    invitation_code = "cgi_" + NewRandomToken(20);
+    row.invitation_hash = Sha256(invitation_code);
+  } else if (grant.has_invitation_expire_time()) {
+    return InvalidFieldError("grant.invitation_expire_time",
+                             "is for invitations only (a grant without a grantee)");
+  }
   const std::string resource = request.parent() + "/grants/" + row.id;
   std::string grantee_name;
   absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
@@ -384,21 +422,65 @@ absl::StatusOr<v1::Grant> PeopleService::CreateGrant(const Caller& caller,
         PersonEntry::For(PersonNeed::kManageSharing, AUDIT_ACTION_GRANT, resource, request.parent(),
                          "only the person can share their records");
     COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, person_id, entry, &audit).status());
-    if (grantee_id == person_id) return InvalidFieldError("grant.grantee", "cannot be yourself");
-    auto grantee = store_.GetPerson(tx, grantee_id);
-    if (!grantee) return InvalidFieldError("grant.grantee", "is not a known person");
-    grantee_name = grantee->display_name();
+    if (!invitation) {
+      if (grantee_id == person_id) return InvalidFieldError("grant.grantee", "cannot be yourself");
+      // The same answer whether or not the id exists: ids cannot be tried out.
+      auto grantee = store_.HasRelationship(tx, person_id, grantee_id)
+                         ? store_.GetPerson(tx, grantee_id)
+                         : std::nullopt;
+      if (!grantee) {
+        return InvalidFieldError(
+            "grant.grantee",
+            "is not someone you already share with (your care team, a proxy, or someone you "
+            "granted access before); leave grantee empty to get an invitation code to give them");
+      }
+      grantee_name = grantee->display_name();
+    }
     if (!row.documents.empty() && store_.CountDocuments(tx, person_id, row.documents) !=
                                       static_cast<int>(row.documents.size())) {
       return InvalidFieldError("grant.documents", "names a document that does not exist");
     }
     store_.InsertGrant(tx, row);
-    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource, grantee_id);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   row.grantee_display_name = grantee_name;
-  return ToGrant(row, caller.now);
+  v1::Grant created = ToGrant(row, caller.now);
+  created.set_invitation_code(invitation_code);
+  return created;
+}
+
+absl::StatusOr<v1::Grant> PeopleService::AcceptGrantInvitation(
+    const Caller& caller, const v1::AcceptGrantInvitationRequest& request) {
+  CallAudit audit(audit_, caller);
+  if (request.invitation_code().empty()) {
+    return InvalidFieldError("invitation_code", "is required");
+  }
+  if (request.invitation_code().size() > 100) {
+    return InvalidFieldError("invitation_code", "is longer than 100 characters");
+  }
+  std::optional<GrantRow> accepted;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, caller.person_id, PersonEntry{PersonNeed::kSignedIn}, &audit)
+            .status());
+    accepted = store_.AcceptInvitation(tx, Sha256(request.invitation_code()), caller.person_id,
+                                       caller.now);
+    if (!accepted) {
+      // On the caller's own record: whose invitation it was is not known.
+      return audit.Deny(caller.person_id, AUDIT_ACTION_GRANT, caller.person_name() + "/invitations",
+                        NotFoundError("invitation",
+                                      "with this code (wrong, already used, revoked, expired, "
+                                      "or your own)"));
+    }
+    audit.Write(tx, accepted->person_id, AUDIT_ACTION_GRANT,
+                absl::StrCat(PersonName(accepted->person_id), "/grants/", accepted->id),
+                caller.person_id);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  return ToGrant(*accepted, caller.now);
 }
 
 absl::StatusOr<v1::ListGrantsResponse> PeopleService::ListGrants(
@@ -535,7 +617,8 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
     if (!proxy_person) return InvalidFieldError("proxy_access.proxy", "is not a known person");
     row.proxy_display_name = proxy_person->display_name();
     store_.InsertProxy(tx, row, caller.person_id);
-    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource);
+    // Set up by staff it gives no access yet: that is logged when it becomes active.
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource, row.granted_by_person ? proxy_id : "");
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
@@ -605,6 +688,96 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::RefuseProxyAccess(const Caller& c
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   AccessChanged(person_id);
+  return ToProxy(*proxy, birth, caller.today());
+}
+
+absl::StatusOr<v1::ProxyAccess> PeopleService::RecordCompetenceDecision(
+    const Caller& caller, const v1::RecordCompetenceDecisionRequest& request) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(
+      std::vector<std::string> parts,
+      ParseName(request.name(), "people/{person}/proxyAccesses/{proxy_access}", "name"));
+  const std::string& person_id = parts[0];
+  if (request.decision() != v1::COMPETENCE_DECISION_COMPETENT &&
+      request.decision() != v1::COMPETENCE_DECISION_NOT_COMPETENT) {
+    return InvalidFieldError("decision",
+                             "must be COMPETENCE_DECISION_COMPETENT or "
+                             "COMPETENCE_DECISION_NOT_COMPETENT");
+  }
+  const std::string reason(absl::StripAsciiWhitespace(request.reason()));
+  if (reason.empty()) return InvalidFieldError("reason", "is required: say why");
+  if (CodePointCount(reason) > 1000) {
+    return InvalidFieldError("reason", "is longer than 1000 characters");
+  }
+  const bool competent = request.decision() == v1::COMPETENCE_DECISION_COMPETENT;
+  std::optional<ProxyRow> proxy;
+  std::optional<absl::CivilDay> birth;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const auto entry = PersonEntry::For(
+        PersonNeed::kDecideCompetence, AUDIT_ACTION_UPDATE, request.name(), request.name(),
+        "only a clinician in the young person's care team records a competence decision",
+        "proxy access");
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
+    birth = facts.subject.birth_date;
+    proxy = store_.GetProxy(tx, person_id, parts[1]);
+    if (!proxy) return NotFoundError("proxy access", request.name());
+    if (proxy->granted_by_person) {
+      return FailedPreconditionError(
+          "the young person granted this proxy access themself: there is nothing to decide");
+    }
+    if (proxy->refuse_time) {
+      return FailedPreconditionError("the young person refused this proxy access");
+    }
+    if (!IsUnder16(birth, caller.today())) {
+      return FailedPreconditionError(
+          "the person is 16 or over: only they decide about proxy access now");
+    }
+    store_.RecordCompetenceDecision(tx, person_id, proxy->id, competent, reason, caller.person_id,
+                                    Micros(caller.now));
+    const bool activates = !competent && !proxy->accept_time;
+    audit.Write(tx, person_id, AUDIT_ACTION_UPDATE, request.name(),
+                activates ? proxy->proxy_id : "");
+    proxy = store_.GetProxy(tx, person_id, parts[1]);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  // "Competent" takes away the access a "not competent" gave: open watches must see it.
+  AccessChanged(person_id);
+  return ToProxy(*proxy, birth, caller.today());
+}
+
+absl::StatusOr<v1::ProxyAccess> PeopleService::AcceptProxyAccess(const Caller& caller,
+                                                                 const std::string& name) {
+  CallAudit audit(audit_, caller);
+  COPLAN_ASSIGN_OR_RETURN(std::vector<std::string> parts,
+                          ParseName(name, "people/{person}/proxyAccesses/{proxy_access}", "name"));
+  const std::string& person_id = parts[0];
+  std::optional<ProxyRow> proxy;
+  std::optional<absl::CivilDay> birth;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const auto entry =
+        PersonEntry::For(PersonNeed::kSelf, AUDIT_ACTION_GRANT, name, name,
+                         "only the young person can accept proxy access", "proxy access");
+    COPLAN_ASSIGN_OR_RETURN(AccessFacts facts, gate_.Person(tx, caller, person_id, entry, &audit));
+    birth = facts.subject.birth_date;
+    proxy = store_.GetProxy(tx, person_id, parts[1]);
+    if (!proxy) return NotFoundError("proxy access", name);
+    if (proxy->refuse_time) {
+      return FailedPreconditionError(
+          "you refused this proxy access; to give it, grant it yourself (CreateProxyAccess)");
+    }
+    if (proxy->granted_by_person || proxy->accept_time) return absl::OkStatus();  // already yours
+    if (!IsUnder16(birth, caller.today())) {
+      return FailedPreconditionError(
+          "proxy access set up by staff ended at your 16th birthday; to give it, grant it "
+          "yourself (CreateProxyAccess)");
+    }
+    store_.AcceptProxy(tx, person_id, proxy->id, Micros(caller.now));
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, name, proxy->proxy_id);
+    proxy = store_.GetProxy(tx, person_id, parts[1]);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
   return ToProxy(*proxy, birth, caller.today());
 }
 

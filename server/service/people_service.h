@@ -42,6 +42,8 @@ class PeopleService {
 
   absl::StatusOr<coplan::v1::Grant> CreateGrant(const Caller& caller,
                                                 const coplan::v1::CreateGrantRequest& request);
+  absl::StatusOr<coplan::v1::Grant> AcceptGrantInvitation(
+      const Caller& caller, const coplan::v1::AcceptGrantInvitationRequest& request);
   absl::StatusOr<coplan::v1::ListGrantsResponse> ListGrants(
       const Caller& caller, const coplan::v1::ListGrantsRequest& request);
   absl::StatusOr<coplan::v1::Grant> RevokeGrant(const Caller& caller, const std::string& name);
@@ -51,6 +53,10 @@ class PeopleService {
   absl::StatusOr<coplan::v1::ListProxyAccessesResponse> ListProxyAccesses(
       const Caller& caller, const coplan::v1::ListProxyAccessesRequest& request);
   absl::StatusOr<coplan::v1::ProxyAccess> RefuseProxyAccess(const Caller& caller,
+                                                            const std::string& name);
+  absl::StatusOr<coplan::v1::ProxyAccess> RecordCompetenceDecision(
+      const Caller& caller, const coplan::v1::RecordCompetenceDecisionRequest& request);
+  absl::StatusOr<coplan::v1::ProxyAccess> AcceptProxyAccess(const Caller& caller,
                                                             const std::string& name);
 
   // For bootstrapping and the demo: registers a person (and an account) without a caller.

@@ -10,6 +10,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "coplan/v1/people_service.pb.h"
+#include "server/domain/access_policy.h"
 #include "server/store/people_store.h"
 
 namespace coplan {
@@ -18,6 +19,8 @@ namespace coplan {
 coplan::v1::GrantState StateOf(const GrantRow& grant, absl::Time now);
 coplan::v1::Grant ToGrant(const GrantRow& row, absl::Time now);
 // `birth_date` is the person's: a proxy set up by staff is suspended from their 16th birthday.
+// What the proxy's state follows from.
+ProxyStanding StandingOf(const ProxyRow& row);
 coplan::v1::ProxyAccess ToProxy(const ProxyRow& row,
                                 const std::optional<absl::CivilDay>& birth_date,
                                 absl::CivilDay today);

@@ -34,7 +34,9 @@ const char kAccessFactsSelect[] = R"sql(
        FROM grants g
       WHERE g.person_id = $3 AND g.grantee_id = $1 AND g.revoke_time IS NULL) END,
   CASE WHEN $1 = $3 OR team.member THEN '[]' ELSE
-    (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person)), '[]')
+    (SELECT coalesce(json_agg(json_build_array(x.id, x.access, x.granted_by_person,
+                                               x.judged_competent, x.accept_time IS NOT NULL)),
+                     '[]')
        FROM proxy_accesses x
       WHERE x.person_id = $3 AND x.proxy_id = $1 AND x.refuse_time IS NULL) END,
   a.disable_time IS NOT NULL
@@ -80,6 +82,8 @@ AccessFacts ReadAccessFacts(const pqxx::row& row, int c, const std::string& acto
     fact.proxy_id = proxy[0].get<std::string>();
     fact.access = proxy[1].get<int>();
     fact.granted_by_person = proxy[2].get<bool>();
+    if (!proxy[3].is_null()) fact.judged_competent = proxy[3].get<bool>();
+    fact.accepted = proxy[4].get<bool>();
     facts.subject.proxies.push_back(std::move(fact));
   }
   facts.actor.disabled = !row[c + 12].is_null() && row[c + 12].as<bool>();

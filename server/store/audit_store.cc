@@ -13,7 +13,7 @@ namespace {
 constexpr char kRowColumns[] =
     "id, time_to_micros(event_time), actor_id, on_behalf_of_id, action, resource, outcome, "
     "method, row_mac, event_nonce, tx_id::text, coalesce(revision_from, 0), "
-    "coalesce(revision_to, 0)";
+    "coalesce(revision_to, 0), coalesce(access_given_to, '')";
 constexpr char kCheckpointColumns[] =
     "seq, horizon::text, rows_total, digest, time_to_micros(made_at), mac";
 
@@ -48,6 +48,7 @@ AuditRow ReadRow(const pqxx::row& row) {
   out.tx_id = ParseXid(row[10]);
   out.revision_from = row[11].as<int64_t>();
   out.revision_to = row[12].as<int64_t>();
+  out.access_given_to = row[13].as<std::string>();
   return out;
 }
 
@@ -58,10 +59,11 @@ AuditStore::AuditStore(Database& db) : db_(db) {
   // Many rows in one statement: the rows travel as one JSON array.
   db_.Prepare("audit_insert",
               "INSERT INTO audit_events (event_time, actor_id, on_behalf_of_id, action, resource,"
-              " outcome, method, event_nonce, row_mac, revision_from, revision_to)"
+              " outcome, method, event_nonce, row_mac, revision_from, revision_to,"
+              " access_given_to)"
               " SELECT micros_to_time((e->>0)::bigint), e->>1, e->>2, (e->>3)::smallint, e->>4,"
               " (e->>5)::smallint, e->>6, decode(e->>7, 'hex'), decode(e->>8, 'hex'),"
-              " nullif((e->>9)::bigint, 0), nullif((e->>10)::bigint, 0)"
+              " nullif((e->>9)::bigint, 0), nullif((e->>10)::bigint, 0), nullif(e->>11, '')"
               " FROM json_array_elements($1::json) AS e");
   db_.Prepare("audit_rows_between",
               std::string("SELECT ") + kRowColumns +
@@ -94,7 +96,8 @@ void AuditStore::Insert(Transaction& tx, const std::vector<AuditRow>& rows) {
   for (const AuditRow& row : rows) {
     array.push_back({TimeToMicros(row.event_time), row.actor_id, row.on_behalf_of_id, row.action,
                      row.resource, row.outcome, row.method, absl::BytesToHexString(row.nonce),
-                     absl::BytesToHexString(row.row_mac), row.revision_from, row.revision_to});
+                     absl::BytesToHexString(row.row_mac), row.revision_from, row.revision_to,
+                     row.access_given_to});
   }
   tx.sql().exec_prepared("audit_insert", array.dump());
 }

@@ -29,6 +29,8 @@ struct AuditRow {
   // For a stream's reads: the revisions it delivered, first to last (0 and 0: none).
   int64_t revision_from = 0;
   int64_t revision_to = 0;
+  // Who was given access by this event (a person id), if it gave any.
+  std::string access_given_to;
   std::string nonce;    // random, unique; empty on rows written before migration 0007
   std::string row_mac;  // HMAC with the audit key over the content and the nonce
   uint64_t tx_id = 0;   // the writing transaction (stamped by the database)

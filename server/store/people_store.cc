@@ -17,9 +17,10 @@ std::optional<absl::Time> OptionalTime(const pqxx::field& field) {
 }
 
 constexpr char kGrantColumns[] =
-    "g.id, g.person_id, g.grantee_id, p.display_name, array_to_json(g.documents)::text,"
-    " array_to_json(g.document_kinds)::text, g.access, time_to_micros(g.expire_time),"
-    " time_to_micros(g.create_time), time_to_micros(g.revoke_time)";
+    "g.id, g.person_id, coalesce(g.grantee_id, ''), coalesce(p.display_name, ''),"
+    " array_to_json(g.documents)::text, array_to_json(g.document_kinds)::text, g.access,"
+    " time_to_micros(g.expire_time), time_to_micros(g.create_time), time_to_micros(g.revoke_time),"
+    " time_to_micros(g.invitation_expire_time), time_to_micros(g.accept_time)";
 
 GrantRow ReadGrant(const pqxx::row& row) {
   GrantRow grant;
@@ -33,12 +34,16 @@ GrantRow ReadGrant(const pqxx::row& row) {
   grant.expire_time = OptionalTime(row[7]);
   grant.create_time = MicrosToTime(row[8].as<int64_t>());
   grant.revoke_time = OptionalTime(row[9]);
+  grant.invitation_expire_time = OptionalTime(row[10]);
+  grant.accept_time = OptionalTime(row[11]);
   return grant;
 }
 
 constexpr char kProxyColumns[] =
     "x.id, x.person_id, x.proxy_id, p.display_name, x.access, x.granted_by_person,"
-    " time_to_micros(x.create_time), time_to_micros(x.refuse_time)";
+    " time_to_micros(x.create_time), time_to_micros(x.refuse_time), x.judged_competent,"
+    " coalesce(x.competence_reason, ''), coalesce(x.competence_decided_by, ''),"
+    " time_to_micros(x.competence_decision_time), time_to_micros(x.accept_time)";
 
 ProxyRow ReadProxy(const pqxx::row& row) {
   ProxyRow proxy;
@@ -50,6 +55,11 @@ ProxyRow ReadProxy(const pqxx::row& row) {
   proxy.granted_by_person = row[5].as<bool>();
   proxy.create_time = MicrosToTime(row[6].as<int64_t>());
   proxy.refuse_time = OptionalTime(row[7]);
+  if (!row[8].is_null()) proxy.judged_competent = row[8].as<bool>();
+  proxy.competence_reason = row[9].as<std::string>();
+  proxy.competence_decided_by = row[10].as<std::string>();
+  proxy.competence_decision_time = OptionalTime(row[11]);
+  proxy.accept_time = OptionalTime(row[12]);
   return proxy;
 }
 
@@ -123,19 +133,32 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "DELETE FROM care_team_members c USING people p WHERE c.person_id = $1"
               " AND c.clinician_id = $2 AND p.id = c.clinician_id"
               " RETURNING c.clinician_id, p.display_name, c.role, time_to_micros(c.create_time)");
-  db_.Prepare(
-      "grant_insert",
-      "INSERT INTO grants (id, person_id, grantee_id, documents, document_kinds, access,"
-      " expire_time, create_time) VALUES ($1, $2, $3,"
-      " ARRAY(SELECT json_array_elements_text($4::json)),"
-      " ARRAY(SELECT json_array_elements_text($5::json)::smallint), $6,"
-      " CASE WHEN $7::bigint = 0 THEN NULL ELSE micros_to_time($7) END, micros_to_time($8))");
+  db_.Prepare("grant_insert",
+              "INSERT INTO grants (id, person_id, grantee_id, documents, document_kinds, access,"
+              " expire_time, create_time, invitation_hash, invitation_expire_time)"
+              " VALUES ($1, $2, NULLIF($3, ''),"
+              " ARRAY(SELECT json_array_elements_text($4::json)),"
+              " ARRAY(SELECT json_array_elements_text($5::json)::smallint), $6,"
+              " CASE WHEN $7::bigint = 0 THEN NULL ELSE micros_to_time($7) END, micros_to_time($8),"
+              " CASE WHEN $9 = ''::bytea THEN NULL ELSE $9 END,"
+              " CASE WHEN $10::bigint = 0 THEN NULL ELSE micros_to_time($10) END)");
+  // Single use: the grantee is set once, on a live invitation only.
+  db_.Prepare("grant_accept",
+              "UPDATE grants SET grantee_id = $2, accept_time = micros_to_time($3)"
+              " WHERE invitation_hash = $1 AND grantee_id IS NULL AND revoke_time IS NULL"
+              " AND invitation_expire_time > micros_to_time($3) AND person_id <> $2"
+              " RETURNING id, person_id");
+  db_.Prepare("relationship_exists",
+              "SELECT EXISTS (SELECT 1 FROM care_team_members WHERE person_id = $1"
+              "                AND clinician_id = $2)"
+              " OR EXISTS (SELECT 1 FROM grants WHERE person_id = $1 AND grantee_id = $2)"
+              " OR EXISTS (SELECT 1 FROM proxy_accesses WHERE person_id = $1 AND proxy_id = $2)");
   db_.Prepare("grant_get", std::string("SELECT ") + kGrantColumns +
-                               " FROM grants g JOIN people p ON p.id = g.grantee_id"
+                               " FROM grants g LEFT JOIN people p ON p.id = g.grantee_id"
                                " WHERE g.person_id = $1 AND g.id = $2");
   db_.Prepare("grant_list",
               std::string("SELECT ") + kGrantColumns +
-                  " FROM grants g JOIN people p ON p.id = g.grantee_id"
+                  " FROM grants g LEFT JOIN people p ON p.id = g.grantee_id"
                   " WHERE (($1 <> '' AND g.person_id = $1) OR ($2 <> '' AND g.grantee_id = $2))"
                   " AND ($3 OR (g.revoke_time IS NULL AND"
                   "             (g.expire_time IS NULL OR g.expire_time > micros_to_time($8))))"
@@ -163,18 +186,30 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               " AND r.proxy_id = $2 AND r.refuse_time IS NOT NULL AND NOT EXISTS ("
               "   SELECT 1 FROM proxy_accesses g WHERE g.person_id = $1 AND g.proxy_id = $2"
               "   AND g.granted_by_person AND g.create_time > r.refuse_time))");
+  db_.Prepare("proxy_record_competence",
+              "UPDATE proxy_accesses SET judged_competent = $3, competence_reason = $4,"
+              " competence_decided_by = $5, competence_decision_time = micros_to_time($6)"
+              " WHERE person_id = $1 AND id = $2 AND NOT granted_by_person"
+              " AND refuse_time IS NULL RETURNING id");
+  db_.Prepare("proxy_accept",
+              "UPDATE proxy_accesses SET accept_time = micros_to_time($3)"
+              " WHERE person_id = $1 AND id = $2 AND NOT granted_by_person"
+              " AND refuse_time IS NULL AND accept_time IS NULL RETURNING id");
   db_.Prepare("proxy_refuse",
               "UPDATE proxy_accesses SET refuse_time = micros_to_time($2) WHERE id = $1"
               " AND refuse_time IS NULL");
   db_.Prepare("connections",
-              "SELECT c.person_id, p.display_name, 1, '', false FROM care_team_members c"
+              "SELECT c.person_id, p.display_name, 1, '', false, NULL::boolean, false"
+              " FROM care_team_members c"
               "   JOIN people p ON p.id = c.person_id WHERE c.clinician_id = $1"
-              " UNION ALL SELECT DISTINCT g.person_id, p.display_name, 2, '', false FROM grants g"
+              " UNION ALL SELECT DISTINCT g.person_id, p.display_name, 2, '', false, NULL::boolean,"
+              "   false FROM grants g"
               "   JOIN people p ON p.id = g.person_id WHERE g.grantee_id = $1"
               "   AND g.revoke_time IS NULL AND (g.expire_time IS NULL OR g.expire_time > "
               "micros_to_time($2))"
               " UNION ALL SELECT x.person_id, p.display_name, 3,"
-              "   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), x.granted_by_person"
+              "   coalesce(to_char(p.birth_date, 'YYYY-MM-DD'), ''), x.granted_by_person,"
+              "   x.judged_competent, x.accept_time IS NOT NULL"
               "   FROM proxy_accesses x JOIN people p ON p.id = x.person_id"
               "   WHERE x.proxy_id = $1 AND x.refuse_time IS NULL"
               " ORDER BY 2, 1, 3");
@@ -336,11 +371,27 @@ std::optional<CareTeamRow> PeopleStore::DeleteCareTeamMember(WriteTransaction& t
 }
 
 void PeopleStore::InsertGrant(WriteTransaction& tx, const GrantRow& grant) {
-  tx.sql().exec_prepared("grant_insert", grant.id, grant.person_id, grant.grantee_id,
-                         nlohmann::json(grant.documents).dump(),
-                         nlohmann::json(grant.document_kinds).dump(), grant.access,
-                         grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
-                         TimeToMicros(grant.create_time));
+  tx.sql().exec_prepared(
+      "grant_insert", grant.id, grant.person_id, grant.grantee_id,
+      nlohmann::json(grant.documents).dump(), nlohmann::json(grant.document_kinds).dump(),
+      grant.access, grant.expire_time ? TimeToMicros(*grant.expire_time) : int64_t{0},
+      TimeToMicros(grant.create_time), pqxx::binarystring(grant.invitation_hash),
+      grant.invitation_expire_time ? TimeToMicros(*grant.invitation_expire_time) : int64_t{0});
+}
+
+std::optional<GrantRow> PeopleStore::AcceptInvitation(WriteTransaction& tx,
+                                                      const std::string& invitation_hash,
+                                                      const std::string& grantee_id,
+                                                      absl::Time now) {
+  auto accepted = tx.sql().exec_prepared("grant_accept", pqxx::binarystring(invitation_hash),
+                                         grantee_id, TimeToMicros(now));
+  if (accepted.empty()) return std::nullopt;
+  return GetGrant(tx, accepted[0][1].as<std::string>(), accepted[0][0].as<std::string>());
+}
+
+bool PeopleStore::HasRelationship(Transaction& tx, const std::string& person_id,
+                                  const std::string& other_id) {
+  return tx.sql().exec_prepared("relationship_exists", person_id, other_id)[0][0].as<bool>();
 }
 
 std::optional<GrantRow> PeopleStore::GetGrant(Transaction& tx, const std::string& person_id,
@@ -405,6 +456,21 @@ bool PeopleStore::ProxyWasRefused(Transaction& tx, const std::string& person_id,
   return tx.sql().exec_prepared("proxy_was_refused", person_id, proxy_id)[0][0].as<bool>();
 }
 
+bool PeopleStore::RecordCompetenceDecision(WriteTransaction& tx, const std::string& person_id,
+                                           const std::string& proxy_id, bool competent,
+                                           const std::string& reason, const std::string& decided_by,
+                                           absl::Time when) {
+  return !tx.sql()
+              .exec_prepared("proxy_record_competence", person_id, proxy_id, competent, reason,
+                             decided_by, TimeToMicros(when))
+              .empty();
+}
+
+bool PeopleStore::AcceptProxy(WriteTransaction& tx, const std::string& person_id,
+                              const std::string& proxy_id, absl::Time when) {
+  return !tx.sql().exec_prepared("proxy_accept", person_id, proxy_id, TimeToMicros(when)).empty();
+}
+
 void PeopleStore::RefuseProxy(WriteTransaction& tx, const std::string& proxy_id, absl::Time when) {
   tx.sql().exec_prepared("proxy_refuse", proxy_id, TimeToMicros(when));
 }
@@ -420,6 +486,8 @@ std::vector<ConnectionRow> PeopleStore::ListConnections(Transaction& tx,
     connection.kind = static_cast<v1::ConnectionKind>(row[2].as<int>());
     connection.birth_date = row[3].as<std::string>();
     connection.granted_by_person = row[4].as<bool>();
+    if (!row[5].is_null()) connection.judged_competent = row[5].as<bool>();
+    connection.accepted = row[6].as<bool>();
     rows.push_back(std::move(connection));
   }
   return rows;

@@ -43,6 +43,11 @@ struct GrantRow {
   std::optional<absl::Time> expire_time;
   absl::Time create_time;
   std::optional<absl::Time> revoke_time;
+  // Invitations: the SHA-256 of the code (written only), when it stops working, and
+  // when it was accepted. An invitation has no grantee until then.
+  std::string invitation_hash;
+  std::optional<absl::Time> invitation_expire_time;
+  std::optional<absl::Time> accept_time;
 };
 
 struct ProxyRow {
@@ -54,6 +59,12 @@ struct ProxyRow {
   bool granted_by_person = false;
   absl::Time create_time;
   std::optional<absl::Time> refuse_time;
+  // Set up by staff: the latest competence decision of a care-team clinician.
+  std::optional<bool> judged_competent;
+  std::string competence_reason;
+  std::string competence_decided_by;  // person id
+  std::optional<absl::Time> competence_decision_time;
+  std::optional<absl::Time> accept_time;  // the young person accepted it
 };
 
 struct CareTeamRow {
@@ -70,6 +81,8 @@ struct ConnectionRow {
   coplan::v1::ConnectionKind kind = coplan::v1::CONNECTION_KIND_UNSPECIFIED;
   std::string birth_date;  // "YYYY-MM-DD" or ""
   bool granted_by_person = false;
+  std::optional<bool> judged_competent;
+  bool accepted = false;
 };
 
 class PeopleStore {
@@ -130,6 +143,13 @@ class PeopleStore {
                                    absl::Time now, int64_t before_micros,
                                    const std::string& before_id, int limit);
   void RevokeGrant(WriteTransaction& tx, const std::string& grant_id, absl::Time when);
+  // Makes `grantee_id` the grantee of the live, unaccepted invitation with this code
+  // digest (not the person's own); nullopt if there is none.
+  std::optional<GrantRow> AcceptInvitation(WriteTransaction& tx, const std::string& invitation_hash,
+                                           const std::string& grantee_id, absl::Time now);
+  // Whether `other_id` is in the person's care team, has had a grant from them, or is
+  // their proxy.
+  bool HasRelationship(Transaction& tx, const std::string& person_id, const std::string& other_id);
   // How many of `documents` ("plans/{id}", ...) exist for the person.
   int CountDocuments(Transaction& tx, const std::string& person_id,
                      const std::vector<std::string>& documents);
@@ -140,6 +160,16 @@ class PeopleStore {
                                    const std::string& proxy_id);
   std::vector<ProxyRow> ListProxies(Transaction& tx, const std::string& person_id,
                                     int64_t before_micros, const std::string& before_id, int limit);
+  // Records a care-team clinician's competence decision on a proxy set up by staff that
+  // was not refused; false if there is none such.
+  bool RecordCompetenceDecision(WriteTransaction& tx, const std::string& person_id,
+                                const std::string& proxy_id, bool competent,
+                                const std::string& reason, const std::string& decided_by,
+                                absl::Time when);
+  // The young person's acceptance of a proxy set up by staff, not refused or accepted
+  // before; false if there is none such.
+  bool AcceptProxy(WriteTransaction& tx, const std::string& person_id, const std::string& proxy_id,
+                   absl::Time when);
   void RefuseProxy(WriteTransaction& tx, const std::string& proxy_id, absl::Time when);
   // True if the person refused a proxy access of `proxy_id` and has not granted that
   // proxy access themself since (staff set-ups after a refusal do not lift it).

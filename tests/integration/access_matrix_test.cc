@@ -15,6 +15,7 @@
 // OK = allowed; NF = NOT_FOUND (indistinguishable from a missing record); PD =
 // PERMISSION_DENIED (the caller may know the record exists, but not do this); UA =
 // UNAUTHENTICATED. The whole matrix is printed after the run.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <iomanip>
@@ -222,17 +223,14 @@ class AccessMatrixTest : public ::testing::Test {
         ASSERT_TRUE(
             server_->admin().Call(&v1::PeopleService::Stub::CreateCareTeamMember, member).ok());
       }
-      v1::CreateGrantRequest grant;
-      grant.set_parent(young.person.name);
-      grant.mutable_grant()->set_grantee(carer_granted.name);
-      grant.mutable_grant()->add_document_kinds(v1::DOCUMENT_KIND_CRISIS_PLAN);
-      grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-      ASSERT_TRUE(young.person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
-      v1::CreateProxyAccessRequest proxy;
-      proxy.set_parent(young.person.name);
-      proxy.mutable_proxy_access()->set_proxy(guardian.name);
-      proxy.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_EDIT);
-      ASSERT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, proxy).ok());
+      v1::Grant grant;
+      grant.add_document_kinds(v1::DOCUMENT_KIND_CRISIS_PLAN);
+      grant.set_access(v1::ACCESS_LEVEL_READ);
+      ASSERT_FALSE(testing::Grant(young.person, carer_granted, grant).empty());
+      ASSERT_EQ(testing::ActiveStaffProxy(*server_, young.person, guardian, clinician,
+                                          v1::ACCESS_LEVEL_EDIT)
+                    .state(),
+                v1::PROXY_STATE_ACTIVE);
       // The sixteen-year-old's guardian was set up while they were 15 (the API no longer
       // allows it, so the row is written as it would have been then).
       pqxx::connection conn(server_->conninfo());
@@ -388,11 +386,11 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          r.set_parent(s.person.name);
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListCareTeamMembers, r));
        }},
+      // An invitation (no grantee): see GrantsToSomeoneNewAreByInvitationOnly.
       {"PeopleService.CreateGrant", "OK PD NF PD NF PD NF NF UA",
-       [&f](int, client::remote::RpcClient& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateGrantRequest r;
          r.set_parent(s.person.name);
-         r.mutable_grant()->set_grantee(f.bystander.name);
          r.mutable_grant()->add_documents(s.crisis);
          r.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
          r.mutable_grant()->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) +
@@ -404,6 +402,13 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
            EXPECT_TRUE(s.person.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
          }
          return grant.status();
+       }},
+      // Anyone signed in may redeem a code; a made-up one is no one's.
+      {"PeopleService.AcceptGrantInvitation", "NF NF NF NF NF NF NF NF UA",
+       [](int, client::remote::RpcClient& c, Subject&) {
+         v1::AcceptGrantInvitationRequest r;
+         r.set_invitation_code("cgi_" + NewRandomToken(20));
+         return StatusOf(c.Call(&v1::PeopleService::Stub::AcceptGrantInvitation, r));
        }},
       {"PeopleService.ListGrants (a person's)", "OK PD NF PD NF PD NF NF UA",
        [](int, client::remote::RpcClient& c, Subject& s) {
@@ -418,10 +423,9 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(c.Call(&v1::PeopleService::Stub::ListGrants, r));
        }},
       {"PeopleService.RevokeGrant", "OK PD NF PD NF PD NF NF UA",
-       [&f](int, client::remote::RpcClient& c, Subject& s) {
+       [](int, client::remote::RpcClient& c, Subject& s) {
          v1::CreateGrantRequest g;
          g.set_parent(s.person.name);
-         g.mutable_grant()->set_grantee(f.bystander.name);
          g.mutable_grant()->add_documents(s.care);
          g.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
          auto grant = s.person.client->Call(&v1::PeopleService::Stub::CreateGrant, g);
@@ -448,6 +452,39 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
                s.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
          }
          return proxy.status();
+       }},
+      // On a new proxy set up by staff for the young person (15).
+      {"PeopleService.RecordCompetenceDecision", "PD OK NF PD NF PD NF NF UA",
+       [&f](int, client::remote::RpcClient& c, Subject&) -> absl::Status {
+         TestUser candidate = server_->CreateUser("Proxy awaiting a decision");
+         v1::CreateProxyAccessRequest setup;
+         setup.set_parent(f.young.person.name);
+         setup.mutable_proxy_access()->set_proxy(candidate.name);
+         setup.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+         auto proxy = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+         if (!proxy.ok()) return proxy.status();
+         v1::RecordCompetenceDecisionRequest r;
+         r.set_name(proxy->name());
+         r.set_decision(v1::COMPETENCE_DECISION_COMPETENT);
+         r.set_reason("can weigh it up");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::RecordCompetenceDecision, r));
+       }},
+      {"PeopleService.AcceptProxyAccess", "OK PD NF PD NF PD NF NF UA",
+       [&f](int, client::remote::RpcClient& c, Subject&) -> absl::Status {
+         TestUser candidate = server_->CreateUser("Proxy awaiting acceptance");
+         v1::CreateProxyAccessRequest setup;
+         setup.set_parent(f.young.person.name);
+         setup.mutable_proxy_access()->set_proxy(candidate.name);
+         setup.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+         auto proxy = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
+         if (!proxy.ok()) return proxy.status();
+         v1::AcceptProxyAccessRequest r;
+         r.set_name(proxy->name());
+         auto result = StatusOf(c.Call(&v1::PeopleService::Stub::AcceptProxyAccess, r));
+         v1::RefuseProxyAccessRequest refuse;  // leaves no active proxy behind
+         refuse.set_name(proxy->name());
+         (void)f.young.person.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse);
+         return result;
        }},
       {"PeopleService.ListProxyAccesses", "OK OK NF PD NF PD NF NF UA",
        [](int, client::remote::RpcClient& c, Subject& s) {
@@ -827,6 +864,15 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   auto proxy = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, setup);
   ASSERT_TRUE(proxy.ok()) << proxy.status();
   read.set_name(created->name());
+  // No access before a competence decision or the young person's own acceptance.
+  EXPECT_EQ(proxy->state(), v1::PROXY_STATE_AWAITING_COMPETENCE_DECISION);
+  EXPECT_EQ(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
+  v1::AcceptProxyAccessRequest accept;
+  accept.set_name(proxy->name());
+  auto accepted = young.client->Call(&v1::PeopleService::Stub::AcceptProxyAccess, accept);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->state(), v1::PROXY_STATE_ACTIVE);
   EXPECT_TRUE(parent.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
   refuse.set_name(proxy->name());
   auto refused = young.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse);
@@ -853,6 +899,129 @@ TEST_F(AccessMatrixTest, AYoungPersonCanReGrantProxyAccessAfterSixteenAndRefuseI
   EXPECT_EQ(self.status().code(), Code::kInvalidArgument) << self.status();
 }
 
+// Proxy access set up by staff for an under-16, through every transition of its state
+// machine (coplan.v1.ProxyState), over real gRPC: access only in ACTIVE.
+TEST_F(AccessMatrixTest, AStaffMadeProxyWaitsForACompetenceDecisionAndTheYoungPersonsAcceptance) {
+  TestUser young =
+      server_->CreateUser("Fourteen", {.birth_date = testing::BirthDateTurning(16, 700)});
+  TestUser mum = server_->CreateUser("Mum proxy");
+  TestUser dad = server_->CreateUser("Dad proxy");
+  TestUser clinician = server_->CreateUser("Dr Patel", {.clinician = true});
+  TestUser outsider = server_->CreateUser("Dr Other", {.clinician = true});
+  testing::JoinCareTeam(*server_, young, clinician);
+  const v1::Plan plan = testing::CreateCrisisPlan(young);
+  auto reads = [&](const TestUser& who) {
+    v1::GetPlanRequest get;
+    get.set_name(plan.name());
+    return who.client->Call(&v1::PlanService::Stub::GetPlan, get).status().code();
+  };
+  auto set_up = [&](const TestUser& proxy) {
+    v1::CreateProxyAccessRequest request;
+    request.set_parent(young.name);
+    request.mutable_proxy_access()->set_proxy(proxy.name);
+    request.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+    return server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, request);
+  };
+
+  // Created by staff: waiting for a decision, no access.
+  auto mums = set_up(mum);
+  ASSERT_TRUE(mums.ok()) << mums.status();
+  EXPECT_EQ(mums->state(), v1::PROXY_STATE_AWAITING_COMPETENCE_DECISION);
+  EXPECT_EQ(reads(mum), Code::kNotFound);
+  // Only a clinician of the care team decides, with a reason; not an administrator.
+  EXPECT_EQ(testing::DecideCompetence(outsider, mums->name(), false).status().code(),
+            Code::kNotFound);
+  v1::RecordCompetenceDecisionRequest by_admin;
+  by_admin.set_name(mums->name());
+  by_admin.set_decision(v1::COMPETENCE_DECISION_NOT_COMPETENT);
+  by_admin.set_reason("admin says so");
+  EXPECT_EQ(server_->admin()
+                .Call(&v1::PeopleService::Stub::RecordCompetenceDecision, by_admin)
+                .status()
+                .code(),
+            Code::kPermissionDenied);
+  v1::RecordCompetenceDecisionRequest no_reason = by_admin;
+  no_reason.set_reason("  ");
+  auto refused =
+      clinician.client->Call(&v1::PeopleService::Stub::RecordCompetenceDecision, no_reason);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("reason"));
+  v1::RecordCompetenceDecisionRequest no_decision = by_admin;
+  no_decision.set_decision(v1::COMPETENCE_DECISION_UNSPECIFIED);
+  EXPECT_EQ(clinician.client->Call(&v1::PeopleService::Stub::RecordCompetenceDecision, no_decision)
+                .status()
+                .code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(reads(mum), Code::kNotFound);
+
+  // "Competent": waits for the young person; their acceptance makes it active.
+  auto competent = testing::DecideCompetence(clinician, mums->name(), true);
+  ASSERT_TRUE(competent.ok()) << competent.status();
+  EXPECT_EQ(competent->state(), v1::PROXY_STATE_AWAITING_ACCEPTANCE);
+  EXPECT_EQ(competent->competence(), v1::COMPETENCE_DECISION_COMPETENT);
+  EXPECT_FALSE(competent->competence_reason().empty());
+  EXPECT_EQ(competent->competence_decided_by(), clinician.name);
+  EXPECT_EQ(reads(mum), Code::kNotFound);
+  v1::AcceptProxyAccessRequest accept;
+  accept.set_name(mums->name());
+  EXPECT_EQ(mum.client->Call(&v1::PeopleService::Stub::AcceptProxyAccess, accept).status().code(),
+            Code::kNotFound)
+      << "only the young person accepts";
+  auto accepted = young.client->Call(&v1::PeopleService::Stub::AcceptProxyAccess, accept);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->state(), v1::PROXY_STATE_ACTIVE);
+  EXPECT_TRUE(accepted->has_accept_time());
+  EXPECT_EQ(reads(mum), Code::kOk);
+
+  // "Not competent": active at once; judged competent later, it waits again and an open
+  // watch ends.
+  auto dads = set_up(dad);
+  ASSERT_TRUE(dads.ok()) << dads.status();
+  auto not_competent = testing::DecideCompetence(clinician, dads->name(), false);
+  ASSERT_TRUE(not_competent.ok()) << not_competent.status();
+  EXPECT_EQ(not_competent->state(), v1::PROXY_STATE_ACTIVE);
+  EXPECT_EQ(reads(dad), Code::kOk);
+  {
+    testing::WatchCollector watch(*dad.client, plan.name());
+    ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
+    auto reassessed = testing::DecideCompetence(clinician, dads->name(), true);
+    ASSERT_TRUE(reassessed.ok()) << reassessed.status();
+    EXPECT_EQ(reassessed->state(), v1::PROXY_STATE_AWAITING_ACCEPTANCE);
+    ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(5)));
+    EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_EQ(reads(dad), Code::kNotFound);
+
+  // The young person refuses, in any state; a decision cannot revive it.
+  v1::RefuseProxyAccessRequest refuse;
+  refuse.set_name(dads->name());
+  auto gone = young.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse);
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_EQ(gone->state(), v1::PROXY_STATE_REFUSED);
+  EXPECT_EQ(testing::DecideCompetence(clinician, dads->name(), false).status().code(),
+            Code::kFailedPrecondition);
+  accept.set_name(dads->name());
+  EXPECT_EQ(young.client->Call(&v1::PeopleService::Stub::AcceptProxyAccess, accept).status().code(),
+            Code::kFailedPrecondition);
+  refuse.set_name(mums->name());
+  ASSERT_TRUE(young.client->Call(&v1::PeopleService::Stub::RefuseProxyAccess, refuse).ok());
+  EXPECT_EQ(reads(mum), Code::kNotFound);
+  // (At 16 every proxy set up by staff is suspended: clock_rules_e2e_test.)
+}
+
+// Separation of duties: no one administers accounts and sees records as a clinician.
+TEST_F(AccessMatrixTest, AnAdministratorCannotAlsoBeAClinician) {
+  v1::CreatePersonRequest both;
+  both.mutable_person()->set_display_name("Admin and clinician");
+  both.mutable_person()->set_administrator(true);
+  both.mutable_person()->set_clinician(true);
+  auto refused = server_->admin().Call(&v1::PeopleService::Stub::CreatePerson, both);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("person.clinician"));
+  both.mutable_person()->set_administrator(false);
+  EXPECT_TRUE(server_->admin().Call(&v1::PeopleService::Stub::CreatePerson, both).ok());
+}
+
 TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   TestUser person = server_->CreateUser("Riley");
   TestUser mum = server_->CreateUser("Mum");
@@ -872,12 +1041,7 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   auto plan = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
   ASSERT_TRUE(plan.ok()) << plan.status();
   for (const TestUser* carer : {&mum, &dad}) {
-    v1::CreateGrantRequest grant;
-    grant.set_parent(person.name);
-    grant.mutable_grant()->set_grantee(carer->name);
-    grant.mutable_grant()->add_documents(plan->name());
-    grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
-    ASSERT_TRUE(person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+    ASSERT_FALSE(testing::Grant(person, *carer, plan->name(), v1::ACCESS_LEVEL_EDIT).empty());
   }
   v1::GetPlanRequest get;
   get.set_name(plan->name());
@@ -929,6 +1093,101 @@ TEST_F(AccessMatrixTest, WithheldInformationIsHiddenFromTheNamedPeopleOnly) {
   EXPECT_NE(dump.find("stop eating"), std::string::npos);
 }
 
+// Ids cannot be tried out: a grant names only someone the person already has a
+// relationship with, and the answer for anyone else is the same whether the id exists or
+// not. Everyone else is invited: the code works once, for whoever redeems it first, and
+// until then gives no access.
+TEST_F(AccessMatrixTest, GrantsToSomeoneNewAreByInvitationOnly) {
+  TestUser person = server_->CreateUser("Robin");
+  TestUser clinician = server_->CreateUser("Dr Okoro", {.clinician = true});
+  TestUser carer = server_->CreateUser("Sam, Robin's aunt");
+  TestUser other = server_->CreateUser("Someone else");
+  testing::JoinCareTeam(*server_, person, clinician);
+  const v1::Plan plan = testing::CreateCrisisPlan(person);
+  auto grant_to = [&](const std::string& grantee) {
+    v1::CreateGrantRequest r;
+    r.set_parent(person.name);
+    r.mutable_grant()->set_grantee(grantee);
+    r.mutable_grant()->add_documents(plan.name());
+    r.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+    return person.client->Call(&v1::PeopleService::Stub::CreateGrant, r);
+  };
+  auto existing = grant_to(carer.name);
+  auto unknown = grant_to("people/no-such-person");
+  ASSERT_FALSE(existing.ok());
+  EXPECT_EQ(existing.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(existing.status().message(), unknown.status().message());
+  EXPECT_EQ(existing.status().code(), unknown.status().code());
+  EXPECT_TRUE(grant_to(clinician.name).ok()) << "the care team is a relationship";
+
+  v1::CreateGrantRequest invite;
+  invite.set_parent(person.name);
+  invite.mutable_grant()->add_documents(plan.name());
+  invite.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
+  auto invitation = person.client->Call(&v1::PeopleService::Stub::CreateGrant, invite);
+  ASSERT_TRUE(invitation.ok()) << invitation.status();
+  EXPECT_EQ(invitation->state(), v1::GRANT_STATE_INVITED);
+  EXPECT_TRUE(invitation->grantee().empty());
+  // At least 128 bits: 20 random bytes after the prefix.
+  EXPECT_GE(invitation->invitation_code().size(), 4u + 27u);
+  EXPECT_GT(invitation->invitation_expire_time().seconds(), absl::ToUnixSeconds(absl::Now()));
+  // Until accepted it gives no access, and the person sees it waiting.
+  v1::GetPlanRequest read;
+  read.set_name(plan.name());
+  EXPECT_EQ(carer.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
+  v1::ListGrantsRequest mine;
+  mine.set_parent(person.name);
+  auto listed = person.client->Call(&v1::PeopleService::Stub::ListGrants, mine);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  bool waiting = false;
+  for (const auto& grant : listed->grants()) {
+    if (grant.name() == invitation->name()) {
+      waiting = grant.state() == v1::GRANT_STATE_INVITED;
+      EXPECT_TRUE(grant.invitation_code().empty()) << "the code is shown once";
+    }
+  }
+  EXPECT_TRUE(waiting);
+
+  v1::AcceptGrantInvitationRequest accept;
+  accept.set_invitation_code(invitation->invitation_code());
+  EXPECT_EQ(
+      person.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept).status().code(),
+      Code::kNotFound)
+      << "not one's own";
+  auto accepted = carer.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->grantee(), carer.name);
+  EXPECT_EQ(accepted->state(), v1::GRANT_STATE_ACTIVE);
+  EXPECT_TRUE(accepted->has_accept_time());
+  EXPECT_TRUE(carer.client->Call(&v1::PlanService::Stub::GetPlan, read).ok());
+  // Once only.
+  EXPECT_EQ(
+      other.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept).status().code(),
+      Code::kNotFound);
+  EXPECT_EQ(other.client->Call(&v1::PlanService::Stub::GetPlan, read).status().code(),
+            Code::kNotFound);
+  // Now a relationship: the person may name the carer directly.
+  EXPECT_TRUE(grant_to(carer.name).ok());
+
+  // A revoked invitation cannot be redeemed, nor one given a past expiry.
+  auto second = person.client->Call(&v1::PeopleService::Stub::CreateGrant, invite);
+  ASSERT_TRUE(second.ok());
+  v1::RevokeGrantRequest revoke;
+  revoke.set_name(second->name());
+  ASSERT_TRUE(person.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
+  accept.set_invitation_code(second->invitation_code());
+  EXPECT_EQ(
+      other.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept).status().code(),
+      Code::kNotFound);
+  v1::CreateGrantRequest too_long = invite;
+  too_long.mutable_grant()->mutable_invitation_expire_time()->set_seconds(
+      absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 31)));
+  auto refused = person.client->Call(&v1::PeopleService::Stub::CreateGrant, too_long);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("30 days"));
+}
+
 TEST_F(AccessMatrixTest, OnlyThePersonSaysWhatIsWithheld) {
   TestUser person = server_->CreateUser("Morgan");
   TestUser clinician = server_->CreateUser("Dr Shah", {.clinician = true});
@@ -974,12 +1233,7 @@ TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom)
   withholding->add_withheld_from(mum.name);
   auto plan = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  v1::CreateGrantRequest grant;
-  grant.set_parent(person.name);
-  grant.mutable_grant()->set_grantee(mum.name);
-  grant.mutable_grant()->add_documents(plan->name());
-  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
-  ASSERT_TRUE(person.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+  ASSERT_FALSE(testing::Grant(person, mum, plan->name(), v1::ACCESS_LEVEL_EDIT).empty());
   v1::GetPlanRequest get;
   get.set_name(plan->name());
   auto as_mum = mum.client->Call(&v1::PlanService::Stub::GetPlan, get);

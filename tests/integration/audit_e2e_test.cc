@@ -254,6 +254,37 @@ TEST_F(AuditTest, AStreamsReadsAreAuditedAsTheRevisionRangesItDelivered) {
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
 }
 
+// Whoever is given access to the person's records, and by whom, is in the person's own
+// log: "Dr Lee was given access to your records by <administrator>".
+TEST_F(AuditTest, ThePersonSeesWhoWasGivenAccessToTheirRecordsAndByWhom) {
+  ASSERT_FALSE(testing::Grant(person_, stranger_, plan_, v1::ACCESS_LEVEL_READ).empty());
+  v1::ListAccessEventsRequest list;
+  list.set_parent(person_.name);
+  list.set_page_size(500);
+  auto events = person_.client->Call(&v1::AuditService::Stub::ListAccessEvents, list);
+  ASSERT_TRUE(events.ok()) << events.status();
+  const v1::AccessEvent* joined = nullptr;
+  const v1::AccessEvent* accepted = nullptr;
+  const v1::AccessEvent* invited = nullptr;
+  for (const auto& event : events->events()) {
+    if (event.method() == "coplan.v1.PeopleService/CreateCareTeamMember") joined = &event;
+    if (event.method() == "coplan.v1.PeopleService/AcceptGrantInvitation") accepted = &event;
+    if (event.method() == "coplan.v1.PeopleService/CreateGrant") invited = &event;
+  }
+  ASSERT_NE(joined, nullptr);
+  EXPECT_EQ(joined->access_given_to(), clinician_.name);
+  EXPECT_EQ(joined->access_given_to_display_name(), "Dr Lee");
+  EXPECT_NE(joined->actor(), clinician_.name);  // the administrator who added them
+  EXPECT_FALSE(joined->actor_display_name().empty());
+  ASSERT_NE(accepted, nullptr);
+  EXPECT_EQ(accepted->access_given_to(), stranger_.name);
+  EXPECT_EQ(accepted->actor(), stranger_.name);
+  ASSERT_NE(invited, nullptr);
+  EXPECT_TRUE(invited->access_given_to().empty()) << "an invitation gives no one access yet";
+  auto verified = Verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+}
+
 TEST_F(AuditTest, AReadAndARefusalAreInTheTrailBeforeTheirAnswers) {
   ASSERT_TRUE(Read(*clinician_.client).ok());
   EXPECT_EQ(

@@ -132,13 +132,15 @@ TEST_F(ClockRulesTest, AGuardiansAccessIsSuspendedAtMidnightOfTheSixteenthBirthd
   TestUser young = server_->CreateUser("Sam", {.birth_date = testing::Date(2010, 7, 1)});
   TestUser parent = server_->CreateUser("Parent");
   const v1::Plan plan = testing::CreateCrisisPlan(young);
+  TestUser clinician = server_->CreateUser("Dr Mills", {.clinician = true});
+  testing::JoinCareTeam(*server_, young, clinician);
+  EXPECT_EQ(
+      testing::ActiveStaffProxy(*server_, young, parent, clinician, v1::ACCESS_LEVEL_READ).state(),
+      v1::PROXY_STATE_ACTIVE);
   v1::CreateProxyAccessRequest proxy;
   proxy.set_parent(young.name);
   proxy.mutable_proxy_access()->set_proxy(parent.name);
   proxy.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
-  auto created = server_->admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, proxy);
-  ASSERT_TRUE(created.ok()) << created.status();
-  EXPECT_EQ(created->state(), v1::PROXY_STATE_ACTIVE);
 
   clock_.Set(InLondon(2026, 6, 30, 23, 59));
   EXPECT_EQ(ReadPlan(*parent.client, plan.name()), Code::kOk);

@@ -387,12 +387,7 @@ TEST_F(EditingTest, SignOffShowsTheAgreedRevisionAndWhenItIsOutOfDate) {
   EXPECT_EQ(sign(*alex_.client, 1).status().code(), absl::StatusCode::kFailedPrecondition);
 
   TestUser carer = server_->CreateUser("Jordan");
-  v1::CreateGrantRequest grant;
-  grant.set_parent(alex_.name);
-  grant.mutable_grant()->set_grantee(carer.name);
-  grant.mutable_grant()->add_documents(plan_);
-  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_EDIT);
-  ASSERT_TRUE(alex_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant).ok());
+  ASSERT_FALSE(testing::Grant(alex_, carer, plan_, v1::ACCESS_LEVEL_EDIT).empty());
   EXPECT_EQ(sign(*carer.client, 2).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
@@ -635,13 +630,8 @@ TEST_F(EditingTest, AWatchReaderResumesBySelfAfterTheServerEndsASlowStream) {
 
 TEST_F(EditingTest, RevokingAGrantEndsTheGranteesStreamAndNextCall) {
   TestUser carer = server_->CreateUser("Jordan");
-  v1::CreateGrantRequest grant;
-  grant.set_parent(alex_.name);
-  grant.mutable_grant()->set_grantee(carer.name);
-  grant.mutable_grant()->add_documents(plan_);
-  grant.mutable_grant()->set_access(v1::ACCESS_LEVEL_READ);
-  auto granted = alex_.client->Call(&v1::PeopleService::Stub::CreateGrant, grant);
-  ASSERT_TRUE(granted.ok()) << granted.status();
+  const std::string granted = testing::Grant(alex_, carer, plan_, v1::ACCESS_LEVEL_READ);
+  ASSERT_FALSE(granted.empty());
   WatchCollector watch(*carer.client, plan_);
   ASSERT_TRUE(watch.WaitFor([](const auto& events) { return !events.empty(); }));
   // A reader cannot edit.
@@ -649,7 +639,7 @@ TEST_F(EditingTest, RevokingAGrantEndsTheGranteesStreamAndNextCall) {
             absl::StatusCode::kPermissionDenied);
 
   v1::RevokeGrantRequest revoke;
-  revoke.set_name(granted->name());
+  revoke.set_name(granted);
   ASSERT_TRUE(alex_.client->Call(&v1::PeopleService::Stub::RevokeGrant, revoke).ok());
   ASSERT_TRUE(watch.WaitForEnd(absl::Seconds(10)));
   EXPECT_EQ(watch.status().error_code(), grpc::StatusCode::NOT_FOUND);
@@ -838,7 +828,9 @@ TEST_F(EditingTest, RandomConcurrentEditsKeepHistoryReplayAndWatchersConsistent)
   std::vector<int64_t> expected;
   for (int64_t r = 2; r <= last; ++r) expected.push_back(r);
   for (auto& watcher : watchers) {
-    ASSERT_TRUE(watcher->WaitForRevision(last, absl::Seconds(20)));
+    ASSERT_TRUE(watcher->WaitForRevision(last, absl::Seconds(20)))
+        << "the watch ended: " << watcher->status().error_code() << " "
+        << watcher->status().error_message();
     EXPECT_EQ(watcher->change_revisions(), expected);
     // Applying what the watcher received to its snapshot gives the final document.
     auto events = watcher->events();

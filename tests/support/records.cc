@@ -81,15 +81,53 @@ void JoinCareTeam(TestServer& server, const TestUser& person, const TestUser& cl
 
 std::string Grant(TestUser& person, const TestUser& grantee, const std::string& document,
                   v1::AccessLevel access, std::optional<absl::Time> expire_time) {
+  v1::Grant grant;
+  grant.add_documents(document);
+  grant.set_access(access);
+  if (expire_time) *grant.mutable_expire_time() = ToTimestamp(*expire_time);
+  return Grant(person, grantee, std::move(grant));
+}
+
+std::string Grant(TestUser& person, const TestUser& grantee, v1::Grant grant) {
+  // By invitation, as with anyone the person has no relationship with yet.
   v1::CreateGrantRequest request;
   request.set_parent(person.name);
-  request.mutable_grant()->set_grantee(grantee.name);
-  request.mutable_grant()->add_documents(document);
-  request.mutable_grant()->set_access(access);
-  if (expire_time) *request.mutable_grant()->mutable_expire_time() = ToTimestamp(*expire_time);
-  auto grant = person.client->Call(&v1::PeopleService::Stub::CreateGrant, request);
+  *request.mutable_grant() = std::move(grant);
+  auto invitation = person.client->Call(&v1::PeopleService::Stub::CreateGrant, request);
+  EXPECT_TRUE(invitation.ok()) << invitation.status();
+  if (!invitation.ok()) return "";
+  v1::AcceptGrantInvitationRequest accept;
+  accept.set_invitation_code(invitation->invitation_code());
+  auto grant = grantee.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept);
   EXPECT_TRUE(grant.ok()) << grant.status();
   return grant.ok() ? grant->name() : "";
+}
+
+v1::ProxyAccess ActiveStaffProxy(TestServer& server, const TestUser& young,
+                                 const TestUser& guardian, const TestUser& clinician,
+                                 v1::AccessLevel access) {
+  v1::CreateProxyAccessRequest request;
+  request.set_parent(young.name);
+  request.mutable_proxy_access()->set_proxy(guardian.name);
+  request.mutable_proxy_access()->set_access(access);
+  auto created = server.admin().Call(&v1::PeopleService::Stub::CreateProxyAccess, request);
+  EXPECT_TRUE(created.ok()) << created.status();
+  if (!created.ok()) return {};
+  EXPECT_EQ(created->state(), v1::PROXY_STATE_AWAITING_COMPETENCE_DECISION);
+  auto decided = DecideCompetence(clinician, created->name(), /*competent=*/false);
+  EXPECT_TRUE(decided.ok()) << decided.status();
+  return decided.ok() ? *decided : *created;
+}
+
+absl::StatusOr<v1::ProxyAccess> DecideCompetence(const TestUser& clinician,
+                                                 const std::string& proxy_access, bool competent) {
+  v1::RecordCompetenceDecisionRequest request;
+  request.set_name(proxy_access);
+  request.set_decision(competent ? v1::COMPETENCE_DECISION_COMPETENT
+                                 : v1::COMPETENCE_DECISION_NOT_COMPETENT);
+  request.set_reason(competent ? "understands what sharing with a parent means and can weigh it"
+                               : "cannot yet weigh up what sharing their records means");
+  return clinician.client->Call(&v1::PeopleService::Stub::RecordCompetenceDecision, request);
 }
 
 std::vector<v1::Revision> History(client::remote::RpcClient& client, const std::string& name) {

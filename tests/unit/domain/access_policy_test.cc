@@ -32,15 +32,46 @@ const DocumentRef kCrisisPlan{v1::DOCUMENT_KIND_CRISIS_PLAN, "plans/crisis"};
 
 TEST(AccessPolicyTest, ProxyAccessEndsAtSixteenUnlessTheYoungPersonGrantedIt) {
   const absl::CivilDay today(2026, 6, 15);
-  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 16), today),
+  const ProxyStanding not_competent{false, false, false, false};
+  EXPECT_EQ(ProxyStateOn(not_competent, absl::CivilDay(2010, 6, 16), today),
             v1::PROXY_STATE_ACTIVE);  // 15
-  EXPECT_EQ(ProxyStateOn(false, false, absl::CivilDay(2010, 6, 15), today),
+  EXPECT_EQ(ProxyStateOn(not_competent, absl::CivilDay(2010, 6, 15), today),
             v1::PROXY_STATE_SUSPENDED_AT_16);  // 16 today
-  EXPECT_EQ(ProxyStateOn(true, false, absl::CivilDay(2010, 6, 15), today), v1::PROXY_STATE_ACTIVE);
-  EXPECT_EQ(ProxyStateOn(false, true, absl::CivilDay(2012, 1, 1), today), v1::PROXY_STATE_REFUSED);
-  EXPECT_EQ(ProxyStateOn(false, false, std::nullopt, today), v1::PROXY_STATE_SUSPENDED_AT_16);
+  EXPECT_EQ(ProxyStateOn({true, false}, absl::CivilDay(2010, 6, 15), today),
+            v1::PROXY_STATE_ACTIVE);
+  EXPECT_EQ(ProxyStateOn({false, true, false}, absl::CivilDay(2012, 1, 1), today),
+            v1::PROXY_STATE_REFUSED);
+  EXPECT_EQ(ProxyStateOn(not_competent, std::nullopt, today), v1::PROXY_STATE_SUSPENDED_AT_16);
   EXPECT_EQ(AgeOn(absl::CivilDay(2008, 2, 29), absl::CivilDay(2026, 2, 28)), 17);
   EXPECT_EQ(AgeOn(absl::CivilDay(2008, 2, 29), absl::CivilDay(2026, 3, 1)), 18);
+}
+
+// Set up by staff for an under-16: every state of the competence state machine.
+TEST(AccessPolicyTest, AStaffMadeProxyFollowsTheCompetenceDecisionAndTheYoungPersonsAcceptance) {
+  const absl::CivilDay today(2026, 6, 15);
+  const absl::CivilDay fifteen(2010, 6, 16);
+  auto state = [&](std::optional<bool> competent, bool accepted, bool refused = false) {
+    return ProxyStateOn({false, refused, competent, accepted}, fifteen, today);
+  };
+  EXPECT_EQ(state(std::nullopt, false), v1::PROXY_STATE_AWAITING_COMPETENCE_DECISION);
+  EXPECT_EQ(state(false, false), v1::PROXY_STATE_ACTIVE);  // not competent
+  EXPECT_EQ(state(true, false), v1::PROXY_STATE_AWAITING_ACCEPTANCE);
+  EXPECT_EQ(state(true, true), v1::PROXY_STATE_ACTIVE);
+  EXPECT_EQ(state(std::nullopt, true), v1::PROXY_STATE_ACTIVE);  // accepted before a decision
+  for (std::optional<bool> competent :
+       {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
+    EXPECT_EQ(state(competent, false, /*refused=*/true), v1::PROXY_STATE_REFUSED);
+    EXPECT_EQ(ProxyStateOn({false, false, competent, true}, absl::CivilDay(2010, 6, 15), today),
+              v1::PROXY_STATE_SUSPENDED_AT_16);
+  }
+  // Only an active proxy gives access.
+  AccessFacts facts = Facts("guardian", "young");
+  facts.subject.birth_date = fifteen;
+  facts.subject.proxies.push_back({"guardian", v1::ACCESS_LEVEL_EDIT, false, true, false});
+  const absl::Time now = UkTime(2026, 6, 15, 12);
+  EXPECT_FALSE(PermissionsForDocument(facts, kCrisisPlan, now).read);
+  facts.subject.proxies[0].accepted = true;
+  EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, now).read);
 }
 
 TEST(AccessPolicyTest, GrantsCoverNamedDocumentsOrKindsAndNeverDeletion) {
@@ -77,7 +108,8 @@ TEST(AccessPolicyTest, ADeletedDocumentIsReadOnlyByThePersonAndTheCareTeam) {
   EXPECT_FALSE(PermissionsForDocument(carer, deleted, today).edit);
   AccessFacts guardian = Facts("guardian", "young");
   guardian.subject.birth_date = absl::CivilDay(2015, 1, 1);
-  guardian.subject.proxies.push_back({"guardian", v1::ACCESS_LEVEL_EDIT, false});
+  guardian.subject.proxies.push_back(
+      {"guardian", v1::ACCESS_LEVEL_EDIT, false, /*judged_competent=*/false});
   EXPECT_FALSE(PermissionsForDocument(guardian, deleted, today).read);
   EXPECT_TRUE(PermissionsForDocument(Facts("person", "person"), deleted, today).read);
   AccessFacts clinician = Facts("c", "person");
@@ -117,7 +149,8 @@ TEST(AccessPolicyTest, AGrantEndsAtItsExpiryInstantNotTheNextDay) {
 TEST(AccessPolicyTest, GuardianAccessEndsAtUkMidnightOfTheSixteenthBirthday) {
   AccessFacts facts = Facts("guardian", "young-person");
   facts.subject.birth_date = absl::CivilDay(2010, 7, 1);
-  facts.subject.proxies.push_back({"x", v1::ACCESS_LEVEL_EDIT, /*granted_by_person=*/false});
+  facts.subject.proxies.push_back({"x", v1::ACCESS_LEVEL_EDIT, /*granted_by_person=*/false,
+                                   /*judged_competent=*/false});
   // 30 June 2026, 23:59:59 in London (British Summer Time): still 15.
   EXPECT_TRUE(PermissionsForDocument(facts, kCrisisPlan, UkTime(2026, 6, 30, 23, 59, 59)).edit);
   // One second later the young person is 16: staff-made proxy access is suspended.
@@ -151,7 +184,8 @@ TEST(AccessPolicyTest, ReadAccessEndsAtTheFirstTimedChangeThatTakesItAway) {
 
   AccessFacts guardian = Facts("guardian", "young");
   guardian.subject.birth_date = absl::CivilDay(2010, 7, 1);
-  guardian.subject.proxies.push_back({"x", v1::ACCESS_LEVEL_READ, false});
+  guardian.subject.proxies.push_back(
+      {"x", v1::ACCESS_LEVEL_READ, false, /*judged_competent=*/false});
   EXPECT_EQ(ReadAccessEndsAt(guardian, kCrisisPlan, now), UkTime(2026, 7, 1, 0));
   // Nothing timed ends the person's own access; none is none.
   EXPECT_FALSE(ReadAccessEndsAt(Facts("person", "person"), kCrisisPlan, now).has_value());

@@ -478,6 +478,15 @@ absl::Status ValidateDocument(const Message& document, absl::string_view documen
   return absl::OkStatus();
 }
 
+absl::Status ValidateVisible(const Message& document, const std::vector<std::string>& hidden,
+                             absl::string_view document_field) {
+  if (hidden.empty()) return ValidateDocument(document, document_field);
+  std::unique_ptr<Message> visible(document.New());
+  visible->CopyFrom(document);
+  RemovePaths(*visible, hidden);
+  return ValidateDocument(*visible, document_field);
+}
+
 absl::StatusOr<EditOutcome> ApplyEditBatch(
     Message& document, const google::protobuf::RepeatedPtrField<EditOperation>& operations,
     const std::vector<PriorChange>& changes_since_base, int64_t current_revision,
@@ -494,6 +503,21 @@ absl::StatusOr<EditOutcome> ApplyEditBatch(
   for (int i = 0; i < operations.size(); ++i) {
     COPLAN_RETURN_IF_ERROR(applier.Apply(i, operations[i], outcome));
     absl::Status valid = ValidateDocument(document);
+    if (!valid.ok() && !view.hidden.empty()) {
+      // Said as the writer sees the document, so that the error's items, counts and sizes
+      // are of what they can see; if only the parts withheld from them make it fail, it is
+      // refused without saying more.
+      absl::Status seen = ValidateVisible(document, view.hidden);
+      if (seen.ok()) {
+        absl::Status refused = PermissionDeniedError(absl::StrCat(
+            "operations[", i,
+            "] cannot be made because of information the person prefers not to share with you"));
+        AttachErrorInfo(refused, reason::kFailedPrecondition,
+                        {{"operation_index", absl::StrCat(i)}});
+        return refused;
+      }
+      valid = seen;
+    }
     if (!valid.ok()) {
       // Keep the document paths of the violations; say which operation caused them.
       absl::Status out(valid.code(), absl::StrCat("operations[", i, "]: ", valid.message()));

@@ -65,7 +65,9 @@ inline constexpr int kMaxOperationsPerBatch = 100;
 inline constexpr int64_t kMaxRevisionsToMergeAcross = 1000;
 
 // Items withheld from the caller behave as if they did not exist (they cannot be named,
-// anchored to or seen in a conflict's current value).
+// anchored to or seen in a conflict's current value). A document an operation makes
+// invalid is described as the caller sees it (ValidateVisible), and refused with
+// PERMISSION_DENIED without more when only the parts withheld from them make it so.
 absl::StatusOr<EditOutcome> ApplyEditBatch(
     google::protobuf::Message& document,
     const google::protobuf::RepeatedPtrField<coplan::v1::EditOperation>& operations,
@@ -86,6 +88,12 @@ absl::Status ReplayOperations(
 // parts withheld from them.
 absl::Status ValidateDocument(const google::protobuf::Message& document,
                               absl::string_view document_field = "");
+
+// ValidateDocument on the document as a writer sees it: without the `hidden` parts
+// (withheld from them), so that no error counts, sizes or positions what they cannot see.
+absl::Status ValidateVisible(const google::protobuf::Message& document,
+                             const std::vector<std::string>& hidden,
+                             absl::string_view document_field = "");
 
 // The size limit of a document message, from its max_serialized_bytes option.
 size_t MaxDocumentBytes(const google::protobuf::Descriptor& document);

@@ -1,6 +1,7 @@
 #include "server/service/document_service.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,33 @@ namespace coplan {
 namespace {
 
 using google::protobuf::Message;
+
+// Checks a change as its writer sees the document: with the parts withheld from them
+// removed, so that an error's items, counts and sizes are of what they can see. A change
+// that passes there but fails on the whole document can only fail because of a withheld
+// part: it is refused without saying more, and the attempt is audited (a probe of what is
+// withheld must leave a trace in the person's log).
+absl::Status CheckAsTheWriterSees(const OpenDocument& open, const Message& document,
+                                  CallAudit& audit, const DocumentName& name,
+                                  const std::function<absl::Status(const Message&)>& check) {
+  absl::Status whole = check(document);
+  if (whole.ok() || open.can.see_withholdings || open.withheld.empty()) return whole;
+  std::unique_ptr<Message> visible(document.New());
+  visible->CopyFrom(document);
+  RemovePaths(*visible, open.withheld);
+  COPLAN_RETURN_IF_ERROR(check(*visible));
+  return audit.Deny(name.person_id, v1::AUDIT_ACTION_UPDATE, FormatDocumentName(name),
+                    PermissionDeniedError("the change cannot be made because of information "
+                                          "the person prefers not to share with you"));
+}
+
+// A refusal to write a withheld part is audited: it tells the writer that something is
+// withheld, so it is a probe as much as a mistake.
+absl::Status AuditedIfWithheld(absl::Status status, CallAudit& audit, const DocumentName& name) {
+  if (status.code() != absl::StatusCode::kPermissionDenied) return status;
+  return audit.Deny(name.person_id, v1::AUDIT_ACTION_UPDATE, FormatDocumentName(name),
+                    std::move(status));
+}
 
 // ABORTED like an edit conflict (the client retries at a higher level: it rebases the batch
 // on a recent revision and sends it again), with ErrorInfo BASE_REVISION_TOO_OLD and the
@@ -339,15 +367,20 @@ absl::StatusOr<DocumentPtr> DocumentService::Update(const Caller& caller, Collec
                             ApplyUpdateMask(*stored, *request, mask, request_field));
     if (!nothing_sent ||
         (!open.can.see_withholdings && !WithheldUnchanged(*open.body, *stored, open.withheld))) {
-      return PermissionDeniedError(
-          "the change includes information the person prefers not to share with you");
+      return AuditedIfWithheld(
+          PermissionDeniedError(
+              "the change includes information the person prefers not to share with you"),
+          audit, name);
     }
-    COPLAN_RETURN_IF_ERROR(ValidateDocument(*stored, request_field));
+    COPLAN_RETURN_IF_ERROR(CheckAsTheWriterSees(open, *stored, audit, name, [&](const Message& m) {
+      return ValidateDocument(m, request_field);
+    }));
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(
         LoadContext(tx, *open.collection, *stored, open.facts, caller, &context));
-    COPLAN_RETURN_IF_ERROR(
-        PrefixFieldErrors(open.rules().Check(*stored, context), request_field + "."));
+    COPLAN_RETURN_IF_ERROR(CheckAsTheWriterSees(open, *stored, audit, name, [&](const Message& m) {
+      return PrefixFieldErrors(open.rules().Check(m, context), request_field + ".");
+    }));
     if (update.changed_paths.empty()) return absl::OkStatus();  // nothing to record
     changed = true;
     StoreRevision(tx, open, row, *stored, caller, v1::REVISION_KIND_UPDATE, update.operations,
@@ -459,13 +492,16 @@ absl::StatusOr<v1::EditDocumentResponse> DocumentService::Edit(
     view.may_write =
         WithholdingWriteRule(*working, caller.person_name(), open.can.see_withholdings);
     view.hidden = open.withheld;
-    COPLAN_ASSIGN_OR_RETURN(
-        EditOutcome outcome,
-        ApplyEditBatch(*working, request.operations(), changes_since_base, row.revision, view));
+    auto applied =
+        ApplyEditBatch(*working, request.operations(), changes_since_base, row.revision, view);
+    if (!applied.ok()) return AuditedIfWithheld(applied.status(), audit, name);
+    EditOutcome outcome = std::move(applied).value();
     DocumentContext context;
     COPLAN_RETURN_IF_ERROR(
         LoadContext(tx, *open.collection, *working, open.facts, caller, &context));
-    COPLAN_RETURN_IF_ERROR(open.rules().Check(*working, context));
+    COPLAN_RETURN_IF_ERROR(CheckAsTheWriterSees(open, *working, audit, name, [&](const Message& m) {
+      return open.rules().Check(m, context);
+    }));
     StoreRevision(tx, open, row, *working, caller, v1::REVISION_KIND_EDIT, outcome.applied,
                   outcome.changed_paths, key, request_hash);
     audit.Write(tx, name.person_id, v1::AUDIT_ACTION_UPDATE, resource);

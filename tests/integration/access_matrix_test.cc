@@ -1220,6 +1220,80 @@ TEST_F(AccessMatrixTest, OnlyThePersonSaysWhatIsWithheld) {
   EXPECT_EQ(own->withholdings_size(), 1);
 }
 
+// What an error says counts only what the writer can see (which item, how many), and an
+// answer that depends on a withheld part is a refusal that says no more and is in the
+// person's access log, so that probing what is withheld leaves a trace.
+TEST_F(AccessMatrixTest, ErrorsCountOnlyWhatTheWriterSeesAndProbesOfWithheldPartsAreAudited) {
+  TestUser person = server_->CreateUser("Quinn");
+  TestUser mum = server_->CreateUser("Mum probing");
+  v1::CreatePlanRequest create;
+  create.set_parent(person.name);
+  auto* crisis = create.mutable_plan()->mutable_crisis_plan();
+  for (int i = 0; i < 30; ++i) {  // the most a plan may hold; the first withheld from mum
+    auto* contact = crisis->add_help_contacts();
+    contact->set_id(i == 0 ? "secret" : absl::StrCat("c", i));
+    contact->set_name(absl::StrCat("Contact ", i));
+  }
+  crisis->add_refusals_if_unwell()->set_text("no visits from my uncle");
+  auto* withholding = create.mutable_plan()->add_withholdings();
+  withholding->add_paths("crisis_plan.help_contacts[secret]");
+  withholding->add_paths("crisis_plan.refusals_if_unwell");
+  withholding->add_withheld_from(mum.name);
+  auto plan = person.client->Call(&v1::PlanService::Stub::CreatePlan, create);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_FALSE(testing::Grant(person, mum, plan->name(), v1::ACCESS_LEVEL_EDIT).empty());
+  auto edit = [&](const v1::EditOperation& op, const std::string& key) {
+    v1::EditDocumentRequest request;
+    request.set_name(plan->name());
+    request.set_base_revision(plan->revision());
+    request.set_idempotency_key(key);
+    *request.add_operations() = op;
+    return mum.client->Call(&v1::EditingService::Stub::EditDocument, request).status();
+  };
+
+  // Mum sees 29 contacts; a 30th would be one too many only because of the hidden one.
+  absl::Status full =
+      edit(testing::InsertOp("crisis_plan.help_contacts", R"({"name": "Sam"})"), "thirty-first");
+  EXPECT_EQ(full.code(), Code::kPermissionDenied) << full;
+  EXPECT_EQ(std::string(full.message()).find("31"), std::string::npos) << full;
+  EXPECT_EQ(std::string(full.message()).find("30"), std::string::npos) << full;
+  // An invalid contact is named by its place among the contacts mum sees (c1 is her first).
+  absl::Status too_long =
+      edit(testing::UpdateOp("crisis_plan.help_contacts[c1]",
+                             absl::StrCat(R"({"phone": ")", std::string(60, '0'), R"("})")),
+           "long-phone");
+  EXPECT_EQ(too_long.code(), Code::kInvalidArgument) << too_long;
+  EXPECT_NE(std::string(too_long.message()).find("help_contacts[0]"), std::string::npos)
+      << too_long;
+  // Writing a withheld field is refused; first in the batch or not, the answer is the same.
+  absl::Status probe =
+      edit(testing::SetOp("crisis_plan.refusals_if_unwell", "[]"), "probe-withheld");
+  EXPECT_EQ(probe.code(), Code::kPermissionDenied) << probe;
+
+  // Both refusals that depended on what is withheld are in Quinn's log, as mum's attempts.
+  v1::ListAccessEventsRequest list;
+  list.set_parent(person.name);
+  list.set_actor(mum.name);
+  list.set_page_size(500);
+  auto events = person.client->Call(&v1::AuditService::Stub::ListAccessEvents, list);
+  ASSERT_TRUE(events.ok()) << events.status();
+  int denied_edits = 0;
+  for (const auto& event : events->events()) {
+    if (event.method() == "coplan.v1.EditingService/EditDocument" &&
+        event.outcome() == v1::AUDIT_OUTCOME_DENIED) {
+      ++denied_edits;
+      EXPECT_EQ(event.resource(), plan->name());
+    }
+  }
+  EXPECT_EQ(denied_edits, 2);
+  // Nothing changed.
+  v1::GetPlanRequest get;
+  get.set_name(plan->name());
+  auto now = person.client->Call(&v1::PlanService::Stub::GetPlan, get);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->revision(), plan->revision());
+}
+
 TEST_F(AccessMatrixTest, WithheldItemsDoNotExistForTheWriterTheyAreWithheldFrom) {
   TestUser person = server_->CreateUser("Sasha");
   TestUser mum = server_->CreateUser("Mum");

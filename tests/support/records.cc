@@ -98,9 +98,9 @@ std::string Grant(TestUser& person, const TestUser& grantee, v1::Grant grant) {
   if (!invitation.ok()) return "";
   v1::AcceptGrantInvitationRequest accept;
   accept.set_invitation_code(invitation->invitation_code());
-  auto grant = grantee.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept);
-  EXPECT_TRUE(grant.ok()) << grant.status();
-  return grant.ok() ? grant->name() : "";
+  auto accepted = grantee.client->Call(&v1::PeopleService::Stub::AcceptGrantInvitation, accept);
+  EXPECT_TRUE(accepted.ok()) << accepted.status();
+  return accepted.ok() ? accepted->name() : "";
 }
 
 v1::ProxyAccess ActiveStaffProxy(TestServer& server, const TestUser& young,

@@ -613,12 +613,23 @@ absl::StatusOr<v1::ProxyAccess> PeopleService::CreateProxyAccess(
     }
     if (proxy_id == person_id)
       return InvalidFieldError("proxy_access.proxy", "cannot be the person themself");
-    auto proxy_person = store_.GetPerson(tx, proxy_id);
-    if (!proxy_person) return InvalidFieldError("proxy_access.proxy", "is not a known person");
+    // Administrators register people and may name anyone; anyone else names only someone
+    // already connected with the person, with one answer for an unknown id and a stranger,
+    // so that ids cannot be tried out (a grant by invitation makes the connection).
+    auto proxy_person = facts.actor.administrator || store_.HasRelationship(tx, person_id, proxy_id)
+                            ? store_.GetPerson(tx, proxy_id)
+                            : std::nullopt;
+    if (!proxy_person) {
+      return InvalidFieldError(
+          "proxy_access.proxy",
+          "is not someone already connected with the person (their care team, a proxy, or "
+          "someone they granted access); invite them with a grant first, or ask an "
+          "administrator");
+    }
     row.proxy_display_name = proxy_person->display_name();
     store_.InsertProxy(tx, row, caller.person_id);
-    // Set up by staff it gives no access yet: that is logged when it becomes active.
-    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource, row.granted_by_person ? proxy_id : "");
+    // Shown to the person as given to the proxy, even while it waits (staff-made).
+    audit.Write(tx, person_id, AUDIT_ACTION_GRANT, resource, proxy_id);
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));

@@ -217,6 +217,10 @@ class AccessMatrixTest : public ::testing::Test {
       young = MakeSubject("Young person", testing::BirthDateTurning(16, 10));
       sixteen = MakeSubject("Just sixteen", testing::BirthDateTurning(16, -10));
       for (Subject* subject : {&young, &sixteen}) {
+        // The bystander is connected with both (proxies are set up only for people who are).
+        ASSERT_FALSE(
+            testing::Grant(subject->person, bystander, subject->care, v1::ACCESS_LEVEL_READ)
+                .empty());
         v1::CreateCareTeamMemberRequest member;
         member.set_parent(subject->person.name);
         member.mutable_care_team_member()->set_clinician(clinician.name);
@@ -438,8 +442,12 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
        }},
       {"PeopleService.CreateProxyAccess", "OK OK NF PD NF PD NF NF UA",
        [](int, client::remote::RpcClient& c, Subject& s) {
-         // A new candidate each time: a refused proxy cannot be set up again by staff.
+         // A new candidate each time: a refused proxy cannot be set up again by staff. They
+         // are connected with the person first (an accepted grant): no one names a stranger.
          TestUser candidate = server_->CreateUser("Proxy candidate");
+         if (testing::Grant(s.person, candidate, s.crisis, v1::ACCESS_LEVEL_READ).empty()) {
+           return absl::InternalError("could not connect the candidate");
+         }
          v1::CreateProxyAccessRequest r;
          r.set_parent(s.person.name);
          r.mutable_proxy_access()->set_proxy(candidate.name);
@@ -1119,6 +1127,17 @@ TEST_F(AccessMatrixTest, GrantsToSomeoneNewAreByInvitationOnly) {
   EXPECT_EQ(existing.status().message(), unknown.status().message());
   EXPECT_EQ(existing.status().code(), unknown.status().code());
   EXPECT_TRUE(grant_to(clinician.name).ok()) << "the care team is a relationship";
+  // Proxies likewise: the same answer for a stranger and an id that does not exist.
+  auto proxy_to = [&](const std::string& proxy) {
+    v1::CreateProxyAccessRequest r;
+    r.set_parent(person.name);
+    r.mutable_proxy_access()->set_proxy(proxy);
+    r.mutable_proxy_access()->set_access(v1::ACCESS_LEVEL_READ);
+    return person.client->Call(&v1::PeopleService::Stub::CreateProxyAccess, r).status();
+  };
+  absl::Status stranger_proxy = proxy_to(other.name);
+  EXPECT_EQ(stranger_proxy.code(), Code::kInvalidArgument);
+  EXPECT_EQ(stranger_proxy.message(), proxy_to("people/no-such-person").message());
 
   v1::CreateGrantRequest invite;
   invite.set_parent(person.name);

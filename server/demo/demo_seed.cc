@@ -250,6 +250,7 @@ absl::Status SeedDemo(const DemoServices& services) {
   // Alex is 17: old enough that proxy access would need their own consent.
   const int alex_birth_year = static_cast<int>(TodayInUk(services.clock.Now()).year()) - 17;
   v1::Person alex = Person("Alex Morgan", alex_birth_year, 3, 14);
+  alex.set_nhs_number("9990000018");  // the 999 range is never issued: safe for a demo
   v1::Person okafor = Person("Dr Sam Okafor", 0, 0, 0);
   okafor.set_clinician(true);
   okafor.set_grid_author(true);

@@ -8,6 +8,7 @@
 #include "server/common/status_macros.h"
 #include "server/domain/access_policy.h"
 #include "server/domain/field_rules.h"
+#include "server/domain/nhs_number.h"
 #include "server/service/call_audit.h"
 #include "server/service/page_token.h"
 #include "server/service/people_views.h"
@@ -104,6 +105,10 @@ absl::StatusOr<v1::Person> PeopleService::CreatePerson(const Caller& caller,
   }
   if (IsSet(person.birth_date()) && ToCivilDay(person.birth_date()) > caller.today()) {
     return InvalidFieldError("person.birth_date", "is in the future");
+  }
+  if (!person.nhs_number().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(*person.mutable_nhs_number(),
+                            NormalizeNhsNumber(person.nhs_number(), "person.nhs_number"));
   }
   // Separation of duties: whoever administers accounts does not also see records as a
   // clinician, so no one registers themself into a care team.

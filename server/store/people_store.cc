@@ -68,12 +68,13 @@ ProxyRow ReadProxy(const pqxx::row& row) {
 PeopleStore::PeopleStore(Database& db) : db_(db) {
   db_.Prepare("person_insert",
               "INSERT INTO people (id, display_name, birth_date, clinician, grid_author,"
-              " administrator, team_id) VALUES ($1, $2, NULLIF($3, '')::date, $4, $5, $6,"
-              " NULLIF($7, '')) ON CONFLICT (id) DO NOTHING RETURNING id");
+              " administrator, team_id, nhs_number) VALUES ($1, $2, NULLIF($3, '')::date, $4,"
+              " $5, $6, NULLIF($7, ''), NULLIF($8, '')) ON CONFLICT DO NOTHING RETURNING id");
+  db_.Prepare("person_exists", "SELECT 1 FROM people WHERE id = $1");
   db_.Prepare("person_get",
               "SELECT id, display_name, coalesce(to_char(birth_date, 'YYYY-MM-DD'), ''), clinician,"
               " grid_author, administrator, coalesce(team_id, ''), time_to_micros(create_time),"
-              " time_to_micros(disable_time) FROM people WHERE id = $1");
+              " time_to_micros(disable_time), coalesce(nhs_number, '') FROM people WHERE id = $1");
   db_.Prepare("person_set_disabled",
               "UPDATE people SET disable_time = CASE WHEN $2::bigint = 0 THEN NULL"
               " ELSE micros_to_time($2) END WHERE id = $1 RETURNING id");
@@ -217,11 +218,17 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
 
 absl::Status PeopleStore::InsertPerson(WriteTransaction& tx, const std::string& id,
                                        const v1::Person& person) {
-  auto result = tx.sql().exec_prepared("person_insert", id, person.display_name(),
-                                       ToIsoDate(person.birth_date()), person.clinician(),
-                                       person.grid_author(), person.administrator(),
-                                       person.team().empty() ? "" : person.team().substr(6));
-  if (result.empty()) return AlreadyExistsError("person", PersonName(id));
+  auto result = tx.sql().exec_prepared(
+      "person_insert", id, person.display_name(), ToIsoDate(person.birth_date()),
+      person.clinician(), person.grid_author(), person.administrator(),
+      person.team().empty() ? "" : person.team().substr(6), person.nhs_number());
+  if (result.empty()) {
+    // Either the id or the NHS number is taken (only administrators register people).
+    if (!tx.sql().exec_prepared("person_exists", id).empty()) {
+      return AlreadyExistsError("person", PersonName(id));
+    }
+    return absl::AlreadyExistsError("another person already has this NHS number");
+  }
   return absl::OkStatus();
 }
 
@@ -239,6 +246,7 @@ std::optional<v1::Person> PeopleStore::GetPerson(Transaction& tx, const std::str
   if (!row[6].as<std::string>().empty()) person.set_team("teams/" + row[6].as<std::string>());
   *person.mutable_create_time() = ToTimestamp(MicrosToTime(row[7].as<int64_t>()));
   if (auto disabled = OptionalTime(row[8])) *person.mutable_disable_time() = ToTimestamp(*disabled);
+  person.set_nhs_number(row[9].as<std::string>());
   return person;
 }
 

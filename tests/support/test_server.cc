@@ -94,6 +94,7 @@ TestUser TestServer::CreateUser(const std::string& display_name, UserOptions opt
   person->set_grid_author(options.grid_author);
   person->set_administrator(options.administrator);
   person->set_team(options.team);
+  person->set_nhs_number(options.nhs_number);
   auto created = admin_->Call(&v1::PeopleService::Stub::CreatePerson, create);
   Check(created.status(), "create person");
   v1::CreateAccountRequest account;

@@ -25,6 +25,7 @@ struct UserOptions {
   bool administrator = false;
   std::string team;  // "teams/{team}"
   std::string id;    // chosen id; random when empty
+  std::string nhs_number;
 };
 
 struct TestUser {

@@ -20,6 +20,8 @@ namespace fhir {
 namespace {
 
 using nlohmann::json;
+// One-element arrays are always written json::array({x}): a braced {x} is an array of x
+// when gcc compiles it but a copy of x when clang does (the sanitizer build caught it).
 
 // What the Bundle says about a person other than the patient.
 struct MentionedPerson {
@@ -253,9 +255,10 @@ class BundleBuilder {
   }
 
   json Device() const {
-    return {{"resourceType", "Device"},
-            {"id", IdOfUrn(device_urn_)},
-            {"deviceName", {{{"name", "Coplan server"}, {"type", "user-friendly-name"}}}}};
+    return {
+        {"resourceType", "Device"},
+        {"id", IdOfUrn(device_urn_)},
+        {"deviceName", json::array({{{"name", "Coplan server"}, {"type", "user-friendly-name"}}})}};
   }
 
   // --- Plans ------------------------------------------------------------------------------
@@ -266,7 +269,7 @@ class BundleBuilder {
     json plan = {{"resourceType", "CarePlan"},
                  {"status", status},
                  {"intent", "plan"},
-                 {"category", {ToConcept(category)}},
+                 {"category", json::array({ToConcept(category)})},
                  {"subject", PatientRef()}};
     Append(plan, "identifier", CoplanIdentifier(document.name()));
     SetString(plan, "title", document.title());
@@ -307,7 +310,7 @@ class BundleBuilder {
       for (const v1::TextItem& step : goal.steps()) {
         json activity = StatementActivity(kSectionGoalStep, step.text());
         activity["detail"]["status"] = "not-started";
-        activity["detail"]["goal"] = {Reference(goal_urn)};
+        activity["detail"]["goal"] = json::array({Reference(goal_urn)});
         Append(care_plan, "activity", std::move(activity));
       }
     }
@@ -369,7 +372,7 @@ class BundleBuilder {
     resource["description"] =
         goal.description().empty() ? ToConcept(kSectionGoal) : TextConcept(goal.description());
     const std::string target_date = FhirDate(goal.target_date());
-    if (!target_date.empty()) resource["target"] = {{{"dueDate", target_date}}};
+    if (!target_date.empty()) resource["target"] = json::array({{{"dueDate", target_date}}});
     for (const v1::TextItem& supporter : goal.supporters()) {
       Append(resource, "extension", StringExtension(kGoalSupporterExtension, supporter.text()));
     }
@@ -391,14 +394,14 @@ class BundleBuilder {
         key_worker.phone().empty() && key_worker.email().empty()) {
       return "";
     }
-    json participant = {{"role", {ToConcept(kKeyWorkerRole)}}};
+    json participant = {{"role", json::array({ToConcept(kKeyWorkerRole)})}};
     json member = PersonRef(key_worker.person(), key_worker.display_name(), true);
     if (!member.empty()) participant["member"] = std::move(member);
     json team = {{"resourceType", "CareTeam"},
                  {"status", "active"},
                  {"name", "Key worker"},
                  {"subject", PatientRef()},
-                 {"participant", {std::move(participant)}}};
+                 {"participant", json::array({std::move(participant)})}};
     // The key worker is the team's contact: CareTeam.telecom is the team's central contact.
     Append(team, "telecom", ContactPoint("phone", key_worker.phone()));
     Append(team, "telecom", ContactPoint("email", key_worker.email()));
@@ -416,7 +419,7 @@ class BundleBuilder {
       json role = ToConcept(kCareTeamMemberRole);
       SetString(role, "text", member.role());
       json participant = {
-          {"role", {std::move(role)}},
+          {"role", json::array({std::move(role)})},
           {"member", PersonRef(member.clinician(), member.clinician_display_name(), true)}};
       json period = Period(FhirInstant(member.create_time()), "");
       if (!period.empty()) participant["period"] = std::move(period);
@@ -453,7 +456,7 @@ class BundleBuilder {
                      {"status", status},
                      {"subject", PatientRef()},
                      {"source", PatientRef()}};
-    if (!based_on_urn.empty()) response["basedOn"] = {Reference(based_on_urn)};
+    if (!based_on_urn.empty()) response["basedOn"] = json::array({Reference(based_on_urn)});
     return response;
   }
 
@@ -503,7 +506,7 @@ class BundleBuilder {
     json activity = StatementActivity(kSectionHelpContact, contact.notes());
     json performer = Reference(urn);
     SetString(performer, "display", contact.name());
-    activity["detail"]["performer"] = {std::move(performer)};
+    activity["detail"]["performer"] = json::array({std::move(performer)});
     return activity;
   }
 
@@ -522,7 +525,7 @@ class BundleBuilder {
         contact.crisis_service() ? kSectionCrisisService : kSectionProfessionalContact, "");
     json performer = Reference(urn);
     SetString(performer, "display", contact.name());
-    activity["detail"]["performer"] = {std::move(performer)};
+    activity["detail"]["performer"] = json::array({std::move(performer)});
     SetString(activity["detail"], "scheduledString", contact.hours());
     return activity;
   }
@@ -555,7 +558,7 @@ class BundleBuilder {
     Append(extension, "extension", DateExtension("witnessedOn", witnessed_on));
     json activity = StatementActivity(kSectionAdvanceDecision, decision.treatment_refused());
     activity["detail"]["doNotPerform"] = true;
-    activity["detail"]["extension"] = {std::move(extension)};
+    activity["detail"]["extension"] = json::array({std::move(extension)});
     return activity;
   }
 
@@ -643,7 +646,7 @@ class BundleBuilder {
     if (!outcome.notes().empty()) {
       json note = {{"text", outcome.notes()}};
       SetString(note, "time", FhirDate(outcome.decided_on()));
-      activity["progress"] = {std::move(note)};
+      activity["progress"] = json::array({std::move(note)});
     }
     return activity;
   }
@@ -796,7 +799,7 @@ class BundleBuilder {
     if (!options.empty()) {
       json choice = {{"selectionBehavior", "exactly-one"}, {"action", std::move(options)}};
       SetString(choice, "title", grid.decision_question());
-      plan["action"] = {std::move(choice)};
+      plan["action"] = json::array({std::move(choice)});
     }
     AddEntry(UrnOf(version.name()), std::move(plan));
   }
@@ -815,7 +818,7 @@ class BundleBuilder {
     json action = json::object();
     SetString(action, "title", option.title());
     SetString(action, "description", option.description());
-    if (option.wait_and_see()) action["code"] = {ToConcept(kWaitAndSeeOption)};
+    if (option.wait_and_see()) action["code"] = json::array({ToConcept(kWaitAndSeeOption)});
     for (const v1::GridQuestion& question : grid.questions()) {
       for (const v1::GridAnswer& answer : question.answers()) {
         if (answer.option_id() != option.id()) continue;
@@ -838,7 +841,7 @@ class BundleBuilder {
     return {{"resourceType", "Consent"},
             {"status", status},
             {"scope", ToConcept(kPrivacyConsentScope)},
-            {"category", {ToConcept(kConsentDocument)}},
+            {"category", json::array({ToConcept(kConsentDocument)})},
             {"patient", PatientRef()},
             {"policyRule", ToConcept(policy)}};
   }
@@ -855,7 +858,7 @@ class BundleBuilder {
     json consent = Consent(GrantConsentStatus(grant.state()), kPolicyGrant);
     Append(consent, "identifier", CoplanIdentifier(grant.name()));
     SetString(consent, "dateTime", FhirInstant(grant.create_time()));
-    consent["performer"] = {PatientRef()};
+    consent["performer"] = json::array({PatientRef()});
     json provision = {{"type", "permit"}};
     const std::string end = !FhirInstant(grant.revoke_time()).empty()
                                 ? FhirInstant(grant.revoke_time())
@@ -863,9 +866,9 @@ class BundleBuilder {
     json period = Period(FhirInstant(grant.create_time()), end);
     if (!period.empty()) provision["period"] = std::move(period);
     if (!grant.grantee().empty()) {
-      provision["actor"] = {
-          {{"role", ToConcept(kInformationRecipient)},
-           {"reference", PersonRef(grant.grantee(), grant.grantee_display_name())}}};
+      provision["actor"] =
+          json::array({{{"role", ToConcept(kInformationRecipient)},
+                        {"reference", PersonRef(grant.grantee(), grant.grantee_display_name())}}});
     }
     json actions = AccessActions(grant.access());
     if (!actions.empty()) provision["action"] = std::move(actions);
@@ -887,14 +890,15 @@ class BundleBuilder {
                            proxy.granted_by_person() ? kPolicyProxyByPerson : kPolicyProxyByStaff);
     Append(consent, "identifier", CoplanIdentifier(proxy.name()));
     SetString(consent, "dateTime", FhirInstant(proxy.create_time()));
-    if (proxy.granted_by_person()) consent["performer"] = {PatientRef()};
+    if (proxy.granted_by_person()) consent["performer"] = json::array({PatientRef()});
     json provision = {{"type", "permit"}};
     json period = Period(FhirInstant(proxy.create_time()), FhirInstant(proxy.refuse_time()));
     if (!period.empty()) provision["period"] = std::move(period);
     if (!proxy.proxy().empty()) {
       json guardian = PersonRef(proxy.proxy(), proxy.proxy_display_name());
       if (proxy.proxy() != records_.person.name()) mentioned_[proxy.proxy()].guardian = true;
-      provision["actor"] = {{{"role", ToConcept(kGuardian)}, {"reference", std::move(guardian)}}};
+      provision["actor"] =
+          json::array({{{"role", ToConcept(kGuardian)}, {"reference", std::move(guardian)}}});
     }
     json actions = AccessActions(proxy.access());
     if (!actions.empty()) provision["action"] = std::move(actions);
@@ -924,7 +928,7 @@ class BundleBuilder {
   json Provenance(const std::string& target_urn, const std::string& recorded, int64_t revision) {
     json provenance = {
         {"resourceType", "Provenance"},
-        {"target", {Reference(target_urn)}},
+        {"target", json::array({Reference(target_urn)})},
         {"recorded", recorded.empty() ? FhirInstant(records_.export_time) : recorded}};
     if (revision > 0) {
       Append(provenance, "extension",
@@ -966,10 +970,10 @@ class BundleBuilder {
           {"type", ToConcept(kProvenanceAttester)},
           {"who", AgentWho(sign_off.person(), sign_off.role() == v1::SIGN_OFF_ROLE_CLINICIAN)}};
       if (const Code* role = SignOffRoleCode(sign_off.role())) {
-        agent["role"] = {ToConcept(*role)};
+        agent["role"] = json::array({ToConcept(*role)});
       }
       json provenance = Provenance(target, FhirInstant(sign_off.sign_time()), sign_off.revision());
-      provenance["agent"] = {std::move(agent)};
+      provenance["agent"] = json::array({std::move(agent)});
       AddEntry(Allocate(absl::StrCat(document, "#sign-off/", sign_off.person(), "/",
                                      sign_off.revision())),
                std::move(provenance));
@@ -990,7 +994,7 @@ class BundleBuilder {
         {"outcome", AuditEventOutcome(event.outcome())},
         {"source",
          {{"observer", Reference(device_urn_)},
-          {"type", {ToCoding(kAuditSourceApplicationServer)}}}}};
+          {"type", json::array({ToCoding(kAuditSourceApplicationServer)})}}}};
     if (event.action() == v1::AUDIT_ACTION_SIGN_IN) Append(audit, "subtype", ToCoding(kAuditLogin));
     if (event.action() == v1::AUDIT_ACTION_SIGN_OUT) {
       Append(audit, "subtype", ToCoding(kAuditLogout));
@@ -1002,7 +1006,7 @@ class BundleBuilder {
     json who = ActorRef(event.actor(), event.actor_display_name());
     if (!who.empty()) agent["who"] = std::move(who);
     SetString(agent, "name", event.actor_display_name());
-    audit["agent"] = {std::move(agent)};
+    audit["agent"] = json::array({std::move(agent)});
     Append(audit, "entity", RecordEntity(event));
     if (!event.on_behalf_of().empty()) {
       Append(audit, "entity",

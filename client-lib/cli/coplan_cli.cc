@@ -36,9 +36,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "coplan/client/coplan_client.h"
+#include "coplan/v1/export_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "remote/grpc_status.h"
+#include "remote/rpc_client.h"
 
 namespace {
 
@@ -81,6 +83,12 @@ commands:
   grids                           the option grid library
   access-log PERSON               who viewed or changed the person's records
   caseload                        decisions in progress (clinicians)
+  export-fhir PERSON FILE [DOCUMENT]   the person's records (or one document) as a FHIR
+                                  R4 Bundle (JSON) written to FILE
+  export-data PERSON FILE         everything about the person you may see, as a ZIP
+                                  archive written to FILE (needs --user and --password)
+  print DOCUMENT FILE [LOCALE]    a crisis plan as a PDF written to FILE, in "en"
+                                  (default) or "cy" (Welsh)
 )";
 
 std::string Json(const google::protobuf::Message& message, bool pretty = true) {
@@ -197,6 +205,66 @@ int Get(CoplanClient& client, const std::string& name) {
   return CallAndPrint(client, "coplan.v1.PeopleService/GetPerson", request);
 }
 
+// Writes `contents` to `path`, readable by the user alone (it holds health records).
+absl::Status WritePrivateFile(const std::string& path, const std::string& contents) {
+  const mode_t previous = umask(077);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  umask(previous);
+  out << contents;
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+// Calls a unary method with a serialized request and parses its answer as `Response`.
+template <typename Response>
+absl::StatusOr<Response> CallFor(CoplanClient& client, const std::string& method,
+                                 const google::protobuf::Message& request) {
+  Answer<std::string> answer;
+  client.Call(method, request.SerializeAsString(), answer.callback());
+  absl::StatusOr<std::string> bytes = answer.Wait();
+  if (!bytes.ok()) return bytes.status();
+  Response response;
+  if (!response.ParseFromString(*bytes)) return absl::DataLossError("unreadable answer");
+  return response;
+}
+
+// The personal data archive is a server stream, which the client core does not carry (it
+// has unary calls and the sync stream): this command signs in with the remote layer's
+// RpcClient and reads the stream itself.
+int ExportPersonalData(const std::map<std::string, std::string>& options, const std::string& person,
+                       const std::string& path) {
+  if (options.at("user").empty()) {
+    return Fail(absl::UnauthenticatedError("export-data needs --user and --password"));
+  }
+  coplan::client::remote::RpcClientOptions rpc_options;
+  rpc_options.target = options.at("server");
+  if (!options.at("tls_roots").empty()) {
+    std::ifstream roots(options.at("tls_roots"));
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(roots), {});
+    rpc_options.credentials = grpc::SslCredentials(ssl);
+  }
+  coplan::client::remote::RpcClient rpc(rpc_options);
+  absl::Status signed_in = rpc.SignIn(options.at("user"), options.at("password"));
+  if (!signed_in.ok()) return Fail(signed_in);
+  coplan::v1::ExportPersonalDataRequest request;
+  request.set_parent(person);
+  auto context = rpc.NewContext(absl::Minutes(10));
+  auto reader =
+      rpc.stub<coplan::v1::ExportService::Stub>().ExportPersonalData(context.get(), request);
+  std::string archive;
+  coplan::v1::ExportChunk chunk;
+  while (reader->Read(&chunk)) archive += chunk.data();
+  absl::Status status = coplan::client::remote::FromGrpcStatus(reader->Finish());
+  if (!status.ok()) return Fail(status);
+  (void)rpc.SignOut();
+  status = WritePrivateFile(path, archive);
+  if (!status.ok()) return Fail(status);
+  std::cerr << "wrote " << archive.size() << " bytes to " << path << "\n";
+  return 0;
+}
+
 // Follows `document` until the device has a copy (the cached one at once when offline).
 absl::StatusOr<cv1::CachedDocument> CopyOf(CoplanClient& client, const std::string& document,
                                            absl::Duration timeout) {
@@ -262,6 +330,13 @@ int main(int argc, char** argv) {
     std::cerr << "--send_timeout: not a duration (e.g. 2s, 500ms): " << options["send_timeout"]
               << "\n";
     return 2;
+  }
+  if (args[0] == "export-data") {
+    if (args.size() != 3) {
+      std::cerr << "'export-data' takes 2 argument(s)\n" << kUsage;
+      return 2;
+    }
+    return ExportPersonalData(options, args[1], args[2]);
   }
   // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
   sigset_t signals;
@@ -364,6 +439,31 @@ int main(int argc, char** argv) {
   if (command == "access-log" && need(1)) {
     return CallAndPrint(client, "coplan.v1.AuditService/ListAccessEvents",
                         absl::StrCat("{\"parent\": ", Quote(args[1]), ", \"pageSize\": 100}"));
+  }
+  if (command == "export-fhir" && (args.size() == 3 || args.size() == 4)) {
+    coplan::v1::ExportFhirBundleRequest request;
+    request.set_parent(args[1]);
+    if (args.size() == 4) request.set_document(args[3]);
+    auto bundle = CallFor<coplan::v1::FhirBundle>(
+        client, "coplan.v1.ExportService/ExportFhirBundle", request);
+    if (!bundle.ok()) return Fail(bundle.status());
+    absl::Status written = WritePrivateFile(args[2], bundle->json());
+    if (!written.ok()) return Fail(written);
+    std::cerr << "wrote " << bundle->resource_count() << " resources to " << args[2] << "\n";
+    return 0;
+  }
+  if (command == "print" && (args.size() == 3 || args.size() == 4)) {
+    coplan::v1::PrintCrisisPlanRequest request;
+    request.set_name(args[1]);
+    if (args.size() == 4) request.set_locale(args[3]);
+    auto printed = CallFor<coplan::v1::PrintedDocument>(
+        client, "coplan.v1.ExportService/PrintCrisisPlan", request);
+    if (!printed.ok()) return Fail(printed.status());
+    absl::Status written = WritePrivateFile(args[2], printed->pdf());
+    if (!written.ok()) return Fail(written);
+    std::cerr << "wrote " << printed->page_count() << " page(s), revision " << printed->revision()
+              << ", to " << args[2] << "\n";
+    return 0;
   }
   if (command == "caseload") {
     return CallAndPrint(client, "coplan.v1.DecisionService/ListCaseloadDecisions", "{}");

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/api/auth_handler.h"
 #include "server/api/editing_handler.h"
+#include "server/api/export_handler.h"
 #include "server/api/option_grid_handler.h"
 #include "server/api/people_handler.h"
 #include "server/api/plan_handler.h"
@@ -43,6 +44,7 @@
 #include "server/service/decision_collection.h"
 #include "server/service/decision_service.h"
 #include "server/service/document_service.h"
+#include "server/service/export_service.h"
 #include "server/service/option_grid_service.h"
 #include "server/service/people_service.h"
 #include "server/store/audit_store.h"
@@ -88,6 +90,7 @@ struct Components {
   std::unique_ptr<AccountAdmin> account_admin;
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<AuditService> audit_service;
+  std::unique_ptr<ExportService> exports;
   std::unique_ptr<StoredDocumentFeed> feed;
   std::unique_ptr<StoredPresenceBoard> presence;
   std::unique_ptr<WatchHub> hub;
@@ -103,6 +106,7 @@ struct Components {
   std::unique_ptr<SyncHandler> sync_handler;
   std::unique_ptr<OptionGridHandler> grid_handler;
   std::unique_ptr<DecisionHandler> decision_handler;
+  std::unique_ptr<ExportHandler> export_handler;
 };
 
 namespace {
@@ -316,6 +320,10 @@ absl::Status ServerApp::Build() {
                                     *c.sign_in_hasher, *c.authenticator, auth_service_options);
   c.audit_service =
       std::make_unique<AuditService>(*c.db, *c.audit_store, *c.gate, *c.page_tokens, *c.audit);
+  c.exports = std::make_unique<ExportService>(
+      *c.db, *c.gate, *c.audit,
+      ExportSources{c.documents.get(), c.people.get(), c.auth.get(), c.audit_service.get(),
+                    c.grids.get(), c.decisions.get()});
 
   // The live layer: the hub sees documents and presence only through the feed and board.
   c.feed =
@@ -361,6 +369,7 @@ absl::Status ServerApp::Build() {
   c.sync_handler = std::make_unique<SyncHandler>(*c.runner, *c.documents, *c.hub);
   c.grid_handler = std::make_unique<OptionGridHandler>(*c.runner, *c.grids);
   c.decision_handler = std::make_unique<DecisionHandler>(*c.runner, *c.documents, *c.decisions);
+  c.export_handler = std::make_unique<ExportHandler>(*c.runner, *c.exports);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -400,6 +409,7 @@ absl::Status ServerApp::Build() {
   builder.RegisterService(c.sync_handler.get());
   builder.RegisterService(c.grid_handler.get());
   builder.RegisterService(c.decision_handler.get());
+  builder.RegisterService(c.export_handler.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));

@@ -93,6 +93,22 @@ absl::StatusOr<v1::CollaborateResponse> DecisionService::CreateCollaborateRespon
   return response;
 }
 
+absl::StatusOr<std::vector<v1::CollaborateResponse>> DecisionService::ListOwnCollaborateResponses(
+    const Caller& caller) {
+  CallAudit audit(audit_, caller);
+  const std::string resource = caller.person_name() + "/collaborateResponses";
+  std::vector<v1::CollaborateResponse> responses;
+  absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
+    COPLAN_RETURN_IF_ERROR(
+        gate_.Person(tx, caller, caller.person_id, {PersonNeed::kSignedIn}, &audit).status());
+    responses = store_.CollaborateResponsesOf(tx, caller.person_id);
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  COPLAN_RETURN_IF_ERROR(audit.Read(caller.person_id, resource));
+  return responses;
+}
+
 absl::StatusOr<v1::CollaborateSummary> DecisionService::GetCollaborateSummary(
     const Caller& caller, const std::string& subject) {
   const bool team = subject.rfind("teams/", 0) == 0;

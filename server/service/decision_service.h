@@ -31,6 +31,10 @@ class DecisionService {
                                      const coplan::v1::CreateDecisionRecordRequest& request);
   absl::StatusOr<coplan::v1::CollaborateResponse> CreateCollaborateResponse(
       const Caller& caller, const coplan::v1::CreateCollaborateResponseRequest& request);
+  // The person's own CollaboRATE answers (for their personal data export): the person
+  // only, since answers are never shown one by one to anyone else.
+  absl::StatusOr<std::vector<coplan::v1::CollaborateResponse>> ListOwnCollaborateResponses(
+      const Caller& caller);
   absl::StatusOr<coplan::v1::CollaborateSummary> GetCollaborateSummary(const Caller& caller,
                                                                        const std::string& subject);
   absl::StatusOr<coplan::v1::ListCaseloadDecisionsResponse> ListCaseload(

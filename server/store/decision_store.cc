@@ -2,8 +2,10 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
 #include "server/common/proto_time.h"
+#include "server/common/resource_names.h"
 #include "server/domain/decision_rules.h"
 #include "server/store/database.h"
 
@@ -35,6 +37,11 @@ DecisionStore::DecisionStore(Database& db) : db_(db) {
       " understand_health_issues, listen_to_what_matters, include_what_matters)"
       " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)"
       " ON CONFLICT (document_key) DO NOTHING RETURNING id");
+  db_.Prepare("collaborate_of_person",
+              "SELECT c.id, d.document_id, c.clinician_id, c.understand_health_issues,"
+              " c.listen_to_what_matters, c.include_what_matters, time_to_micros(c.create_time)"
+              " FROM collaborate_responses c JOIN documents d ON d.key = c.document_key"
+              " WHERE c.person_id = $1 ORDER BY c.create_time, c.id");
   db_.Prepare("collaborate_by_clinician",
               "SELECT coalesce(max(total), 0), count(*) FILTER (WHERE top AND n <= total / $2 * $2)"
               " FROM (SELECT understand_health_issues = 9 AND listen_to_what_matters = 9 AND"
@@ -82,6 +89,23 @@ absl::Status DecisionStore::InsertCollaborate(WriteTransaction& tx, const std::s
     return AlreadyExistsError("CollaboRATE response", "this decision already has one");
   }
   return absl::OkStatus();
+}
+
+std::vector<v1::CollaborateResponse> DecisionStore::CollaborateResponsesOf(
+    Transaction& tx, const std::string& person_id) {
+  std::vector<v1::CollaborateResponse> responses;
+  for (const auto& row : tx.sql().exec_prepared("collaborate_of_person", person_id)) {
+    v1::CollaborateResponse response;
+    response.set_name(absl::StrCat(PersonName(person_id), "/decisions/", row[1].as<std::string>(),
+                                   "/collaborateResponses/", row[0].as<std::string>()));
+    response.set_clinician(PersonName(row[2].as<std::string>()));
+    response.set_understand_health_issues(row[3].as<int>());
+    response.set_listen_to_what_matters(row[4].as<int>());
+    response.set_include_what_matters(row[5].as<int>());
+    *response.mutable_create_time() = ToTimestamp(MicrosToTime(row[6].as<int64_t>()));
+    responses.push_back(std::move(response));
+  }
+  return responses;
 }
 
 std::optional<std::string> DecisionStore::CareTeamClinicianTeam(Transaction& tx,

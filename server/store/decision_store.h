@@ -47,6 +47,9 @@ class DecisionStore {
   // The team of `clinician_id` if they are a clinician in the person's care team.
   std::optional<std::string> CareTeamClinicianTeam(Transaction& tx, const std::string& person_id,
                                                    const std::string& clinician_id);
+  // The person's own CollaboRATE answers, oldest first, named under their decisions.
+  std::vector<coplan::v1::CollaborateResponse> CollaborateResponsesOf(Transaction& tx,
+                                                                      const std::string& person_id);
   CollaborateCounts CountForClinician(Transaction& tx, const std::string& clinician_id);
   CollaborateCounts CountForTeam(Transaction& tx, const std::string& team_id);
 

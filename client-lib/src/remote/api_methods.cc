@@ -8,6 +8,7 @@
 #include "coplan/v1/auth_service.pb.h"
 #include "coplan/v1/decision_service.pb.h"
 #include "coplan/v1/editing_service.pb.h"
+#include "coplan/v1/export_service.pb.h"
 #include "coplan/v1/option_grid_service.pb.h"
 #include "coplan/v1/people_service.pb.h"
 #include "coplan/v1/plan_service.pb.h"
@@ -27,6 +28,7 @@ void LinkServiceDescriptors() {
     (void)coplan::v1::ListAccessEventsRequest::descriptor();
     (void)coplan::v1::GetOptionGridRequest::descriptor();
     (void)coplan::v1::GetDecisionRecordRequest::descriptor();
+    (void)coplan::v1::ExportFhirBundleRequest::descriptor();
     return true;
   }();
   (void)linked;
@@ -34,7 +36,9 @@ void LinkServiceDescriptors() {
 
 bool IsSafeToRetry(const google::protobuf::MethodDescriptor& method) {
   const std::string& name = method.name();
-  return absl::StartsWith(name, "Get") || absl::StartsWith(name, "List") || name == "EditDocument";
+  return absl::StartsWith(name, "Get") || absl::StartsWith(name, "List") ||
+         absl::StartsWith(name, "Export") || absl::StartsWith(name, "Print") ||
+         name == "EditDocument";
 }
 
 }  // namespace

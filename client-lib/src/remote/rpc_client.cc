@@ -28,6 +28,7 @@ RpcClient::RpcClient(RpcClientOptions options) : options_(std::move(options)) {
   audit_ = coplan::v1::AuditService::NewStub(channel_);
   grids_ = coplan::v1::OptionGridService::NewStub(channel_);
   decisions_ = coplan::v1::DecisionService::NewStub(channel_);
+  exports_ = coplan::v1::ExportService::NewStub(channel_);
 }
 
 void RpcClient::SetToken(std::string token) {

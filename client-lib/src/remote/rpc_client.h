@@ -31,6 +31,7 @@
 #include "coplan/v1/auth_service.grpc.pb.h"
 #include "coplan/v1/decision_service.grpc.pb.h"
 #include "coplan/v1/editing_service.grpc.pb.h"
+#include "coplan/v1/export_service.grpc.pb.h"
 #include "coplan/v1/option_grid_service.grpc.pb.h"
 #include "coplan/v1/people_service.grpc.pb.h"
 #include "coplan/v1/plan_service.grpc.pb.h"
@@ -111,6 +112,7 @@ class RpcClient {
   std::unique_ptr<coplan::v1::AuditService::Stub> audit_;
   std::unique_ptr<coplan::v1::OptionGridService::Stub> grids_;
   std::unique_ptr<coplan::v1::DecisionService::Stub> decisions_;
+  std::unique_ptr<coplan::v1::ExportService::Stub> exports_;
 };
 
 template <>
@@ -140,6 +142,10 @@ inline coplan::v1::OptionGridService::Stub& RpcClient::stub() {
 template <>
 inline coplan::v1::DecisionService::Stub& RpcClient::stub() {
   return *decisions_;
+}
+template <>
+inline coplan::v1::ExportService::Stub& RpcClient::stub() {
+  return *exports_;
 }
 
 }  // namespace coplan::client::remote

@@ -604,6 +604,30 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          return StatusOf(
              c.Call(&v1::AuditService::Stub::ListMyActions, v1::ListMyActionsRequest()));
        }},
+      // Exports: exactly what each may read, as FHIR, as the archive, printed.
+      {"ExportService.ExportFhirBundle", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::ExportFhirBundleRequest r;
+         r.set_parent(s.person.name);
+         return StatusOf(c.Call(&v1::ExportService::Stub::ExportFhirBundle, r));
+       }},
+      {"ExportService.ExportPersonalData", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::ExportPersonalDataRequest r;
+         r.set_parent(s.person.name);
+         auto context = c.NewContext(absl::Seconds(30));
+         auto reader = c.stub<v1::ExportService::Stub>().ExportPersonalData(context.get(), r);
+         v1::ExportChunk chunk;
+         while (reader->Read(&chunk)) {
+         }
+         return client::remote::FromGrpcStatus(reader->Finish());
+       }},
+      {"ExportService.PrintCrisisPlan", "OK OK NF OK NF OK NF NF UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::PrintCrisisPlanRequest r;
+         r.set_name(s.crisis);
+         return StatusOf(c.Call(&v1::ExportService::Stub::PrintCrisisPlan, r));
+       }},
       // Decisions.
       {"DecisionService.CreateDecisionRecord", "OK OK NF PD NF OK NF NF UA",
        [&f](int, client::remote::RpcClient& c, Subject& s) {
@@ -762,8 +786,9 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
   // password or a refresh token is the credential, whoever sends it).
   std::set<std::string> covered = {"AuthService.SignIn", "AuthService.RefreshSession"};
   for (const Row& row : rows) covered.insert(row.rpc.substr(0, row.rpc.find(' ')));
-  for (const char* name : {"PlanService", "EditingService", "PeopleService", "AuthService",
-                           "AuditService", "DecisionService", "OptionGridService", "SyncService"}) {
+  for (const char* name :
+       {"PlanService", "EditingService", "PeopleService", "AuthService", "AuditService",
+        "DecisionService", "OptionGridService", "SyncService", "ExportService"}) {
     const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
         absl::StrCat("coplan.v1.", name));
     ASSERT_NE(service, nullptr) << name;

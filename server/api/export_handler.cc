@@ -1,5 +1,6 @@
 #include "server/api/export_handler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -11,6 +12,9 @@ namespace coplan {
 namespace {
 
 constexpr char kExportPersonalData[] = "coplan.v1.ExportService/ExportPersonalData";
+// A reader that takes no chunk for this long is let go: each export holds a worker while
+// it waits, whatever deadline the client asked for.
+constexpr absl::Duration kReaderStallLimit = absl::Seconds(30);
 
 // The gRPC side of the archive: one write in flight at a time, the worker waiting for it.
 // gRPC deletes nothing: the reactor deletes itself when the call is done (OnDone), which
@@ -38,7 +42,7 @@ class ArchiveChunkStream final : public grpc::ServerWriteReactor<v1::ExportChunk
               return !self->writing_ || self->cancelled_;
             },
             this),
-        deadline);
+        std::min(deadline, absl::Now() + kReaderStallLimit));
     return taken && !cancelled_;
   }
   void End(const absl::Status& status) {
@@ -86,7 +90,18 @@ grpc::ServerWriteReactor<v1::ExportChunk>* ExportHandler::ExportPersonalData(
   auto* stream = new ArchiveChunkStream();
   runner_.Dispatch(
       context, kExportPersonalData, /*authenticated=*/true,
-      [this, stream, request](const Caller& caller) {
+      [this, stream, request](const Caller& caller) -> absl::Status {
+        // Each export holds a worker for as long as its reader takes: only a few at once,
+        // so that exports never starve the other calls.
+        if (running_exports_.fetch_add(1) >= kMaxConcurrentExports) {
+          running_exports_.fetch_sub(1);
+          return absl::ResourceExhaustedError(
+              "too many personal data exports are running on this server; retry in a minute");
+        }
+        struct Release {
+          std::atomic<int>& count;
+          ~Release() { count.fetch_sub(1); }
+        } release{running_exports_};
         v1::ExportPersonalDataRequest resolved = *request;
         resolved.set_parent(ResolveMe(request->parent(), caller));
         return exports_.PersonalData(caller, resolved,

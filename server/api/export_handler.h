@@ -4,6 +4,8 @@
 // export instead of the archive piling up in memory.
 #pragma once
 
+#include <atomic>
+
 #include "coplan/v1/export_service.grpc.pb.h"
 #include "server/api/rpc_runner.h"
 #include "server/service/export_service.h"
@@ -12,6 +14,9 @@ namespace coplan {
 
 class ExportHandler final : public coplan::v1::ExportService::CallbackService {
  public:
+  // Personal data exports running at once on this instance; more are RESOURCE_EXHAUSTED.
+  static constexpr int kMaxConcurrentExports = 2;
+
   ExportHandler(RpcRunner& runner, ExportService& exports) : runner_(runner), exports_(exports) {}
 
   grpc::ServerUnaryReactor* ExportFhirBundle(grpc::CallbackServerContext* context,
@@ -27,6 +32,7 @@ class ExportHandler final : public coplan::v1::ExportService::CallbackService {
  private:
   RpcRunner& runner_;
   ExportService& exports_;
+  std::atomic<int> running_exports_{0};
 };
 
 }  // namespace coplan

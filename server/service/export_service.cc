@@ -301,12 +301,12 @@ absl::StatusOr<v1::FhirBundle> ExportService::FhirBundle(
   COPLAN_ASSIGN_OR_RETURN(
       Parts parts,
       Open(caller, person_id, request.document().empty() ? request.parent() : request.document()));
+  if (request.include_access_log() && !parts.access_log) {
+    return PermissionDeniedError("only the person reads their access log");
+  }
   COPLAN_ASSIGN_OR_RETURN(PersonRecords records,
                           Gather(caller, person_id, parts, request.document()));
   if (request.include_access_log()) {
-    if (!parts.access_log) {
-      return PermissionDeniedError("only the person reads their access log");
-    }
     COPLAN_RETURN_IF_ERROR(GatherAccessLog(caller, person_id, records));
   }
   const nlohmann::json bundle = BuildFhirBundle(records);

@@ -58,6 +58,16 @@ grpc::ServerUnaryReactor* PeopleHandler::DeleteExternalIdentity(
   });
 }
 
+grpc::ServerUnaryReactor* PeopleHandler::UpdatePerson(grpc::CallbackServerContext* context,
+                                                      const v1::UpdatePersonRequest* request,
+                                                      v1::Person* response) {
+  return runner_.Run(context, COPLAN_METHOD(UpdatePerson), [=](const Caller& caller) {
+    v1::UpdatePersonRequest resolved = *request;
+    resolved.mutable_person()->set_name(ResolveMe(request->person().name(), caller));
+    return Respond(accounts_.UpdatePerson(caller, resolved), response);
+  });
+}
+
 grpc::ServerUnaryReactor* PeopleHandler::DisableAccount(grpc::CallbackServerContext* context,
                                                         const v1::DisableAccountRequest* request,
                                                         v1::Person* response) {

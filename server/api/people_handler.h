@@ -24,6 +24,7 @@ class PeopleHandler final : public coplan::v1::PeopleService::CallbackService {
   COPLAN_PEOPLE_RPC(ListExternalIdentities, ListExternalIdentitiesRequest,
                     ListExternalIdentitiesResponse)
   COPLAN_PEOPLE_RPC(DeleteExternalIdentity, DeleteExternalIdentityRequest, ExternalIdentity)
+  COPLAN_PEOPLE_RPC(UpdatePerson, UpdatePersonRequest, Person)
   COPLAN_PEOPLE_RPC(DisableAccount, DisableAccountRequest, Person)
   COPLAN_PEOPLE_RPC(EnableAccount, EnableAccountRequest, Person)
   COPLAN_PEOPLE_RPC(ListConnections, ListConnectionsRequest, ListConnectionsResponse)

@@ -1,11 +1,15 @@
 #include "server/service/account_admin.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
 #include "server/common/resource_names.h"
 #include "server/common/status_macros.h"
+#include "server/domain/field_rules.h"
+#include "server/domain/nhs_number.h"
 #include "server/service/call_audit.h"
 
 namespace coplan {
@@ -26,6 +30,56 @@ v1::ExternalIdentity ToIdentity(const IdentityRow& row) {
 AccountAdmin::AccountAdmin(Database& db, PeopleStore& people, SessionStore& sessions,
                            AccessGate& gate, AuditLog& audit)
     : db_(db), people_(people), sessions_(sessions), gate_(gate), audit_(audit) {}
+
+absl::StatusOr<v1::Person> AccountAdmin::UpdatePerson(const Caller& caller,
+                                                      const v1::UpdatePersonRequest& request) {
+  CallAudit audit(audit_, caller);
+  if (!request.has_person()) return InvalidFieldError("person", "is required");
+  const v1::Person& changes = request.person();
+  COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(changes.name(), "person.name"));
+  if (request.update_mask().paths_size() == 0) {
+    return InvalidFieldError("update_mask", "is required: \"display_name\", \"nhs_number\"");
+  }
+  bool set_name = false;
+  bool set_nhs_number = false;
+  for (const std::string& path : request.update_mask().paths()) {
+    if (path == "display_name") {
+      set_name = true;
+    } else if (path == "nhs_number") {
+      set_nhs_number = true;
+    } else {
+      return InvalidFieldError("update_mask", absl::StrCat("\"", path.substr(0, 100),
+                                                           "\" cannot be changed here; only "
+                                                           "\"display_name\" and \"nhs_number\""));
+    }
+  }
+  // Only the fields being changed are checked (the rest of `person` is ignored).
+  v1::Person checked;
+  checked.set_display_name(set_name ? changes.display_name() : "unchanged");
+  if (set_nhs_number) checked.set_nhs_number(changes.nhs_number());
+  COPLAN_RETURN_IF_ERROR(PrefixFieldErrors(ValidateFields(checked, ""), "person."));
+  std::string nhs_number;
+  if (set_nhs_number && !changes.nhs_number().empty()) {
+    COPLAN_ASSIGN_OR_RETURN(nhs_number,
+                            NormalizeNhsNumber(changes.nhs_number(), "person.nhs_number"));
+  }
+  std::optional<v1::Person> person;
+  absl::Status status = db_.Write(caller.deadline, [&](WriteTransaction& tx) -> absl::Status {
+    const auto entry = PersonEntry::ForAdministrators(
+        person_id, v1::AUDIT_ACTION_UPDATE, changes.name(), "only administrators change people");
+    COPLAN_RETURN_IF_ERROR(gate_.Person(tx, caller, caller.person_id, entry, &audit).status());
+    std::optional<v1::Person> current = people_.GetPerson(tx, person_id);
+    if (!current) return NotFoundError("person", changes.name());
+    COPLAN_RETURN_IF_ERROR(people_.UpdateDetails(
+        tx, person_id, set_name ? changes.display_name() : current->display_name(),
+        set_nhs_number ? nhs_number : current->nhs_number()));
+    person = people_.GetPerson(tx, person_id);
+    audit.Write(tx, person_id, v1::AUDIT_ACTION_UPDATE, changes.name());
+    return absl::OkStatus();
+  });
+  COPLAN_RETURN_IF_ERROR(audit.Finish(status));
+  return *person;
+}
 
 absl::StatusOr<v1::Person> AccountAdmin::DisableAccount(const Caller& caller,
                                                         const std::string& name) {

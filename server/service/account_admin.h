@@ -1,6 +1,6 @@
 // What administrators do to the accounts people act through, as distinct from registering
-// them (people_service.h): disable and enable an account, list and unlink the identities
-// of an identity provider linked to a person.
+// them (people_service.h): correct a person's name or NHS number, disable and enable an
+// account, list and unlink the identities of an identity provider linked to a person.
 //
 // Disabling ends every session of the person (their streams too, on every instance: the
 // doorbell carries it) and the access check of every call refuses a disabled person
@@ -28,6 +28,8 @@ class AccountAdmin {
                AuditLog& audit);
   void SetEvents(DocumentEvents* events) { events_ = events; }
 
+  absl::StatusOr<coplan::v1::Person> UpdatePerson(const Caller& caller,
+                                                  const coplan::v1::UpdatePersonRequest& request);
   absl::StatusOr<coplan::v1::Person> DisableAccount(const Caller& caller, const std::string& name);
   absl::StatusOr<coplan::v1::Person> EnableAccount(const Caller& caller, const std::string& name);
   absl::StatusOr<coplan::v1::ListExternalIdentitiesResponse> ListExternalIdentities(

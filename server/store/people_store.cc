@@ -75,6 +75,10 @@ PeopleStore::PeopleStore(Database& db) : db_(db) {
               "SELECT id, display_name, coalesce(to_char(birth_date, 'YYYY-MM-DD'), ''), clinician,"
               " grid_author, administrator, coalesce(team_id, ''), time_to_micros(create_time),"
               " time_to_micros(disable_time), coalesce(nhs_number, '') FROM people WHERE id = $1");
+  db_.Prepare("person_update_details",
+              "UPDATE people SET display_name = $2, nhs_number = NULLIF($3, '') WHERE id = $1"
+              " AND NOT EXISTS (SELECT 1 FROM people o WHERE o.nhs_number = NULLIF($3, '')"
+              "   AND o.id <> $1) RETURNING id");
   db_.Prepare("person_set_disabled",
               "UPDATE people SET disable_time = CASE WHEN $2::bigint = 0 THEN NULL"
               " ELSE micros_to_time($2) END WHERE id = $1 RETURNING id");
@@ -296,6 +300,18 @@ bool PeopleStore::ReplacePasswordHash(WriteTransaction& tx, const std::string& p
   return !tx.sql()
               .exec_prepared("account_set_password", person_id, expected_hash, new_hash)
               .empty();
+}
+
+absl::Status PeopleStore::UpdateDetails(WriteTransaction& tx, const std::string& id,
+                                        const std::string& display_name,
+                                        const std::string& nhs_number) {
+  if (!tx.sql().exec_prepared("person_update_details", id, display_name, nhs_number).empty()) {
+    return absl::OkStatus();
+  }
+  if (tx.sql().exec_prepared("person_exists", id).empty()) {
+    return NotFoundError("person", PersonName(id));
+  }
+  return absl::AlreadyExistsError("another person already has this NHS number");
 }
 
 bool PeopleStore::SetDisabled(WriteTransaction& tx, const std::string& id,

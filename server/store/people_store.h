@@ -96,6 +96,10 @@ class PeopleStore {
   // Disables the person's account at `when`, or enables it (nullopt). False if there is
   // no such person.
   bool SetDisabled(WriteTransaction& tx, const std::string& id, std::optional<absl::Time> when);
+  // Sets the display name and NHS number ("" for none) of an existing person: NOT_FOUND
+  // without one, ALREADY_EXISTS when another person has the NHS number.
+  absl::Status UpdateDetails(WriteTransaction& tx, const std::string& id,
+                             const std::string& display_name, const std::string& nhs_number);
 
   // Accounts (sessions are in session_store.h).
   absl::Status InsertAccount(WriteTransaction& tx, const std::string& person_id,

@@ -547,6 +547,14 @@ TEST_F(AccessMatrixTest, EveryRpcGivesEachRelationshipExactlyItsAccess) {
          r.mutable_person()->set_display_name("Nobody");
          return StatusOf(c.Call(&v1::PeopleService::Stub::CreatePerson, r));
        }},
+      {"PeopleService.UpdatePerson", "PD PD PD PD PD PD PD PD UA",
+       [](int, client::remote::RpcClient& c, Subject& s) {
+         v1::UpdatePersonRequest r;
+         r.mutable_person()->set_name(s.person.name);
+         r.mutable_person()->set_display_name("Renamed");
+         r.mutable_update_mask()->add_paths("display_name");
+         return StatusOf(c.Call(&v1::PeopleService::Stub::UpdatePerson, r));
+       }},
       {"PeopleService.CreateAccount", "PD PD PD PD PD PD PD PD UA",
        [&f](int, client::remote::RpcClient& c, Subject&) {
          v1::CreateAccountRequest r;

@@ -669,6 +669,66 @@ TEST_F(ExportTest, NhsNumbersAreCheckedAndHeldByOnePersonOnly) {
   EXPECT_EQ(seen->nhs_number(), "");
 }
 
+TEST_F(ExportTest, AnAdministratorCorrectsANameOrNhsNumber) {
+  auto update = [&](Client& client, const std::string& nhs_number,
+                    std::vector<std::string> paths = {"nhs_number"}) {
+    v1::UpdatePersonRequest request;
+    request.mutable_person()->set_name(alex_.name);
+    request.mutable_person()->set_nhs_number(nhs_number);
+    request.mutable_person()->set_display_name("Alex M.");
+    for (const auto& path : paths) request.mutable_update_mask()->add_paths(path);
+    return client.Call(&v1::PeopleService::Stub::UpdatePerson, request);
+  };
+  auto current = [&] {
+    v1::GetPersonRequest get;
+    get.set_name(alex_.name);
+    return *server_->admin().Call(&v1::PeopleService::Stub::GetPerson, get);
+  };
+  const std::string before = current().nhs_number();
+  const std::string fresh = NextNhsNumber();
+  auto changed = update(server_->admin(), fresh.substr(0, 3) + " " + fresh.substr(3));
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->nhs_number(), fresh);
+  EXPECT_EQ(changed->display_name(), "Alex Morgan");  // not in the mask: unchanged
+  EXPECT_NE(fresh, before);
+
+  // Each refusal names what is wrong and changes nothing.
+  auto typo = update(server_->admin(), "9434765918");
+  EXPECT_EQ(FieldOf(typo.status()), "person.nhs_number");
+  auto birth = update(server_->admin(), fresh, {"birth_date"});
+  EXPECT_EQ(FieldOf(birth.status()), "update_mask");
+  auto no_mask = update(server_->admin(), fresh, {});
+  EXPECT_EQ(FieldOf(no_mask.status()), "update_mask");
+  TestUser other = server_->CreateUser("Other", {.nhs_number = NextNhsNumber()});
+  v1::GetPersonRequest get_other;
+  get_other.set_name(other.name);
+  auto taken =
+      update(server_->admin(),
+             server_->admin().Call(&v1::PeopleService::Stub::GetPerson, get_other)->nhs_number());
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kAlreadyExists);
+  auto by_themself = update(*alex_.client, NextNhsNumber());
+  EXPECT_EQ(by_themself.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(current().nhs_number(), fresh);
+
+  auto renamed = update(server_->admin(), "", {"display_name", "nhs_number"});
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->display_name(), "Alex M.");
+  EXPECT_EQ(renamed->nhs_number(), "");  // removed
+  // In Alex's own log, as the administrator's change.
+  v1::ListAccessEventsRequest log;
+  log.set_parent(alex_.name);
+  auto events = alex_.client->Call(&v1::AuditService::Stub::ListAccessEvents, log);
+  ASSERT_TRUE(events.ok()) << events.status();
+  int updates = 0;
+  for (const auto& event : events->events()) {
+    if (event.method() == "coplan.v1.PeopleService/UpdatePerson" &&
+        event.outcome() == v1::AUDIT_OUTCOME_ALLOWED) {
+      ++updates;
+    }
+  }
+  EXPECT_EQ(updates, 2);
+}
+
 // The demo's young person, on the real binary: what the README shows how to produce.
 TEST_F(ExportTest, TheDemoYoungPersonsRecordsExportAndTheirCrisisPlanPrintsInEnglishAndWelsh) {
   const std::string data_dir = testing::MakeTempDir("coplan-export-demo");

@@ -58,6 +58,9 @@ ABSL_FLAG(std::string, embedded_pg_user, Env("COPLAN_EMBEDDED_PG_USER", "postgre
           "[COPLAN_EMBEDDED_PG_USER]");
 ABSL_FLAG(bool, demo, EnvBool("COPLAN_DEMO", false),
           "seed demo people, accounts, plans, an option grid and a decision [COPLAN_DEMO]");
+ABSL_FLAG(bool, reflection, EnvBool("COPLAN_REFLECTION", true),
+          "serve gRPC server reflection, so that tools such as grpcurl can list the API; "
+          "switch it off in production [COPLAN_REFLECTION]");
 ABSL_FLAG(int, db_pool_size, EnvInt("COPLAN_DB_POOL_SIZE", 8),
           "database connections [COPLAN_DB_POOL_SIZE]");
 ABSL_FLAG(int, worker_threads, EnvInt("COPLAN_WORKER_THREADS", 0),
@@ -182,6 +185,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.database_url = absl::GetFlag(FLAGS_database_url);
   config.data_dir = absl::GetFlag(FLAGS_data_dir);
   config.demo = absl::GetFlag(FLAGS_demo);
+  config.reflection = absl::GetFlag(FLAGS_reflection);
   // The demo's data (known passwords) never shares a directory with a real service's.
   if (config.data_dir.empty()) config.data_dir = DefaultDataDir() + (config.demo ? "-demo" : "");
   config.embedded_os_user = absl::GetFlag(FLAGS_embedded_pg_user);

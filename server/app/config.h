@@ -24,6 +24,8 @@ struct ServerConfig {
   std::string embedded_os_user = "postgres";
   bool embedded_durable = true;  // false only for throwaway test clusters
   bool demo = false;             // seed demo people, plans and a grid
+  // gRPC server reflection (grpcurl and other tools list the API); off for production.
+  bool reflection = true;
   int db_pool_size = 8;
   int worker_threads = 0;  // 0: db_pool_size + 2
   int max_queued_calls = 5000;

@@ -297,6 +297,18 @@ TEST_F(ServerProcessTest, AnExternalDatabaseNeedsASecretFileAndAnOldDatabaseSecr
   EXPECT_EQ((*server)->Wait(absl::Seconds(20)), 0);
 }
 
+TEST_F(ServerProcessTest, ReflectionCanBeSwitchedOffForProduction) {
+  auto server = ServerProcess::Start({"--demo", "--data_dir=" + data_dir_, "--listen=127.0.0.1:0",
+                                      "--log_level=warning", "--reflection=false"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto channel = grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials());
+  auto health = testing::CheckHealth(channel);
+  ASSERT_TRUE(health.ok()) << health.status();  // health checks still answer
+  auto services = testing::ListServicesByReflection(channel);
+  ASSERT_FALSE(services.ok());
+  EXPECT_EQ(services.status().code(), absl::StatusCode::kUnimplemented) << services.status();
+}
+
 TEST_F(ServerProcessTest, HelpListsEverySetting) {
   auto help = testing::RunProgram({testing::ServerBinary(), "--help"});
   EXPECT_THAT(help.output, Not(HasSubstr("No flags matched")));

@@ -72,7 +72,14 @@ absl::StatusOr<std::unique_ptr<Message>> Reflect(const std::shared_ptr<grpc::Cha
   queue.Shutdown();
   while (queue.Next(&tag, &ok)) {
   }
-  if (!got_reply) return absl::UnavailableError("no reflection reply: " + status.error_message());
+  if (!got_reply) {
+    // The call's own status says why (UNIMPLEMENTED when the server has no reflection).
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          "no reflection reply: " + status.error_message());
+    }
+    return absl::UnavailableError("no reflection reply");
+  }
   std::unique_ptr<Message> response(factory.GetPrototype(response_type)->New());
   if (!response->ParseFromString(FromBuffer(reply)))
     return absl::InternalError("bad reflection reply");

@@ -16,17 +16,29 @@ constexpr char kExportPersonalData[] = "coplan.v1.ExportService/ExportPersonalDa
 // it waits, whatever deadline the client asked for.
 constexpr absl::Duration kReaderStallLimit = absl::Seconds(30);
 
+// A personal data export may take longer than other calls (it is many reads and a large
+// answer): up to this long, or the client's own deadline when that is sooner.
+constexpr absl::Duration kMaxExportTime = absl::Minutes(10);
+
 // The gRPC side of the archive: one write in flight at a time, the worker waiting for it.
 // gRPC deletes nothing: the reactor deletes itself when the call is done (OnDone), which
-// comes only after Finish, which comes only after the worker is done with it.
+// comes only after Finish, which comes only after the worker is done with it and no write
+// is in flight (gRPC allows no Finish during a write).
 class ArchiveChunkStream final : public grpc::ServerWriteReactor<v1::ExportChunk> {
  public:
+  explicit ArchiveChunkStream(grpc::CallbackServerContext* context) : context_(context) {}
+
   // Sends one chunk and waits until gRPC has taken it; false when the call has ended
-  // (cancelled, or the client went away) or the reader has not taken it by the call's
-  // deadline (a reader that stops reading must not hold a worker for ever).
+  // (cancelled, or the client went away), or when the reader took nothing for
+  // kReaderStallLimit or by `deadline` (the call is then cancelled: a reader that stops
+  // reading must not hold a worker).
   bool Send(absl::string_view data, absl::Time deadline) {
-    absl::MutexLock lock(&mutex_);
-    if (cancelled_) return false;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (cancelled_) return false;
+      writing_ = true;
+    }
+    // Only this thread touches the chunk, and only between writes.
     chunk_.Clear();
     chunk_.set_data(std::string(data));
     if (first_) {
@@ -34,16 +46,19 @@ class ArchiveChunkStream final : public grpc::ServerWriteReactor<v1::ExportChunk
       chunk_.set_file_name("coplan-records.zip");
       first_ = false;
     }
-    writing_ = true;
+    // Not under the lock: gRPC may run OnWriteDone on this thread.
     StartWrite(&chunk_);
-    const bool taken = mutex_.AwaitWithDeadline(
-        absl::Condition(
-            +[](ArchiveChunkStream* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) {
-              return !self->writing_ || self->cancelled_;
-            },
-            this),
-        std::min(deadline, absl::Now() + kReaderStallLimit));
-    return taken && !cancelled_;
+    absl::MutexLock lock(&mutex_);
+    const absl::Condition written(
+        +[](ArchiveChunkStream* self)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mutex_) { return !self->writing_; },
+        this);
+    if (!mutex_.AwaitWithDeadline(written, std::min(deadline, absl::Now() + kReaderStallLimit))) {
+      cancelled_ = true;
+      context_->TryCancel();  // gRPC then ends the write, with ok = false
+      mutex_.Await(written);
+    }
+    return !cancelled_;
   }
   void End(const absl::Status& status) {
     const grpc::Status result = ToGrpcStatus(status);
@@ -63,10 +78,11 @@ class ArchiveChunkStream final : public grpc::ServerWriteReactor<v1::ExportChunk
   void OnDone() override { delete this; }
 
  private:
+  grpc::CallbackServerContext* const context_;
   const absl::Time start_ = absl::Now();
+  v1::ExportChunk chunk_;  // the worker's alone
+  bool first_ = true;      // the worker's alone
   absl::Mutex mutex_;
-  v1::ExportChunk chunk_ ABSL_GUARDED_BY(mutex_);
-  bool first_ ABSL_GUARDED_BY(mutex_) = true;
   bool writing_ ABSL_GUARDED_BY(mutex_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mutex_) = false;
 };
@@ -87,10 +103,11 @@ grpc::ServerUnaryReactor* ExportHandler::ExportFhirBundle(
 
 grpc::ServerWriteReactor<v1::ExportChunk>* ExportHandler::ExportPersonalData(
     grpc::CallbackServerContext* context, const v1::ExportPersonalDataRequest* request) {
-  auto* stream = new ArchiveChunkStream();
+  auto* stream = new ArchiveChunkStream(context);
+  const auto client_deadline = context->deadline();
   runner_.Dispatch(
       context, kExportPersonalData, /*authenticated=*/true,
-      [this, stream, request](const Caller& caller) -> absl::Status {
+      [this, stream, request, client_deadline](const Caller& caller) -> absl::Status {
         // Each export holds a worker for as long as its reader takes: only a few at once,
         // so that exports never starve the other calls.
         if (running_exports_.fetch_add(1) >= kMaxConcurrentExports) {
@@ -104,10 +121,15 @@ grpc::ServerWriteReactor<v1::ExportChunk>* ExportHandler::ExportPersonalData(
         } release{running_exports_};
         v1::ExportPersonalDataRequest resolved = *request;
         resolved.set_parent(ResolveMe(request->parent(), caller));
-        return exports_.PersonalData(caller, resolved,
-                                     [stream, deadline = caller.deadline](absl::string_view chunk) {
-                                       return stream->Send(chunk, deadline);
-                                     });
+        Caller exporter = caller;
+        exporter.deadline = absl::Now() + kMaxExportTime;  // deadlines are real time
+        if (client_deadline != std::chrono::system_clock::time_point::max()) {
+          exporter.deadline = std::min(exporter.deadline, absl::FromChrono(client_deadline));
+        }
+        return exports_.PersonalData(
+            exporter, resolved, [stream, deadline = exporter.deadline](absl::string_view chunk) {
+              return stream->Send(chunk, deadline);
+            });
       },
       [stream](const absl::Status& status) { stream->End(status); });
   return stream;

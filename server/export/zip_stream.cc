@@ -23,6 +23,10 @@ ZipStream::ZipStream(Sink sink, size_t chunk_bytes) : sink_(std::move(sink)) {
 }
 
 ZipStream::~ZipStream() {
+  // An archive given up on (an error before Finish) ends here: what libarchive still
+  // writes on closing (the central directory) is discarded, so the reader never gets a
+  // well-formed but incomplete archive.
+  if (!finished_) sink_failed_ = true;
   if (archive_ != nullptr) archive_write_free(archive_);
 }
 

@@ -19,6 +19,7 @@ PrintLabels English() {
   l.agreed_with = "agreed with $0 on $1";
   l.agreed_with_before_vowel = "agreed with $0 on $1";
   l.not_yet_agreed = "not yet agreed";
+  l.care_team_clinician = "a clinician in the care team";
   l.list_and = " and ";
   l.list_and_before_vowel = " and ";
 
@@ -76,6 +77,8 @@ PrintLabels Welsh() {
   l.agreed_with = "cytunwyd gyda $0 ar $1";
   l.agreed_with_before_vowel = "cytunwyd gydag $0 ar $1";
   l.not_yet_agreed = "heb ei gytuno eto";
+  // After "gyda": the aspirate mutation (clinigwr -> chlinigwr).
+  l.care_team_clinician = "chlinigwr yn y tîm gofal";
   l.list_and = " a ";
   l.list_and_before_vowel = " ac ";
 

@@ -30,6 +30,9 @@ struct PrintLabels {
   // The same before a name starting with a vowel (Welsh "gyda" becomes "gydag").
   const char* agreed_with_before_vowel;
   const char* not_yet_agreed;
+  // Who agreed it when the reader may not know the clinician's name (a carer's copy);
+  // written as it reads after agreed_with.
+  const char* care_team_clinician;
   // Joins the last two names of a list ("Alex and Sam"); some languages change the word
   // before a vowel (Welsh "a" becomes "ac").
   const char* list_and;

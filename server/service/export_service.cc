@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -97,16 +98,16 @@ void NamePeople(PersonRecords& records) {
   }
 }
 
+// The display name the records give someone; empty when the caller may not know it.
 std::string DisplayNameOf(const PersonRecords& records, const std::string& name) {
   if (name == records.person.name()) return records.person.display_name();
   auto it = records.people.find(name);
-  return it != records.people.end() && !it->second.display_name().empty()
-             ? it->second.display_name()
-             : name;
+  return it != records.people.end() ? it->second.display_name() : "";
 }
 
 // What the printed plan says about its agreement: the clinicians who signed off the
-// agreed revision, when it is still the current one.
+// agreed revision, when it is still the current one (named as "a clinician in the care
+// team" to a reader who may not see the care team).
 PrintContext PrintContextFor(const v1::Plan& plan, const PersonRecords& records,
                              const std::string& locale, absl::Time now) {
   PrintContext context;
@@ -119,10 +120,15 @@ PrintContext PrintContextFor(const v1::Plan& plan, const PersonRecords& records,
   const v1::Agreement& agreement = plan.agreement();
   if (agreement.agreed_revision() > 0 && !agreement.out_of_date()) {
     context.agreed_revision = agreement.agreed_revision();
+    const PrintLabels* labels = FindPrintLabels(locale);
     for (const auto& sign_off : agreement.sign_offs()) {
-      if (sign_off.role() != v1::SIGN_OFF_ROLE_CLINICIAN) continue;
-      context.agreed_with.push_back(
-          {DisplayNameOf(records, sign_off.person()), FromTimestamp(sign_off.sign_time())});
+      if (sign_off.role() != v1::SIGN_OFF_ROLE_CLINICIAN ||
+          sign_off.revision() != agreement.agreed_revision()) {
+        continue;
+      }
+      std::string name = DisplayNameOf(records, sign_off.person());
+      if (name.empty() && labels != nullptr) name = labels->care_team_clinician;
+      context.agreed_with.push_back({std::move(name), FromTimestamp(sign_off.sign_time())});
     }
   }
   return context;
@@ -145,9 +151,10 @@ absl::StatusOr<std::string> CheckedLocale(const std::string& requested) {
 ExportService::ExportService(Database& db, AccessGate& gate, AuditLog& audit, ExportSources sources)
     : db_(db), gate_(gate), audit_(audit), sources_(sources) {}
 
-absl::StatusOr<ExportService::Parts> ExportService::Open(const Caller& caller,
-                                                         const std::string& person_id,
-                                                         const std::string& resource) {
+absl::StatusOr<ExportService::Parts> ExportService::Allowed(const Caller& caller,
+                                                            const std::string& person_id,
+                                                            const std::string& resource,
+                                                            bool wants_access_log) {
   CallAudit audit(audit_, caller);
   AccessFacts facts;
   absl::Status status = db_.Read(caller.deadline, [&](Transaction& tx) -> absl::Status {
@@ -158,8 +165,6 @@ absl::StatusOr<ExportService::Parts> ExportService::Open(const Caller& caller,
     return absl::OkStatus();
   });
   COPLAN_RETURN_IF_ERROR(audit.Finish(status));
-  // The export itself, in the person's log; each part read is recorded as it is read.
-  COPLAN_RETURN_IF_ERROR(audit.Read(person_id, resource));
   const PersonPermissions can = PermissionsForPerson(facts, caller.now);
   Parts parts;
   parts.care_team = can.full_profile || can.list_all_documents;
@@ -167,7 +172,17 @@ absl::StatusOr<ExportService::Parts> ExportService::Open(const Caller& caller,
   parts.proxies = can.full_profile;
   parts.access_log = can.read_access_log;
   parts.own_account = caller.person_id == person_id;
+  if (wants_access_log && !parts.access_log) {
+    return audit.Finish(
+        audit.Deny(person_id, v1::AUDIT_ACTION_READ, resource,
+                   PermissionDeniedError("only the person reads their access log")));
+  }
   return parts;
+}
+
+absl::Status ExportService::RecordExport(const Caller& caller, const std::string& person_id,
+                                         const std::string& resource) {
+  return CallAudit(audit_, caller).Read(person_id, resource);
 }
 
 absl::StatusOr<PersonRecords> ExportService::Gather(const Caller& caller,
@@ -177,8 +192,9 @@ absl::StatusOr<PersonRecords> ExportService::Gather(const Caller& caller,
   PersonRecords records;
   records.export_time = caller.now;
   const std::string parent = PersonName(person_id);
-  COPLAN_ASSIGN_OR_RETURN(records.person, sources_.people->GetPerson(caller, parent));
 
+  // The documents first: a single one that cannot be read ends the export before anything
+  // else is read.
   std::vector<DocumentPtr> documents;
   if (!only_document.empty()) {
     COPLAN_ASSIGN_OR_RETURN(DocumentName name, ParseDocumentName(only_document, "document"));
@@ -196,6 +212,7 @@ absl::StatusOr<PersonRecords> ExportService::Gather(const Caller& caller,
       } while (!token.empty());
     }
   }
+  COPLAN_ASSIGN_OR_RETURN(records.person, sources_.people->GetPerson(caller, parent));
   for (DocumentPtr& document : documents) {
     std::string name;
     if (auto* plan = dynamic_cast<v1::Plan*>(document.get())) {
@@ -298,17 +315,16 @@ absl::StatusOr<v1::FhirBundle> ExportService::FhirBundle(
       return InvalidFieldError("document", "must be a document of `parent`");
     }
   }
-  COPLAN_ASSIGN_OR_RETURN(
-      Parts parts,
-      Open(caller, person_id, request.document().empty() ? request.parent() : request.document()));
-  if (request.include_access_log() && !parts.access_log) {
-    return PermissionDeniedError("only the person reads their access log");
-  }
+  const std::string resource = request.document().empty() ? request.parent() : request.document();
+  COPLAN_ASSIGN_OR_RETURN(Parts parts,
+                          Allowed(caller, person_id, resource, request.include_access_log()));
   COPLAN_ASSIGN_OR_RETURN(PersonRecords records,
                           Gather(caller, person_id, parts, request.document()));
   if (request.include_access_log()) {
     COPLAN_RETURN_IF_ERROR(GatherAccessLog(caller, person_id, records));
   }
+  // The export itself, once it is sure to be answered (each part was recorded as read).
+  COPLAN_RETURN_IF_ERROR(RecordExport(caller, person_id, resource));
   const nlohmann::json bundle = BuildFhirBundle(records);
   v1::FhirBundle response;
   response.set_json(bundle.dump());
@@ -326,21 +342,24 @@ absl::StatusOr<v1::PrintedDocument> ExportService::PrintCrisisPlan(
   // Printing is a read: the document service audits it, and refuses it as it would a read.
   COPLAN_ASSIGN_OR_RETURN(DocumentPtr document, sources_.documents->Get(caller, name));
   const auto& plan = static_cast<const v1::Plan&>(*document);
+  if (!plan.has_crisis_plan()) {
+    return InvalidFieldError("name", "is not a crisis plan; only crisis plans are printed");
+  }
   PersonRecords records;
   COPLAN_ASSIGN_OR_RETURN(records.person,
                           sources_.people->GetPerson(caller, PersonName(name.person_id)));
   if (plan.agreement().agreed_revision() > 0) {
-    // The clinicians' names come from the care team, when the caller may see it.
-    v1::ListCareTeamMembersRequest team;
-    team.set_parent(PersonName(name.person_id));
-    team.set_page_size(kPageSize);
-    auto members = sources_.people->ListCareTeamMembers(caller, team);
-    if (members.ok()) {
-      for (auto& member : *members->mutable_care_team_members()) {
+    // The clinicians' names come from the care team, when the caller may see it (they
+    // are "a clinician in the care team" otherwise).
+    COPLAN_ASSIGN_OR_RETURN(Parts parts, Allowed(caller, name.person_id, request.name(), false));
+    if (parts.care_team) {
+      v1::ListCareTeamMembersRequest team;
+      team.set_parent(PersonName(name.person_id));
+      team.set_page_size(kPageSize);
+      COPLAN_ASSIGN_OR_RETURN(auto members, sources_.people->ListCareTeamMembers(caller, team));
+      for (auto& member : *members.mutable_care_team_members()) {
         records.care_team.push_back(std::move(member));
       }
-    } else if (!MayBeAbsent(members.status())) {
-      return members.status();
     }
     NamePeople(records);
   }
@@ -412,16 +431,23 @@ absl::Status ExportService::PersonalData(const Caller& caller,
                                          const ZipStream::Sink& sink) {
   COPLAN_ASSIGN_OR_RETURN(std::string person_id, ParsePersonName(request.parent(), "parent"));
   const std::string parent = PersonName(person_id);
-  COPLAN_ASSIGN_OR_RETURN(Parts parts, Open(caller, person_id, parent));
+  COPLAN_ASSIGN_OR_RETURN(Parts parts, Allowed(caller, person_id, parent, false));
   COPLAN_ASSIGN_OR_RETURN(PersonRecords records, Gather(caller, person_id, parts, ""));
+  COPLAN_RETURN_IF_ERROR(RecordExport(caller, person_id, parent));
 
   ZipStream zip(sink);
   ArchiveWriter archive(zip, caller.now);
   COPLAN_RETURN_IF_ERROR(archive.Add("README.txt", kArchiveReadme, "what this archive holds"));
   COPLAN_RETURN_IF_ERROR(archive.Add("person.json", ToJson(records.person), "the person"));
 
-  auto add_document = [&](const std::string& name, const Message& document,
-                          const DocumentHistory& history) -> absl::Status {
+  std::map<std::string, const DocumentHistory*> history_of;
+  for (const DocumentHistory& history : records.histories) {
+    history_of[history.document] = &history;
+  }
+  const DocumentHistory no_history;
+  auto add_document = [&](const std::string& name, const Message& document) -> absl::Status {
+    const auto found = history_of.find(name);
+    const DocumentHistory& history = found != history_of.end() ? *found->second : no_history;
     // "people/p/plans/crisis" -> "plans/crisis/"
     const std::string folder = name.substr(name.find('/', name.find('/') + 1) + 1) + "/";
     COPLAN_RETURN_IF_ERROR(
@@ -439,7 +465,7 @@ absl::Status ExportService::PersonalData(const Caller& caller,
   };
   for (size_t i = 0; i < records.plans.size(); ++i) {
     const v1::Plan& plan = records.plans[i];
-    COPLAN_RETURN_IF_ERROR(add_document(plan.name(), plan, records.histories[i]));
+    COPLAN_RETURN_IF_ERROR(add_document(plan.name(), plan));
     if (plan.has_crisis_plan()) {
       auto printed =
           coplan::PrintCrisisPlan(plan, PrintContextFor(plan, records, "en", caller.now));
@@ -451,8 +477,7 @@ absl::Status ExportService::PersonalData(const Caller& caller,
   }
   for (size_t i = 0; i < records.decisions.size(); ++i) {
     const v1::DecisionRecord& decision = records.decisions[i];
-    COPLAN_RETURN_IF_ERROR(
-        add_document(decision.name(), decision, records.histories[records.plans.size() + i]));
+    COPLAN_RETURN_IF_ERROR(add_document(decision.name(), decision));
   }
   if (parts.care_team) {
     COPLAN_RETURN_IF_ERROR(

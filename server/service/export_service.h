@@ -65,9 +65,12 @@ class ExportService {
     bool own_account = false;  // the caller exports their own records
   };
   // Checks that the caller has a relationship with the person (NOT_FOUND otherwise, as
-  // for any read) and records the export in the person's access log.
-  absl::StatusOr<Parts> Open(const Caller& caller, const std::string& person_id,
-                             const std::string& resource);
+  // for any read, audited as refused), and may read the access log when they want it.
+  absl::StatusOr<Parts> Allowed(const Caller& caller, const std::string& person_id,
+                                const std::string& resource, bool wants_access_log);
+  // The export itself, in the person's access log (each part read is recorded as read).
+  absl::Status RecordExport(const Caller& caller, const std::string& person_id,
+                            const std::string& resource);
   // The person, the documents the caller may read (all, or the one named), their
   // revisions, the grid versions of decisions, and the relationship parts allowed.
   absl::StatusOr<PersonRecords> Gather(const Caller& caller, const std::string& person_id,

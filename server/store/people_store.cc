@@ -305,8 +305,13 @@ bool PeopleStore::ReplacePasswordHash(WriteTransaction& tx, const std::string& p
 absl::Status PeopleStore::UpdateDetails(WriteTransaction& tx, const std::string& id,
                                         const std::string& display_name,
                                         const std::string& nhs_number) {
-  if (!tx.sql().exec_prepared("person_update_details", id, display_name, nhs_number).empty()) {
-    return absl::OkStatus();
+  try {
+    if (!tx.sql().exec_prepared("person_update_details", id, display_name, nhs_number).empty()) {
+      return absl::OkStatus();
+    }
+  } catch (const pqxx::unique_violation&) {
+    // Another administrator gave the number to someone else at the same moment.
+    return absl::AlreadyExistsError("another person already has this NHS number");
   }
   if (tx.sql().exec_prepared("person_exists", id).empty()) {
     return NotFoundError("person", PersonName(id));

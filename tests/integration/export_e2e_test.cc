@@ -333,7 +333,8 @@ class ExportTest : public ::testing::Test {
   bool Logged(const std::string& method, const TestUser& actor) {
     return CountLogged(method, actor) > 0;
   }
-  int CountLogged(const std::string& method, const TestUser& actor) {
+  int CountLogged(const std::string& method, const TestUser& actor,
+                  v1::AuditOutcome outcome = v1::AUDIT_OUTCOME_ALLOWED) {
     v1::ListAccessEventsRequest request;
     request.set_parent(alex_.name);
     request.set_page_size(500);
@@ -342,8 +343,7 @@ class ExportTest : public ::testing::Test {
     if (!log.ok()) return -1;
     int count = 0;
     for (const auto& event : log->events()) {
-      if (event.method() == method && event.actor() == actor.name &&
-          event.outcome() == v1::AUDIT_OUTCOME_ALLOWED) {
+      if (event.method() == method && event.actor() == actor.name && event.outcome() == outcome) {
         ++count;
       }
     }
@@ -513,6 +513,16 @@ TEST_F(ExportTest, BadRequestsAreRefusedNamingTheField) {
   EXPECT_EQ(CountLogged("coplan.v1.ExportService/ExportFhirBundle", alex_), 0);
   auto log = Bundle(*okafor_.client, alex_.name, "", /*access_log=*/true);
   EXPECT_EQ(log.status().code(), absl::StatusCode::kPermissionDenied);
+  // Refused as such in Alex's log, not recorded as an export.
+  EXPECT_EQ(CountLogged("coplan.v1.ExportService/ExportFhirBundle", okafor_), 0);
+  EXPECT_EQ(
+      CountLogged("coplan.v1.ExportService/ExportFhirBundle", okafor_, v1::AUDIT_OUTCOME_DENIED),
+      1);
+  // A document that is not there is not an export either.
+  testing::Grant(alex_, jordan_, crisis.name(), v1::ACCESS_LEVEL_READ);
+  auto missing = Bundle(*jordan_.client, alex_.name, alex_.name + "/plans/no-such-plan");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CountLogged("coplan.v1.ExportService/ExportFhirBundle", jordan_), 0);
 
   auto french = Print(*alex_.client, crisis.name(), "fr");
   EXPECT_EQ(french.status().code(), absl::StatusCode::kInvalidArgument);
@@ -555,6 +565,27 @@ TEST_F(ExportTest, ThePrintedCrisisPlanReadsBackInEnglishAndWelshAndIsAudited) {
     }
   }
   EXPECT_TRUE(Logged("coplan.v1.ExportService/PrintCrisisPlan", alex_));
+
+  // A carer given the plan prints it too; they may not see the care team, so the clinician
+  // is not named, and nothing they were not allowed is tried on their behalf.
+  testing::Grant(alex_, jordan_, crisis.name(), v1::ACCESS_LEVEL_READ);
+  auto carers = Print(*jordan_.client, crisis.name(), "en");
+  ASSERT_TRUE(carers.ok()) << carers.status();
+  const std::string pdf = scratch_.Write("carer.pdf", carers->pdf());
+  auto [code, text] = RunCommand("pdftotext -enc UTF-8 " + pdf + " -");
+  ASSERT_EQ(code, 0) << text;
+  EXPECT_THAT(text, HasSubstr("a clinician in the care team"));
+  EXPECT_THAT(text, Not(HasSubstr("Dr Sam Okafor")));
+  EXPECT_THAT(text, Not(HasSubstr("people/")));
+  v1::ListAccessEventsRequest request;
+  request.set_parent(alex_.name);
+  request.set_page_size(500);
+  auto events = alex_.client->Call(&v1::AuditService::Stub::ListAccessEvents, request);
+  ASSERT_TRUE(events.ok()) << events.status();
+  for (const auto& event : events->events()) {
+    EXPECT_FALSE(event.actor() == jordan_.name && event.outcome() == v1::AUDIT_OUTCOME_DENIED)
+        << event.method() << " " << event.resource();
+  }
 }
 
 TEST_F(ExportTest, ThePersonalDataArchiveHoldsEverythingOfThePersonAndNothingElse) {

@@ -69,7 +69,9 @@ TEST(ZipStreamTest, ChunksLeaveAsTheyFillAndTheArchiveReadsBack) {
   ASSERT_TRUE(zip.Finish().ok());
   std::string whole;
   for (size_t i = 0; i < chunks.size(); ++i) {
-    if (i + 1 < chunks.size()) EXPECT_EQ(chunks[i].size(), 1024u) << i;
+    if (i + 1 < chunks.size()) {
+      EXPECT_EQ(chunks[i].size(), 1024u) << i;
+    }
     whole += chunks[i];
   }
   EXPECT_EQ(whole.size(), zip.bytes_written());
@@ -99,6 +101,22 @@ TEST(ZipStreamTest, ChunksLeaveAsTheyFillAndTheArchiveReadsBack) {
   EXPECT_EQ(pclose(pipe), 0);
   EXPECT_EQ(std::string(output), "3\n");
   unlink(path);
+}
+
+TEST(ZipStreamTest, AnArchiveGivenUpOnSendsNothingMore) {
+  std::string delivered;
+  {
+    ZipStream zip(
+        [&](absl::string_view chunk) {
+          delivered.append(chunk.data(), chunk.size());
+          return true;
+        },
+        1024);
+    ASSERT_TRUE(zip.Add("person.json", "{}", absl::Now()).ok());
+    // An error comes before Finish: the archive is dropped.
+  }
+  // Not a well-formed (but incomplete) archive: the central directory is never sent.
+  EXPECT_EQ(delivered, "");
 }
 
 TEST(ZipStreamTest, AReaderThatGoesAwayStopsTheArchive) {

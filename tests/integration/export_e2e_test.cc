@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "coplan/v1/export_service.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
+#include "server/api/export_handler.h"
 #include "server/common/crypto.h"
 #include "server/common/ids.h"
 #include "server/common/proto_time.h"
@@ -672,6 +673,61 @@ TEST_F(ExportTest, ThePersonalDataArchiveHoldsEverythingOfThePersonAndNothingEls
                            "sessions.json", "access-log/events-0001.json"}) {
     EXPECT_FALSE(granted.files.count(path)) << path;
   }
+}
+
+// Each personal data export holds a worker while its reader reads: two that are not being
+// read hold theirs, and a third is refused at once rather than queued behind them.
+TEST_F(ExportTest, OnlyTwoPersonalDataExportsRunAtOnce) {
+  // A plan that does not compress: its archive is far larger than what gRPC buffers for a
+  // reader that does not read.
+  v1::CreatePlanRequest create;
+  create.set_parent(alex_.name);
+  auto* crisis = create.mutable_plan()->mutable_crisis_plan();
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int item = 0; item < 45; ++item) {
+    std::string text;
+    while (text.size() < 1900) {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      text.push_back(static_cast<char>('a' + state % 26));
+    }
+    crisis->add_warning_signs()->set_text(text);
+  }
+  ASSERT_TRUE(alex_.client->Call(&v1::PlanService::Stub::CreatePlan, create).ok());
+
+  v1::ExportPersonalDataRequest request;
+  request.set_parent(alex_.name);
+  // Readers that take only gRPC's first 64 KiB (no window growth) and then stop.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  arguments.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 65536);
+  auto slow_channel =
+      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), arguments);
+  auto slow_stub = v1::ExportService::NewStub(slow_channel);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::ExportChunk>>> stalled;
+  for (int i = 0; i < ExportHandler::kMaxConcurrentExports; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->AddMetadata("authorization", "Bearer " + alex_.client->token());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stalled.push_back(slow_stub->ExportPersonalData(contexts.back().get(), request));
+    v1::ExportChunk first;
+    ASSERT_TRUE(stalled.back()->Read(&first));  // started; then nobody reads on
+  }
+  absl::SleepFor(absl::Seconds(1));
+  Archive refused = PersonalData(*alex_.client, alex_.name);
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kResourceExhausted) << refused.status;
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& reader : stalled) (void)reader->Finish();
+  // Their workers are free again.
+  absl::Status later;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    later = PersonalData(*alex_.client, alex_.name).status;
+    if (later.code() != absl::StatusCode::kResourceExhausted) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(later.ok()) << later;
 }
 
 TEST_F(ExportTest, NhsNumbersAreCheckedAndHeldByOnePersonOnly) {

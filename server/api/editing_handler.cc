@@ -50,6 +50,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
   return runner_.RunWatchStream(
       context, "coplan.v1.EditingService/WatchDocument",
       [this, request = *request](const Caller& caller, EventSink& sink) -> absl::Status {
+        const uint64_t access_epoch = hub_.AccessEpoch();  // before the access is checked
         COPLAN_ASSIGN_OR_RETURN(WatchStart start,
                                 documents_.StartWatch(caller, ResolveMe(request.name(), caller),
                                                       request.resume_after_revision()));
@@ -64,6 +65,7 @@ grpc::ServerWriteReactor<v1::WatchEvent>* EditingHandler::WatchDocument(
         target.via = start.via;
         target.access_ends = start.access_ends;
         target.current_revision = start.revision;
+        target.access_epoch = access_epoch;
         return hub_.Watch(sink, std::move(target), start.start_revision, std::move(start.snapshot));
       });
 }

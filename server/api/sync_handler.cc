@@ -221,6 +221,7 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
     Caller caller = caller_;
     caller.now = runner_.Now();
     caller.deadline = absl::Now() + absl::Seconds(10);
+    const uint64_t access_epoch = hub_.AccessEpoch();  // before the access is checked
     auto start = documents_.StartWatch(caller, ResolveMe(add.document(), caller),
                                        add.resume_after_revision());
     if (!start.ok()) return end_target(start.status());
@@ -234,6 +235,7 @@ class SyncStreamReactor final : public grpc::ServerBidiReactor<v1::SyncRequest, 
     target.access_ends = start->access_ends;
     target.current_revision = start->revision;
     target.shown_until = start->shown_until;
+    target.access_epoch = access_epoch;
     auto watcher = hub_.Follow(stream_, id, std::move(target), start->start_revision,
                                std::move(start->snapshot));
     if (watcher != nullptr) followed_[id] = std::move(watcher);

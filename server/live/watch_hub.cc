@@ -213,6 +213,9 @@ void WatchHub::Attach(const std::shared_ptr<Watcher>& watcher,
     if (auto closed = weak.lock()) Detach(closed);
   });
   ScheduleReview(watcher, watcher->target().access_ends);
+  // An access change or session end heard of since the reader's access was checked found
+  // no registered watcher to end: check this one now rather than at the next periodic check.
+  if (access_epoch_.load() != watcher->target().access_epoch) RecheckAccess({watcher});
   if (behind) CatchUp(watcher);
   // A commit between reading the start and joining the channel must not wait for the poll.
   Submit([this, key] {
@@ -623,11 +626,13 @@ void WatchHub::AgreementChanged(int64_t document_key) {
 }
 
 void WatchHub::AccessChanged(const std::string& person_id) {
+  access_epoch_.fetch_add(1);
   Ring(DoorbellMessage::Access(person_id));
   RecheckAccess(WatchersAbout(person_id));
 }
 
 void WatchHub::SessionEnded(const std::string& session_id) {
+  access_epoch_.fetch_add(1);
   Ring(DoorbellMessage::Session(session_id));
   EndSession(session_id);
 }
@@ -645,9 +650,11 @@ void WatchHub::OnRing(const DoorbellMessage& message) {
       if (!WatchersOf(key).empty()) Submit([this, key] { BroadcastPresence(key); });
       break;
     case DoorbellMessage::Kind::kAccess:
+      access_epoch_.fetch_add(1);
       RecheckAccess(WatchersAbout(message.id));  // without ringing again
       break;
     case DoorbellMessage::Kind::kSession:
+      access_epoch_.fetch_add(1);
       EndSession(message.id);
       break;
   }

@@ -96,6 +96,9 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   void AgreementChanged(int64_t document_key) override;
   void AccessChanged(const std::string& person_id) override;
   void SessionEnded(const std::string& session_id) override;
+  // Counts the access changes and session ends this hub has heard of (from this instance
+  // or the doorbell). Take it before checking a reader's access (WatchTarget.access_epoch).
+  uint64_t AccessEpoch() const { return access_epoch_.load(); }
 
   // Doorbell::Listener (other instances).
   void OnRing(const DoorbellMessage& message) override;
@@ -186,6 +189,7 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   // is no longer its watcher's is stale and skipped).
   std::map<const Watcher*, absl::Time> review_at_ ABSL_GUARDED_BY(mutex_);
   std::multimap<absl::Time, std::weak_ptr<Watcher>> reviews_ ABSL_GUARDED_BY(mutex_);
+  std::atomic<uint64_t> access_epoch_{0};        // see AccessEpoch
   std::atomic<int> full_recheck_jobs_{0};        // jobs of the last RecheckEveryone not yet done
   std::atomic<bool> full_recheck_again_{false};  // one was asked for while they ran
   std::thread timer_;

@@ -34,6 +34,10 @@ struct WatchTarget {
   int64_t current_revision = 0;
   // When the reader's access ends by the document's own rules (not their session's).
   std::optional<absl::Time> shown_until;
+  // WatchHub::AccessEpoch() taken before the reader's access was checked: an access change
+  // the hub hears of before the watcher is registered (and so could not end it) shows as a
+  // later epoch, and the watcher is checked again once registered.
+  uint64_t access_epoch = 0;
 };
 
 // Who is present on a document, as the hub hands it to each of its watchers.

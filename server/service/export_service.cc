@@ -59,7 +59,10 @@ std::string JsonArray(const Messages& messages) {
   return json;
 }
 
-std::string LastSegment(const std::string& name) { return name.substr(name.rfind('/') + 1); }
+// A document's folder in the archive: "people/p/plans/crisis" is "plans/crisis/".
+std::string ArchiveFolder(const std::string& document) {
+  return document.substr(document.find('/', document.find('/') + 1) + 1) + "/";
+}
 
 // Everyone the records mention as related to the person (care team, grantees, proxies,
 // authors and signers), by name, with what the records themselves say of them. People the
@@ -448,8 +451,7 @@ absl::Status ExportService::PersonalData(const Caller& caller,
   auto add_document = [&](const std::string& name, const Message& document) -> absl::Status {
     const auto found = history_of.find(name);
     const DocumentHistory& history = found != history_of.end() ? *found->second : no_history;
-    // "people/p/plans/crisis" -> "plans/crisis/"
-    const std::string folder = name.substr(name.find('/', name.find('/') + 1) + 1) + "/";
+    const std::string folder = ArchiveFolder(name);
     COPLAN_RETURN_IF_ERROR(
         archive.Add(folder + "document.json", ToJson(document), "the document as it is now"));
     for (size_t first = 0, file = 1; first < history.revisions.size(); first += kPageSize, ++file) {
@@ -470,9 +472,8 @@ absl::Status ExportService::PersonalData(const Caller& caller,
       auto printed =
           coplan::PrintCrisisPlan(plan, PrintContextFor(plan, records, "en", caller.now));
       if (!printed.ok()) return printed.status();
-      const std::string folder = "plans/" + LastSegment(plan.name()) + "/";
-      COPLAN_RETURN_IF_ERROR(archive.Add(folder + "crisis-plan-en.pdf", printed->pdf,
-                                         "the crisis plan, ready to print"));
+      COPLAN_RETURN_IF_ERROR(archive.Add(ArchiveFolder(plan.name()) + "crisis-plan-en.pdf",
+                                         printed->pdf, "the crisis plan, ready to print"));
     }
   }
   for (size_t i = 0; i < records.decisions.size(); ++i) {

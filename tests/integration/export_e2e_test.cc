@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,7 +20,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "coplan/v1/export_service.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -47,11 +47,11 @@ using Client = client::remote::RpcClient;
 // A scratch directory, removed with its files.
 class ScratchDir {
  public:
-  ScratchDir() {
-    char pattern[] = "/tmp/coplan-export-XXXXXX";
-    path_ = mkdtemp(pattern);
+  ScratchDir() : path_(testing::MakeTempDir("coplan-export")) {}
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
   }
-  ~ScratchDir() { (void)std::system(("rm -rf '" + path_ + "'").c_str()); }
   std::string Write(const std::string& name, const std::string& contents) const {
     const std::string file = path_ + "/" + name;
     std::ofstream(file, std::ios::binary) << contents;
@@ -62,16 +62,9 @@ class ScratchDir {
   std::string path_;
 };
 
-// Runs a command; its exit code and what it printed (stdout and stderr).
-std::pair<int, std::string> RunCommand(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, "popen failed"};
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+// The text of a PDF, as poppler's pdftotext reads it back.
+testing::ProcessResult PdfText(const std::string& pdf) {
+  return testing::RunProgram({"/usr/bin/pdftotext", "-enc", "UTF-8", pdf, "-"});  // poppler-utils
 }
 
 // Both FHIR validators on the given files: the output of any that refused, empty when
@@ -85,8 +78,13 @@ std::string ValidatorComplaints(const std::vector<std::string>& files) {
                           " is not set: run scripts/install-test-tools and the tests "
                           "through ctest (tests/CMakeLists.txt sets it)");
     }
-    auto [code, output] = RunCommand(absl::StrCat(command, " ", absl::StrJoin(files, " ")));
-    if (code != 0) absl::StrAppend(&complaints, variable, " (exit ", code, "):\n", output);
+    // "<python> <script>", then the files.
+    std::vector<std::string> argv = absl::StrSplit(command, ' ', absl::SkipEmpty());
+    argv.insert(argv.end(), files.begin(), files.end());
+    const testing::ProcessResult run = testing::RunProgram(argv, "", absl::Minutes(5));
+    if (run.exit_code != 0) {
+      absl::StrAppend(&complaints, variable, " (exit ", run.exit_code, "):\n", run.output);
+    }
   }
   return complaints;
 }
@@ -551,7 +549,7 @@ TEST_F(ExportTest, ThePrintedCrisisPlanReadsBackInEnglishAndWelshAndIsAudited) {
     EXPECT_LE(printed->page_count(), 2);
     EXPECT_EQ(printed->pdf().substr(0, 5), "%PDF-");
     const std::string pdf = scratch_.Write("plan-" + locale + ".pdf", printed->pdf());
-    auto [code, text] = RunCommand("pdftotext -enc UTF-8 " + pdf + " -");
+    auto [code, text] = PdfText(pdf);
     ASSERT_EQ(code, 0) << text;
     for (const char* words :
          {"Walk the dog by the river", "Samaritans", "116 123", "24 hours, every day",
@@ -573,7 +571,7 @@ TEST_F(ExportTest, ThePrintedCrisisPlanReadsBackInEnglishAndWelshAndIsAudited) {
   auto carers = Print(*jordan_.client, crisis.name(), "en");
   ASSERT_TRUE(carers.ok()) << carers.status();
   const std::string pdf = scratch_.Write("carer.pdf", carers->pdf());
-  auto [code, text] = RunCommand("pdftotext -enc UTF-8 " + pdf + " -");
+  auto [code, text] = PdfText(pdf);
   ASSERT_EQ(code, 0) << text;
   EXPECT_THAT(text, HasSubstr("a clinician in the care team"));
   EXPECT_THAT(text, Not(HasSubstr("Dr Sam Okafor")));
@@ -847,7 +845,7 @@ TEST_F(ExportTest, TheDemoYoungPersonsRecordsExportAndTheirCrisisPlanPrintsInEng
     EXPECT_GE(printed->page_count(), 1);
     EXPECT_LE(printed->page_count(), 2) << "the demo plan fits on two pages";
     const std::string pdf = scratch_.Write("demo-" + locale + ".pdf", printed->pdf());
-    auto [code, text] = RunCommand("pdftotext -enc UTF-8 " + pdf + " -");
+    auto [code, text] = PdfText(pdf);
     ASSERT_EQ(code, 0) << text;
     for (const std::string& words : plan_words) EXPECT_THAT(text, HasSubstr(words)) << locale;
     EXPECT_THAT(text, HasSubstr(labels.heading)) << locale;
@@ -878,7 +876,8 @@ TEST_F(ExportTest, TheDemoYoungPersonsRecordsExportAndTheirCrisisPlanPrintsInEng
   EXPECT_THAT(archive.files["care-team.json"], HasSubstr("people/okafor"));
   (*demo)->Signal(SIGTERM);
   EXPECT_EQ((*demo)->Wait(absl::Seconds(30)), 0);
-  (void)std::system(("rm -rf '" + data_dir + "'").c_str());
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir, ignored);
 }
 
 }  // namespace

@@ -57,6 +57,8 @@ options (or environment):
                            by default
   --cache_key_file=FILE    the cache's 256-bit key: 64 hex digits (COPLAN_CACHE_KEY_FILE)
   --tls_roots=FILE         use TLS, trusting these roots (PEM) (COPLAN_TLS_ROOTS)
+  --tls_client_cert=FILE   mutual TLS: present this certificate chain (PEM), with
+  --tls_client_key=FILE    its private key (COPLAN_TLS_CLIENT_CERT, COPLAN_TLS_CLIENT_KEY)
   --send_timeout=DURATION  how long `edit` waits for the server to take an edit before
                            leaving it queued (with a cache) or failing, e.g. 2s
                            (COPLAN_SEND_TIMEOUT, default 10s)
@@ -173,6 +175,46 @@ absl::StatusOr<std::string> ReadKeyFile(const std::string& path) {
   return absl::HexStringToBytes(hex);
 }
 
+// What --tls_roots, --tls_client_cert and --tls_client_key name, read. A file that
+// cannot be read is an error here: falling back to plaintext or to the system's roots
+// would not be what was asked for.
+struct TransportFiles {
+  bool tls = false;
+  std::string roots;
+  std::string client_certificate_chain;
+  std::string client_private_key;
+};
+
+absl::StatusOr<std::string> ReadPemFile(const std::string& option, const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("--", option, ": cannot read ", path));
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+absl::StatusOr<TransportFiles> ReadTransportFiles(std::map<std::string, std::string>& options) {
+  TransportFiles files;
+  if (options["tls_client_cert"].empty() != options["tls_client_key"].empty()) {
+    return absl::InvalidArgumentError("--tls_client_cert and --tls_client_key go together");
+  }
+  if (!options["tls_client_cert"].empty() && options["tls_roots"].empty()) {
+    return absl::InvalidArgumentError("--tls_client_cert needs --tls_roots (TLS)");
+  }
+  if (options["tls_roots"].empty()) return files;
+  files.tls = true;
+  auto roots = ReadPemFile("tls_roots", options["tls_roots"]);
+  if (!roots.ok()) return roots.status();
+  files.roots = *roots;
+  if (!options["tls_client_cert"].empty()) {
+    auto chain = ReadPemFile("tls_client_cert", options["tls_client_cert"]);
+    if (!chain.ok()) return chain.status();
+    auto key = ReadPemFile("tls_client_key", options["tls_client_key"]);
+    if (!key.ok()) return key.status();
+    files.client_certificate_chain = *chain;
+    files.client_private_key = *key;
+  }
+  return files;
+}
+
 int CallAndPrint(CoplanClient& client, const std::string& method, const std::string& request) {
   Answer<std::string> answer;
   client.CallJson(method, request, answer.callback());
@@ -232,17 +274,19 @@ absl::StatusOr<Response> CallFor(CoplanClient& client, const std::string& method
 // The personal data archive is a server stream, which the client core does not carry (it
 // has unary calls and the sync stream): this command signs in with the remote layer's
 // RpcClient and reads the stream itself.
-int ExportPersonalData(const std::map<std::string, std::string>& options, const std::string& person,
+int ExportPersonalData(const std::map<std::string, std::string>& options,
+                       const TransportFiles& transport, const std::string& person,
                        const std::string& path) {
   if (options.at("user").empty()) {
     return Fail(absl::UnauthenticatedError("export-data needs --user and --password"));
   }
   coplan::client::remote::RpcClientOptions rpc_options;
   rpc_options.target = options.at("server");
-  if (!options.at("tls_roots").empty()) {
-    std::ifstream roots(options.at("tls_roots"));
+  if (transport.tls) {
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(roots), {});
+    ssl.pem_root_certs = transport.roots;
+    ssl.pem_cert_chain = transport.client_certificate_chain;
+    ssl.pem_private_key = transport.client_private_key;
     rpc_options.credentials = grpc::SslCredentials(ssl);
   }
   coplan::client::remote::RpcClient rpc(rpc_options);
@@ -300,6 +344,8 @@ int main(int argc, char** argv) {
       {"cache_dir", Env("COPLAN_CACHE_DIR")},
       {"cache_key_file", Env("COPLAN_CACHE_KEY_FILE")},
       {"tls_roots", Env("COPLAN_TLS_ROOTS")},
+      {"tls_client_cert", Env("COPLAN_TLS_CLIENT_CERT")},
+      {"tls_client_key", Env("COPLAN_TLS_CLIENT_KEY")},
       {"send_timeout", Env("COPLAN_SEND_TIMEOUT", "10s")}};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
@@ -331,12 +377,14 @@ int main(int argc, char** argv) {
               << "\n";
     return 2;
   }
+  absl::StatusOr<TransportFiles> transport = ReadTransportFiles(options);
+  if (!transport.ok()) return Fail(transport.status());
   if (args[0] == "export-data") {
     if (args.size() != 3) {
       std::cerr << "'export-data' takes 2 argument(s)\n" << kUsage;
       return 2;
     }
-    return ExportPersonalData(options, args[1], args[2]);
+    return ExportPersonalData(options, *transport, args[1], args[2]);
   }
   // Block the stop signals before any thread starts, so that only sigtimedwait sees them.
   sigset_t signals;
@@ -348,11 +396,10 @@ int main(int argc, char** argv) {
   coplan::client::ClientOptions client_options;
   client_options.server = options["server"];
   client_options.user_agent = "coplan-cli";
-  if (!options["tls_roots"].empty()) {
-    std::ifstream roots(options["tls_roots"]);
-    client_options.tls = true;
-    client_options.root_certificates.assign(std::istreambuf_iterator<char>(roots), {});
-  }
+  client_options.tls = transport->tls;
+  client_options.root_certificates = transport->roots;
+  client_options.client_certificate_chain = transport->client_certificate_chain;
+  client_options.client_private_key = transport->client_private_key;
   const bool cached = !options["cache_dir"].empty();
   if (cached) {
     if (options["cache_key_file"].empty()) {

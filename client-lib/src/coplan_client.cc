@@ -27,6 +27,8 @@ class CoplanClient::Impl {
       : connection_({.target = options.server,
                      .tls = options.tls,
                      .root_certificates = options.root_certificates,
+                     .client_certificate_chain = options.client_certificate_chain,
+                     .client_private_key = options.client_private_key,
                      .user_agent = options.user_agent}) {
     sync::EngineEnvironment environment;
     environment.queue = &core_;

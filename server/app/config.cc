@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/api/client_address.h"
+#include "server/app/tls_credentials.h"
 
 namespace {
 
@@ -86,7 +87,19 @@ ABSL_FLAG(absl::Duration, audit_checkpoint_interval,
 ABSL_FLAG(std::string, tls_cert_file, Env("COPLAN_TLS_CERT_FILE", ""),
           "PEM certificate chain; with --tls_key_file serves TLS [COPLAN_TLS_CERT_FILE]");
 ABSL_FLAG(std::string, tls_key_file, Env("COPLAN_TLS_KEY_FILE", ""),
-          "PEM private key [COPLAN_TLS_KEY_FILE]");
+          "PEM private key (unencrypted; readable by the service only) [COPLAN_TLS_KEY_FILE]");
+ABSL_FLAG(std::string, tls_client_ca_file, Env("COPLAN_TLS_CLIENT_CA_FILE", ""),
+          "PEM certificates of the CAs whose client certificates are accepted; set, every "
+          "client must present one (mutual TLS, for service-to-service callers) "
+          "[COPLAN_TLS_CLIENT_CA_FILE]");
+ABSL_FLAG(absl::Duration, tls_reload_interval,
+          EnvDuration("COPLAN_TLS_RELOAD_INTERVAL", absl::Minutes(1)),
+          "how often the TLS files are read again; a renewed certificate and key are served "
+          "to new connections without a restart [COPLAN_TLS_RELOAD_INTERVAL]");
+ABSL_FLAG(bool, allow_plaintext, EnvBool("COPLAN_ALLOW_PLAINTEXT", false),
+          "serve without TLS on an address other than loopback, e.g. behind a proxy that "
+          "speaks TLS to clients on a private network; refused by default "
+          "[COPLAN_ALLOW_PLAINTEXT]");
 ABSL_FLAG(std::string, token_issuer, Env("COPLAN_TOKEN_ISSUER", "coplan"),
           "issuer name of the server's own tokens [COPLAN_TOKEN_ISSUER]");
 ABSL_FLAG(absl::Duration, token_lifetime, EnvDuration("COPLAN_TOKEN_LIFETIME", absl::Hours(1)),
@@ -153,6 +166,27 @@ std::string DefaultDataDir() {
   return Env("HOME", "/tmp") + "/.local/share/coplan";
 }
 
+absl::Status CheckTransportPolicy(const ServerConfig& config) {
+  const bool tls = !config.tls_cert_file.empty();
+  if (!tls && !config.tls_client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_client_ca_file (mutual TLS) needs --tls_cert_file and --tls_key_file");
+  }
+  if (config.tls_reload_interval < absl::Seconds(1) ||
+      config.tls_reload_interval > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--tls_reload_interval must be 1s to 24h");
+  }
+  if (!tls && !config.allow_plaintext && !IsLoopbackListenAddress(config.listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen=", config.listen,
+        " would serve plaintext beyond this machine, and people's records with it. Give "
+        "--tls_cert_file and --tls_key_file to serve TLS, or --allow_plaintext if a proxy "
+        "that speaks TLS to clients is in front (plaintext is served on loopback only by "
+        "default)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
                                                std::vector<std::string>* args) {
   absl::SetProgramUsageMessage(
@@ -198,6 +232,9 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.audit_checkpoint_interval = absl::GetFlag(FLAGS_audit_checkpoint_interval);
   config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  config.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  config.allow_plaintext = absl::GetFlag(FLAGS_allow_plaintext);
   config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   config.device_session_lifetime = absl::GetFlag(FLAGS_device_session_lifetime);

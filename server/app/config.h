@@ -37,8 +37,14 @@ struct ServerConfig {
   // when embedded, else the log only.
   std::string audit_checkpoint_file;
   absl::Duration audit_checkpoint_interval = absl::Seconds(10);
+  // TLS on the gRPC port (server/app/tls_credentials.h): the files are watched and a
+  // renewed pair is served to new connections without a restart.
   std::string tls_cert_file;
   std::string tls_key_file;
+  std::string tls_client_ca_file;  // set: mutual TLS, a client certificate from these CAs
+  absl::Duration tls_reload_interval = absl::Minutes(1);
+  // Plaintext beyond loopback, for a TLS-speaking proxy in front; refused by default.
+  bool allow_plaintext = false;
   std::string token_issuer = "coplan";
   absl::Duration token_lifetime = absl::Hours(1);
   absl::Duration device_session_lifetime = absl::Hours(24 * 90);
@@ -71,6 +77,9 @@ struct ServerConfig {
 // are returned in `args`.
 absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
                                                std::vector<std::string>* args);
+
+// Plaintext on loopback only unless --allow_plaintext; the TLS flags that need each other.
+absl::Status CheckTransportPolicy(const ServerConfig& config);
 
 // The default data directory: /var/lib/coplan as root (PostgreSQL's account must be able
 // to reach it), else $XDG_DATA_HOME/coplan or ~/.local/share/coplan.

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -23,6 +22,7 @@
 #include "server/api/plan_handler.h"
 #include "server/api/rpc_runner.h"
 #include "server/api/sync_handler.h"
+#include "server/app/tls_credentials.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/password_hasher.h"
 #include "server/auth/server_keys.h"
@@ -214,11 +214,11 @@ std::string SecretFileFor(const ServerConfig& config) {
   return "";
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+TlsFiles TlsFilesOf(const ServerConfig& config) {
+  return TlsFiles{.cert_file = config.tls_cert_file,
+                  .key_file = config.tls_key_file,
+                  .client_ca_file = config.tls_client_ca_file,
+                  .reload_interval = config.tls_reload_interval};
 }
 
 }  // namespace
@@ -241,7 +241,10 @@ absl::StatusOr<std::unique_ptr<ServerApp>> ServerApp::Start(ServerConfig config,
 }
 
 absl::Status ServerApp::Build() {
-  // Before anything starts: an external database needs a secret file.
+  // Before anything starts: how the port is served, and that its files are usable.
+  COPLAN_RETURN_IF_ERROR(CheckTransportPolicy(config_));
+  if (!config_.tls_cert_file.empty()) COPLAN_RETURN_IF_ERROR(CheckTlsFiles(TlsFilesOf(config_)));
+  // An external database needs a secret file.
   if (SecretFileFor(config_).empty()) return LoadServerKeys("", false).status();
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabaseForServer(config_));
   embedded_ = std::move(opened.embedded);
@@ -394,17 +397,10 @@ absl::Status ServerApp::Build() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   if (!config_.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
-  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
-  if (!config_.tls_cert_file.empty()) {
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back(
-        {ReadFile(config_.tls_key_file), ReadFile(config_.tls_cert_file)});
-    if (ssl.pem_key_cert_pairs.back().private_key.empty() ||
-        ssl.pem_key_cert_pairs.back().cert_chain.empty()) {
-      return absl::FailedPreconditionError("cannot read the TLS certificate or key file");
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  }
+  // Plaintext on loopback only, unless --allow_plaintext (CheckTransportPolicy, above).
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      config_.tls_cert_file.empty() ? grpc::InsecureServerCredentials()
+                                    : MakeTlsServerCredentials(TlsFilesOf(config_));
   builder.AddListeningPort(config_.listen, credentials, &port_);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   if (config_.grpc_memory_quota_mb > 0) {
@@ -438,7 +434,9 @@ absl::Status ServerApp::Build() {
   Log(LogLevel::kInfo, "server_started")
       .Str("address", address())
       .Str("database", embedded_ ? "embedded" : "external")
-      .Str("tls", config_.tls_cert_file.empty() ? "off" : "on")
+      .Str("tls", config_.tls_cert_file.empty()        ? "off"
+                  : config_.tls_client_ca_file.empty() ? "on"
+                                                       : "mutual")
       .Str("instance", config_.instance_id);
   return absl::OkStatus();
 }

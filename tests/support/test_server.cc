@@ -44,6 +44,7 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
     server->secret_file_ = MakeTempDir("coplan-test-secret") + "/secret.key";
     std::ofstream(server->secret_file_) << NewRandomToken(32);
   }
+  server->client_credentials_ = options.client_credentials;
   ServerConfig& config = server->config_;
   config.listen = "127.0.0.1:0";
   config.database_url = server->server_conninfo_;
@@ -73,6 +74,7 @@ void TestServer::Stop() {
 std::unique_ptr<coplan::client::remote::RpcClient> TestServer::NewClient() const {
   coplan::client::remote::RpcClientOptions options;
   options.target = address();
+  options.credentials = client_credentials_;
   options.default_deadline = absl::Seconds(30);
   return std::make_unique<coplan::client::remote::RpcClient>(options);
 }

@@ -45,6 +45,9 @@ class TestServer {
     std::string secret_file;
     // What time it is for the server's rules; the real clock when null.
     const Clock* clock = nullptr;
+    // How the test's clients connect (TLS to a server configured for it); plaintext when
+    // null.
+    std::shared_ptr<grpc::ChannelCredentials> client_credentials;
   };
 
   static std::unique_ptr<TestServer> Start(Options options);
@@ -81,6 +84,7 @@ class TestServer {
   std::string conninfo_;
   std::string server_conninfo_;
   std::string secret_file_;
+  std::shared_ptr<grpc::ChannelCredentials> client_credentials_;
   std::unique_ptr<ServerApp> app_;
   std::unique_ptr<coplan::client::remote::RpcClient> admin_;
 };

@@ -71,6 +71,8 @@ std::shared_ptr<grpc::Channel> MakeDeviceChannel(const ConnectionOptions& option
   if (options.tls) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.root_certificates;
+    ssl.pem_cert_chain = options.client_certificate_chain;
+    ssl.pem_private_key = options.client_private_key;
     credentials = grpc::SslCredentials(ssl);
   } else {
     credentials = grpc::InsecureChannelCredentials();

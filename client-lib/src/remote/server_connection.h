@@ -33,6 +33,10 @@ struct ConnectionOptions {
   // TLS with these roots (PEM; empty: the system's) when true; plaintext otherwise.
   bool tls = false;
   std::string root_certificates;
+  // Mutual TLS (a service calling a server that asks for client certificates): this
+  // client's certificate chain and its private key, PEM. Empty: no client certificate.
+  std::string client_certificate_chain;
+  std::string client_private_key;
   // For the server's logs, e.g. "coplan-android/1.2".
   std::string user_agent;
 };

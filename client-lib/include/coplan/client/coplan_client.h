@@ -46,6 +46,10 @@ struct ClientOptions {
   // for a server on the same machine only.
   bool tls = false;
   std::string root_certificates;
+  // Mutual TLS, for a service rather than a person's device: its certificate chain and
+  // private key (PEM), presented to a server that requires client certificates.
+  std::string client_certificate_chain;
+  std::string client_private_key;
   // The encrypted offline cache: a file path and its 256-bit key (32 raw bytes, from the
   // Android Keystore or the iOS Keychain). Without a path, nothing is kept on disk.
   std::string cache_path;

@@ -96,6 +96,9 @@ ABSL_FLAG(absl::Duration, tls_reload_interval,
           EnvDuration("COPLAN_TLS_RELOAD_INTERVAL", absl::Minutes(1)),
           "how often the TLS files are read again; a renewed certificate and key are served "
           "to new connections without a restart [COPLAN_TLS_RELOAD_INTERVAL]");
+ABSL_FLAG(std::string, metrics_listen, Env("COPLAN_METRICS_LISTEN", ""),
+          "host:port to serve Prometheus metrics on (GET /metrics, plain HTTP; names no "
+          "person or document), e.g. 0.0.0.0:9464; empty: not served [COPLAN_METRICS_LISTEN]");
 ABSL_FLAG(bool, allow_plaintext, EnvBool("COPLAN_ALLOW_PLAINTEXT", false),
           "serve without TLS on an address other than loopback, e.g. behind a proxy that "
           "speaks TLS to clients on a private network; refused by default "
@@ -235,6 +238,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   config.allow_plaintext = absl::GetFlag(FLAGS_allow_plaintext);
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   config.device_session_lifetime = absl::GetFlag(FLAGS_device_session_lifetime);

@@ -43,6 +43,8 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string tls_client_ca_file;  // set: mutual TLS, a client certificate from these CAs
   absl::Duration tls_reload_interval = absl::Minutes(1);
+  // host:port of the Prometheus endpoint (GET /metrics); empty: not served.
+  std::string metrics_listen;
   // Plaintext beyond loopback, for a TLS-speaking proxy in front; refused by default.
   bool allow_plaintext = false;
   std::string token_issuer = "coplan";

@@ -22,6 +22,7 @@
 #include "server/api/plan_handler.h"
 #include "server/api/rpc_runner.h"
 #include "server/api/sync_handler.h"
+#include "server/app/metrics_endpoint.h"
 #include "server/app/tls_credentials.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/password_hasher.h"
@@ -214,6 +215,56 @@ std::string SecretFileFor(const ServerConfig& config) {
   return "";
 }
 
+// The components' state at each scrape: streams, pools, the audit trail's checkpoints.
+MetricsRegistry::Collector CollectorOf(const Components& c) {
+  return [&c](MetricsWriter& out) {
+    const WatchHub::Use streams = c.hub->use();
+    out.Gauge("coplan_open_streams", "WatchDocument and Sync streams open on this instance", {},
+              {{{}, static_cast<double>(streams.streams)}});
+    out.Gauge("coplan_followed_documents",
+              "Documents followed on this instance's streams (one per stream and document)", {},
+              {{{}, static_cast<double>(streams.followed_documents)}});
+    const WorkerPool::Use calls = c.workers->use();
+    const WorkerPool::Use sign_in = c.sign_in_workers->use();
+    const std::vector<std::string> pool = {"pool"};
+    out.Gauge("coplan_worker_threads", "Threads of each worker pool", pool,
+              {{{"calls"}, static_cast<double>(calls.threads)},
+               {{"sign_in"}, static_cast<double>(sign_in.threads)}});
+    out.Gauge("coplan_worker_busy_threads", "Worker threads running a task", pool,
+              {{{"calls"}, static_cast<double>(calls.busy)},
+               {{"sign_in"}, static_cast<double>(sign_in.busy)}});
+    out.Gauge("coplan_worker_queued_tasks", "Tasks waiting for a worker thread", pool,
+              {{{"calls"}, static_cast<double>(calls.queued)},
+               {{"sign_in"}, static_cast<double>(sign_in.queued)}});
+    out.Counter("coplan_worker_refused_tasks_total",
+                "Tasks refused because the pool's queue was full (answered UNAVAILABLE)", pool,
+                {{{"calls"}, static_cast<double>(calls.refused)},
+                 {{"sign_in"}, static_cast<double>(sign_in.refused)}});
+    const Database::PoolUse db = c.db->pool_use();
+    out.Gauge("coplan_db_pool_max_connections", "Database connections this instance may open", {},
+              {{{}, static_cast<double>(db.size)}});
+    out.Gauge("coplan_db_connections", "Database connections open, by state", {"state"},
+              {{{"in_use"}, static_cast<double>(db.open - db.idle)},
+               {{"idle"}, static_cast<double>(db.idle)}});
+    out.Counter("coplan_db_connections_replaced_total",
+                "Database connections replaced after breaking", {},
+                {{{}, static_cast<double>(c.db->broken_connections())}});
+    out.Counter("coplan_doorbell_reconnects_total",
+                "Times the doorbell (LISTEN for other instances' changes) connected again", {},
+                {{{}, static_cast<double>(c.doorbell->reconnects())}});
+    const absl::Time sealed = c.audit->sealed_as_of();
+    out.Gauge(
+        "coplan_audit_sealed_as_of_timestamp_seconds",
+        "When this instance last found every finished audit row sealed by a checkpoint "
+        "(Unix time; 0 before the first); behind by more than a few checkpoint intervals "
+        "means a backlog",
+        {},
+        {{{},
+          sealed == absl::InfinitePast() ? 0.0
+                                         : static_cast<double>(absl::ToUnixMicros(sealed)) / 1e6}});
+  };
+}
+
 TlsFiles TlsFilesOf(const ServerConfig& config) {
   return TlsFiles{.cert_file = config.tls_cert_file,
                   .key_file = config.tls_key_file,
@@ -244,6 +295,10 @@ absl::Status ServerApp::Build() {
   // Before anything starts: how the port is served, and that its files are usable.
   COPLAN_RETURN_IF_ERROR(CheckTransportPolicy(config_));
   if (!config_.tls_cert_file.empty()) COPLAN_RETURN_IF_ERROR(CheckTlsFiles(TlsFilesOf(config_)));
+  if (!config_.metrics_listen.empty()) {
+    COPLAN_ASSIGN_OR_RETURN(metrics_endpoint_,
+                            MetricsEndpoint::Start(config_.metrics_listen, Metrics()));
+  }
   // An external database needs a secret file.
   if (SecretFileFor(config_).empty()) return LoadServerKeys("", false).status();
   COPLAN_ASSIGN_OR_RETURN(OpenedDatabase opened, OpenDatabaseForServer(config_));
@@ -430,6 +485,7 @@ absl::Status ServerApp::Build() {
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
   }
+  if (metrics_endpoint_ != nullptr) metrics_collector_ = Metrics().AddCollector(CollectorOf(c));
   server_->GetHealthCheckService()->SetServingStatus(true);
   Log(LogLevel::kInfo, "server_started")
       .Str("address", address())
@@ -444,6 +500,10 @@ absl::Status ServerApp::Build() {
 ServerApp::ServerApp(const Clock& clock) : clock_(clock) {}
 
 ServerApp::~ServerApp() { Shutdown(); }
+
+std::string ServerApp::metrics_address() const {
+  return metrics_endpoint_ != nullptr ? metrics_endpoint_->address() : "";
+}
 
 std::string ServerApp::address() const {
   const size_t colon = config_.listen.rfind(':');
@@ -473,6 +533,8 @@ void ServerApp::Shutdown() {
     if (components_->audit) components_->audit->Stop();
   }
   server_.reset();
+  metrics_collector_.reset();  // waits for a scrape reading the components
+  metrics_endpoint_.reset();
   components_.reset();
   if (embedded_ != nullptr) {
     if (!embedded_->Stop().ok()) Log(LogLevel::kError, "embedded_postgres_stop_failed");

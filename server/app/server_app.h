@@ -16,10 +16,12 @@
 #include "absl/status/statusor.h"
 #include "server/app/config.h"
 #include "server/common/clock.h"
+#include "server/common/metrics.h"
 
 namespace coplan {
 
 class EmbeddedPostgres;
+class MetricsEndpoint;
 class Database;
 class AuditLog;
 class AccessGate;
@@ -35,6 +37,8 @@ class ServerApp {
 
   // "127.0.0.1:50051" (with the port actually bound).
   std::string address() const;
+  // Where the Prometheus endpoint serves ("" without --metrics_listen).
+  std::string metrics_address() const;
   int port() const { return port_; }
   // The libpq connection string in use.
   const std::string& conninfo() const { return conninfo_; }
@@ -59,6 +63,8 @@ class ServerApp {
   std::string conninfo_;
   std::unique_ptr<Components> components_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
+  std::unique_ptr<MetricsRegistry::CollectorHandle> metrics_collector_;
   int port_ = 0;
   bool shut_down_ = false;
 };

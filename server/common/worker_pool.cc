@@ -2,7 +2,8 @@
 
 namespace coplan {
 
-WorkerPool::WorkerPool(int threads, int max_queued) : max_queued_(max_queued) {
+WorkerPool::WorkerPool(int threads, int max_queued)
+    : max_queued_(max_queued), thread_count_(threads) {
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
@@ -11,7 +12,10 @@ WorkerPool::~WorkerPool() { Shutdown(); }
 
 bool WorkerPool::TrySubmit(std::function<void()> task) {
   absl::MutexLock lock(&mutex_);
-  if (stopping_ || queue_.size() >= max_queued_) return false;
+  if (stopping_ || queue_.size() >= max_queued_) {
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   queue_.push_back(std::move(task));
   return true;
 }
@@ -33,6 +37,15 @@ int WorkerPool::queued() const {
   return static_cast<int>(queue_.size());
 }
 
+WorkerPool::Use WorkerPool::use() const {
+  Use use;
+  use.threads = thread_count_;
+  use.busy = busy_.load(std::memory_order_relaxed);
+  use.queued = queued();
+  use.refused = refused_.load(std::memory_order_relaxed);
+  return use;
+}
+
 void WorkerPool::Run() {
   for (;;) {
     std::function<void()> task;
@@ -46,7 +59,9 @@ void WorkerPool::Run() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
+    busy_.fetch_add(1, std::memory_order_relaxed);
     task();
+    busy_.fetch_sub(1, std::memory_order_relaxed);
   }
 }
 

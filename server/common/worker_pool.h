@@ -10,6 +10,8 @@
 // A full queue refuses new work instead of growing without bound.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -34,6 +36,16 @@ class WorkerPool {
 
   int queued() const;
 
+  // For the metrics: threads, those running a task, tasks waiting, and tasks refused
+  // (queue full or shutting down) since the pool started.
+  struct Use {
+    int threads = 0;
+    int busy = 0;
+    int queued = 0;
+    uint64_t refused = 0;
+  };
+  Use use() const;
+
  private:
   void Run();
 
@@ -42,6 +54,9 @@ class WorkerPool {
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mutex_);
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> threads_;
+  const int thread_count_;
+  std::atomic<int> busy_{0};
+  std::atomic<uint64_t> refused_{0};
 };
 
 }  // namespace coplan

@@ -88,6 +88,14 @@ size_t WatchHub::watcher_count() const {
   return count;
 }
 
+WatchHub::Use WatchHub::use() const {
+  Use use;
+  use.followed_documents = watcher_count();
+  absl::MutexLock lock(&mutex_);
+  for (const auto& [person, streams] : open_streams_) use.streams += streams;
+  return use;
+}
+
 std::vector<std::shared_ptr<Watcher>> WatchHub::WatchersOf(int64_t document_key) const {
   absl::MutexLock lock(&mutex_);
   auto found = channels_.find(document_key);

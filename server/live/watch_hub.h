@@ -89,6 +89,13 @@ class WatchHub : public DocumentEvents, public Doorbell::Listener {
   // The reader stopped following the watcher's document.
   void Unfollow(const std::shared_ptr<Watcher>& watcher);
   size_t watcher_count() const;
+  // For the metrics: streams open here (WatchDocument and Sync), and documents followed
+  // on them (one per stream and document).
+  struct Use {
+    size_t streams = 0;
+    size_t followed_documents = 0;
+  };
+  Use use() const;
   const Options& options() const { return options_; }
 
   // DocumentEvents (this instance's commits).

@@ -12,11 +12,42 @@
 #include "server/common/crypto.h"
 #include "server/common/ids.h"
 #include "server/common/log.h"
+#include "server/common/metrics.h"
 #include "server/common/proto_time.h"
 #include "server/common/status_macros.h"
 
 namespace coplan {
 namespace {
+
+CounterFamily& AuditRowsRecorded() {
+  static CounterFamily& rows = Metrics().Counters(
+      "coplan_audit_rows_recorded_total",
+      "Audit rows written by this instance (a row written in a call's own transaction counts "
+      "even if that transaction then rolls back)",
+      {});
+  return rows;
+}
+
+CounterFamily& AuditWriteFailures() {
+  static CounterFamily& failures = Metrics().Counters(
+      "coplan_audit_write_failures_total",
+      "Audit rows that could not be written, so that their calls were refused UNAVAILABLE", {});
+  return failures;
+}
+
+CounterFamily& AuditCheckpoints() {
+  static CounterFamily& checkpoints =
+      Metrics().Counters("coplan_audit_checkpoints_total",
+                         "Audit checkpoints this instance made or failed to make", {"result"});
+  return checkpoints;
+}
+
+CounterFamily& AuditRowsSealed() {
+  static CounterFamily& rows =
+      Metrics().Counters("coplan_audit_rows_checkpointed_total",
+                         "Audit rows sealed by this instance's checkpoints", {});
+  return rows;
+}
 
 // xid8's largest value: "every transaction" as the end of a range of rows.
 constexpr uint64_t kLastTransaction = UINT64_MAX;
@@ -151,6 +182,7 @@ AuditRow AuditLog::ToRow(const AuditEvent& event) const {
 
 void AuditLog::RecordInTransaction(WriteTransaction& tx, const AuditEvent& event) {
   store_.Insert(tx, {ToRow(event)});
+  AuditRowsRecorded().Add({});
 }
 
 absl::Status AuditLog::RecordNow(const AuditEvent& event, absl::Time deadline) {
@@ -172,9 +204,11 @@ absl::Status AuditLog::RecordAllNow(const std::vector<AuditEvent>& events, absl:
         .Str("outcome", denied ? "denied" : "allowed")
         .Num("rows", static_cast<double>(events.size()))
         .Str("code", absl::StatusCodeToString(status.code()));
+    AuditWriteFailures().Add({}, events.size());
     return absl::UnavailableError(
         "the audit trail cannot be written right now, so the call was not served; try again");
   }
+  AuditRowsRecorded().Add({}, events.size());
   return absl::OkStatus();
 }
 
@@ -236,8 +270,12 @@ absl::Status AuditLog::CheckAgainstFile(Transaction& tx,
 absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
   absl::MutexLock lock(&checkpoint_mutex_);
   std::optional<AuditCheckpoint> made;
+  bool sealed_all = false;
+  int64_t sealed_rows = 0;
   absl::Status status = db_.Write(absl::Now() + absl::Seconds(60), [&](WriteTransaction& tx) {
     made.reset();
+    sealed_all = false;
+    sealed_rows = 0;
     if (!store_.TryCheckpointLock(tx)) return absl::OkStatus();  // another instance is at it
     std::optional<AuditCheckpoint> last = store_.LastCheckpoint(tx);
     if (last && !ConstantTimeEquals(last->mac, AuditCheckpointMac(key_, *last))) {
@@ -248,6 +286,7 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
     COPLAN_RETURN_IF_ERROR(CheckAgainstFile(tx, last));
     const uint64_t from = last ? last->horizon : 0;
     const uint64_t horizon = store_.FinishedHorizon(tx);
+    sealed_all = true;
     if (horizon <= from) return absl::OkStatus();
     AuditCheckpoint next;
     next.seq = last ? last->seq + 1 : 1;
@@ -266,11 +305,13 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
     next.mac = AuditCheckpointMac(key_, next);
     store_.InsertCheckpoint(tx, next);
     made = next;
+    sealed_rows = added;
     return absl::OkStatus();
   });
   if (!status.ok()) {
     // Said once per distinct problem, not every interval.
     const std::string problem(status.message());
+    AuditCheckpoints().Add({"failed"});
     if (problem != reported_problem_) {
       reported_problem_ = problem;
       Log(status.code() == absl::StatusCode::kDataLoss ? LogLevel::kError : LogLevel::kWarning,
@@ -281,8 +322,18 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
     return status;
   }
   reported_problem_.clear();
-  if (made) WriteOutside(*made);
+  if (sealed_all) sealed_as_of_micros_.store(absl::ToUnixMicros(absl::Now()));
+  if (made) {
+    AuditCheckpoints().Add({"made"});
+    AuditRowsSealed().Add({}, static_cast<uint64_t>(sealed_rows));
+    WriteOutside(*made);
+  }
   return made;
+}
+
+absl::Time AuditLog::sealed_as_of() const {
+  const int64_t micros = sealed_as_of_micros_.load();
+  return micros == INT64_MIN ? absl::InfinitePast() : absl::FromUnixMicros(micros);
 }
 
 void AuditLog::WriteOutside(const AuditCheckpoint& checkpoint) {

@@ -22,6 +22,8 @@
 // Rows newer than the last checkpoint are checked by MAC only until the next one.
 #pragma once
 
+#include <atomic>
+#include <climits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -92,6 +94,10 @@ class AuditLog {
   // may be making it: then nothing). DATA_LOSS when the chain may not be extended: the
   // last checkpoint is forged, or the database lacks or changed one the file holds.
   absl::StatusOr<std::optional<AuditCheckpoint>> Checkpoint();
+  // When this instance last found every finished row sealed by a checkpoint (it made one,
+  // or there was nothing new); InfinitePast before the first time. The audit backlog's
+  // age for the metrics: while checkpoints fail it falls behind.
+  absl::Time sealed_as_of() const;
 
  private:
   AuditRow ToRow(const AuditEvent& event) const;
@@ -109,6 +115,7 @@ class AuditLog {
   std::thread thread_ ABSL_GUARDED_BY(mutex_);
   absl::Mutex checkpoint_mutex_;  // one checkpoint at a time in this process
   std::string reported_problem_ ABSL_GUARDED_BY(checkpoint_mutex_);
+  std::atomic<int64_t> sealed_as_of_micros_{INT64_MIN};
 };
 
 // The MAC of a row, a step of the checkpoint digest, and a checkpoint's MAC, as the

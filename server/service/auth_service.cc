@@ -9,6 +9,7 @@
 #include "server/common/errors.h"
 #include "server/common/ids.h"
 #include "server/common/log.h"
+#include "server/common/metrics.h"
 #include "server/common/status_macros.h"
 #include "server/domain/field_rules.h"
 #include "server/service/call_audit.h"
@@ -18,9 +19,19 @@
 namespace coplan {
 namespace {
 
+// Password sign-ins by outcome, for the metrics: "signed_in", "refused" (an unknown name,
+// a wrong password, a paused or disabled account: one outcome, as they are one answer) or
+// "throttled" (before any check; which limit is in coplan_sign_in_throttled_total).
+void CountSignIn(const char* outcome) {
+  static CounterFamily& sign_ins =
+      Metrics().Counters("coplan_sign_ins_total", "Password sign-ins, by outcome", {"outcome"});
+  sign_ins.Add({outcome});
+}
+
 // One answer for an unknown username, a wrong password and a locked account, so that
 // none of them tells whether the account exists.
 absl::Status WrongCredentials() {
+  CountSignIn("refused");
   return UnauthenticatedError(
       "the username or password is wrong, or sign-in to this account is paused for a while "
       "after repeated failures");
@@ -47,6 +58,7 @@ std::string NewRefreshToken() { return "crt_" + NewRandomToken(32); }
 // Throttled attempts are counted in one warning per interval, not a line each: a flood
 // must not become a flood of log lines.
 void NoteThrottled() {
+  CountSignIn("throttled");
   const absl::Time now = absl::Now();
   static absl::Mutex mutex(absl::kConstInit);
   static absl::Time last_logged = absl::InfinitePast();
@@ -171,6 +183,7 @@ absl::StatusOr<v1::SignInResponse> AuthService::SignIn(const Caller& caller,
     return absl::OkStatus();
   }));
   throttle_.Succeeded(throttle_key, caller.peer, caller.now, known_device);
+  CountSignIn("signed_in");
   v1::SignInResponse response =
       Tokens(account->person_id, session.id, caller.now, refresh_token, session.expire_time);
   response.set_device_cookie(DeviceCookie(throttle_key, caller.now));

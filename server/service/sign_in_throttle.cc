@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "server/common/errors.h"
+#include "server/common/metrics.h"
 
 namespace coplan {
 
@@ -91,7 +92,17 @@ absl::Status SignInThrottle::Admit(const std::string& username, const std::strin
   if (by_peer && by_peer->tokens < 1) {
     wait = std::max(wait, SecondsUntilOneToken(by_peer->tokens, options_.per_peer_per_minute));
   }
-  if ((by_name && by_name->tokens < 1) || (by_peer && by_peer->tokens < 1)) return Throttled(wait);
+  const bool name_empty = by_name && by_name->tokens < 1;
+  const bool peer_empty = by_peer && by_peer->tokens < 1;
+  if (name_empty || peer_empty) {
+    static CounterFamily& throttled = Metrics().Counters(
+        "coplan_sign_in_throttled_total",
+        "Sign-in attempts refused by a rate limit, by the limit (both count when both are spent)",
+        {"limit"});
+    if (name_empty) throttled.Add({"username"});
+    if (peer_empty) throttled.Add({"peer"});
+    return Throttled(wait);
+  }
   if (by_name) by_name->tokens -= 1;
   if (by_peer) by_peer->tokens -= 1;
   return absl::OkStatus();

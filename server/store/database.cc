@@ -91,6 +91,11 @@ int Database::broken_connections() const {
   return broken_;
 }
 
+Database::PoolUse Database::pool_use() const {
+  absl::MutexLock lock(&mutex_);
+  return PoolUse{.size = options_.pool_size, .open = open_, .idle = static_cast<int>(idle_.size())};
+}
+
 absl::Status Database::Connect(PooledConnection& pooled) {
   try {
     pooled.conn = std::make_unique<pqxx::connection>(options_.conninfo);

@@ -67,6 +67,13 @@ class Database {
   const Options& options() const { return options_; }
   // Number of connections replaced after breaking (for tests and metrics).
   int broken_connections() const;
+  // For the metrics: connections allowed, open (in use or idle), and idle.
+  struct PoolUse {
+    int size = 0;
+    int open = 0;
+    int idle = 0;
+  };
+  PoolUse pool_use() const;
 
  private:
   struct PooledConnection;  // a libpqxx connection and what it has been told

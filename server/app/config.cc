@@ -96,6 +96,10 @@ ABSL_FLAG(absl::Duration, tls_reload_interval,
           EnvDuration("COPLAN_TLS_RELOAD_INTERVAL", absl::Minutes(1)),
           "how often the TLS files are read again; a renewed certificate and key are served "
           "to new connections without a restart [COPLAN_TLS_RELOAD_INTERVAL]");
+ABSL_FLAG(std::string, health_listen, Env("COPLAN_HEALTH_LISTEN", ""),
+          "host:port of a plaintext gRPC port that serves the gRPC health service and nothing "
+          "else, for probes that cannot speak TLS (Kubernetes' grpc probes); empty: health "
+          "is served on --listen only [COPLAN_HEALTH_LISTEN]");
 ABSL_FLAG(std::string, metrics_listen, Env("COPLAN_METRICS_LISTEN", ""),
           "host:port to serve Prometheus metrics on (GET /metrics, plain HTTP; names no "
           "person or document), e.g. 0.0.0.0:9464; empty: not served [COPLAN_METRICS_LISTEN]");
@@ -239,6 +243,7 @@ absl::StatusOr<ServerConfig> ParseServerConfig(int argc, char** argv,
   config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   config.allow_plaintext = absl::GetFlag(FLAGS_allow_plaintext);
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.health_listen = absl::GetFlag(FLAGS_health_listen);
   config.token_issuer = absl::GetFlag(FLAGS_token_issuer);
   config.token_lifetime = absl::GetFlag(FLAGS_token_lifetime);
   config.device_session_lifetime = absl::GetFlag(FLAGS_device_session_lifetime);

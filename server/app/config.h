@@ -43,6 +43,9 @@ struct ServerConfig {
   std::string tls_key_file;
   std::string tls_client_ca_file;  // set: mutual TLS, a client certificate from these CAs
   absl::Duration tls_reload_interval = absl::Minutes(1);
+  // host:port of a plaintext gRPC port serving grpc.health.v1.Health alone (for probes
+  // that cannot speak TLS, such as Kubernetes'); empty: health is on --listen only.
+  std::string health_listen;
   // host:port of the Prometheus endpoint (GET /metrics); empty: not served.
   std::string metrics_listen;
   // Plaintext beyond loopback, for a TLS-speaking proxy in front; refused by default.

@@ -486,6 +486,25 @@ absl::Status ServerApp::Build() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config_.listen));
   }
   if (metrics_endpoint_ != nullptr) metrics_collector_ = Metrics().AddCollector(CollectorOf(c));
+  if (!config_.health_listen.empty()) {
+    // No service but the default health service (and no reflection): it says only
+    // whether this instance serves, so it may be plaintext on any address.
+    grpc::ServerBuilder health;
+    health.SetOption(std::make_unique<WithoutReflection>());
+    // Answers every other method UNIMPLEMENTED; gRPC also needs a service of its own on a
+    // server before it polls (the default health service does not count).
+    health_fallback_ = std::make_unique<grpc::CallbackGenericService>();
+    health.RegisterCallbackGenericService(health_fallback_.get());
+    health.AddListeningPort(config_.health_listen, grpc::InsecureServerCredentials(),
+                            &health_port_);
+    health_server_ = health.BuildAndStart();
+    if (health_server_ == nullptr || health_port_ == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--health_listen=", config_.health_listen,
+                       ": cannot listen there (is the port in use?)"));
+    }
+    health_server_->GetHealthCheckService()->SetServingStatus(true);
+  }
   server_->GetHealthCheckService()->SetServingStatus(true);
   Log(LogLevel::kInfo, "server_started")
       .Str("address", address())
@@ -500,6 +519,12 @@ absl::Status ServerApp::Build() {
 ServerApp::ServerApp(const Clock& clock) : clock_(clock) {}
 
 ServerApp::~ServerApp() { Shutdown(); }
+
+std::string ServerApp::health_address() const {
+  if (health_server_ == nullptr) return "";
+  const size_t colon = config_.health_listen.rfind(':');
+  return absl::StrCat(config_.health_listen.substr(0, colon), ":", health_port_);
+}
 
 std::string ServerApp::metrics_address() const {
   return metrics_endpoint_ != nullptr ? metrics_endpoint_->address() : "";
@@ -517,6 +542,8 @@ const AccessGate& ServerApp::gate() const { return *components_->gate; }
 void ServerApp::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  // Probes see NOT_SERVING first, so that no new call is sent here while calls drain.
+  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(false);
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
     Log(LogLevel::kInfo, "server_stopping");
@@ -533,6 +560,8 @@ void ServerApp::Shutdown() {
     if (components_->audit) components_->audit->Stop();
   }
   server_.reset();
+  if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
+  health_server_.reset();
   metrics_collector_.reset();  // waits for a scrape reading the components
   metrics_endpoint_.reset();
   components_.reset();

@@ -8,6 +8,7 @@
 //   app->Shutdown();   // drains calls in flight (bounded by config.shutdown_grace)
 #pragma once
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -37,6 +38,8 @@ class ServerApp {
 
   // "127.0.0.1:50051" (with the port actually bound).
   std::string address() const;
+  // Where the health-only port serves ("" without --health_listen).
+  std::string health_address() const;
   // Where the Prometheus endpoint serves ("" without --metrics_listen).
   std::string metrics_address() const;
   int port() const { return port_; }
@@ -63,6 +66,10 @@ class ServerApp {
   std::string conninfo_;
   std::unique_ptr<Components> components_;
   std::unique_ptr<grpc::Server> server_;
+  // grpc.health.v1.Health alone, plaintext (--health_listen).
+  std::unique_ptr<grpc::CallbackGenericService> health_fallback_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<MetricsRegistry::CollectorHandle> metrics_collector_;
   int port_ = 0;

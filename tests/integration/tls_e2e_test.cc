@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "remote/rpc_client.h"
 #include "server/app/server_app.h"
+#include "tests/support/grpc_probe.h"
 #include "tests/support/process.h"
 #include "tests/support/test_certificates.h"
 #include "tests/support/test_cluster.h"
@@ -172,6 +173,30 @@ TEST(TlsTest, ARenewedCertificateIsServedToNewConnectionsWithoutARestart) {
   EXPECT_TRUE(renewed.ok()) << "the renewed certificate was not served within 10 s: " << renewed;
   absl::Status old = SignInOver(server->address(), TlsTrusting(certificates.ca_cert));
   EXPECT_EQ(old.code(), absl::StatusCode::kUnavailable) << old;
+}
+
+// Kubernetes' grpc probes speak plaintext only: with TLS on the API's port they go to the
+// health-only port, which serves nothing but the health service.
+TEST(TlsTest, ProbesUseAPlaintextPortThatServesHealthAlone) {
+  TestServer::Options options;
+  options.configure = [](ServerConfig& config) {
+    config.tls_cert_file = Certificates().server_cert;
+    config.tls_key_file = Certificates().server_key;
+    config.health_listen = "127.0.0.1:0";
+  };
+  options.client_credentials = TlsTrusting(Certificates().ca_cert);
+  auto server = TestServer::Start(options);
+  auto probe =
+      grpc::CreateChannel(server->app().health_address(), grpc::InsecureChannelCredentials());
+  auto health = testing::CheckHealth(probe);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, 1);
+  grpc::Status api = testing::CallWithRawRequest(probe, "/coplan.v1.AuthService/SignIn", "");
+  EXPECT_EQ(api.error_code(), grpc::StatusCode::UNIMPLEMENTED) << api.error_message();
+  EXPECT_FALSE(testing::ListServicesByReflection(probe).ok());
+  server->Stop();
+  auto stopped = testing::CheckHealth(probe);
+  EXPECT_FALSE(stopped.ok() && *stopped == 1);
 }
 
 TEST(TlsTest, TheCliSpeaksTlsAndMutualTls) {

@@ -125,9 +125,6 @@ absl::Status CheckTlsFiles(const TlsFiles& files) {
       }
     }
   }
-  if (files.reload_interval < absl::Seconds(1)) {
-    return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
-  }
   return absl::OkStatus();
 }
 

@@ -163,13 +163,13 @@ void HistogramFamily::Write(MetricsWriter& out) const {
 }
 
 MetricsRegistry::CollectorHandle::~CollectorHandle() {
-  absl::MutexLock lock(&registry_->mutex_);
+  absl::MutexLock lock(&registry_->collectors_mutex_);
   registry_->collectors_.erase(id_);
 }
 
 CounterFamily& MetricsRegistry::Counters(const std::string& name, const std::string& help,
                                          std::vector<std::string> label_names) {
-  absl::MutexLock lock(&mutex_);
+  absl::MutexLock lock(&families_mutex_);
   auto& family = counters_[name];
   if (family == nullptr) {
     family = std::make_unique<CounterFamily>(name, help, std::move(label_names));
@@ -180,7 +180,7 @@ CounterFamily& MetricsRegistry::Counters(const std::string& name, const std::str
 HistogramFamily& MetricsRegistry::Histograms(const std::string& name, const std::string& help,
                                              std::vector<std::string> label_names,
                                              std::vector<double> bounds) {
-  absl::MutexLock lock(&mutex_);
+  absl::MutexLock lock(&families_mutex_);
   auto& family = histograms_[name];
   if (family == nullptr) {
     family =
@@ -191,7 +191,7 @@ HistogramFamily& MetricsRegistry::Histograms(const std::string& name, const std:
 
 std::unique_ptr<MetricsRegistry::CollectorHandle> MetricsRegistry::AddCollector(
     Collector collector) {
-  absl::MutexLock lock(&mutex_);
+  absl::MutexLock lock(&collectors_mutex_);
   const int id = next_collector_++;
   collectors_[id] = std::move(collector);
   return std::make_unique<CollectorHandle>(this, id);
@@ -199,11 +199,19 @@ std::unique_ptr<MetricsRegistry::CollectorHandle> MetricsRegistry::AddCollector(
 
 std::string MetricsRegistry::Render() const {
   MetricsWriter out;
-  // Collectors run under the lock, so one being removed (its component shutting down)
+  std::vector<const CounterFamily*> counters;
+  std::vector<const HistogramFamily*> histograms;
+  {
+    absl::MutexLock lock(&families_mutex_);
+    for (const auto& [name, family] : counters_) counters.push_back(family.get());
+    for (const auto& [name, family] : histograms_) histograms.push_back(family.get());
+  }
+  // Families live as long as the registry.
+  for (const CounterFamily* family : counters) family->Write(out);
+  for (const HistogramFamily* family : histograms) family->Write(out);
+  // Collectors run under their lock, so one being removed (its component shutting down)
   // waits for a scrape in progress rather than being called after it is gone.
-  absl::MutexLock lock(&mutex_);
-  for (const auto& [name, family] : counters_) family->Write(out);
-  for (const auto& [name, family] : histograms_) family->Write(out);
+  absl::MutexLock lock(&collectors_mutex_);
   for (const auto& [id, collector] : collectors_) collector(out);
   return out.Take();
 }

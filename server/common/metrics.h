@@ -123,11 +123,16 @@ class MetricsRegistry {
   std::string Render() const;
 
  private:
-  mutable absl::Mutex mutex_;
-  std::map<std::string, std::unique_ptr<CounterFamily>> counters_ ABSL_GUARDED_BY(mutex_);
-  std::map<std::string, std::unique_ptr<HistogramFamily>> histograms_ ABSL_GUARDED_BY(mutex_);
-  std::map<int, Collector> collectors_ ABSL_GUARDED_BY(mutex_);
-  int next_collector_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Families and collectors have locks of their own: a collector reads a component under
+  // that component's lock, and a component may make its first family (Counters()) while
+  // holding it, so the two must never wait on each other.
+  mutable absl::Mutex families_mutex_;
+  std::map<std::string, std::unique_ptr<CounterFamily>> counters_ ABSL_GUARDED_BY(families_mutex_);
+  std::map<std::string, std::unique_ptr<HistogramFamily>> histograms_
+      ABSL_GUARDED_BY(families_mutex_);
+  mutable absl::Mutex collectors_mutex_;
+  std::map<int, Collector> collectors_ ABSL_GUARDED_BY(collectors_mutex_);
+  int next_collector_ ABSL_GUARDED_BY(collectors_mutex_) = 0;
 };
 
 // The process's registry.

@@ -31,8 +31,8 @@ struct TlsFiles {
 // Reads the files as the server will serve them and says what is wrong, naming the flag
 // and the file: unreadable, no PEM certificate or key in it, a key that does not belong to
 // the certificate, a client CA file holding a certificate that is not a CA. The files are
-// read again on every reload, but only this check stops the server: a bad replacement
-// later is logged by gRPC and the last good pair stays in use.
+// read again on every reload, but this check runs at start only: gRPC logs a replacement
+// it cannot use, so replace them whole (write aside, then rename into place).
 absl::Status CheckTlsFiles(const TlsFiles& files);
 
 // Credentials that watch the files (gRPC's FileWatcherCertificateProvider). TLS 1.2 is

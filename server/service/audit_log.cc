@@ -322,6 +322,7 @@ absl::StatusOr<std::optional<AuditCheckpoint>> AuditLog::Checkpoint() {
     return status;
   }
   reported_problem_.clear();
+  // Real time, not the rules' clock: operators compare it with time() in their alerts.
   if (sealed_all) sealed_as_of_micros_.store(absl::ToUnixMicros(absl::Now()));
   if (made) {
     AuditCheckpoints().Add({"made"});
